@@ -1,0 +1,1 @@
+"""corral: collect, fingerprint, compress and publish static files."""
