@@ -1,0 +1,474 @@
+"""The one place that wires the stages together: scan → plan → stage → publish → prune."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from corral.config import Config
+from corral.errors import BuildError, OwnershipError, Problem, TargetError
+from corral.loadpath import Conflict, IgnoreRules, LoadPath, SourceFile, scan
+from corral.lock import TargetLock
+from corral.publish import LocalTarget, Staged, digest_file
+from corral.report import CleanReport, Progress, Report
+from corral.sources import resolve_sources
+from corral.state import RACY_NS, Release, SourceRecord, State, StateDir, TargetRecord
+
+__all__ = ["clean", "collect", "guard_root", "load_sources"]
+
+
+def load_sources(config: Config) -> LoadPath:
+    """Resolve and scan the configured sources (no target involved)."""
+    resolved, problems = resolve_sources(config.sources, config.origin)
+    loadpath = scan(resolved, IgnoreRules(config.ignore_patterns))
+    loadpath.problems[:0] = problems
+    return loadpath
+
+
+def collect(
+    config: Config,
+    *,
+    dry_run: bool = False,
+    clear: bool = False,
+    force: bool = False,
+    wait: float = 0.0,
+    progress: Progress | None = None,
+) -> Report:
+    """Collect every source file into ``config.root`` as a new release.
+
+    Nothing is published unless every file was staged without a problem; a problem
+    raises :class:`~corral.errors.BuildError` listing all of them. With ``dry_run``
+    the returned report is the plan and nothing is written. ``clear`` prunes every
+    file not in the new release once it is complete (``force``: files corral did
+    not write too).
+    """
+    report = Report(root=str(config.root), dry_run=dry_run)
+    clock = _Clock(report)
+    target = LocalTarget(config.root)
+    scanned_ns = time.time_ns()
+    with clock("scan"):
+        if not config.sources:
+            raise BuildError(
+                [
+                    Problem(
+                        "no-sources",
+                        "no sources are configured",
+                        hint="add 'sources' to [tool.corral] or pass --source DIR",
+                    )
+                ]
+            )
+        loadpath = load_sources(config)
+        guard_root(config, loadpath)
+        problems = list(loadpath.problems)
+        report.conflicts = loadpath.conflicts
+        if config.strict:
+            problems.extend(_conflict_problem(c) for c in loadpath.conflicts)
+        if problems:
+            raise BuildError(problems)
+    _check_ownership(target, force=force)
+
+    if dry_run:
+        state = _load_state(target.state_dir) if target.state_dir.owned() else State()
+        report.release = state.release
+        _plan(
+            loadpath,
+            state,
+            target,
+            report,
+            clock=clock,
+            progress=progress,
+            stage=False,
+            scanned_ns=scanned_ns,
+        )
+        with clock("prune"):
+            report.pruned = _prune_plan(
+                target.state_dir, state, report, 0 if clear else config.keep
+            )
+        return report
+
+    target.state_dir.create()
+    with TargetLock(target.state_dir.lock_file, config.root, wait=wait):
+        target.state_dir.clean_tmp()
+        state = _load_state(target.state_dir)
+        report.release = state.release
+        try:
+            run = _plan(
+                loadpath,
+                state,
+                target,
+                report,
+                clock=clock,
+                progress=progress,
+                stage=True,
+                scanned_ns=scanned_ns,
+            )
+            with clock("publish"):
+                _publish(target, state, run, report, force=force)
+        except BaseException:
+            target.discard_staged()
+            raise
+        with clock("record"):
+            _record(target.state_dir, state, loadpath, run, report, scanned_ns=scanned_ns)
+        keep = 0 if clear else config.keep
+        if keep is not None and (report.published or clear):
+            with clock("prune"):
+                outcome = _prune(target, state, keep, remove_unowned=clear and force)
+                report.pruned = outcome.pruned + outcome.unowned_removed
+    return report
+
+
+def clean(
+    config: Config,
+    *,
+    keep: int | None = None,
+    force: bool = False,
+    dry_run: bool = False,
+    wait: float = 0.0,
+) -> CleanReport:
+    """Delete files corral wrote that no kept release references.
+
+    Keeps the current release and the ``keep`` before it (default: the configured
+    ``keep``, else 2). ``force`` also deletes files corral did not write.
+    """
+    keep = keep if keep is not None else (config.keep if config.keep is not None else 2)
+    target = LocalTarget(config.root)
+    if not target.state_dir.owned():
+        raise OwnershipError(
+            f"{config.root} is not a directory corral owns (no .corral/owner.json)",
+            path=str(config.root),
+            hint="corral only prunes directories it created; run 'corral collect' first",
+        )
+    if dry_run:
+        state = _load_state(target.state_dir)
+        report = CleanReport(root=str(config.root), dry_run=True)
+        kept, dropped, doomed = _prune_selection(target.state_dir, state, keep)
+        report.kept_releases, report.dropped_releases, report.pruned = kept, dropped, doomed
+        if force:
+            report.unowned_removed = target.unowned_files(state.targets)
+        return report
+    with TargetLock(target.state_dir.lock_file, config.root, wait=wait):
+        state = _load_state(target.state_dir)
+        outcome = _prune(target, state, keep, remove_unowned=force)
+    return CleanReport(
+        root=str(config.root),
+        kept_releases=outcome.kept,
+        dropped_releases=outcome.dropped,
+        pruned=outcome.pruned,
+        unowned_removed=outcome.unowned_removed,
+    )
+
+
+# --- guards -------------------------------------------------------------------------------
+
+
+def guard_root(config: Config, loadpath: LoadPath) -> None:
+    root = Path(os.path.realpath(config.root))
+    project = Path(os.path.realpath(config.project_root))
+    hint = "point 'root' (--root) at a directory of its own, e.g. 'static_root' in your project"
+    if root == project or project.is_relative_to(root):
+        what = "is" if root == project else "contains"
+        raise OwnershipError(
+            f"refusing to use {config.root} as the target: it {what} the project root "
+            f"({config.project_root}); corral replaces and prunes files in its target",
+            path=str(config.root),
+            hint=hint,
+        )
+    if root == Path(root.anchor) or root == Path.home():
+        raise OwnershipError(f"refusing to use {root} as the target", path=str(root), hint=hint)
+    for source in loadpath.sources:
+        src = Path(os.path.realpath(source.path))
+        if root == src or src.is_relative_to(root) or root.is_relative_to(src):
+            relation = (
+                "is the source"
+                if root == src
+                else "contains the source"
+                if src.is_relative_to(root)
+                else "is inside the source"
+            )
+            raise OwnershipError(
+                f"refusing to use {config.root} as the target: it {relation} {source.path} "
+                f"({source.label})",
+                path=str(config.root),
+                hint=hint + "; sources are permanent, the target is generated",
+            )
+
+
+def _check_ownership(target: LocalTarget, *, force: bool) -> None:
+    root = target.root
+    if target.state_dir.owned():
+        return
+    if root.exists() and not root.is_dir():
+        raise TargetError(
+            f"target {root} exists and is not a directory",
+            path=str(root),
+            hint="remove it or point 'root' elsewhere",
+        )
+    try:
+        occupied = root.is_dir() and any(os.scandir(root))
+    except OSError as exc:
+        raise TargetError(f"can't read target {root}: {exc.strerror}", path=str(root)) from exc
+    if occupied and not force:
+        raise OwnershipError(
+            f"{root} is not empty and corral does not own it (no .corral/owner.json)",
+            path=str(root),
+            hint="point 'root' at a new or empty directory, or pass --force to adopt this one "
+            "(files already there are kept, never pruned, unless you also pass --clear)",
+        )
+
+
+def _conflict_problem(conflict: Conflict) -> Problem:
+    shadowed = ", ".join(f.path for f in conflict.shadowed)
+    return Problem(
+        "conflict",
+        f"{conflict.logical!r} is provided by {conflict.winner.path} and also by {shadowed}",
+        path=conflict.winner.path,
+        logical_path=conflict.logical,
+        hint="remove or rename one copy, or ignore it ('strict' makes duplicates an error)",
+    )
+
+
+# --- plan and stage -----------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Run:
+    digests: dict[str, str] = field(default_factory=dict)  # logical -> digest, every file
+    staged: list[Staged] = field(default_factory=list)
+    refresh: bool = False  # state must be rewritten even if nothing is published
+
+
+def _load_state(state_dir: StateDir) -> State:
+    state = state_dir.load()
+    if state.release is None and state_dir.release_ids():
+        # The state file was lost or torn: rebuild ownership from the release records.
+        # The identities are unknown, so every file is re-read and rewritten.
+        for release_id in state_dir.release_ids():
+            for relpath, digest in state_dir.load_release(release_id).files.items():
+                state.targets[relpath] = TargetRecord(digest, -1, -1, -1)
+    pending = state_dir.load_pending()
+    for relpath, digest in pending.items():
+        # A run was killed while renaming these into place: they are corral's.
+        state.targets.setdefault(relpath, TargetRecord(digest, -1, -1, -1))
+    return state
+
+
+def _plan(
+    loadpath: LoadPath,
+    state: State,
+    target: LocalTarget,
+    report: Report,
+    *,
+    clock: _Clock,
+    progress: Progress | None,
+    stage: bool,
+    scanned_ns: int,
+) -> _Run:
+    run = _Run()
+    to_read: list[tuple[SourceFile, str]] = []  # (file, why: new | suspect | repair)
+    with clock("plan"):
+        for logical, found in loadpath.files.items():
+            digest = state.trusted(logical, found.path, found.identity)
+            if digest is None:
+                to_read.append((found, "suspect" if logical in state.sources else "new"))
+                continue
+            run.digests[logical] = digest
+            record = state.targets.get(logical)
+            if record is not None and record.digest == digest and target.intact(logical, record):
+                report.unchanged.append(logical)
+            else:
+                to_read.append((found, "repair"))
+        report.removed = sorted(set(state.sources) - set(loadpath.files))
+
+    problems: list[Problem] = []
+    with clock("stage"):
+        total = len(to_read)
+        for done, (found, reason) in enumerate(to_read, 1):
+            if progress is not None and (done % 200 == 0 or done == total):
+                progress("stage", done, total)
+            logical = found.logical
+            try:
+                digest, data = digest_file(found.path)
+            except OSError as exc:
+                problems.append(_read_problem(exc, found))
+                continue
+            run.digests[logical] = digest
+            old = state.sources.get(logical)
+            record = state.targets.get(logical)
+            why = reason
+            if why == "suspect" and old is not None and old.digest == digest:
+                if (
+                    record is not None
+                    and record.digest == digest
+                    and target.intact(logical, record)
+                ):
+                    report.unchanged.append(logical)
+                    # Rewrite the state only if that lets the next run trust this file.
+                    run.refresh |= found.ctime_ns < scanned_ns - RACY_NS
+                    continue
+                why = "repair"
+            bucket = {"new": report.new, "suspect": report.changed, "repair": report.repaired}
+            bucket[why].append(logical)
+            if stage and not problems:
+                staged = target.stage(logical, found.path, digest, data)
+                run.staged.append(staged)
+                report.bytes_written += found.size
+    if problems:
+        raise BuildError(problems)
+    for names in (report.new, report.changed, report.repaired, report.unchanged):
+        names.sort()
+    return run
+
+
+def _read_problem(exc: OSError, found: SourceFile) -> Problem:
+    if isinstance(exc, PermissionError):
+        return Problem(
+            "unreadable",
+            "permission denied reading this file",
+            path=found.path,
+            logical_path=found.logical,
+            hint="make it readable by the user running corral, or add an ignore pattern",
+        )
+    if isinstance(exc, FileNotFoundError):
+        return Problem(
+            "vanished",
+            "the file disappeared while corral was running",
+            path=found.path,
+            logical_path=found.logical,
+            hint="run again once whatever is changing the sources has finished",
+        )
+    return Problem(
+        "unreadable",
+        f"can't read this file: {exc.strerror or exc}",
+        path=found.path,
+        logical_path=found.logical,
+        hint="fix the file or add an ignore pattern for it",
+    )
+
+
+# --- publish and record -------------------------------------------------------------------
+
+
+def _publish(target: LocalTarget, state: State, run: _Run, report: Report, *, force: bool) -> None:
+    if not run.staged:
+        return
+    keep = set(run.digests)
+    relpaths = [s.relpath for s in run.staged]
+    removals, problems = target.obstacles(relpaths, state.targets, keep, force=force)
+    if problems:
+        raise BuildError(problems)
+    target.state_dir.save_pending({s.relpath: s.digest for s in run.staged})
+    if removals:
+        for relpath in target.remove(removals):
+            state.targets.pop(relpath, None)
+    seen: set[str] = set()
+    for staged in run.staged:
+        state.targets[staged.relpath] = target.commit(staged)
+        if staged.digest in seen:
+            report.files_linked += 1
+        seen.add(staged.digest)
+
+
+def _record(
+    state_dir: StateDir,
+    state: State,
+    loadpath: LoadPath,
+    run: _Run,
+    report: Report,
+    *,
+    scanned_ns: int,
+) -> None:
+    publish = bool(report.new or report.changed or report.removed) or state.release is None
+    if not (publish or report.repaired or run.refresh):
+        return
+    if publish:
+        release_id = max([*state_dir.release_ids(), state.release or 0]) + 1
+        created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        state_dir.save_release(Release(release_id, created, dict(sorted(run.digests.items()))))
+        state.release = release_id
+    report.release = state.release
+    state.sources = {
+        logical: SourceRecord(found.path, found.identity, run.digests[logical])
+        for logical, found in loadpath.files.items()
+    }
+    state.scanned_ns = scanned_ns
+    state_dir.save(state)
+    state_dir.clear_pending()
+    report.state_written = True
+
+
+# --- prune --------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _PruneOutcome:
+    kept: list[int]
+    dropped: list[int]
+    pruned: list[str]
+    unowned_removed: list[str]
+
+
+def _prune_selection(
+    state_dir: StateDir, state: State, keep: int
+) -> tuple[list[int], list[int], list[str]]:
+    ids = state_dir.release_ids()
+    current = state.release
+    older = [i for i in ids if current is None or i <= current]
+    newer = [i for i in ids if current is not None and i > current]  # records of killed runs
+    kept = older[-(keep + 1) :] + newer
+    dropped = [i for i in ids if i not in kept]
+    referenced: set[str] = set()
+    for release_id in kept:
+        referenced.update(state_dir.load_release(release_id).files)
+    doomed = sorted(p for p in state.targets if p not in referenced)
+    return kept, dropped, doomed
+
+
+def _prune_plan(state_dir: StateDir, state: State, report: Report, keep: int | None) -> list[str]:
+    if keep is None or not state_dir.owned():
+        return []
+    if not (report.new or report.changed or report.removed) and keep != 0:
+        return []
+    current = set(report.new) | set(report.changed) | set(report.unchanged) | set(report.repaired)
+    ids = state_dir.release_ids()
+    older = ids[-keep:] if keep else []
+    referenced = set(current)
+    for release_id in older:
+        referenced.update(state_dir.load_release(release_id).files)
+    return sorted(p for p in state.targets if p not in referenced)
+
+
+def _prune(target: LocalTarget, state: State, keep: int, *, remove_unowned: bool) -> _PruneOutcome:
+    state_dir = target.state_dir
+    kept, dropped, doomed = _prune_selection(state_dir, state, keep)
+    unowned = target.unowned_files(state.targets) if remove_unowned else []
+    if not (doomed or dropped or unowned):
+        return _PruneOutcome(kept, dropped, [], [])
+    pruned = target.remove(doomed)
+    for relpath in doomed:
+        state.targets.pop(relpath, None)
+    state_dir.save(state)
+    for release_id in dropped:
+        state_dir.delete_release(release_id)
+    removed_unowned = target.remove(unowned)
+    return _PruneOutcome(kept, dropped, pruned, removed_unowned)
+
+
+# --- timing -------------------------------------------------------------------------------
+
+
+class _Clock:
+    def __init__(self, report: Report) -> None:
+        self.report = report
+
+    @contextmanager
+    def __call__(self, phase: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            timings = self.report.timings
+            timings[phase] = timings.get(phase, 0.0) + time.perf_counter() - start

@@ -1,0 +1,149 @@
+"""``check``: what is wrong with a configuration and its target, without changing anything."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass, field
+
+from corral.build import guard_root, load_sources
+from corral.config import Config
+from corral.errors import CorralError, Problem
+from corral.publish import LocalTarget
+from corral.state import StateDir
+
+__all__ = ["CheckReport", "check"]
+
+
+@dataclass(slots=True)
+class CheckReport:
+    """Problems (the next collect would fail or the site is at risk) and warnings."""
+
+    problems: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "ok": self.ok,
+            "problems": [p.to_dict() for p in self.problems],
+            "warnings": [w.to_dict() for w in self.warnings],
+        }
+
+
+def check(config: Config) -> CheckReport:
+    """Check sources, conflicts, the target's ownership and contents, and git."""
+    report = CheckReport()
+    loadpath = load_sources(config)
+    report.problems.extend(loadpath.problems)
+    conflicts = [
+        Problem(
+            "conflict",
+            f"{c.logical!r} comes from {c.winner.path}; also found (and ignored) in "
+            + ", ".join(f.path for f in c.shadowed),
+            path=c.winner.path,
+            logical_path=c.logical,
+            hint="remove or rename one copy if the wrong one wins",
+        )
+        for c in loadpath.conflicts
+    ]
+    (report.problems if config.strict else report.warnings).extend(conflicts)
+    try:
+        guard_root(config, loadpath)
+    except CorralError as exc:
+        report.problems.append(
+            Problem("bad-root", exc.message, path=str(config.root), hint=exc.hint)
+        )
+        return report
+    _check_target(config, report)
+    _check_git(config, report)
+    return report
+
+
+def _check_target(config: Config, report: CheckReport) -> None:
+    root = config.root
+    state_dir = StateDir(root)
+    if not root.exists():
+        return
+    target = LocalTarget(root)
+    if not state_dir.owned():
+        if any(os.scandir(root)):
+            report.problems.append(
+                Problem(
+                    "not-owned",
+                    f"{root} is not empty and corral does not own it",
+                    path=str(root),
+                    hint="collect into a new directory, or adopt this one with "
+                    "'corral collect --force'",
+                )
+            )
+        return
+    state = state_dir.load()
+    for relpath in target.unowned_files(state.targets):
+        report.problems.append(
+            Problem(
+                "hand-placed",
+                "this file was not written by corral (files are never put in the target "
+                "by hand; they are replaced or lost on deploy)",
+                path=target.path_of(relpath),
+                hint="move it into a source directory, then run 'corral collect'; "
+                "'corral clean --force' deletes such files",
+            )
+        )
+    current = set(state.sources)
+    for relpath, record in sorted(state.targets.items()):
+        if relpath in current and not target.intact(relpath, record):
+            report.problems.append(
+                Problem(
+                    "modified",
+                    "this file was changed or deleted after corral wrote it",
+                    path=target.path_of(relpath),
+                    hint="edit the source instead; 'corral collect' restores it",
+                )
+            )
+
+
+def _git(root: str, *args: str) -> subprocess.CompletedProcess[str] | None:
+    try:
+        return subprocess.run(
+            ["git", "-C", root, *args], capture_output=True, text=True, check=False, timeout=30
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+
+
+def _check_git(config: Config, report: CheckReport) -> None:
+    probe = config.root
+    while not probe.exists():
+        probe = probe.parent
+    where = str(probe if probe.is_dir() else probe.parent)
+    top = _git(where, "rev-parse", "--show-toplevel")
+    if top is None or top.returncode != 0:
+        return  # not in a git work tree (or no git): nothing to check
+    root = str(config.root)
+    tracked = _git(where, "ls-files", "--", root)
+    if tracked is not None and tracked.stdout.strip():
+        count = len(tracked.stdout.splitlines())
+        report.problems.append(
+            Problem(
+                "tracked-by-git",
+                f"{count} file(s) in the target {root} are tracked by git; the target is "
+                "generated on every deploy and must not be committed",
+                path=root,
+                hint=f"git rm -r --cached {root} && echo '/{os.path.basename(root)}/' >> "
+                ".gitignore",
+            )
+        )
+    ignored = _git(where, "check-ignore", "-q", "--", root)
+    if ignored is not None and ignored.returncode == 1:
+        report.warnings.append(
+            Problem(
+                "not-git-ignored",
+                f"the target {root} is inside a git work tree but not ignored",
+                path=root,
+                hint="add it to .gitignore so generated files are never committed",
+            )
+        )

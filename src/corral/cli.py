@@ -1,0 +1,392 @@
+"""The command line: a thin shell over the library. It is the only part that prints.
+
+Exit codes: 0 success, 1 error (a run failed, a check found problems, a path was not
+found), 2 usage (bad flags or configuration), 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from corral import __version__
+from corral.build import clean, collect
+from corral.check import check
+from corral.config import Config, load_config
+from corral.errors import BuildError, ConfigError, CorralError, Problem
+from corral.find import find
+from corral.report import Report
+
+__all__ = ["main", "run"]
+
+
+class _Style:
+    """ANSI styling for a stream, off when it isn't a terminal or NO_COLOR is set."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.on = (
+            stream.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+        )
+
+    def __call__(self, text: str, code: str) -> str:
+        return f"\033[{code}m{text}\033[0m" if self.on else text
+
+
+class _ProgressBar:
+    """A one-line progress bar on a terminal; silent elsewhere and for short runs."""
+
+    def __init__(self, stream: TextIO, *, enabled: bool) -> None:
+        self.stream = stream
+        self.enabled = enabled and stream.isatty()
+        self.started = time.monotonic()
+        self.shown = False
+
+    def __call__(self, phase: str, done: int, total: int) -> None:
+        if not self.enabled or total == 0:
+            return
+        if not self.shown and time.monotonic() - self.started < 0.3:
+            return
+        width = 30
+        filled = width * done // total
+        bar = "#" * filled + "-" * (width - filled)
+        self.stream.write(f"\r  {phase:<8} [{bar}] {done:,}/{total:,}")
+        self.stream.flush()
+        self.shown = True
+
+    def close(self) -> None:
+        if self.shown:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help="configuration file (default: the nearest pyproject.toml with [tool.corral])",
+    )
+    common.add_argument(
+        "--root", metavar="DIR", help="target directory (STATIC_ROOT) that corral owns and fills"
+    )
+    common.add_argument(
+        "--source",
+        action="append",
+        metavar="[PREFIX=]DIR",
+        help="a source directory, optionally under a URL prefix; repeat in "
+        "priority order (replaces the configured sources)",
+    )
+    common.add_argument(
+        "--package",
+        action="append",
+        metavar="[PREFIX=]NAME",
+        help="an installed package's static/ directory as a source (repeatable)",
+    )
+    common.add_argument(
+        "--ignore",
+        action="append",
+        metavar="GLOB",
+        help="ignore files and directories matching GLOB by name or relative "
+        "path (repeatable; adds to the configured patterns)",
+    )
+    common.add_argument(
+        "--no-default-ignore",
+        action="store_true",
+        help="don't ignore CVS, .* and *~ (Django's defaults)",
+    )
+    common.add_argument(
+        "--url", metavar="URL", help="URL prefix the root is served under (default /static/)"
+    )
+    common.add_argument("--json", action="store_true", help="print a machine-readable report")
+    common.add_argument(
+        "-v", "--verbose", action="count", default=0, help="say more (repeat for even more)"
+    )
+    common.add_argument("-q", "--quiet", action="store_true", help="print only errors")
+
+    parser = argparse.ArgumentParser(
+        prog="corral",
+        description="Collect a web app's static files into a directory corral owns, "
+        "atomically and incrementally.",
+    )
+    parser.add_argument("--version", action="version", version=f"corral {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = commands.add_parser(
+        "collect",
+        parents=[common],
+        help="collect all sources into the root",
+        description="Collect every source file into the root as a new "
+        "release. Unchanged files are neither read nor written.",
+    )
+    p.add_argument(
+        "-n",
+        "--dry-run",
+        action="store_true",
+        help="print the plan (new / changed / unchanged / to prune); write nothing",
+    )
+    p.add_argument(
+        "-c",
+        "--clear",
+        action="store_true",
+        help="after the new release is complete, delete every file not in it",
+    )
+    p.add_argument(
+        "--strict", action="store_true", help="make duplicate logical paths (conflicts) an error"
+    )
+    p.add_argument(
+        "--keep",
+        type=_count,
+        metavar="N",
+        help="releases to keep before the current one when pruning (default 2)",
+    )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="adopt a non-empty root corral does not own, replace files in the "
+        "way; with --clear also delete files corral did not write",
+    )
+    p.add_argument(
+        "--wait",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="wait this long for another run's lock instead of failing at once",
+    )
+
+    p = commands.add_parser(
+        "find",
+        parents=[common],
+        help="show which source provides a path",
+        description="Show which source provides a logical path (or URL), "
+        "and which files it shadows.",
+    )
+    p.add_argument("path", help="logical path (css/app.css) or URL (/static/css/app.css)")
+
+    p = commands.add_parser(
+        "clean",
+        parents=[common],
+        help="prune files of old releases",
+        description="Delete files corral wrote that no kept release references.",
+    )
+    p.add_argument(
+        "--keep",
+        type=_count,
+        metavar="N",
+        help="releases to keep before the current one (default: configured, or 2)",
+    )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="also delete files corral did not write (placed by hand)",
+    )
+    p.add_argument("-n", "--dry-run", action="store_true", help="show what would be deleted")
+    p.add_argument(
+        "--wait",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="wait this long for another run's lock",
+    )
+
+    commands.add_parser(
+        "check",
+        parents=[common],
+        help="report configuration and target problems",
+        description="Report configuration problems, conflicts, files placed in "
+        "the root by hand or changed there, and a root tracked by git.",
+    )
+    return parser
+
+
+def _count(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
+
+
+def _config(args: argparse.Namespace) -> Config:
+    overrides: dict[str, Any] = {}
+    if args.root is not None:
+        overrides["root"] = args.root
+    sources: list[Any] = list(args.source or [])
+    for spec in args.package or []:
+        prefix, sep, name = spec.partition("=")
+        sources.append({"package": name, "prefix": prefix} if sep else {"package": spec})
+    if sources:
+        overrides["sources"] = sources
+    if args.ignore:
+        overrides["ignore"] = args.ignore
+    if args.no_default_ignore:
+        overrides["default_ignore"] = False
+    if args.url is not None:
+        overrides["url"] = args.url
+    if getattr(args, "strict", False):
+        overrides["strict"] = True
+    if getattr(args, "keep", None) is not None and args.command == "collect":
+        overrides["keep"] = args.keep
+    return load_config(args.config, overrides=overrides)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    out, err = sys.stdout, sys.stderr
+    style = _Style(err)
+    try:
+        config = _config(args)
+        if args.command == "collect":
+            return _collect(config, args, out, err, style)
+        if args.command == "clean":
+            report = clean(
+                config, keep=args.keep, force=args.force, dry_run=args.dry_run, wait=args.wait
+            )
+            if args.json:
+                _dump(report.to_dict(), out)
+            elif not args.quiet:
+                verb = "Would delete" if args.dry_run else "Deleted"
+                files = report.pruned + report.unowned_removed
+                out.write(
+                    f"{verb} {len(files):,} file(s) in {config.root}; keeping release(s) "
+                    f"{', '.join(map(str, report.kept_releases)) or 'none'}\n"
+                )
+                if args.verbose:
+                    out.writelines(f"  {p}\n" for p in files)
+            return 0
+        if args.command == "find":
+            found = find(config, args.path)
+            if args.json:
+                _dump(found.to_dict(), out)
+            elif found.winner is None:
+                err.write(f"{style('not found', '31')}: {found.logical!r} is in no source\n")
+            else:
+                out.write(
+                    f"{found.logical}\n  from    {found.winner.path}  "
+                    f"({found.source_labels.get(found.winner.source, '')})\n"
+                )
+                for f in found.shadowed:
+                    out.write(f"  shadows {f.path}  ({found.source_labels.get(f.source, '')})\n")
+                if found.target:
+                    out.write(f"  served  {found.target}\n")
+            return 0 if found.winner is not None else 1
+        result = check(config)
+        if args.json:
+            _dump(result.to_dict(), out)
+        else:
+            for p in result.problems:
+                _problem(err, style, "problem", p)
+            if not args.quiet:
+                for w in result.warnings:
+                    _problem(err, style, "warning", w)
+            if not args.quiet:
+                out.write(
+                    "No problems found.\n"
+                    if result.ok
+                    else f"{len(result.problems)} problem(s) found.\n"
+                )
+        return 0 if result.ok else 1
+    except CorralError as exc:
+        if args.json:
+            _dump(exc.to_dict(), out)
+        _error(err, style, exc)
+        return 2 if isinstance(exc, ConfigError) else 1
+    except KeyboardInterrupt:
+        err.write("interrupted; the previous release is untouched\n")
+        return 130
+
+
+def _collect(
+    config: Config, args: argparse.Namespace, out: TextIO, err: TextIO, style: _Style
+) -> int:
+    bar = _ProgressBar(err, enabled=not (args.quiet or args.json))
+    try:
+        report = collect(
+            config,
+            dry_run=args.dry_run,
+            clear=args.clear,
+            force=args.force,
+            wait=args.wait,
+            progress=bar,
+        )
+    finally:
+        bar.close()
+    if args.json:
+        _dump(report.to_dict(), out)
+        return 0
+    if not args.quiet:
+        for c in report.conflicts:
+            shadowed = ", ".join(f.path for f in c.shadowed)
+            err.write(
+                f"{style('conflict', '33')}: {c.logical!r} comes from {c.winner.path}; "
+                f"ignoring {shadowed}\n"
+            )
+        _summary(report, config, args.verbose, out)
+    return 0
+
+
+def _summary(report: Report, config: Config, verbose: int, out: TextIO) -> None:
+    counts = (
+        f"{len(report.new):,} new, {len(report.changed):,} changed, "
+        f"{len(report.unchanged):,} unchanged, {len(report.removed):,} removed"
+    )
+    if report.dry_run:
+        out.write(
+            f"Dry run, nothing written. Plan for {config.root}: {counts}, "
+            f"{len(report.pruned):,} to prune\n"
+        )
+    elif report.published:
+        out.write(f"Collected into {config.root}: {counts} -> release {report.release}\n")
+    else:
+        out.write(
+            f"{config.root} is up to date ({len(report.unchanged):,} files unchanged, "
+            f"release {report.release if report.release is not None else '-'})\n"
+        )
+    if report.repaired:
+        out.write(f"  restored {len(report.repaired):,} file(s) changed or deleted in the root\n")
+    if report.pruned and not report.dry_run:
+        out.write(f"  pruned {len(report.pruned):,} file(s) no kept release uses\n")
+    if verbose:
+        for label, names in (
+            ("new", report.new),
+            ("changed", report.changed),
+            ("removed", report.removed),
+            ("restored", report.repaired),
+            ("prune", report.pruned),
+        ):
+            out.writelines(f"  {label:<8} {name}\n" for name in names)
+        if verbose > 1:
+            out.writelines(f"  {'same':<8} {name}\n" for name in report.unchanged)
+    total = sum(report.timings.values())
+    phases = ", ".join(f"{k} {v:.3f}" for k, v in report.timings.items())
+    out.write(f"  time {total:.3f} s ({phases})\n")
+
+
+def _problem(err: TextIO, style: _Style, label: str, p: Problem) -> None:
+    color = "31" if label in ("error", "problem") else "33"
+    err.write(f"{style(label, color)}: {p}\n")
+
+
+def _error(err: TextIO, style: _Style, exc: CorralError) -> None:
+    err.write(f"{style('ERROR', '1;31')}: {exc.message}\n")
+    if isinstance(exc, BuildError):
+        for p in exc.problems:
+            _problem(err, style, "  problem", p)
+    elif exc.hint:
+        err.write(f"  hint: {exc.hint}\n")
+
+
+def _dump(data: object, out: TextIO) -> None:
+    json.dump(data, out, indent=2, sort_keys=False)
+    out.write("\n")
+
+
+def run() -> None:
+    """Console-script entry point."""
+    raise SystemExit(main())

@@ -1,0 +1,321 @@
+"""One frozen :class:`Config`, read from ``[tool.corral]``, keyword arguments or flags.
+
+Configuration is validated once, here, loudly: an unknown key is an error with a
+"did you mean" hint, a wrong type names the key and the value found. Paths in a
+configuration file are relative to the file's directory (the project root).
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, TypeVar
+
+from corral.errors import ConfigError
+
+__all__ = [
+    "Config",
+    "DirectorySource",
+    "PackageSource",
+    "SourceSpec",
+    "find_config_file",
+    "load_config",
+    "parse_source",
+]
+
+T = TypeVar("T")
+
+DEFAULT_URL = "/static/"
+DEFAULT_KEEP = 2
+#: Django's default ignore patterns (``collectstatic --no-default-ignore`` turns them off).
+DEFAULT_IGNORE: tuple[str, ...] = ("CVS", ".*", "*~")
+
+
+@dataclass(frozen=True, slots=True)
+class DirectorySource:
+    """A directory whose files are collected under ``prefix``."""
+
+    path: Path
+    prefix: str = ""
+
+    def describe(self) -> str:
+        return f"{self.prefix}={self.path}" if self.prefix else str(self.path)
+
+
+@dataclass(frozen=True, slots=True)
+class PackageSource:
+    """An installed Python package's ``static/`` directory (or ``subdir``)."""
+
+    package: str
+    prefix: str = ""
+    subdir: str = "static"
+
+    def describe(self) -> str:
+        name = f"package {self.package}" + (f" ({self.subdir}/)" if self.subdir != "static" else "")
+        return f"{self.prefix}={name}" if self.prefix else name
+
+
+SourceSpec = DirectorySource | PackageSource
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """Everything a run needs to know, validated.
+
+    ``sources`` are in priority order: on a duplicate logical path the first wins.
+    ``keep`` is how many releases before the current one a collect keeps when it
+    prunes (``None``: never prune automatically).
+    """
+
+    root: Path
+    sources: tuple[SourceSpec, ...] = ()
+    url: str = DEFAULT_URL
+    ignore: tuple[str, ...] = ()
+    default_ignore: bool = True
+    strict: bool = False
+    keep: int | None = DEFAULT_KEEP
+    project_root: Path = field(default_factory=Path.cwd)
+    origin: str = "arguments"
+
+    def __post_init__(self) -> None:
+        _check_url(self.url, self.origin)
+        if self.keep is not None and (not isinstance(self.keep, int) or self.keep < 0):
+            raise ConfigError(
+                f"'keep' must be a whole number of releases, 0 or more; found {self.keep!r}",
+                file=self.origin,
+                key="keep",
+            )
+
+    @property
+    def ignore_patterns(self) -> tuple[str, ...]:
+        """The effective ignore globs: Django's defaults (unless disabled) plus the user's."""
+        return (DEFAULT_IGNORE if self.default_ignore else ()) + self.ignore
+
+    def with_overrides(self, **overrides: Any) -> Config:
+        """Return a copy with the given fields replaced (same validation)."""
+        return replace(self, **overrides)
+
+
+# --- loading ------------------------------------------------------------------------------
+
+_KEYS = ("root", "url", "sources", "ignore", "default_ignore", "strict", "keep")
+
+
+def find_config_file(start: Path) -> Path | None:
+    """Return the nearest ``pyproject.toml`` at or above ``start`` that has ``[tool.corral]``."""
+    for directory in (start, *start.parents):
+        candidate = directory / "pyproject.toml"
+        if candidate.is_file() and "corral" in _read_toml(candidate).get("tool", {}):
+            return candidate
+    return None
+
+
+def load_config(
+    config_file: Path | None = None,
+    *,
+    cwd: Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Config:
+    """Build the configuration from a file (found or given) and overrides.
+
+    ``overrides`` use the same keys as ``[tool.corral]``; their paths are relative to
+    ``cwd``. ``sources`` in overrides replace the file's sources; ``ignore`` adds to the
+    file's patterns.
+    """
+    cwd = (cwd or Path.cwd()).resolve()
+    overrides = dict(overrides or {})
+    if config_file is None:
+        config_file = find_config_file(cwd)
+    table: dict[str, Any] = {}
+    base = cwd
+    origin = "command-line arguments"
+    if config_file is not None:
+        config_file = (cwd / config_file).resolve()
+        table = _table_from_file(config_file)
+        base = config_file.parent
+        origin = str(config_file)
+    _check_keys(table, origin)
+    _check_keys(overrides, "arguments")
+
+    root_value = overrides.get("root", table.get("root"))
+    if root_value is None:
+        raise ConfigError(
+            "no target directory (STATIC_ROOT) is configured",
+            hint="set 'root' in [tool.corral] of pyproject.toml, or pass --root DIR",
+            file=origin,
+            key="root",
+        )
+    root_base = cwd if "root" in overrides else base
+    root = _path(root_base, _expect(str, root_value, "root", origin))
+
+    if "sources" in overrides:
+        sources = _sources(overrides["sources"], cwd, "arguments")
+    else:
+        sources = _sources(table.get("sources", []), base, origin)
+
+    ignore = tuple(_strings(table.get("ignore", []), "ignore", origin)) + tuple(
+        _strings(overrides.get("ignore", []), "ignore", "arguments")
+    )
+
+    def pick(key: str, default: Any) -> Any:
+        return overrides[key] if key in overrides else table.get(key, default)
+
+    keep = pick("keep", DEFAULT_KEEP)
+    if keep is not None and (isinstance(keep, bool) or not isinstance(keep, int)):
+        raise ConfigError(f"'keep' must be an integer; found {keep!r}", file=origin, key="keep")
+    return Config(
+        root=root,
+        sources=sources,
+        url=_expect(str, pick("url", DEFAULT_URL), "url", origin),
+        ignore=ignore,
+        default_ignore=_expect(bool, pick("default_ignore", True), "default_ignore", origin),
+        strict=_expect(bool, pick("strict", False), "strict", origin),
+        keep=keep,
+        project_root=base,
+        origin=origin,
+    )
+
+
+def parse_source(value: str | Mapping[str, Any], base: Path, origin: str) -> SourceSpec:
+    """Turn ``"DIR"``, ``"PREFIX=DIR"`` or ``{dir=…, prefix=…}`` / ``{package=…}`` into a spec."""
+    if isinstance(value, str):
+        prefix, sep, rest = value.partition("=")
+        if not sep:
+            prefix, rest = "", value
+        if not rest:
+            raise ConfigError(
+                f"source {value!r} names no directory",
+                hint="write a source as DIR or PREFIX=DIR, e.g. 'vendor=node_modules/x/dist'",
+                file=origin,
+                key="sources",
+            )
+        return DirectorySource(_path(base, rest), _prefix(prefix, origin))
+    if isinstance(value, Mapping):
+        unknown = set(value) - {"dir", "package", "prefix", "subdir"}
+        if unknown:
+            raise ConfigError(
+                f"unknown key {sorted(unknown)[0]!r} in a source table",
+                hint="a source table takes 'dir' or 'package', plus 'prefix' (and 'subdir' "
+                "for packages)",
+                file=origin,
+                key="sources",
+            )
+        prefix = _prefix(_expect(str, value.get("prefix", ""), "sources.prefix", origin), origin)
+        if ("dir" in value) == ("package" in value):
+            raise ConfigError(
+                f"a source table needs exactly one of 'dir' or 'package'; found {dict(value)!r}",
+                file=origin,
+                key="sources",
+            )
+        if "dir" in value:
+            return DirectorySource(
+                _path(base, _expect(str, value["dir"], "sources.dir", origin)), prefix
+            )
+        subdir = _expect(str, value.get("subdir", "static"), "sources.subdir", origin)
+        package = _expect(str, value["package"], "sources.package", origin)
+        return PackageSource(package, prefix, subdir.strip("/") or "static")
+    raise ConfigError(
+        f"a source must be a string or a table; found {value!r}", file=origin, key="sources"
+    )
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}", file=str(path)) from exc
+    except OSError as exc:
+        raise ConfigError(
+            f"can't read configuration file {path}: {exc.strerror}", file=str(path)
+        ) from exc
+
+
+def _table_from_file(path: Path) -> dict[str, Any]:
+    data = _read_toml(path)
+    tool = data.get("tool", {})
+    if isinstance(tool, dict) and "corral" in tool:
+        table = tool["corral"]
+    elif path.name != "pyproject.toml":
+        table = data  # a standalone corral.toml holds the keys at top level
+    else:
+        raise ConfigError(
+            f"{path} has no [tool.corral] table",
+            hint="add a [tool.corral] table with 'root' and 'sources'",
+            file=str(path),
+        )
+    if not isinstance(table, dict):
+        raise ConfigError(f"[tool.corral] in {path} must be a table", file=str(path))
+    return table
+
+
+def _check_keys(table: Mapping[str, Any], origin: str) -> None:
+    for key in table:
+        if key in _KEYS:
+            continue
+        guess = difflib.get_close_matches(key.replace("-", "_"), _KEYS, n=1, cutoff=0.6)
+        hint = f"did you mean {guess[0]!r}?" if guess else f"known keys: {', '.join(_KEYS)}"
+        raise ConfigError(f"unknown configuration key {key!r}", hint=hint, file=origin, key=key)
+
+
+def _expect(kind: type[T], value: Any, key: str, origin: str) -> T:
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise ConfigError(
+            f"{key!r} must be a {kind.__name__}; found {value!r}", file=origin, key=key
+        )
+    return value
+
+
+def _strings(value: Any, key: str, origin: str) -> Iterable[str]:
+    if isinstance(value, str) or not isinstance(value, list | tuple):
+        raise ConfigError(
+            f"{key!r} must be a list of strings; found {value!r}", file=origin, key=key
+        )
+    return [_expect(str, item, key, origin) for item in value]
+
+
+def _sources(value: Any, base: Path, origin: str) -> tuple[SourceSpec, ...]:
+    if isinstance(value, str) or not isinstance(value, list | tuple):
+        raise ConfigError(
+            f"'sources' must be a list; found {value!r}",
+            hint='e.g. sources = ["assets", "vendor=node_modules/x/dist"]',
+            file=origin,
+            key="sources",
+        )
+    return tuple(parse_source(item, base, origin) for item in value)
+
+
+def _path(base: Path, value: str) -> Path:
+    return Path(os.path.abspath(base / Path(value).expanduser()))
+
+
+def _prefix(value: str, origin: str) -> str:
+    prefix = value.strip("/")
+    parts = prefix.split("/") if prefix else []
+    if any(part in ("", ".", "..") for part in parts):
+        raise ConfigError(
+            f"source prefix {value!r} must be a plain relative path like 'vendor/x'",
+            file=origin,
+            key="sources",
+        )
+    return prefix
+
+
+def _check_url(url: str, origin: str) -> None:
+    if (
+        not isinstance(url, str)
+        or not url.endswith("/")
+        or not (url.startswith("/") or "://" in url)
+    ):
+        raise ConfigError(
+            f"'url' must be a path or absolute URL ending in '/', like '/static/'; found {url!r}",
+            file=origin,
+            key="url",
+        )

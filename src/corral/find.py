@@ -1,0 +1,77 @@
+"""``find``: which source provides a logical path, and which files it shadows."""
+
+from __future__ import annotations
+
+import os
+from urllib.parse import unquote, urlsplit
+
+from corral.config import Config
+from corral.errors import BuildError
+from corral.loadpath import IgnoreRules, SourceFile
+from corral.report import FindResult
+from corral.sources import resolve_sources
+
+__all__ = ["find", "logical_path"]
+
+
+def logical_path(config: Config, path: str) -> str:
+    """Turn a logical path, or a URL under ``config.url``, into a logical path."""
+    url_path = urlsplit(config.url).path if "://" in config.url else config.url
+    candidate = urlsplit(path).path if "://" in path else path
+    if candidate.startswith(url_path):
+        candidate = candidate[len(url_path) :]
+    return unquote(candidate).lstrip("/")
+
+
+def find(config: Config, path: str) -> FindResult:
+    """Look ``path`` up in every source, in priority order, without scanning them all."""
+    logical = logical_path(config, path)
+    resolved, problems = resolve_sources(config.sources, config.origin)
+    if problems:
+        raise BuildError(problems)
+    rules = IgnoreRules(config.ignore_patterns)
+    hits: list[SourceFile] = []
+    for source in resolved:
+        prefix = f"{source.prefix}/" if source.prefix else ""
+        if not logical.startswith(prefix) or logical == prefix:
+            continue
+        relative = logical[len(prefix) :]
+        if _ignored(rules, relative, prefix):
+            continue
+        candidate = os.path.join(source.path, *relative.split("/"))
+        try:
+            st = os.stat(candidate)
+        except OSError:
+            continue
+        if os.path.isfile(candidate):
+            hits.append(
+                SourceFile(
+                    logical,
+                    candidate,
+                    source.index,
+                    st.st_size,
+                    st.st_mtime_ns,
+                    st.st_ctime_ns,
+                    st.st_ino,
+                    st.st_dev,
+                )
+            )
+    target = os.path.join(config.root, *logical.split("/")) if hits else None
+    if target is not None and not os.path.isfile(target):
+        target = None
+    return FindResult(
+        logical,
+        hits[0] if hits else None,
+        hits[1:],
+        target=target,
+        source_labels={s.index: s.label for s in resolved},
+    )
+
+
+def _ignored(rules: IgnoreRules, relative: str, prefix: str) -> bool:
+    parts = relative.split("/")
+    for depth in range(1, len(parts) + 1):
+        rel = "/".join(parts[:depth])
+        if rules.ignores(parts[depth - 1], rel, prefix + rel, is_dir=depth < len(parts)):
+            return True
+    return False

@@ -1,0 +1,275 @@
+"""The load path: the ordered union of all sources, first source wins.
+
+Each source is scanned once with ``os.scandir``. Ignore patterns are fnmatch globs
+(as in Django) matched against a file's or directory's *name*, its path relative to
+its source and its logical path — so ``js/vendor`` excludes that directory, which
+Django's ``--ignore`` can't do. A pattern ending in ``/`` matches directories only.
+
+Every duplicate logical path is recorded as a :class:`Conflict`; problems that make
+a file unusable (broken symlinks, loops, unreadable directories, names a URL can't
+carry, a file and a directory with the same logical path) are all collected and
+returned together rather than raised one at a time.
+"""
+
+from __future__ import annotations
+
+import errno
+import fnmatch
+import os
+import re
+import stat
+from dataclasses import dataclass, field
+
+from corral.errors import Problem
+from corral.sources import ResolvedSource
+
+__all__ = ["Conflict", "IgnoreRules", "LoadPath", "SourceFile", "scan"]
+
+#: Logical paths under this directory are corral's own bookkeeping in the target.
+RESERVED = ".corral"
+
+
+@dataclass(frozen=True, slots=True)
+class SourceFile:
+    """One file found in a source: where it is, what it's called, and its identity."""
+
+    logical: str
+    path: str
+    source: int
+    size: int
+    mtime_ns: int
+    ctime_ns: int
+    ino: int
+    dev: int
+
+    @property
+    def identity(self) -> tuple[int, int, int, int, int]:
+        return (self.size, self.mtime_ns, self.ctime_ns, self.ino, self.dev)
+
+
+@dataclass(frozen=True, slots=True)
+class Conflict:
+    """A logical path provided by more than one source; ``winner`` is collected."""
+
+    logical: str
+    winner: SourceFile
+    shadowed: tuple[SourceFile, ...]
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "logical_path": self.logical,
+            "winner": self.winner.path,
+            "shadowed": [f.path for f in self.shadowed],
+        }
+
+
+@dataclass(slots=True)
+class LoadPath:
+    """The scan's result: winning files by logical path, conflicts and problems."""
+
+    sources: list[ResolvedSource]
+    files: dict[str, SourceFile] = field(default_factory=dict)
+    conflicts: list[Conflict] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+
+class IgnoreRules:
+    """Compiled ignore globs (case-sensitive, like Django's ``fnmatchcase``)."""
+
+    def __init__(self, patterns: tuple[str, ...]) -> None:
+        self.patterns = patterns
+        any_kind = [p for p in patterns if not p.endswith("/")]
+        dirs_only = [p.rstrip("/") for p in patterns if p.endswith("/")]
+        self._any = _compile(any_kind)
+        self._dirs = _compile(any_kind + dirs_only)
+
+    def ignores(self, name: str, relative: str, logical: str, *, is_dir: bool) -> bool:
+        """Return whether a file (or directory) is ignored by any pattern."""
+        match = (self._dirs if is_dir else self._any).match
+        return bool(match(name) or match(relative) or match(logical))
+
+
+def _compile(patterns: list[str]) -> re.Pattern[str]:
+    if not patterns:
+        return re.compile(r"(?!)")  # matches nothing
+    return re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in patterns))
+
+
+def scan(sources: list[ResolvedSource], rules: IgnoreRules) -> LoadPath:
+    """Scan every source in order and merge them, first source wins."""
+    result = LoadPath(sources)
+    shadowed: dict[str, list[SourceFile]] = {}
+    files = result.files
+    for source in sources:
+        for found in _scan_source(source, rules, result.problems):
+            if found.logical in files:
+                shadowed.setdefault(found.logical, []).append(found)
+            else:
+                files[found.logical] = found
+    result.conflicts = [
+        Conflict(logical, files[logical], tuple(losers))
+        for logical, losers in sorted(shadowed.items())
+    ]
+    result.problems.extend(_file_directory_clashes(files))
+    return result
+
+
+def _scan_source(
+    source: ResolvedSource, rules: IgnoreRules, problems: list[Problem]
+) -> list[SourceFile]:
+    found: list[SourceFile] = []
+    root_stat = os.stat(source.path)
+    base = f"{source.prefix}/" if source.prefix else ""
+    # (directory path, path relative to the source, real directories on the way down)
+    stack: list[tuple[str, str, frozenset[tuple[int, int]]]] = [
+        (str(source.path), "", frozenset({(root_stat.st_dev, root_stat.st_ino)}))
+    ]
+    while stack:
+        directory, rel_dir, ancestors = stack.pop()
+        try:
+            entries = list(os.scandir(directory))
+        except OSError as exc:
+            problems.append(_os_problem(exc, directory, "can't list directory"))
+            continue
+        for entry in entries:
+            name = entry.name
+            relative = rel_dir + name
+            logical = base + relative
+            try:
+                st = entry.stat()  # follows symlinks, as Django does
+            except OSError as exc:
+                if rules.ignores(name, relative, logical, is_dir=False):
+                    continue
+                problems.append(_stat_problem(exc, entry.path, logical))
+                continue
+            is_dir = stat.S_ISDIR(st.st_mode)
+            if rules.ignores(name, relative, logical, is_dir=is_dir):
+                continue
+            bad_name = _bad_name(name)
+            if bad_name:
+                problems.append(
+                    Problem(
+                        "bad-name",
+                        f"file name {name!r} {bad_name}",
+                        path=entry.path,
+                        hint="rename it, or add an ignore pattern for it",
+                    )
+                )
+                continue
+            if is_dir:
+                key = (st.st_dev, st.st_ino)
+                if key in ancestors:
+                    problems.append(
+                        Problem(
+                            "symlink-loop",
+                            "symbolic link loop: this directory contains itself",
+                            path=entry.path,
+                            logical_path=logical,
+                            hint="remove the link, or add an ignore pattern for it",
+                        )
+                    )
+                    continue
+                stack.append((entry.path, relative + "/", ancestors | {key}))
+            elif stat.S_ISREG(st.st_mode):
+                if logical == RESERVED or logical.startswith(RESERVED + "/"):
+                    problems.append(
+                        Problem(
+                            "reserved-path",
+                            f"logical path {logical!r} is reserved for corral's own state",
+                            path=entry.path,
+                            hint="rename it or ignore it (the default '.*' pattern does)",
+                        )
+                    )
+                    continue
+                found.append(
+                    SourceFile(
+                        logical,
+                        entry.path,
+                        source.index,
+                        st.st_size,
+                        st.st_mtime_ns,
+                        st.st_ctime_ns,
+                        st.st_ino,
+                        st.st_dev,
+                    )
+                )
+            else:
+                problems.append(
+                    Problem(
+                        "not-a-file",
+                        "not a regular file (a FIFO, socket or device)",
+                        path=entry.path,
+                        logical_path=logical,
+                        hint="remove it from the source, or add an ignore pattern for it",
+                    )
+                )
+    return found
+
+
+def _bad_name(name: str) -> str | None:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return "is not valid UTF-8, so no URL can name it reliably"
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in name):
+        return "contains a control character, so no URL can name it reliably"
+    if "\\" in name:
+        return "contains a backslash, which browsers turn into '/' in URLs"
+    return None
+
+
+def _stat_problem(exc: OSError, path: str, logical: str) -> Problem:
+    if exc.errno == errno.ELOOP:
+        return Problem(
+            "symlink-loop",
+            "symbolic link loop: the link resolves to itself",
+            path=path,
+            logical_path=logical,
+            hint="fix or remove the link, or add an ignore pattern for it",
+        )
+    if exc.errno == errno.ENOENT and os.path.islink(path):
+        return Problem(
+            "broken-symlink",
+            f"broken symbolic link (points to {os.readlink(path)!r}, which does not exist)",
+            path=path,
+            logical_path=logical,
+            hint="fix or remove the link, or add an ignore pattern for it",
+        )
+    return _os_problem(exc, path, "can't read file information", logical)
+
+
+def _os_problem(exc: OSError, path: str, what: str, logical: str | None = None) -> Problem:
+    code = "unreadable" if exc.errno in (errno.EACCES, errno.EPERM) else "os-error"
+    return Problem(
+        code,
+        f"{what}: {exc.strerror or exc}",
+        path=path,
+        logical_path=logical,
+        hint="make it readable by this user, or add an ignore pattern for it",
+    )
+
+
+def _file_directory_clashes(files: dict[str, SourceFile]) -> list[Problem]:
+    """A logical path can't be both a file and a directory in the target."""
+    problems: list[Problem] = []
+    seen_dirs: set[str] = set()
+    for logical in sorted(files):
+        parent = logical
+        while "/" in parent:
+            parent = parent.rsplit("/", 1)[0]
+            if parent in seen_dirs:
+                break
+            seen_dirs.add(parent)
+            if parent in files:
+                clash = files[parent]
+                problems.append(
+                    Problem(
+                        "file-directory-clash",
+                        f"{parent!r} is a file ({clash.path}) and also a directory "
+                        f"(holding {files[logical].path})",
+                        path=clash.path,
+                        logical_path=parent,
+                        hint="rename one of them, give one source a prefix, or ignore one",
+                    )
+                )
+    return problems

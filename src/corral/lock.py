@@ -1,0 +1,77 @@
+"""The target lock: one writer at a time, released by the kernel if a run dies.
+
+POSIX record locks (``fcntl.lockf``) are used because the kernel can name the
+process holding one (``F_GETLK``), which goes into the error message, and because
+they vanish with the process even on SIGKILL — no stale lock files to clean up.
+Acquiring the lock writes nothing, so a no-change run leaves the target untouched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import struct
+import time
+from pathlib import Path
+from types import TracebackType
+
+from corral.errors import LockError
+
+__all__ = ["TargetLock"]
+
+# struct flock on Linux: short l_type, short l_whence, off_t l_start, off_t l_len, pid_t l_pid
+_FLOCK = "hhqqixxxx"
+
+
+class TargetLock:
+    """Exclusive lock on ``lock_file``; waits up to ``wait`` seconds (0: fail at once)."""
+
+    def __init__(self, lock_file: Path, root: Path, *, wait: float = 0.0) -> None:
+        self.lock_file = lock_file
+        self.root = root
+        self.wait = wait
+        self._fd: int | None = None
+
+    def __enter__(self) -> TargetLock:
+        fd = os.open(self.lock_file, os.O_RDWR | os.O_CREAT, 0o644)
+        deadline = time.monotonic() + self.wait
+        while True:
+            try:
+                fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                if time.monotonic() < deadline:
+                    time.sleep(0.05)
+                    continue
+                holder = _holder(fd)
+                os.close(fd)
+                who = f"process {holder}" if holder else "another process"
+                waited = f" (waited {self.wait:g} s)" if self.wait else ""
+                raise LockError(
+                    f"another corral run ({who}) is writing to {self.root}{waited}",
+                    path=str(self.root),
+                    holder_pid=holder,
+                    hint="let it finish, or pass --wait SECONDS to wait for it",
+                ) from None
+            self._fd = fd
+            return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing the descriptor releases the lock
+            self._fd = None
+
+
+def _holder(fd: int) -> int | None:
+    with contextlib.suppress(OSError, struct.error):
+        query = struct.pack(_FLOCK, fcntl.F_WRLCK, os.SEEK_SET, 0, 0, 0)
+        answer = fcntl.fcntl(fd, fcntl.F_GETLK, query)
+        l_type, _, _, _, pid = struct.unpack(_FLOCK, answer)
+        if l_type != fcntl.F_UNLCK and pid > 0:
+            return int(pid)
+    return None

@@ -1,0 +1,285 @@
+"""Writing into a local target directory: stage, then rename into place.
+
+Every file is first written (or hard-linked, when this run already staged the same
+content) under a temporary name in ``ROOT/.corral/tmp`` — where no web server looks
+— and only after *every* file of the run has been staged without error are they
+renamed into place, one atomic ``rename(2)`` each. A reader sees the old file or the
+new one, never a partial one; a failed or killed run leaves the live files as they
+were, plus leftovers in ``tmp/`` that the next run removes.
+
+Data files are not fsynced one by one (that would cost milliseconds per file);
+each run instead checks every published file's on-disk identity against the state
+and rewrites any that is missing or altered, so a torn file after a power cut is
+repaired by the next run. The state and release records *are* fsynced.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import shutil
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+from corral.errors import Problem, TargetError
+from corral.state import StateDir, TargetRecord
+
+__all__ = ["LocalTarget", "Staged"]
+
+#: Files up to this size are read in one call and hashed in memory; larger ones stream.
+WHOLE_READ_LIMIT = 8 << 20
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class Staged:
+    """A file ready to be renamed into place at ``relpath``."""
+
+    relpath: str
+    tmp: str
+    digest: str
+
+
+def digest_file(path: str) -> tuple[str, bytes | None]:
+    """Return the sha256 hex digest of a file, and its bytes when it is small."""
+    with open(path, "rb") as fh:
+        size = os.fstat(fh.fileno()).st_size
+        if size <= WHOLE_READ_LIMIT:
+            data = fh.read()
+            return hashlib.sha256(data).hexdigest(), data
+        hasher = hashlib.sha256()
+        while chunk := fh.read(_CHUNK):
+            hasher.update(chunk)
+        return hasher.hexdigest(), None
+
+
+class LocalTarget:
+    """The target directory (STATIC_ROOT) on the local file system."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.state_dir = StateDir(root)
+        self._root_str = str(root)
+        self._counter = 0
+        self._staged_by_digest: dict[str, str] = {}
+        self._known_dirs: set[str] = set()
+
+    # --- inspection ---------------------------------------------------------------------
+
+    def path_of(self, relpath: str) -> str:
+        return f"{self._root_str}/{relpath}"
+
+    def intact(self, relpath: str, record: TargetRecord) -> bool:
+        """Return whether the published file is still exactly what corral wrote."""
+        try:
+            st = os.lstat(self.path_of(relpath))
+        except OSError:
+            return False
+        return (st.st_ino, st.st_size, st.st_mtime_ns) == (
+            record.ino,
+            record.size,
+            record.mtime_ns,
+        ) and stat.S_ISREG(st.st_mode)
+
+    # --- staging ------------------------------------------------------------------------
+
+    def stage(self, relpath: str, source: str, digest: str, data: bytes | None) -> Staged:
+        """Write ``source``'s content to a temporary file (or link a staged twin)."""
+        tmp = self._tmp_name()
+        twin = self._staged_by_digest.get(digest)
+        try:
+            if twin is not None:
+                os.link(twin, tmp)
+            elif data is not None:
+                _write_new(tmp, data)
+            else:
+                _copy_new(source, tmp)
+        except OSError as exc:
+            raise self._write_error(exc, relpath) from exc
+        self._staged_by_digest.setdefault(digest, tmp)
+        return Staged(relpath, tmp, digest)
+
+    def _tmp_name(self) -> str:
+        self._counter += 1
+        return f"{self.state_dir.tmp}/{os.getpid()}-{self._counter}"
+
+    def _write_error(self, exc: OSError, relpath: str) -> TargetError:
+        if exc.errno == errno.ENOSPC:
+            what, hint = "the disk is full", "free some space and run again"
+        elif exc.errno == errno.EROFS:
+            what, hint = (
+                "the file system is read-only",
+                "remount it read-write or pick another root",
+            )
+        elif exc.errno in (errno.EACCES, errno.EPERM):
+            what, hint = "permission denied", "run as a user that may write to the target"
+        elif exc.errno == errno.EDQUOT:
+            what, hint = "the disk quota is exceeded", "free some space and run again"
+        else:
+            what, hint = exc.strerror or str(exc), "fix the target directory and run again"
+        return TargetError(
+            f"can't write {relpath!r} into {self.root}: {what}; nothing was published",
+            path=self.path_of(relpath),
+            hint=hint,
+        )
+
+    # --- checks before publishing -------------------------------------------------------
+
+    def obstacles(
+        self,
+        relpaths: list[str],
+        owned: dict[str, TargetRecord],
+        keep: set[str],
+        *,
+        force: bool = False,
+    ) -> tuple[list[str], list[Problem]]:
+        """Find what stands where new files must go.
+
+        Returns paths that must be removed first (an old release's file where a
+        directory must now be, or an old directory where a file must now be) and
+        problems for anything corral does not own standing in the way — unless
+        ``force``, which lets corral replace those too.
+        """
+
+        def replaceable(path: str) -> bool:
+            return force or (path in owned and path not in keep)
+
+        removals: list[str] = []
+        problems: list[Problem] = []
+        checked: set[str] = set()
+        for relpath in relpaths:
+            parts = relpath.split("/")
+            for depth in range(1, len(parts)):
+                parent = "/".join(parts[:depth])
+                if parent in checked:
+                    continue
+                checked.add(parent)
+                try:
+                    st = os.lstat(self.path_of(parent))
+                except FileNotFoundError:
+                    break
+                if stat.S_ISDIR(st.st_mode):
+                    continue
+                if replaceable(parent):
+                    removals.append(parent)
+                else:
+                    problems.append(_in_the_way(self.path_of(parent), relpath))
+                break
+            try:
+                st = os.lstat(self.path_of(relpath))
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            if stat.S_ISDIR(st.st_mode):
+                inside = self._files_under(relpath)
+                if all(replaceable(p) for p in inside):
+                    removals.extend(inside)
+                else:
+                    problems.append(_in_the_way(self.path_of(relpath), relpath))
+            elif relpath not in owned and not force:
+                problems.append(_in_the_way(self.path_of(relpath), relpath))
+        return removals, problems
+
+    def _files_under(self, relpath: str) -> list[str]:
+        found: list[str] = []
+        for dirpath, _dirs, files in os.walk(self.path_of(relpath)):
+            rel_dir = os.path.relpath(dirpath, self._root_str).replace(os.sep, "/")
+            found.extend(f"{rel_dir}/{name}" for name in files)
+        return found
+
+    # --- publishing ---------------------------------------------------------------------
+
+    def commit(self, staged: Staged) -> TargetRecord:
+        """Rename a staged file into place and return its on-disk record."""
+        final = self.path_of(staged.relpath)
+        parent = final.rpartition("/")[0]
+        try:
+            if parent not in self._known_dirs:
+                os.makedirs(parent, exist_ok=True)
+                self._known_dirs.add(parent)
+            os.replace(staged.tmp, final)
+            st = os.lstat(final)
+        except OSError as exc:
+            raise self._write_error(exc, staged.relpath) from exc
+        return TargetRecord(staged.digest, st.st_ino, st.st_size, st.st_mtime_ns)
+
+    def remove(self, relpaths: list[str]) -> list[str]:
+        """Delete files, then any directory this left empty; return what was deleted."""
+        removed: list[str] = []
+        parents: set[str] = set()
+        for relpath in relpaths:
+            path = self.path_of(relpath)
+            try:
+                os.unlink(path)
+            except FileNotFoundError:
+                pass
+            except IsADirectoryError:
+                continue
+            except OSError as exc:
+                raise self._write_error(exc, relpath) from exc
+            removed.append(relpath)
+            if "/" in relpath:
+                parents.add(relpath.rpartition("/")[0])
+        self._remove_empty_dirs(parents)
+        return removed
+
+    def _remove_empty_dirs(self, parents: set[str]) -> None:
+        # Deepest first, so a directory emptied by removing its children goes too.
+        pending = set(parents)
+        for relpath in sorted(parents, key=lambda p: p.count("/"), reverse=True):
+            current = relpath
+            while current and current in pending:
+                pending.discard(current)
+                try:
+                    os.rmdir(self.path_of(current))
+                except OSError:
+                    break  # not empty (or already gone): stop climbing
+                self._known_dirs.discard(self.path_of(current))
+                current = current.rpartition("/")[0]
+                if current:
+                    pending.add(current)
+
+    def discard_staged(self) -> None:
+        """Remove this run's temporary files (after an error)."""
+        self._staged_by_digest.clear()
+        self.state_dir.clean_tmp()
+
+    def unowned_files(self, owned: dict[str, TargetRecord]) -> list[str]:
+        """Files in the root that corral did not write (its own state directory aside)."""
+        found: list[str] = []
+        for dirpath, dirs, files in os.walk(self._root_str):
+            rel_dir = os.path.relpath(dirpath, self._root_str).replace(os.sep, "/")
+            if rel_dir == ".":
+                dirs[:] = [d for d in dirs if d != self.state_dir.path.name]
+                rel_dir = ""
+            else:
+                rel_dir += "/"
+            found.extend(rel_dir + name for name in files if rel_dir + name not in owned)
+        return sorted(found)
+
+
+def _write_new(path: str, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)
+
+
+def _copy_new(source: str, path: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    with open(fd, "wb") as out, open(source, "rb") as src:
+        shutil.copyfileobj(src, out, _CHUNK)
+
+
+def _in_the_way(path: str, relpath: str) -> Problem:
+    return Problem(
+        "target-obstacle",
+        f"{path} is in the way of {relpath!r} and corral did not create it",
+        path=path,
+        hint="move it out of the target (files are never put there by hand), "
+        "or run with --force to replace it",
+    )

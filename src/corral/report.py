@@ -1,0 +1,117 @@
+"""What a run did, as data: the library returns these and never prints."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from corral.errors import Problem
+from corral.loadpath import Conflict, SourceFile
+
+__all__ = ["CleanReport", "FindResult", "Progress", "Report"]
+
+#: ``progress(phase, done, total)`` — called as a run advances; ``total`` may be 0.
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(slots=True)
+class Report:
+    """The outcome (or, with ``dry_run``, the plan) of one ``collect``."""
+
+    root: str
+    dry_run: bool = False
+    release: int | None = None
+    new: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    repaired: list[str] = field(default_factory=list)
+    pruned: list[str] = field(default_factory=list)
+    conflicts: list[Conflict] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+    bytes_written: int = 0
+    files_linked: int = 0
+    state_written: bool = False
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def published(self) -> bool:
+        """Whether this run made a new release."""
+        return (
+            self.release is not None
+            and not self.dry_run
+            and bool(self.new or self.changed or self.removed)
+        )
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "root": self.root,
+            "dry_run": self.dry_run,
+            "release": self.release,
+            "published": self.published,
+            "counts": {
+                "new": len(self.new),
+                "changed": len(self.changed),
+                "unchanged": len(self.unchanged),
+                "removed": len(self.removed),
+                "repaired": len(self.repaired),
+                "pruned": len(self.pruned),
+                "conflicts": len(self.conflicts),
+            },
+            "new": self.new,
+            "changed": self.changed,
+            "removed": self.removed,
+            "repaired": self.repaired,
+            "pruned": self.pruned,
+            "conflicts": [c.to_dict() for c in self.conflicts],
+            "warnings": [w.to_dict() for w in self.warnings],
+            "bytes_written": self.bytes_written,
+            "files_linked": self.files_linked,
+            "state_written": self.state_written,
+            "timings": {k: round(v, 6) for k, v in self.timings.items()},
+        }
+
+
+@dataclass(slots=True)
+class CleanReport:
+    """The outcome (or plan) of pruning old releases."""
+
+    root: str
+    dry_run: bool = False
+    kept_releases: list[int] = field(default_factory=list)
+    dropped_releases: list[int] = field(default_factory=list)
+    pruned: list[str] = field(default_factory=list)
+    unowned_removed: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "root": self.root,
+            "dry_run": self.dry_run,
+            "kept_releases": self.kept_releases,
+            "dropped_releases": self.dropped_releases,
+            "pruned": self.pruned,
+            "unowned_removed": self.unowned_removed,
+        }
+
+
+@dataclass(slots=True)
+class FindResult:
+    """Which source provides a logical path, and what it shadows."""
+
+    logical: str
+    winner: SourceFile | None
+    shadowed: list[SourceFile]
+    target: str | None = None
+    source_labels: dict[int, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, object]:
+        def one(f: SourceFile) -> dict[str, object]:
+            return {"path": f.path, "source": self.source_labels.get(f.source, str(f.source))}
+
+        return {
+            "logical_path": self.logical,
+            "found": self.winner is not None,
+            "winner": one(self.winner) if self.winner else None,
+            "shadowed": [one(f) for f in self.shadowed],
+            "target": self.target,
+        }

@@ -1,0 +1,245 @@
+"""corral's bookkeeping inside the target, in its own dot-directory.
+
+::
+
+    ROOT/.corral/
+      owner.json            ownership marker: this directory is corral's to fill and prune
+      lock                  held (fcntl) by the run that is writing
+      state.json            source identities and digests; every file corral owns in ROOT
+      releases/<id>.json    one record per release: the files it consists of
+      pending.json          files a run is renaming into place (exists only mid-publish)
+      tmp/                  files being written; never visible where a web server looks
+
+A source file is unchanged when its identity (size, mtime, ctime, inode, device)
+matches the state *and* its ctime is older than the run that recorded it by more
+than :data:`RACY_NS` (the "racy git" rule): ctime changes on every write, even when
+a tool restores an old mtime, so content that may have changed is always re-read
+and decided by its digest, never by comparing mtimes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from corral.errors import TargetError
+
+__all__ = ["RACY_NS", "Release", "SourceRecord", "State", "StateDir", "TargetRecord"]
+
+FORMAT = 1
+STATE_DIR = ".corral"
+#: A file whose ctime is this close to the recording run's start is re-read next time.
+RACY_NS = 2_000_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRecord:
+    """What corral knew of the file that provided a logical path."""
+
+    path: str
+    identity: tuple[int, int, int, int, int]
+    digest: str
+
+
+@dataclass(frozen=True, slots=True)
+class TargetRecord:
+    """A file corral wrote into the target: its content digest and on-disk identity."""
+
+    digest: str
+    ino: int
+    size: int
+    mtime_ns: int
+
+
+@dataclass(slots=True)
+class State:
+    """The persistent state of one target directory."""
+
+    release: int | None = None
+    scanned_ns: int = 0
+    sources: dict[str, SourceRecord] = field(default_factory=dict)
+    targets: dict[str, TargetRecord] = field(default_factory=dict)
+
+    def trusted(
+        self, logical: str, path: str, identity: tuple[int, int, int, int, int]
+    ) -> str | None:
+        """Return the known digest if the file provably hasn't changed, else ``None``."""
+        record = self.sources.get(logical)
+        if record is None or record.path != path or record.identity != identity:
+            return None
+        ctime_ns = identity[2]
+        if ctime_ns >= self.scanned_ns - RACY_NS:
+            return None  # written too close to the last run to trust its timestamps
+        return record.digest
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "release": self.release,
+            "scanned_ns": self.scanned_ns,
+            "sources": {
+                k: [r.path, *r.identity, r.digest] for k, r in sorted(self.sources.items())
+            },
+            "targets": {
+                k: [r.digest, r.ino, r.size, r.mtime_ns] for k, r in sorted(self.targets.items())
+            },
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> State:
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            raise ValueError("unknown state format")
+        sources = {
+            k: SourceRecord(v[0], (v[1], v[2], v[3], v[4], v[5]), v[6])
+            for k, v in data["sources"].items()
+        }
+        targets = {k: TargetRecord(v[0], v[1], v[2], v[3]) for k, v in data["targets"].items()}
+        return cls(data["release"], data["scanned_ns"], sources, targets)
+
+
+@dataclass(frozen=True, slots=True)
+class Release:
+    """One successful publish: the target files it consists of."""
+
+    id: int
+    created: str
+    files: dict[str, str]  # target-relative path -> content digest
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "release": self.id,
+            "created": self.created,
+            "files": dict(sorted(self.files.items())),
+        }
+
+
+class StateDir:
+    """Reads and atomically writes the files in ``ROOT/.corral``."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.path = root / STATE_DIR
+        self.tmp = self.path / "tmp"
+        self.releases_dir = self.path / "releases"
+        self.marker = self.path / "owner.json"
+        self.state_file = self.path / "state.json"
+        self.lock_file = self.path / "lock"
+        self.pending_file = self.path / "pending.json"
+
+    def owned(self) -> bool:
+        return self.marker.is_file()
+
+    def create(self) -> None:
+        """Create the state directory and the ownership marker (idempotent)."""
+        for directory in (self.root, self.path, self.tmp, self.releases_dir):
+            directory.mkdir(exist_ok=True)
+        if not self.marker.exists():
+            self.write_json(
+                self.marker,
+                {
+                    "owner": "corral",
+                    "format": FORMAT,
+                    "note": "This directory is generated by corral; files here are replaced "
+                    "and pruned on every run. Do not put files here by hand.",
+                },
+            )
+
+    def load(self) -> State:
+        """Load the state; a missing or unreadable state means "know nothing"."""
+        try:
+            with self.state_file.open("rb") as fh:
+                return State.from_json(json.load(fh))
+        except FileNotFoundError:
+            return State()
+        except (OSError, ValueError, KeyError, IndexError, TypeError):
+            # A torn or foreign state file: start from nothing and re-read every source.
+            # Ownership is rebuilt from the release records (see recover_targets).
+            return State()
+
+    def save(self, state: State) -> None:
+        self.write_json(self.state_file, state.to_json())
+
+    def release_ids(self) -> list[int]:
+        ids: list[int] = []
+        with contextlib.suppress(FileNotFoundError):
+            for entry in os.scandir(self.releases_dir):
+                stem, _, ext = entry.name.partition(".")
+                if ext == "json" and stem.isdigit():
+                    ids.append(int(stem))
+        return sorted(ids)
+
+    def load_release(self, release_id: int) -> Release:
+        path = self._release_path(release_id)
+        try:
+            with path.open("rb") as fh:
+                data = json.load(fh)
+            return Release(int(data["release"]), str(data["created"]), dict(data["files"]))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise TargetError(
+                f"release record {path} is unreadable: {exc}",
+                path=str(path),
+                hint="delete the record if that release is gone; its files will then be "
+                "pruned only once no kept release lists them",
+            ) from exc
+
+    def save_release(self, release: Release) -> None:
+        self.write_json(self._release_path(release.id), release.to_json())
+
+    def delete_release(self, release_id: int) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self._release_path(release_id).unlink()
+
+    def save_pending(self, files: dict[str, str]) -> None:
+        """Record, before renaming, which files this run is about to place (and own)."""
+        self.write_json(self.pending_file, files)
+
+    def load_pending(self) -> dict[str, str]:
+        """Files a killed run may have placed; they are corral's, whatever their state."""
+        try:
+            with self.pending_file.open("rb") as fh:
+                data = json.load(fh)
+        except (OSError, ValueError):
+            return {}
+        return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+    def clear_pending(self) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self.pending_file.unlink()
+
+    def clean_tmp(self) -> None:
+        """Remove leftovers of a run that was killed (call only while holding the lock)."""
+        with contextlib.suppress(FileNotFoundError):
+            for entry in os.scandir(self.tmp):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(entry.path)
+
+    def write_json(self, path: Path, data: Any) -> None:
+        """Write JSON durably and atomically: temp file, fsync, rename, fsync directory."""
+        tmp = self.tmp / f"{path.name}.{os.getpid()}.{time.monotonic_ns()}"
+        payload = json.dumps(data, separators=(",", ":"), ensure_ascii=True).encode()
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        try:
+            view = memoryview(payload)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+        _fsync_dir(path.parent)
+
+    def _release_path(self, release_id: int) -> Path:
+        return self.releases_dir / f"{release_id:08d}.json"
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
