@@ -16,7 +16,7 @@ from corral.lock import TargetLock
 from corral.publish import LocalTarget, Staged, digest_file
 from corral.report import CleanReport, Progress, Report
 from corral.sources import resolve_sources
-from corral.state import RACY_NS, Release, SourceRecord, State, StateDir, TargetRecord
+from corral.state import Release, SourceRecord, State, StateDir, TargetRecord, settled
 
 __all__ = ["clean", "collect", "guard_root", "load_sources"]
 
@@ -208,7 +208,11 @@ def _check_ownership(target: LocalTarget, *, force: bool) -> None:
             hint="remove it or point 'root' elsewhere",
         )
     try:
-        occupied = root.is_dir() and any(os.scandir(root))
+        if root.is_dir():
+            with os.scandir(root) as entries:
+                occupied = any(entries)
+        else:
+            occupied = False
     except OSError as exc:
         raise TargetError(f"can't read target {root}: {exc.strerror}", path=str(root)) from exc
     if occupied and not force:
@@ -307,7 +311,7 @@ def _plan(
                 ):
                     report.unchanged.append(logical)
                     # Rewrite the state only if that lets the next run trust this file.
-                    run.refresh |= found.ctime_ns < scanned_ns - RACY_NS
+                    run.refresh |= settled(found.ctime_ns, scanned_ns)
                     continue
                 why = "repair"
             bucket = {"new": report.new, "suspect": report.changed, "repair": report.repaired}

@@ -70,7 +70,9 @@ def _check_target(config: Config, report: CheckReport) -> None:
         return
     target = LocalTarget(root)
     if not state_dir.owned():
-        if any(os.scandir(root)):
+        with os.scandir(root) as entries:
+            occupied = any(entries)
+        if occupied:
             report.problems.append(
                 Problem(
                     "not-owned",

@@ -29,12 +29,25 @@ from typing import Any
 
 from corral.errors import TargetError
 
-__all__ = ["RACY_NS", "Release", "SourceRecord", "State", "StateDir", "TargetRecord"]
+__all__ = [
+    "RACY_NS",
+    "Release",
+    "SourceRecord",
+    "State",
+    "StateDir",
+    "TargetRecord",
+    "settled",
+]
 
 FORMAT = 1
 STATE_DIR = ".corral"
 #: A file whose ctime is this close to the recording run's start is re-read next time.
 RACY_NS = 2_000_000_000
+
+
+def settled(ctime_ns: int, scanned_ns: int) -> bool:
+    """Whether a file last changed at ``ctime_ns`` can be trusted by a scan at ``scanned_ns``."""
+    return ctime_ns < scanned_ns - RACY_NS
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,8 +85,7 @@ class State:
         record = self.sources.get(logical)
         if record is None or record.path != path or record.identity != identity:
             return None
-        ctime_ns = identity[2]
-        if ctime_ns >= self.scanned_ns - RACY_NS:
+        if not settled(identity[2], self.scanned_ns):
             return None  # written too close to the last run to trust its timestamps
         return record.digest
 

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Install everything from this repository's own files, then run every check:
+# lint (ruff), types (mypy --strict on src/) and the whole test suite (pytest).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-system-deps.sh
+python -m pip install --quiet -e '.[test]'
+python -m ruff check src tests benchmarks
+python -m ruff format --check src tests
+python -m mypy
+python -m pytest "$@"

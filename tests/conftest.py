@@ -1,0 +1,113 @@
+"""Shared fixtures: small real trees, snapshots of a target, real privileged helpers."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+import pytest
+
+from corral import Config, DirectorySource
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def need(condition: bool, reason: str) -> None:
+    """Skip when a real component is unavailable, but fail in CI: CI must have it."""
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"required in CI: {reason}")
+    pytest.skip(reason)
+
+
+def write_tree(base: Path, files: Mapping[str, str | bytes]) -> Path:
+    """Create ``files`` (relative path -> content) under ``base``; return ``base``."""
+    for relpath, content in files.items():
+        path = base / relpath
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, str):
+            path.write_text(content, encoding="utf-8")
+        else:
+            path.write_bytes(content)
+    base.mkdir(parents=True, exist_ok=True)
+    return base
+
+
+def served_files(root: Path) -> dict[str, bytes]:
+    """Every file a web server would see in ``root`` (corral's dot-directory aside)."""
+    found: dict[str, bytes] = {}
+    for dirpath, dirs, files in os.walk(root):
+        if Path(dirpath) == root:
+            dirs[:] = [d for d in dirs if d != ".corral"]
+        for name in files:
+            path = Path(dirpath, name)
+            found[path.relative_to(root).as_posix()] = path.read_bytes()
+    return found
+
+
+def snapshot(root: Path) -> dict[str, tuple[int, int, int, str]]:
+    """Identity and content of every entry under ``root``, corral's own files included."""
+    snap: dict[str, tuple[int, int, int, str]] = {}
+    for dirpath, dirs, files in os.walk(root):
+        for name in dirs + files:
+            path = Path(dirpath, name)
+            st = path.lstat()
+            digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "dir"
+            snap[path.relative_to(root).as_posix()] = (
+                st.st_ino,
+                st.st_mtime_ns,
+                st.st_size,
+                digest,
+            )
+    return snap
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A project directory with two sources, ``assets`` (first) and ``vendor``."""
+    write_tree(
+        tmp_path / "assets",
+        {"css/app.css": "body { color: red }\n", "js/app.js": "console.log(1)\n"},
+    )
+    write_tree(
+        tmp_path / "vendor",
+        {"css/app.css": "/* vendor copy */\n", "lib/lib.js": "export const x = 1;\n"},
+    )
+    return tmp_path
+
+
+def config_for(project: Path, *sources: str, **kwargs: object) -> Config:
+    specs = []
+    for spec in sources or ("assets", "vendor"):
+        prefix, _, directory = spec.rpartition("=")
+        specs.append(DirectorySource(project / directory, prefix))
+    options: dict[str, object] = {"root": project / "static_root", "project_root": project}
+    options.update(kwargs)
+    return Config(sources=tuple(specs), **options)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def tmpfs(tmp_path: Path) -> Iterator[Path]:
+    """A real, tiny tmpfs (1 MiB) mounted for the test: a disk that can fill up."""
+    need(os.geteuid() == 0, "mounting a tmpfs needs root")
+    mount_point = tmp_path / "small-disk"
+    mount_point.mkdir()
+    result = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m,mode=0755", "tmpfs", str(mount_point)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    need(result.returncode == 0, f"can't mount a tmpfs here: {result.stderr.strip()}")
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", "-l", str(mount_point)], check=False)
+
+
+def remount(mount_point: Path, mode: str) -> None:
+    subprocess.run(["mount", "-o", f"remount,{mode}", str(mount_point)], check=True)

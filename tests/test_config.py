@@ -1,0 +1,140 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from corral.config import (
+    DEFAULT_IGNORE,
+    Config,
+    DirectorySource,
+    PackageSource,
+    find_config_file,
+    load_config,
+)
+from corral.errors import ConfigError
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_reads_tool_corral_table_with_paths_relative_to_the_file(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    write(
+        tmp_path / "pyproject.toml",
+        """
+[tool.corral]
+root = "out"
+url = "https://cdn.example.com/s/"
+sources = ["assets", "vendor/x=node_modules/x/dist", {dir = "lib", prefix = "lib"},
+           {package = "mypkg"}, {package = "other", subdir = "assets", prefix = "o"}]
+ignore = ["*.map", "js/vendor"]
+strict = true
+keep = 5
+""",
+    )
+    config = load_config(cwd=tmp_path / "sub")  # found by walking up
+    assert config.root == tmp_path / "out"
+    assert config.url == "https://cdn.example.com/s/"
+    assert config.sources == (
+        DirectorySource(tmp_path / "assets", ""),
+        DirectorySource(tmp_path / "node_modules/x/dist", "vendor/x"),
+        DirectorySource(tmp_path / "lib", "lib"),
+        PackageSource("mypkg", "", "static"),
+        PackageSource("other", "o", "assets"),
+    )
+    assert config.ignore_patterns == (*DEFAULT_IGNORE, "*.map", "js/vendor")
+    assert config.strict is True
+    assert config.keep == 5
+    assert config.project_root == tmp_path
+
+
+def test_unknown_key_is_an_error_with_a_did_you_mean_hint(tmp_path: Path) -> None:
+    write(tmp_path / "pyproject.toml", '[tool.corral]\nroot = "out"\nsorces = ["a"]\n')
+    with pytest.raises(ConfigError) as info:
+        load_config(cwd=tmp_path)
+    assert info.value.key == "sorces"
+    assert info.value.hint == "did you mean 'sources'?"
+    assert info.value.file == str(tmp_path / "pyproject.toml")
+
+
+def test_kebab_case_key_suggests_the_snake_case_one(tmp_path: Path) -> None:
+    write(tmp_path / "pyproject.toml", '[tool.corral]\nroot = "o"\ndefault-ignore = false\n')
+    with pytest.raises(ConfigError, match="unknown configuration key 'default-ignore'") as info:
+        load_config(cwd=tmp_path)
+    assert info.value.hint == "did you mean 'default_ignore'?"
+
+
+@pytest.mark.parametrize(
+    ("body", "key"),
+    [
+        ('root = 3\nsources = ["a"]', "root"),
+        ('root = "o"\nsources = "a"', "sources"),
+        ('root = "o"\nignore = "*.map"', "ignore"),
+        ('root = "o"\nstrict = "yes"', "strict"),
+        ('root = "o"\nkeep = -1', "keep"),
+        ('root = "o"\nkeep = true', "keep"),
+        ('root = "o"\nurl = "static"', "url"),
+        ('root = "o"\nsources = [{dir = "a", package = "b"}]', "sources"),
+        ('root = "o"\nsources = [{dri = "a"}]', "sources"),
+        ('root = "o"\nsources = ["../=a"]', "sources"),
+        ('root = "o"\nsources = ["x="]', "sources"),
+    ],
+)
+def test_bad_values_name_the_key(tmp_path: Path, body: str, key: str) -> None:
+    write(tmp_path / "pyproject.toml", f"[tool.corral]\n{body}\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(cwd=tmp_path)
+    assert info.value.key == key
+
+
+def test_missing_root_says_how_to_set_it(tmp_path: Path) -> None:
+    write(tmp_path / "pyproject.toml", '[tool.corral]\nsources = ["a"]\n')
+    with pytest.raises(ConfigError, match="no target directory") as info:
+        load_config(cwd=tmp_path)
+    assert "--root" in (info.value.hint or "")
+
+
+def test_invalid_toml_is_a_config_error(tmp_path: Path) -> None:
+    write(tmp_path / "pyproject.toml", "[tool.corral\n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(config_file=tmp_path / "pyproject.toml", cwd=tmp_path)
+
+
+def test_overrides_replace_sources_and_add_ignores(tmp_path: Path) -> None:
+    write(
+        tmp_path / "pyproject.toml",
+        '[tool.corral]\nroot = "out"\nsources = ["a"]\nignore = ["*.map"]\n',
+    )
+    elsewhere = tmp_path / "cwd"
+    elsewhere.mkdir()
+    config = load_config(
+        tmp_path / "pyproject.toml",
+        cwd=elsewhere,
+        overrides={"sources": ["p=b"], "ignore": ["*.txt"], "root": "r", "default_ignore": False},
+    )
+    assert config.sources == (DirectorySource(elsewhere / "b", "p"),)
+    assert config.ignore_patterns == ("*.map", "*.txt")
+    assert config.root == elsewhere / "r"  # flag paths are relative to where you are
+
+
+def test_standalone_config_file_holds_keys_at_top_level(tmp_path: Path) -> None:
+    path = write(tmp_path / "corral.toml", 'root = "out"\nsources = ["a"]\n')
+    config = load_config(path, cwd=tmp_path)
+    assert config.root == tmp_path / "out"
+
+
+def test_pyproject_without_table_is_skipped_when_searching(tmp_path: Path) -> None:
+    write(tmp_path / "pyproject.toml", "[project]\nname = 'x'\n")
+    assert find_config_file(tmp_path) is None
+    with pytest.raises(ConfigError, match="no target directory"):
+        load_config(cwd=tmp_path)
+
+
+def test_config_validates_when_built_directly(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError):
+        Config(root=tmp_path, url="static/")
+    with pytest.raises(ConfigError):
+        Config(root=tmp_path, keep=-2)
