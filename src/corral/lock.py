@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-from corral.errors import LockError
+from corral.errors import LockError, TargetError
 
 __all__ = ["TargetLock"]
 
@@ -34,7 +34,15 @@ class TargetLock:
         self._fd: int | None = None
 
     def __enter__(self) -> TargetLock:
-        fd = os.open(self.lock_file, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(self.lock_file, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise TargetError(
+                f"can't open the lock file {self.lock_file}: {exc.strerror or exc}; "
+                "nothing was changed",
+                path=str(self.root),
+                hint="the target must be writable: check its permissions and mount",
+            ) from exc
         deadline = time.monotonic() + self.wait
         while True:
             try:

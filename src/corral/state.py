@@ -149,7 +149,15 @@ class StateDir:
     def create(self) -> None:
         """Create the state directory and the ownership marker (idempotent)."""
         for directory in (self.root, self.path, self.tmp, self.releases_dir):
-            directory.mkdir(exist_ok=True)
+            try:
+                directory.mkdir(exist_ok=True)
+            except OSError as exc:
+                raise TargetError(
+                    f"can't create {directory}: {exc.strerror or exc}",
+                    path=str(directory),
+                    hint="create the target directory's parent, or run as a user that may "
+                    "write there",
+                ) from exc
         if not self.marker.exists():
             self.write_json(
                 self.marker,
@@ -232,6 +240,17 @@ class StateDir:
 
     def write_json(self, path: Path, data: Any) -> None:
         """Write JSON durably and atomically: temp file, fsync, rename, fsync directory."""
+        try:
+            self._write_json(path, data)
+        except OSError as exc:
+            raise TargetError(
+                f"can't write {path}: {exc.strerror or exc}; the run did not complete",
+                path=str(path),
+                hint="fix the target directory (space, permissions, read-only mount) and run "
+                "again; the next run repairs whatever this one left half done",
+            ) from exc
+
+    def _write_json(self, path: Path, data: Any) -> None:
         tmp = self.tmp / f"{path.name}.{os.getpid()}.{time.monotonic_ns()}"
         payload = json.dumps(data, separators=(",", ":"), ensure_ascii=True).encode()
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)

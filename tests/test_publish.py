@@ -1,0 +1,128 @@
+"""The target side, against real failures: a full disk, a read-only mount, no permission."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from corral import BuildError, TargetError, collect
+
+from .conftest import config_for, need, remount, served_files, snapshot, write_tree
+
+SETPRIV = shutil.which("setpriv")
+
+
+def unprivileged(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run corral as root *without* the capabilities that bypass file permissions."""
+    need(SETPRIV is not None, "setpriv (util-linux) is needed to drop capabilities")
+    assert SETPRIV is not None
+    return subprocess.run(
+        [
+            SETPRIV,
+            "--bounding-set=-dac_override,-dac_read_search",
+            sys.executable,
+            "-m",
+            "corral",
+            *args,
+        ],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_full_disk_fails_cleanly_and_keeps_the_previous_release(
+    tmpfs: Path, tmp_path: Path
+) -> None:
+    write_tree(tmp_path / "src", {"css/app.css": "a{}", "js/app.js": "1"})
+    config = config_for(tmp_path, "src", root=tmpfs / "static")
+    collect(config)
+    before = snapshot(tmpfs / "static")
+    (tmp_path / "src/css/app.css").write_text("b{}")
+    write_tree(tmp_path / "src", {"big.bin": os.urandom(2 << 20)})  # 2 MiB on a 1 MiB disk
+    with pytest.raises(TargetError, match="the disk is full; nothing was published") as info:
+        collect(config)
+    assert info.value.hint == "free some space and run again"
+    after = snapshot(tmpfs / "static")
+    # Only corral's scratch directory saw activity; every release and state file is as it was.
+    assert after.pop(".corral/tmp")[1] >= before.pop(".corral/tmp")[1]
+    assert after == before
+    assert os.listdir(tmpfs / "static/.corral/tmp") == []
+    (tmp_path / "src/big.bin").unlink()
+    assert collect(config).changed == ["css/app.css"]
+    assert served_files(tmpfs / "static")["css/app.css"] == b"b{}"
+
+
+def test_read_only_target_fails_cleanly(tmpfs: Path, tmp_path: Path) -> None:
+    write_tree(tmp_path / "src", {"css/app.css": "a{}"})
+    config = config_for(tmp_path, "src", root=tmpfs / "static")
+    collect(config)
+    before = served_files(tmpfs / "static")
+    (tmp_path / "src/css/app.css").write_text("b{}")
+    remount(tmpfs, "ro")
+    try:
+        with pytest.raises(TargetError, match="Read-only file system") as info:
+            collect(config)
+        assert "writable" in (info.value.hint or "")
+        assert served_files(tmpfs / "static") == before
+    finally:
+        remount(tmpfs, "rw")
+    assert collect(config).changed == ["css/app.css"]
+
+
+def test_target_without_write_permission_fails_with_exit_1(tmp_path: Path) -> None:
+    write_tree(tmp_path / "src", {"a.css": "a"})
+    root = tmp_path / "static_root"
+    root.mkdir()
+    root.chmod(0o555)
+    result = unprivileged("collect", "--root", str(root), "--source", "src", cwd=tmp_path)
+    assert result.returncode == 1
+    assert f"can't create {root}/.corral: Permission denied" in result.stderr
+    assert os.listdir(root) == []
+
+
+def test_unreadable_source_file_is_named_and_nothing_is_published(tmp_path: Path) -> None:
+    write_tree(tmp_path / "src", {"a.css": "a", "b.css": "b"})
+    args = ("collect", "--root", "static_root", "--source", "src")
+    assert unprivileged(*args, cwd=tmp_path).returncode == 0
+    before = snapshot(tmp_path / "static_root")
+    (tmp_path / "src/a.css").write_text("a2")
+    (tmp_path / "src/secret.css").write_text("s")
+    (tmp_path / "src/secret.css").chmod(0o000)
+    result = unprivileged(*args, cwd=tmp_path)
+    assert result.returncode == 1
+    assert f"{tmp_path / 'src/secret.css'}: permission denied reading this file" in result.stderr
+    assert "make it readable by the user running corral" in result.stderr
+    assert snapshot(tmp_path / "static_root") == before
+
+
+def test_unreadable_source_directory_is_named(tmp_path: Path) -> None:
+    write_tree(tmp_path / "src", {"a.css": "a", "locked/b.css": "b"})
+    (tmp_path / "src/locked").chmod(0o000)
+    try:
+        result = unprivileged("collect", "--root", "out", "--source", "src", cwd=tmp_path)
+    finally:
+        (tmp_path / "src/locked").chmod(0o755)
+    assert result.returncode == 1
+    assert f"{tmp_path / 'src/locked'}: can't list directory: Permission denied" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_build_error_lists_every_problem(tmp_path: Path) -> None:
+    write_tree(tmp_path / "a", {"icons": "file", "ok.css": "x"})
+    write_tree(tmp_path / "b", {"icons/x.svg": "<svg/>"})
+    (tmp_path / "a/loop").symlink_to(tmp_path / "a/loop")
+    with pytest.raises(BuildError) as info:
+        collect(config_for(tmp_path, "a", "b", "c"))
+    assert sorted(p.code for p in info.value.problems) == [
+        "file-directory-clash",
+        "missing-source",
+        "symlink-loop",
+    ]
+    assert str(info.value).startswith("3 problems found; nothing was published")
