@@ -49,10 +49,16 @@ def served_files(root: Path) -> dict[str, bytes]:
     return found
 
 
-def snapshot(root: Path) -> dict[str, tuple[int, int, int, str]]:
-    """Identity and content of every entry under ``root``, corral's own files included."""
+def snapshot(root: Path, *, scratch: bool = True) -> dict[str, tuple[int, int, int, str]]:
+    """Identity and content of every entry under ``root``, corral's own files included.
+
+    ``scratch=False`` leaves out ``.corral/tmp`` itself (a failed run may have used it
+    and cleaned up after itself; its mtime then differs, its contents don't).
+    """
     snap: dict[str, tuple[int, int, int, str]] = {}
     for dirpath, dirs, files in os.walk(root):
+        if not scratch and Path(dirpath) == root / ".corral":
+            dirs[:] = [d for d in dirs if d != "tmp"]
         for name in dirs + files:
             path = Path(dirpath, name)
             st = path.lstat()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -290,34 +291,27 @@ def _plan(
     problems: list[Problem] = []
     with clock("stage"):
         total = len(to_read)
-        for done, (found, reason) in enumerate(to_read, 1):
+        done = 0
+        for found, why, digest, staged, problem in _examine_all(
+            to_read, state, target, stage=stage
+        ):
+            done += 1
             if progress is not None and (done % 200 == 0 or done == total):
                 progress("stage", done, total)
-            logical = found.logical
-            try:
-                digest, data = digest_file(found.path)
-            except OSError as exc:
-                problems.append(_read_problem(exc, found))
+            if problem is not None:
+                problems.append(problem)
                 continue
-            run.digests[logical] = digest
-            old = state.sources.get(logical)
-            record = state.targets.get(logical)
-            why = reason
-            if why == "suspect" and old is not None and old.digest == digest:
-                if (
-                    record is not None
-                    and record.digest == digest
-                    and target.intact(logical, record)
-                ):
-                    report.unchanged.append(logical)
-                    # Rewrite the state only if that lets the next run trust this file.
-                    run.refresh |= settled(found.ctime_ns, scanned_ns)
-                    continue
-                why = "repair"
-            bucket = {"new": report.new, "suspect": report.changed, "repair": report.repaired}
-            bucket[why].append(logical)
-            if stage and not problems:
-                staged = target.stage(logical, found.path, digest, data)
+            assert digest is not None
+            run.digests[found.logical] = digest
+            if why == "unchanged":
+                report.unchanged.append(found.logical)
+                # Rewrite the state only if that lets the next run trust this file.
+                run.refresh |= settled(found.ctime_ns, scanned_ns)
+                continue
+            {"new": report.new, "changed": report.changed, "repair": report.repaired}[why].append(
+                found.logical
+            )
+            if staged is not None:
                 run.staged.append(staged)
                 report.bytes_written += found.size
     if problems:
@@ -325,6 +319,55 @@ def _plan(
     for names in (report.new, report.changed, report.repaired, report.unchanged):
         names.sort()
     return run
+
+
+_Examined = tuple[SourceFile, str, str | None, Staged | None, Problem | None]
+#: Files per task handed to a staging thread (amortises the executor's overhead).
+_CHUNK = 32
+
+
+def _examine_all(
+    to_read: list[tuple[SourceFile, str]], state: State, target: LocalTarget, *, stage: bool
+) -> Iterator[_Examined]:
+    """Read, digest and (if ``stage``) stage files, on threads when there are many.
+
+    Reading, hashing and writing release the GIL, so a few threads overlap the I/O
+    of one file with the hashing of another.
+    """
+
+    def work(chunk: list[tuple[SourceFile, str]]) -> list[_Examined]:
+        return [_examine(found, reason, state, target, stage=stage) for found, reason in chunk]
+
+    if len(to_read) <= _CHUNK:
+        yield from work(to_read)
+        return
+    chunks = [to_read[i : i + _CHUNK] for i in range(0, len(to_read), _CHUNK)]
+    workers = min(8, 2 * (os.cpu_count() or 1))
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="corral-stage")
+    try:
+        for results in pool.map(work, chunks):
+            yield from results
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _examine(
+    found: SourceFile, reason: str, state: State, target: LocalTarget, *, stage: bool
+) -> _Examined:
+    """Decide what a file that could not be trusted by its identity needs."""
+    try:
+        digest, data = digest_file(found.path)
+    except OSError as exc:
+        return found, "problem", None, None, _read_problem(exc, found)
+    why = "changed" if reason == "suspect" else reason
+    old = state.sources.get(found.logical)
+    if reason == "suspect" and old is not None and old.digest == digest:
+        record = state.targets.get(found.logical)
+        if record is not None and record.digest == digest and target.intact(found.logical, record):
+            return found, "unchanged", digest, None, None
+        why = "repair"
+    staged = target.stage(found.logical, found.path, digest, data) if stage else None
+    return found, why, digest, staged, None
 
 
 def _read_problem(exc: OSError, found: SourceFile) -> Problem:

@@ -206,16 +206,19 @@ def _scan_source(
     return found
 
 
+_SUSPECT_NAME = re.compile(r"[\x00-\x1f\x7f\\\udc80-\udcff]")
+
+
 def _bad_name(name: str) -> str | None:
+    if _SUSPECT_NAME.search(name) is None:  # the common case: one C-level scan
+        return None
     try:
         name.encode("utf-8")
     except UnicodeEncodeError:
         return "is not valid UTF-8, so no URL can name it reliably"
-    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in name):
-        return "contains a control character, so no URL can name it reliably"
     if "\\" in name:
         return "contains a backslash, which browsers turn into '/' in URLs"
-    return None
+    return "contains a control character, so no URL can name it reliably"
 
 
 def _stat_problem(exc: OSError, path: str, logical: str) -> Problem:

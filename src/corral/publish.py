@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import itertools
 import os
 import shutil
 import stat
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,7 +64,8 @@ class LocalTarget:
         self.root = root
         self.state_dir = StateDir(root)
         self._root_str = str(root)
-        self._counter = 0
+        self._counter = itertools.count(1)
+        self._twins_lock = threading.Lock()
         self._staged_by_digest: dict[str, str] = {}
         self._known_dirs: set[str] = set()
 
@@ -88,7 +91,10 @@ class LocalTarget:
     def stage(self, relpath: str, source: str, digest: str, data: bytes | None) -> Staged:
         """Write ``source``'s content to a temporary file (or link a staged twin)."""
         tmp = self._tmp_name()
-        twin = self._staged_by_digest.get(digest)
+        with self._twins_lock:  # staging runs on several threads
+            twin = self._staged_by_digest.get(digest)
+            if twin is None:
+                self._staged_by_digest[digest] = tmp
         try:
             if twin is not None:
                 os.link(twin, tmp)
@@ -98,12 +104,10 @@ class LocalTarget:
                 _copy_new(source, tmp)
         except OSError as exc:
             raise self._write_error(exc, relpath) from exc
-        self._staged_by_digest.setdefault(digest, tmp)
         return Staged(relpath, tmp, digest)
 
     def _tmp_name(self) -> str:
-        self._counter += 1
-        return f"{self.state_dir.tmp}/{os.getpid()}-{self._counter}"
+        return f"{self.state_dir.tmp}/{os.getpid()}-{next(self._counter)}"
 
     def _write_error(self, exc: OSError, relpath: str) -> TargetError:
         if exc.errno == errno.ENOSPC:
