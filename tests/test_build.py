@@ -335,3 +335,16 @@ def test_hand_placed_file_in_the_way_is_not_overwritten_without_force(project: P
     assert (project / "static_root/img/logo.svg").read_text() == "hand-made"
     collect(config, force=True)
     assert (project / "static_root/img/logo.svg").read_text() == "<svg/>"
+
+
+def test_many_identical_files_staged_concurrently_are_all_published(tmp_path: Path) -> None:
+    # Enough files to go through the staging threads, all with the same content,
+    # so twins are linked while their first copy may still be being written.
+    files = {f"d{n % 7}/f{n}.js": "same content\n" for n in range(600)}
+    files.update({f"u/{n}.css": f"unique {n}\n" for n in range(300)})
+    write_tree(tmp_path / "src", files)
+    report = collect(config_for(tmp_path, "src"))
+    assert served_files(tmp_path / "static_root") == {k: v.encode() for k, v in files.items()}
+    assert len(report.new) == 900
+    inodes = {(tmp_path / "static_root" / k).stat().st_ino for k in files if k.startswith("d")}
+    assert report.files_linked == 599 - (len(inodes) - 1)

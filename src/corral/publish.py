@@ -93,8 +93,6 @@ class LocalTarget:
         tmp = self._tmp_name()
         with self._twins_lock:  # staging runs on several threads
             twin = self._staged_by_digest.get(digest)
-            if twin is None:
-                self._staged_by_digest[digest] = tmp
         try:
             if twin is not None:
                 os.link(twin, tmp)
@@ -104,6 +102,11 @@ class LocalTarget:
                 _copy_new(source, tmp)
         except OSError as exc:
             raise self._write_error(exc, relpath) from exc
+        if twin is None:
+            # Registered only once the file exists, so a twin can always link to it.
+            # (Two threads staging the same content at once both write it: harmless.)
+            with self._twins_lock:
+                self._staged_by_digest.setdefault(digest, tmp)
         return Staged(relpath, tmp, digest)
 
     def _tmp_name(self) -> str:
