@@ -411,12 +411,9 @@ def _publish(target: LocalTarget, state: State, run: _Run, report: Report, *, fo
     if removals:
         for relpath in target.remove(removals):
             state.targets.pop(relpath, None)
-    seen: set[str] = set()
     for staged in run.staged:
         state.targets[staged.relpath] = target.commit(staged)
-        if staged.digest in seen:
-            report.files_linked += 1
-        seen.add(staged.digest)
+    report.files_linked = target.linked
 
 
 def _record(

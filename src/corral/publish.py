@@ -67,6 +67,7 @@ class LocalTarget:
         self._counter = itertools.count(1)
         self._twins_lock = threading.Lock()
         self._staged_by_digest: dict[str, str] = {}
+        self.linked = 0  # files staged as hard links to a twin rather than written
         self._known_dirs: set[str] = set()
 
     # --- inspection ---------------------------------------------------------------------
@@ -93,6 +94,7 @@ class LocalTarget:
         tmp = self._tmp_name()
         with self._twins_lock:  # staging runs on several threads
             twin = self._staged_by_digest.get(digest)
+            self.linked += twin is not None
         try:
             if twin is not None:
                 os.link(twin, tmp)
