@@ -1,0 +1,1151 @@
+#!/usr/bin/env python3
+"""Time corral against the incumbents and the floors on a benchmark corpus.
+
+``python benchmarks/run.py --corpus DIR`` times, on a corpus built by ``corpus.py``:
+
+- scenarios: a cold collect into an empty target, a no-change re-run, a re-run after 1% of
+  the files were rewritten (a deterministic selection), a re-run after one CSS file changed,
+  and a ``--clear`` run;
+- tools: the corral CLI, corral through ``manage.py collectstatic``, Django's
+  ``StaticFilesStorage`` and ``ManifestStaticFilesStorage``, WhiteNoise's
+  ``CompressedManifestStaticFilesStorage``, and the floors ``cp -r``, ``rsync -a``,
+  ``sha256sum`` and parallel ``gzip -9`` / ``brotli -q 11`` (``xargs -P`` over the
+  compressible files).
+
+Tools alternate run by run (A B C, B C A, ...; never A A A then B B B). Each run is a child
+process whose wall time, CPU time and peak RSS (``os.wait4``'s ``ru_maxrss``, which covers
+its descendants) are recorded. A tool that is not installed or not written yet is skipped
+with a note; a run that fails is reported with the tail of its output. Results go to raw
+JSON and to a Markdown report (``docs/performance.md``).
+
+``--smoke`` builds the tiny offline corpus in a temporary directory and runs every scenario
+once for the tools available: the CI check that the benchmark does not rot.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import json
+import os
+import platform
+import pstats
+import random
+import re
+import shlex
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path.insert(0, str(HERE))
+
+import corpus as corpus_mod  # noqa: E402  (a sibling script, not a package)
+
+SCENARIOS: dict[str, str] = {
+    "cold": "cold collect into an empty target",
+    "nochange": "no-change re-run",
+    "touch1pct": "re-run after 1% of the files were rewritten",
+    "css1": "re-run after one CSS file changed",
+    "clear": "--clear run (nothing changed)",
+}
+#: WhiteNoise's ``Compressor.SKIP_COMPRESS_EXTENSIONS`` (6.12): the compression floors
+#: compress exactly the files WhiteNoise would.
+SKIP_COMPRESS = frozenset(
+    {
+        "jpg", "jpeg", "png", "gif", "webp", "zip", "gz", "tgz", "bz2", "tbz",
+        "xz", "br", "swf", "flv", "woff", "woff2", "3gp", "3gpp", "asf", "avi",
+        "m4v", "mov", "mp4", "mpeg", "mpg", "webm", "wmv",
+    }
+)
+TOUCH_SEED = 20261122
+DASH = "\u2013"  # en dash: an empty cell, a range
+TIMES = "\u00d7"  # multiplication sign: a ratio
+DEFAULT_TIMEOUT = 3600.0
+RESULTS_START = "<!-- bench:results:start -->"
+RESULTS_END = "<!-- bench:results:end -->"
+
+
+# --- measuring one child process ---------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Run:
+    """One timed run of one tool."""
+
+    wall: float
+    user: float
+    sys: float
+    maxrss_kib: int
+    returncode: int
+    summary: str = ""  # the tool's last line of output (Django's "N files copied ...")
+    report: dict[str, Any] = field(default_factory=dict)  # corral --json: counts, timings
+
+
+@dataclass(slots=True)
+class Command:
+    argv: list[str]
+    cwd: Path | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    stdin: Path | None = None
+
+
+#: GNU time, to read a child's peak RSS; see measure().
+GNU_TIME = "/usr/bin/time" if Path("/usr/bin/time").exists() else None
+
+
+def measure(command: Command, log: Path, timeout: float) -> Run:
+    """Run ``command`` to completion; return its wall time, CPU time and peak RSS.
+
+    Peak RSS comes from GNU ``time`` (``%M``) when it is installed: a process forked from
+    this Python runner starts with the runner's resident set as its high-water mark (Linux
+    keeps ``maxrss`` across ``exec``), so ``os.wait4``'s ``ru_maxrss`` on a direct child
+    never reads below the runner's own ~25 MiB; ``time`` forks the command from a tiny
+    process instead. Both cover descendants (the largest of them), so a shell pipeline or
+    ``xargs -P`` is measured whole. Without GNU time, ``wait4`` figures are used.
+    Output goes to ``log`` (stdout) and ``log.err`` (stderr).
+    """
+    env = {**os.environ, **command.env}
+    log.parent.mkdir(parents=True, exist_ok=True)
+    time_file = log.with_suffix(log.suffix + ".time")
+    argv = command.argv
+    if GNU_TIME:
+        argv = [GNU_TIME, "-f", "%M %U %S", "-o", str(time_file), "--", *argv]
+    with contextlib.ExitStack() as stack:
+        out = stack.enter_context(log.open("wb"))
+        err = stack.enter_context(log.with_suffix(log.suffix + ".err").open("wb"))
+        stdin = stack.enter_context(command.stdin.open("rb")) if command.stdin else None
+        start = time.perf_counter()
+        proc = subprocess.Popen(
+            argv, cwd=command.cwd, env=env, stdin=stdin or subprocess.DEVNULL,
+            stdout=out, stderr=err, start_new_session=True,
+        )
+        timer = threading.Timer(timeout, _kill_group, (proc.pid,))
+        timer.start()
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)
+        finally:
+            timer.cancel()
+        wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    run = Run(
+        wall=wall, user=usage.ru_utime, sys=usage.ru_stime, maxrss_kib=usage.ru_maxrss,
+        returncode=proc.returncode,
+    )
+    if GNU_TIME and time_file.exists():
+        fields = (time_file.read_text().strip().splitlines() or [""])[-1].split()
+        with contextlib.suppress(ValueError):
+            rss, user, system = int(fields[0]), float(fields[1]), float(fields[2])
+            run.maxrss_kib, run.user, run.sys = rss, user, system
+    return run
+
+
+def _kill_group(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGKILL)
+
+
+def tail(path: Path, lines: int = 12) -> str:
+    text = ""
+    for candidate in (path.with_suffix(path.suffix + ".err"), path):
+        if candidate.exists():
+            text += candidate.read_text(errors="replace")
+    return "\n".join(text.strip().splitlines()[-lines:])
+
+
+# --- the corpus as the runner sees it -------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Context:
+    """Everything a tool needs to build its command for one corpus."""
+
+    corpus: corpus_mod.Corpus
+    root: Path  # the corpus directory
+    work: Path  # targets, logs and scratch files of this run
+    python: str  # the interpreter with Django and friends
+    corral: str | None  # the corral executable, if any
+    timeout: float
+    winners: dict[str, Path]  # logical path -> source file that wins it
+
+    @property
+    def django_project(self) -> Path:
+        return self.root / "django"
+
+    @property
+    def corral_config(self) -> Path:
+        return self.root / "corral" / "pyproject.toml"
+
+    def target(self, tool: str) -> Path:
+        return self.work / "targets" / tool
+
+    def compressible(self) -> list[str]:
+        return sorted(
+            logical for logical in self.winners
+            if Path(logical).suffix.lower().lstrip(".") not in SKIP_COMPRESS
+        )
+
+
+# --- tools ------------------------------------------------------------------------------
+
+
+class Tool:
+    """A way to fill a target from the corpus. Subclasses build the command per scenario."""
+
+    name = ""
+    label = ""
+    kind = "incumbent"  # "corral" | "incumbent" | "floor"
+    scenarios: frozenset[str] = frozenset(SCENARIOS)
+    #: Whether the target persists between runs (so a re-run can be incremental): such a
+    #: tool is brought up to date, untimed, before a no-change / touched / --clear run.
+    stateful = True
+
+    def unavailable(self, ctx: Context) -> str | None:
+        """Why this tool can't run here, or ``None`` if it can."""
+        return None
+
+    def command(self, ctx: Context, scenario: str) -> Command:
+        raise NotImplementedError
+
+    def prepare(self, ctx: Context, scenario: str) -> None:
+        """Untimed set-up right before a timed run (default: empty target for cold)."""
+        if scenario == "cold":
+            remove_tree(ctx.target(self.name))
+
+    def parse(self, run: Run, log: Path) -> None:
+        """Pick the summary out of the run's output."""
+        lines = [ln for ln in log.read_text(errors="replace").splitlines() if ln.strip()]
+        run.summary = lines[-1].strip()[:200] if lines else ""
+
+
+def remove_tree(path: Path) -> None:
+    if path.exists() or path.is_symlink():
+        shutil.rmtree(path)
+
+
+def _probe(argv: Sequence[str], env: dict[str, str] | None = None) -> tuple[bool, str]:
+    try:
+        done = subprocess.run(list(argv), capture_output=True, text=True, check=False,
+                              env={**os.environ, **(env or {})}, timeout=120)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return False, str(exc)
+    output = (done.stderr or done.stdout).strip().splitlines()
+    return done.returncode == 0, output[-1] if output else f"exit {done.returncode}"
+
+
+class CorralCli(Tool):
+    name = "corral"
+    label = "corral CLI"
+    kind = "corral"
+
+    def unavailable(self, ctx: Context) -> str | None:
+        if ctx.corral is None:
+            return "not available yet: no `corral` executable (pip install -e . into the venv)"
+        ok, last = _probe([ctx.corral, "collect", "--help"])
+        return None if ok else f"not available yet: `corral collect --help` failed: {last}"
+
+    def command(self, ctx: Context, scenario: str) -> Command:
+        assert ctx.corral is not None
+        argv = [ctx.corral, "collect", "--config", str(ctx.corral_config),
+                "--root", str(ctx.target(self.name)), "--json"]
+        if scenario == "clear":
+            argv.append("--clear")
+        return Command(argv)
+
+    def parse(self, run: Run, log: Path) -> None:
+        try:
+            report = json.loads(log.read_text())
+        except ValueError:
+            super().parse(run, log)
+            return
+        run.report = {k: v for k, v in report.items() if isinstance(v, dict | int | float)}
+        counts = report.get("counts", {})
+        run.summary = ", ".join(f"{k} {v}" for k, v in counts.items() if v)
+
+
+class DjangoTool(Tool):
+    storage = "static"
+
+    def unavailable(self, ctx: Context) -> str | None:
+        modules = self._modules()
+        ok, last = _probe([ctx.python, "-c", f"import {', '.join(modules)}"])
+        if ok:
+            return None
+        if self.kind == "corral":
+            return f"not available yet: corral.contrib.django can't be imported ({last})"
+        return f"{', '.join(modules)} not importable by {ctx.python} ({last})"
+
+    def _modules(self) -> list[str]:
+        modules = ["django"]
+        if self.storage == "whitenoise":
+            modules.append("whitenoise")
+        if self.storage.startswith("corral"):
+            modules.append("corral.contrib.django")
+        return modules
+
+    def command(self, ctx: Context, scenario: str) -> Command:
+        argv = [ctx.python, "manage.py", "collectstatic", "--noinput", "-v", "1"]
+        if scenario == "clear":
+            argv.append("--clear")
+        return Command(
+            argv, cwd=ctx.django_project,
+            env={"BENCH_STORAGE": self.storage,
+                 "BENCH_STATIC_ROOT": str(ctx.target(self.name)),
+                 "DJANGO_SETTINGS_MODULE": "benchsite.settings"},
+        )
+
+
+    def parse(self, run: Run, log: Path) -> None:
+        super().parse(run, log)
+        run.summary = re.sub(r"to '[^']*'", "to STATIC_ROOT", run.summary)
+
+
+class CorralDjango(DjangoTool):
+    name = "corral-django"
+    label = "corral manage.py collectstatic (Manifest)"
+    kind = "corral"
+    storage = "corral"
+
+
+class CorralDjangoStatic(DjangoTool):
+    name = "corral-django-static"
+    label = "corral manage.py collectstatic (plain)"
+    kind = "corral"
+    storage = "corral-static"
+
+
+class DjangoStatic(DjangoTool):
+    name = "django-static"
+    label = "Django StaticFilesStorage"
+    storage = "static"
+
+
+class DjangoManifest(DjangoTool):
+    name = "django-manifest"
+    label = "Django ManifestStaticFilesStorage"
+    storage = "manifest"
+
+
+class WhiteNoise(DjangoTool):
+    name = "whitenoise"
+    label = "WhiteNoise CompressedManifest (gzip 9 + brotli 11)"
+    storage = "whitenoise"
+
+
+def _sources_script(ctx: Context, copy: str) -> list[str]:
+    """Shell lines that copy every source into the target under its prefix (one command
+    per source, in priority order), with ``copy`` being ``cp -r`` or ``rsync -a``.
+    """
+    lines = ["set -e", 'T="$1"']
+    for source in ctx.corpus.sources:
+        dest = f'"$T"/{shlex.quote(source.prefix)}' if source.prefix else '"$T"'
+        src = shlex.quote(source.path.rstrip("/") + "/")
+        if copy == "cp":
+            lines.append(f"mkdir -p {dest} && cp -r {src}. {dest}/")
+        else:
+            lines.append(f"mkdir -p {dest} && rsync -a {src} {dest}/")
+    return lines
+
+
+class CopyFloor(Tool):
+    name = "cp"
+    label = "floor: cp -r"
+    kind = "floor"
+    scenarios = frozenset({"cold", "clear"})
+    copy = "cp"
+
+    def unavailable(self, ctx: Context) -> str | None:
+        return None if shutil.which(self.copy) else f"`{self.copy}` is not installed"
+
+    def script(self, ctx: Context) -> Path:
+        path = ctx.work / f"floor-{self.name}.sh"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text("\n".join(_sources_script(ctx, self.copy)) + "\n")
+        return path
+
+    def command(self, ctx: Context, scenario: str) -> Command:
+        target = shlex.quote(str(ctx.target(self.name)))
+        clear = f"rm -rf {target} && " if scenario == "clear" else ""
+        return Command(["sh", "-c", f"{clear}sh {shlex.quote(str(self.script(ctx)))} {target}"])
+
+
+class RsyncFloor(CopyFloor):
+    name = "rsync"
+    label = "floor: rsync -a"
+    scenarios = frozenset(SCENARIOS)
+    copy = "rsync"
+
+
+class ListFloor(Tool):
+    """A floor that runs ``xargs -0 -P <cores>`` over a list of files."""
+
+    kind = "floor"
+    scenarios = frozenset({"cold"})
+    stateful = False
+    program = ""
+    xargs = ""
+
+    def unavailable(self, ctx: Context) -> str | None:
+        missing = [p for p in (self.program, "xargs") if not shutil.which(p)]
+        return f"`{'`, `'.join(missing)}` not installed" if missing else None
+
+    def files(self, ctx: Context) -> list[Path]:
+        raise NotImplementedError
+
+    def list_file(self, ctx: Context) -> Path:
+        return ctx.work / f"files-{self.name}.list0"
+
+    def prepare(self, ctx: Context, scenario: str) -> None:
+        paths = self.files(ctx)
+        listing = self.list_file(ctx)
+        listing.parent.mkdir(parents=True, exist_ok=True)
+        listing.write_bytes(b"".join(os.fsencode(p) + b"\0" for p in paths))
+
+    def command(self, ctx: Context, scenario: str) -> Command:
+        return Command(["sh", "-c", self.xargs], stdin=self.list_file(ctx))
+
+
+class Sha256Floor(ListFloor):
+    name = "sha256sum"
+    label = "floor: sha256sum of every file (xargs -P 2)"
+    program = "sha256sum"
+
+    def __init__(self) -> None:
+        self.xargs = f"xargs -0 -P {os.cpu_count() or 1} -n 256 sha256sum > /dev/null"
+
+    def files(self, ctx: Context) -> list[Path]:
+        return [ctx.winners[k] for k in sorted(ctx.winners)]
+
+
+class CompressFloor(ListFloor):
+    """Compress a scratch copy of the compressible files (so nothing lands in the sources)."""
+
+    level = ""
+
+    def __init__(self) -> None:
+        cores = os.cpu_count() or 1
+        self.xargs = f"xargs -0 -P {cores} -n 16 {self.program} {self.level} -k -f"
+
+    def files(self, ctx: Context) -> list[Path]:
+        scratch = ctx.target(self.name)
+        remove_tree(scratch)
+        paths = []
+        for logical in ctx.compressible():
+            dest = scratch / logical
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(ctx.winners[logical], dest)
+            paths.append(dest)
+        return paths
+
+
+class GzipFloor(CompressFloor):
+    name = "gzip"
+    label = "floor: gzip -9 (xargs -P 2, WhiteNoise's compressible files)"
+    program = "gzip"
+    level = "-9"
+
+
+class BrotliFloor(CompressFloor):
+    name = "brotli"
+    label = "floor: brotli -q 11 (xargs -P 2, WhiteNoise's compressible files)"
+    program = "brotli"
+    level = "-q 11"
+
+
+ALL_TOOLS: tuple[Tool, ...] = (
+    CorralCli(), CorralDjango(), CorralDjangoStatic(), DjangoStatic(), DjangoManifest(),
+    WhiteNoise(), CopyFloor(), RsyncFloor(), Sha256Floor(), GzipFloor(), BrotliFloor(),
+)
+TOOLS = {tool.name: tool for tool in ALL_TOOLS}
+for _tool in ALL_TOOLS:  # the floors' labels say how many processes they use
+    _tool.label = _tool.label.replace("-P 2", f"-P {os.cpu_count() or 1}")
+
+
+# --- changing the corpus (and putting it back) ----------------------------------------------
+
+
+class Mutator:
+    """Rewrites corpus files for the touched scenarios and restores them afterwards.
+
+    The originals are copied to ``<corpus>/.bench-pristine/`` (with a journal) before the
+    first change, so a killed run is repaired by the next one. Each change appends a new
+    marker (so every run sees genuinely new content) in a way the file's format tolerates.
+    """
+
+    def __init__(self, corpus_dir: Path, winners: dict[str, Path]) -> None:
+        self.store = corpus_dir / ".bench-pristine"
+        self.journal = self.store / "journal.json"
+        self.winners = winners
+        self.generation = 0
+        self.saved: dict[str, str] = {}
+        self.restore()
+
+    def touch_set(self) -> list[str]:
+        """1% of the logical files (at least one), chosen by a fixed seed."""
+        names = sorted(self.winners)
+        count = max(1, round(len(names) / 100))
+        return sorted(random.Random(TOUCH_SEED).sample(names, count))
+
+    def css_file(self) -> str:
+        """The site's own stylesheet (imported by nothing, importing others), else the
+        first CSS file in logical order."""
+        if "css/site.css" in self.winners:
+            return "css/site.css"
+        return next(name for name in sorted(self.winners) if name.endswith(".css"))
+
+    def change(self, logical: Sequence[str]) -> None:
+        self.generation += 1
+        marker = f"corral-bench touch {self.generation}"
+        self.store.mkdir(parents=True, exist_ok=True)
+        for name in logical:
+            path = self.winners[name]
+            key = str(path)
+            if key not in self.saved:
+                backup = self.store / f"{len(self.saved):06d}"
+                shutil.copyfile(path, backup)
+                self.saved[key] = str(backup)
+                self.journal.write_text(json.dumps(self.saved))
+            original = Path(self.saved[key]).read_bytes()
+            path.write_bytes(corpus_mod.mark(original, path.suffix, marker))
+
+    def restore(self) -> None:
+        """Put every changed file back (new mtime, original bytes)."""
+        if self.journal.exists():
+            self.saved.update(json.loads(self.journal.read_text()))
+        for path, backup in self.saved.items():
+            shutil.copyfile(backup, path)
+        self.saved.clear()
+        if self.store.exists():
+            shutil.rmtree(self.store)
+
+
+# --- the benchmark loop ---------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Cell:
+    """All runs of one tool in one scenario."""
+
+    runs: list[Run] = field(default_factory=list)
+    status: str = "ok"  # ok | failed | n/a | skipped
+    note: str = ""
+
+    def stats(self) -> dict[str, float]:
+        walls = sorted(r.wall for r in self.runs)
+        if not walls:
+            return {}
+        out = {"median": statistics.median(walls), "min": walls[0], "max": walls[-1],
+               "rss_mib": max(r.maxrss_kib for r in self.runs) / 1024,
+               "cpu": statistics.median(r.user + r.sys for r in self.runs)}
+        if len(walls) >= 4:
+            q = statistics.quantiles(walls, n=4)
+            out["q1"], out["q3"] = q[0], q[2]
+        return out
+
+
+@dataclass(slots=True)
+class CorpusResult:
+    corpus: dict[str, Any]
+    tools: dict[str, dict[str, str]]
+    cells: dict[str, dict[str, Cell]]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "corpus": self.corpus,
+            "tools": self.tools,
+            "results": {
+                tool: {
+                    scenario: {"status": c.status, "note": c.note, **c.stats(),
+                               "runs": [asdict(r) for r in c.runs]}
+                    for scenario, c in cells.items()
+                }
+                for tool, cells in self.cells.items()
+            },
+        }
+
+
+class Bench:
+    def __init__(self, ctx: Context, tools: Sequence[Tool], scenarios: Sequence[str], *,
+                 repeat: int, repeat_for: dict[str, int], echo: bool = True) -> None:
+        self.ctx = ctx
+        self.scenarios = scenarios
+        self.repeat = repeat
+        self.repeat_for = repeat_for
+        self.echo = echo
+        self.notes: dict[str, str] = {}
+        self.tools: list[Tool] = []
+        for tool in tools:
+            reason = tool.unavailable(ctx)
+            if reason:
+                self.notes[tool.name] = reason
+                self.say(f"skip {tool.name}: {reason}")
+            else:
+                self.tools.append(tool)
+        self.cells: dict[str, dict[str, Cell]] = {t.name: {} for t in tools}
+        self.synced: dict[str, int | None] = {t.name: None for t in tools}
+        self.mutator = Mutator(ctx.root, ctx.winners)
+        self.counter = 0
+
+    def say(self, message: str) -> None:
+        if self.echo:
+            print(message, flush=True)
+
+    def run(self) -> CorpusResult:
+        try:
+            for scenario in self.scenarios:
+                self.scenario(scenario)
+        finally:
+            self.mutator.restore()
+        tools = {}
+        for name, cells in self.cells.items():
+            tool = TOOLS[name]
+            tools[name] = {"label": tool.label, "kind": tool.kind,
+                           "available": "no" if name in self.notes else "yes",
+                           "note": self.notes.get(name, "")}
+            for scenario in self.scenarios:
+                if scenario not in cells:
+                    status = "skipped" if name in self.notes else "n/a"
+                    cells[scenario] = Cell(status=status, note=self.notes.get(name, ""))
+        return CorpusResult(asdict(self.ctx.corpus), tools, self.cells)
+
+    def scenario(self, scenario: str) -> None:
+        tools = [t for t in self.tools if scenario in t.scenarios]
+        for tool in tools:
+            self.cells[tool.name][scenario] = Cell()
+        rounds = max([self.repeat_for.get(t.name, self.repeat) for t in tools], default=0)
+        for rep in range(rounds):
+            active = [t for t in tools if rep < self.repeat_for.get(t.name, self.repeat)
+                      and self.cells[t.name][scenario].status == "ok"]
+            if not active:
+                break
+            # Rotate the order every round: A B C, B C A, C A B ...
+            shift = rep % len(active)
+            active = active[shift:] + active[:shift]
+            for tool in active:
+                if scenario != "cold" and tool.stateful:
+                    self.sync(tool, scenario)
+            if scenario == "touch1pct":
+                self.mutator.change(self.mutator.touch_set())
+            elif scenario == "css1":
+                self.mutator.change([self.mutator.css_file()])
+            for tool in active:
+                cell = self.cells[tool.name][scenario]
+                if cell.status != "ok":
+                    continue
+                tool.prepare(self.ctx, scenario)
+                self.timed(tool, scenario, cell, rep)
+
+    def sync(self, tool: Tool, scenario: str) -> None:
+        """Bring the tool's target up to date with the corpus, untimed."""
+        cell = self.cells[tool.name][scenario]
+        if cell.status != "ok":
+            return
+        if self.synced[tool.name] == self.mutator.generation and \
+                self.ctx.target(tool.name).exists():
+            return
+        log = self.log_path(tool, f"{scenario}-prepare")
+        run = measure(tool.command(self.ctx, "prepare"), log, self.ctx.timeout)
+        if run.returncode != 0:
+            cell.status = "failed"
+            cell.note = f"preparing run failed (exit {run.returncode}): {tail(log)}"
+            self.say(f"FAIL {tool.name} {scenario} (prepare): {tail(log, 4)}")
+            return
+        self.synced[tool.name] = self.mutator.generation
+
+    def timed(self, tool: Tool, scenario: str, cell: Cell, rep: int) -> None:
+        log = self.log_path(tool, f"{scenario}-{rep}")
+        run = measure(tool.command(self.ctx, scenario), log, self.ctx.timeout)
+        tool.parse(run, log)
+        if run.returncode != 0:
+            cell.status = "failed"
+            cell.note = f"exit {run.returncode}: {tail(log)}"
+            self.synced[tool.name] = None
+            self.say(f"FAIL {tool.name} {scenario}: {tail(log, 6)}")
+            return
+        cell.runs.append(run)
+        self.synced[tool.name] = self.mutator.generation
+        self.say(f"{scenario:10s} {tool.name:22s} {run.wall:9.3f} s  "
+                 f"{run.maxrss_kib / 1024:7.1f} MiB  {run.summary[:70]}")
+
+    def log_path(self, tool: Tool, what: str) -> Path:
+        self.counter += 1
+        return self.ctx.work / "logs" / f"{self.counter:04d}-{tool.name}-{what}.log"
+
+
+# --- machine, versions ----------------------------------------------------------------------
+
+
+def machine_info(path: Path) -> dict[str, str]:
+    info = {"cpu": platform.processor() or platform.machine(),
+            "cores": str(os.cpu_count()), "kernel": platform.release(),
+            "python": platform.python_version()}
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                info["cpu"] = line.split(":", 1)[1].strip()
+                break
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                info["ram"] = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
+    info["disk"] = _disk(path)
+    return info
+
+
+def _disk(path: Path) -> str:
+    try:
+        done = subprocess.run(["findmnt", "-no", "SOURCE,FSTYPE", "-T", str(path)],
+                              capture_output=True, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    source, _, fstype = done.stdout.strip().partition(" ")
+    device = Path(source).name
+    kind = "unknown medium"
+    for name in (device, re.sub(r"p?\d+$", "", device)):
+        rotational = Path(f"/sys/block/{name}/queue/rotational")
+        if rotational.exists():
+            value = rotational.read_text().strip()
+            kind = "rotational" if value == "1" else "non-rotational (SSD or virtual)"
+            break
+    return f"{source} ({fstype.strip()}, {kind})"
+
+
+def tool_versions(ctx: Context) -> dict[str, str]:
+    versions: dict[str, str] = {}
+    for program, flag in (("cp", "--version"), ("rsync", "--version"), ("gzip", "--version"),
+                          ("brotli", "--version"), ("sha256sum", "--version")):
+        if shutil.which(program):
+            ok, _ = _probe([program, flag])
+            done = subprocess.run([program, flag], capture_output=True, text=True, check=False)
+            first = (done.stdout or done.stderr).strip().splitlines()
+            if ok and first:
+                line = " ".join(first[0].split())
+                versions[program] = line.removeprefix(program).strip(" :")
+    ok, out = _probe([ctx.python, "-c", "import sys; print(sys.version.split()[0])"])
+    if ok:
+        versions["python (Django tools)"] = out
+    if ctx.corral:
+        ok, out = _probe([ctx.corral, "--version"])
+        if ok:
+            versions["corral"] = out
+    with contextlib.suppress(OSError, subprocess.CalledProcessError):
+        commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
+                                capture_output=True, text=True, check=True).stdout.strip()
+        versions["corral commit"] = commit
+    return versions
+
+
+# --- reporting ------------------------------------------------------------------------------
+
+
+def _fmt_s(seconds: float) -> str:
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
+    return f"{seconds:.2f} s" if seconds < 100 else f"{seconds:.0f} s"
+
+
+def _cell_text(cell: dict[str, Any]) -> str:
+    status = cell["status"]
+    if status == "n/a":
+        return DASH
+    if status == "skipped":
+        return "skipped"
+    if status == "failed":
+        return "**failed**"
+    runs = len(cell["runs"])
+    spread = f"{_fmt_s(cell['min'])}{DASH}{_fmt_s(cell['max'])}" if runs > 1 else "1 run"
+    return f"{_fmt_s(cell['median'])} ({spread}) \u00b7 {cell['rss_mib']:.0f} MiB"
+
+
+def markdown(data: dict[str, Any]) -> str:
+    """The results block of docs/performance.md."""
+    meta = data["meta"]
+    out = [
+        f"Measured {meta['date']} with `{meta['command']}`.",
+        "",
+        "**Machine:** " + ", ".join(f"{k} {v}" for k, v in meta["machine"].items()) + ".",
+        "",
+        "**Versions:** " + "; ".join(f"{k} {v}" for k, v in meta["versions"].items()) + ".",
+        "",
+    ]
+    corpora = data["corpora"]
+    for entry in corpora:
+        c = entry["corpus"]
+        out += [
+            f"### Corpus `{c['size']}`: {c['logical_files']:,} files, "
+            f"{c['logical_bytes'] / 1e6:,.1f} MB",
+            "",
+            f"{len(c['sources'])} sources ({c['files']:,} source files, {c['conflicts']} "
+            f"shadowed duplicates). Each cell: median wall time (min{DASH}max over "
+            f"{meta['repeat']} runs unless noted) \u00b7 peak RSS.",
+            "",
+        ]
+        scenarios = meta["scenarios"]
+        out.append("| tool | " + " | ".join(SCENARIOS[s] for s in scenarios) + " |")
+        out.append("|---|" + "---|" * len(scenarios))
+        for name, tool in entry["tools"].items():
+            row = entry["results"][name]
+            out.append(f"| {tool['label']} | "
+                       + " | ".join(_cell_text(row[s]) for s in scenarios) + " |")
+        out.append("")
+        out += _ratios(entry, scenarios)
+        notes = [f"- `{n}`: {t['note']}" for n, t in entry["tools"].items() if t["note"]]
+        failures = [
+            f"- `{n}` {s}: {textwrap.shorten(cell['note'], 400)}"
+            for n, row in entry["results"].items() for s, cell in row.items()
+            if cell["status"] == "failed"
+        ]
+        if notes or failures:
+            out += ["Notes:", "", *notes, *failures, ""]
+    if len(corpora) > 1:
+        out += _scaling(corpora, meta["scenarios"])
+    return "\n".join(out).rstrip() + "\n"
+
+
+def _median(entry: dict[str, Any], tool: str, scenario: str) -> float | None:
+    cell = entry["results"].get(tool, {}).get(scenario)
+    if not cell or cell["status"] != "ok" or not cell["runs"]:
+        return None
+    return float(cell["median"])
+
+
+def _ratios(entry: dict[str, Any], scenarios: Sequence[str]) -> list[str]:
+    mine = [n for n, t in entry["tools"].items() if t["kind"] == "corral"
+            and any(_median(entry, n, s) for s in scenarios)]
+    others = [n for n, t in entry["tools"].items() if t["kind"] != "corral"]
+    if not mine:
+        return ["corral: not available yet on this run, so no ratios.", ""]
+    out = []
+    for name in mine:
+        out += [
+            f"Ratios for **{entry['tools'][name]['label']}**: its median time ÷ the other "
+            "tool's median time in the same scenario (below 1 means corral is faster).",
+            "",
+            "| vs | " + " | ".join(SCENARIOS[s] for s in scenarios) + " |",
+            "|---|" + "---|" * len(scenarios),
+        ]
+        for other in others:
+            cells = []
+            for s in scenarios:
+                a, b = _median(entry, name, s), _median(entry, other, s)
+                cells.append(f"{a / b:.2f}{TIMES}" if a and b else DASH)
+            if any(c != DASH for c in cells):
+                out.append(f"| {entry['tools'][other]['label']} | " + " | ".join(cells) + " |")
+        out.append("")
+    return out
+
+
+def _scaling(corpora: Sequence[dict[str, Any]], scenarios: Sequence[str]) -> list[str]:
+    out = [
+        "### Scaling: milliseconds per 1,000 files",
+        "",
+        "Median time divided by the corpus's logical file count. A tool that scales linearly "
+        "keeps the same figure as the corpus grows.",
+        "",
+    ]
+    header = [f"{e['corpus']['size']} ({e['corpus']['logical_files']:,})" for e in corpora]
+    for scenario in [s for s in ("cold", "nochange", "touch1pct") if s in scenarios]:
+        out += [f"**{SCENARIOS[scenario]}**", "", "| tool | " + " | ".join(header) + " |",
+                "|---|" + "---|" * len(corpora)]
+        for name, tool in corpora[0]["tools"].items():
+            cells = []
+            for entry in corpora:
+                m = _median(entry, name, scenario)
+                files = entry["corpus"]["logical_files"]
+                cells.append(f"{m / files * 1e6:.0f}" if m else DASH)
+            if any(c != DASH for c in cells):
+                out.append(f"| {tool['label']} | " + " | ".join(cells) + " |")
+        out.append("")
+    return out
+
+
+_DOC_HEAD = """\
+# Performance
+
+How corral compares with the tools people use today, on the same real corpus, on the same
+machine, in the same run. Every performance claim in the README comes from this page, and
+this page comes from `benchmarks/run.py` (see `benchmarks/README.md` to reproduce it).
+
+- **Corpus**: real static files from pinned PyPI packages (Django admin, DRF,
+  django-debug-toolbar, Wagtail, Jazzmin, Grappelli, CKEditor 5, TinyMCE, drf-spectacular
+  sidecar) and pinned npm packages (Bootstrap, Popper, Leaflet, jQuery, Font Awesome,
+  Swagger UI, pdf.js, TinyMCE, MathJax 3, Chart.js, KaTeX, ...), laid out once as a Django
+  project and once as a `[tool.corral]` project with the same sources in the same order.
+- **Scenarios**: cold collect into an empty target; no-change re-run; re-run after 1% of the
+  files (a fixed pseudo-random selection) were rewritten; re-run after one CSS file changed;
+  a `--clear` run.
+- **Method**: every run is a fresh child process (interpreter start-up included), timed by
+  wall clock, with peak RSS from `wait4`. Tools alternate run by run, never all runs of one
+  tool back to back. The page cache is warm (no cache dropping): these are the times of a
+  deploy on a machine that has the files, which is the common case.
+- **Floors** are what the hardware and the standard tools need for the same bytes: `cp -r`
+  and `rsync -a` of every source, `sha256sum` of every file, and `gzip -9` / `brotli -q 11`
+  over the files WhiteNoise would compress, with one process per core.
+
+"""
+
+
+def write_markdown(path: Path, block: str) -> None:
+    """Replace the results block of ``path`` (or write the whole page if it has none)."""
+    wrapped = f"{RESULTS_START}\n{block}{RESULTS_END}\n"
+    if path.exists():
+        text = path.read_text()
+        if RESULTS_START in text and RESULTS_END in text:
+            head, _, rest = text.partition(RESULTS_START)
+            _, _, tail_text = rest.partition(RESULTS_END)
+            path.write_text(head + wrapped + tail_text.lstrip("\n"))
+            return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(_DOC_HEAD + "## Results\n\n" + wrapped)
+
+
+# --- profiling ------------------------------------------------------------------------------
+
+_PROFILE_SCRIPT = r"""
+import cProfile, pstats, sys
+from corral import cli
+out, argv = sys.argv[1], sys.argv[2:]
+profile = cProfile.Profile()
+code = profile.runcall(cli.main, argv)
+profile.dump_stats(out)
+sys.exit(code)
+"""
+
+
+def profile(ctx: Context, out_dir: Path, top: int) -> str:
+    """Profile ``corral collect`` (cold, then no-change) under cProfile; return a report."""
+    python = ctx.python
+    ok, last = _probe([python, "-c", "import corral.cli"])
+    if not ok:
+        return f"corral can't be profiled: `import corral.cli` fails with {python} ({last})\n"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = ctx.work / "targets" / "profile"
+    remove_tree(target)
+    report = [f"# corral collect under cProfile: corpus {ctx.corpus.size} "
+              f"({ctx.corpus.logical_files} files)\n"]
+    for scenario in ("cold", "nochange"):
+        prof = out_dir / f"corral-{ctx.corpus.size}-{scenario}.prof"
+        argv = [python, "-c", _PROFILE_SCRIPT, str(prof), "collect", "--config",
+                str(ctx.corral_config), "--root", str(target), "-q"]
+        start = time.perf_counter()
+        done = subprocess.run(argv, capture_output=True, text=True, check=False)
+        wall = time.perf_counter() - start
+        if done.returncode != 0:
+            report.append(f"## {scenario}: failed (exit {done.returncode})\n\n"
+                          f"```\n{done.stderr[-2000:]}\n```\n")
+            continue
+        for order in ("cumulative", "tottime"):
+            stream = _StringStream()
+            stats = pstats.Stats(str(prof), stream=stream)  # type: ignore[arg-type]
+            stats.strip_dirs().sort_stats(order).print_stats(top)
+            report.append(f"## {scenario} ({wall:.2f} s wall incl. profiling overhead), "
+                          f"top {top} by {order}\n\n```\n{stream.text()}\n```\n")
+    if shutil.which("py-spy"):
+        svg = out_dir / f"corral-{ctx.corpus.size}-cold.svg"
+        remove_tree(target)
+        subprocess.run(["py-spy", "record", "-o", str(svg), "--", python, "-m", "corral",
+                        "collect", "--config", str(ctx.corral_config), "--root", str(target),
+                        "-q"], check=False, capture_output=True)
+        report.append(f"py-spy flame graph of the cold run: {svg}\n")
+    remove_tree(target)
+    text = "\n".join(report)
+    (out_dir / f"corral-{ctx.corpus.size}-profile.md").write_text(text)
+    return text
+
+
+class _StringStream:
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+
+    def write(self, text: str) -> int:
+        self.parts.append(text)
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+    def text(self) -> str:
+        return "".join(self.parts).strip()
+
+
+# --- command line -------------------------------------------------------------------------
+
+
+def find_corral(python: str, explicit: str | None) -> str | None:
+    if explicit:
+        return explicit
+    beside = Path(python).parent / "corral"
+    if beside.exists():
+        return str(beside)
+    return shutil.which("corral")
+
+
+def make_context(corpus_dir: Path, args: argparse.Namespace) -> Context:
+    corpus = corpus_mod.Corpus.load(corpus_dir)
+    python = args.python or corpus.python or sys.executable
+    work = (args.work or corpus_dir / "bench-work").resolve()
+    remove_tree(work)
+    (work / "targets").mkdir(parents=True)
+    return Context(
+        corpus=corpus, root=corpus_dir.resolve(), work=work, python=python,
+        corral=find_corral(python, args.corral), timeout=args.timeout,
+        winners=corpus_mod.logical_files(corpus.sources),
+    )
+
+
+def _split(values: Sequence[str] | None, known: Sequence[str], what: str) -> list[str]:
+    if not values:
+        return list(known)
+    chosen = [v for value in values for v in value.split(",") if v]
+    unknown = [v for v in chosen if v not in known]
+    if unknown:
+        raise SystemExit(f"unknown {what}: {', '.join(unknown)} (known: {', '.join(known)})")
+    return chosen
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    tool_help = "\n".join(f"  {t.name:22s} {t.label}" for t in ALL_TOOLS)
+    scen_help = "\n".join(f"  {k:10s} {v}" for k, v in SCENARIOS.items())
+    parser = argparse.ArgumentParser(
+        prog="run.py",
+        description="Time corral against Django, WhiteNoise and the floors on a corpus built "
+        "by benchmarks/corpus.py.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=f"tools:\n{tool_help}\n\nscenarios:\n{scen_help}\n\nexamples:\n"
+        "  python benchmarks/run.py --smoke\n"
+        "  python benchmarks/run.py --corpus /tmp/corpus-small --corpus /tmp/corpus-medium \\\n"
+        "      --repeat 5 --json results.json --markdown docs/performance.md\n"
+        "  python benchmarks/run.py --corpus /tmp/corpus-large --tools corral --profile\n",
+    )
+    parser.add_argument("--corpus", type=Path, action="append", default=[],
+                        help="a corpus directory (repeat for several sizes: adds a scaling "
+                        "table)")
+    parser.add_argument("--smoke", action="store_true",
+                        help="build the offline smoke corpus in a temporary directory and run "
+                        "every scenario once (the CI check; under a minute)")
+    parser.add_argument("--tools", action="append",
+                        help="comma-separated tools to run (default: all)")
+    parser.add_argument("--scenarios", action="append",
+                        help="comma-separated scenarios (default: all)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per tool and scenario")
+    parser.add_argument("--repeat-for", action="append", default=[], metavar="TOOL=N",
+                        help="a different number of runs for one tool (e.g. whitenoise=1)")
+    parser.add_argument("--json", type=Path, help="write the raw results here")
+    parser.add_argument("--markdown", type=Path,
+                        help="write the Markdown report here (replaces the results block of an "
+                        "existing docs/performance.md)")
+    parser.add_argument("--python", help="interpreter for the Django tools (default: the one "
+                        "recorded in corpus.json, else this one)")
+    parser.add_argument("--corral", help="corral executable (default: next to --python, else "
+                        "on PATH)")
+    parser.add_argument("--work", type=Path,
+                        help="scratch directory for targets and logs (default: "
+                        "CORPUS/bench-work; emptied first)")
+    parser.add_argument("--keep-work", action="store_true",
+                        help="keep targets and logs after the run")
+    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
+                        help="seconds before one run is killed (default %(default)s)")
+    parser.add_argument("--profile", action="store_true",
+                        help="instead of timing, run corral collect (cold and no-change) under "
+                        "cProfile (and py-spy if installed) and print the top entries")
+    parser.add_argument("--profile-top", type=int, default=30, help="entries per profile table")
+    parser.add_argument("-q", "--quiet", action="store_true", help="print only the report")
+    args = parser.parse_args(argv)
+    if not args.corpus and not args.smoke:
+        parser.error("give --corpus DIR (built by benchmarks/corpus.py) or --smoke")
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    tool_names = _split(args.tools, list(TOOLS), "tools")
+    scenarios = _split(args.scenarios, list(SCENARIOS), "scenarios")
+    repeat_for: dict[str, int] = {}
+    for item in args.repeat_for:
+        name, _, count = item.partition("=")
+        if name not in TOOLS or not count.isdigit() or int(count) < 1:
+            raise SystemExit(f"--repeat-for wants TOOL=N with a known tool, not {item!r}")
+        repeat_for[name] = int(count)
+    with _corpora(args) as corpus_dirs:
+        if args.smoke:
+            args.repeat = 1
+        if args.profile:
+            for corpus_dir in corpus_dirs:
+                ctx = make_context(corpus_dir, args)
+                out_dir = args.work or ctx.work
+                print(profile(ctx, out_dir / "profile", args.profile_top))
+                if not args.keep_work:
+                    remove_tree(ctx.work)
+            return 0
+        return _bench(args, corpus_dirs, tool_names, scenarios, repeat_for)
+
+
+def _bench(args: argparse.Namespace, corpus_dirs: Sequence[Path], tool_names: Sequence[str],
+           scenarios: Sequence[str], repeat_for: dict[str, int]) -> int:
+    results: list[CorpusResult] = []
+    ctx: Context | None = None
+    for corpus_dir in corpus_dirs:
+        ctx = make_context(corpus_dir, args)
+        if not args.quiet:
+            print(f"== corpus {ctx.corpus.size}: {ctx.corpus.logical_files} files, "
+                  f"{ctx.corpus.logical_bytes / 1e6:.1f} MB; work in {ctx.work}")
+        bench = Bench(ctx, [TOOLS[n] for n in tool_names], scenarios, repeat=args.repeat,
+                      repeat_for=repeat_for, echo=not args.quiet)
+        results.append(bench.run())
+        if not args.keep_work:
+            remove_tree(ctx.work)
+    assert ctx is not None
+    command = "python benchmarks/run.py " + " ".join(
+        shlex.quote(a) for a in (sys.argv[1:] if not args.smoke else ["--smoke"])
+    )
+    data = {
+        "meta": {
+            "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            "command": command,
+            "repeat": args.repeat,
+            "repeat_for": repeat_for,
+            "scenarios": list(scenarios),
+            "machine": machine_info(ctx.root),
+            "versions": {**tool_versions(ctx), **ctx.corpus.versions},
+        },
+        "corpora": [r.to_json() for r in results],
+    }
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(data, indent=1) + "\n")
+    block = markdown(data)
+    if args.markdown:
+        write_markdown(args.markdown, block)
+    print(block)
+    failed = [(n, s) for r in results for n, row in r.cells.items()
+              for s, c in row.items() if c.status == "failed"]
+    return 1 if failed else 0
+
+
+@contextlib.contextmanager
+def _corpora(args: argparse.Namespace) -> Iterator[list[Path]]:
+    if not args.smoke:
+        yield [Path(c) for c in args.corpus]
+        return
+    with tempfile.TemporaryDirectory(prefix="corral-bench-smoke-") as tmp:
+        corpus_mod.build("smoke", Path(tmp), install=False, quiet=True)
+        yield [Path(tmp)]
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
