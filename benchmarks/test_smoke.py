@@ -1,0 +1,124 @@
+"""The benchmark must not rot: build the offline smoke corpus and run every scenario once.
+
+Needs no network and no Django (Django and WhiteNoise tools are skipped with a note when
+the interpreter lacks them). Run with ``pytest benchmarks/test_smoke.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import corpus  # noqa: E402
+import run  # noqa: E402
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_smoke_corpus_is_generated_offline_and_deterministic(tmp_path: Path) -> None:
+    first = corpus.build("smoke", tmp_path / "a", install=False, quiet=True)
+    second = corpus.build("smoke", tmp_path / "b", install=False, quiet=True)
+    assert 40 <= first.logical_files <= 70
+    assert first.conflicts == 1  # overrides/robots.txt is shadowed by the site's
+    assert _tree(tmp_path / "a" / "assets") == _tree(tmp_path / "b" / "assets")
+    assert first.logical_bytes == second.logical_bytes
+    recorded = json.loads((tmp_path / "a" / "corpus.json").read_text())
+    assert recorded["logical_files"] == first.logical_files
+    assert sum(s["files"] for s in recorded["sources"]) == recorded["files"]
+    pyproject = (tmp_path / "a" / "corral" / "pyproject.toml").read_text()
+    assert "[tool.corral]" in pyproject
+    assert 'prefix = "vendor/demo"' in pyproject
+    settings = (tmp_path / "a" / "django" / "benchsite" / "settings.py").read_text()
+    assert "BENCH_STORAGE" in settings
+    assert "('vendor/demo'," in settings
+
+
+def test_walk_follows_djangos_default_ignores(tmp_path: Path) -> None:
+    for name in ("keep.css", ".hidden", "backup~", "CVS/x.txt", ".git/y", "sub/ok.js"):
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("x")
+    assert [rel for rel, _ in corpus.walk_source(tmp_path)] == ["keep.css", "sub/ok.js"]
+
+
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [("a.css", b"body{}"), ("a.js", b"x()\n//# sourceMappingURL=a.js.map"),
+     ("a.svg", b"<svg/>"), ("a.json", b'{"a": 1}'), ("a.map", b'{"version": 3}'),
+     ("a.png", b"\x89PNG")],
+)
+def test_mark_changes_content_and_keeps_json_valid(name: str, data: bytes) -> None:
+    one = corpus.mark(data, Path(name).suffix, "m1")
+    two = corpus.mark(data, Path(name).suffix, "m2")
+    assert one.startswith(data)
+    assert len({data, one, two}) == 3
+    if name.endswith((".json", ".map")):
+        assert json.loads(one) == json.loads(data)
+
+
+def test_mutator_restores_the_corpus(tmp_path: Path) -> None:
+    built = corpus.build("smoke", tmp_path, install=False, quiet=True)
+    before = _tree(tmp_path / "assets")
+    winners = corpus.logical_files(built.sources)
+    mutator = run.Mutator(tmp_path, winners)
+    touched = mutator.touch_set()
+    assert touched == run.Mutator(tmp_path, winners).touch_set()  # deterministic
+    mutator.change(touched)
+    mutator.change([mutator.css_file()])
+    assert _tree(tmp_path / "assets") != before
+    # A killed run leaves its journal; a new Mutator repairs the corpus from it.
+    run.Mutator(tmp_path, winners)
+    assert _tree(tmp_path / "assets") == before
+    assert not (tmp_path / ".bench-pristine").exists()
+
+
+def test_markdown_block_replaces_only_the_results(tmp_path: Path) -> None:
+    page = tmp_path / "performance.md"
+    run.write_markdown(page, "first\n")
+    text = page.read_text()
+    assert text.startswith("# Performance") and "first" in text
+    page.write_text(text + "\n## Analysis (by hand)\n\nkeep me\n")
+    run.write_markdown(page, "second\n")
+    text = page.read_text()
+    assert "second" in text and "first" not in text and "keep me" in text
+
+
+def test_smoke_run_completes_quickly(tmp_path: Path) -> None:
+    out = tmp_path / "smoke.json"
+    page = tmp_path / "performance.md"
+    start = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, str(HERE / "run.py"), "--smoke", "--quiet", "--json", str(out),
+         "--markdown", str(page)],
+        capture_output=True, text=True, check=False, timeout=300,
+    )
+    elapsed = time.monotonic() - start
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    data = json.loads(out.read_text())
+    (entry,) = data["corpora"]
+    results = entry["results"]
+    assert set(data["meta"]["scenarios"]) == set(run.SCENARIOS)
+    # The floors that only need coreutils always run; every available tool ran every
+    # scenario it supports, once, successfully.
+    assert results["cp"]["cold"]["status"] == "ok"
+    for name, tool in entry["tools"].items():
+        for scenario, cell in results[name].items():
+            if tool["available"] == "yes" and scenario in run.TOOLS[name].scenarios:
+                assert cell["status"] == "ok", (name, scenario, cell["note"])
+                assert len(cell["runs"]) == 1
+                assert cell["rss_mib"] > 0
+            elif tool["available"] == "no":
+                assert cell["status"] == "skipped" and tool["note"]
+    assert "| tool |" in page.read_text()
+    print(f"smoke benchmark took {elapsed:.1f} s")
