@@ -1,0 +1,67 @@
+"""Docs that check themselves: every command is documented and has help."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from corral.cli import _parser
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def commands() -> list[str]:
+    parser = _parser()
+    [sub] = [a for a in parser._actions if a.dest == "command"]
+    return sorted(sub.choices)  # type: ignore[arg-type]
+
+
+def test_every_command_is_in_the_readme_table() -> None:
+    assert commands() == ["check", "clean", "collect", "find"]
+    for name in commands():
+        assert re.search(rf"^\| `corral {name}[ `]", README, re.M), name
+
+
+@pytest.mark.parametrize("name", commands())
+def test_every_command_has_help(name: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "corral", name, "--help"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0
+    assert "usage: corral " + name in result.stdout
+    assert "--json" in result.stdout
+
+
+def test_every_long_collect_flag_is_documented() -> None:
+    parser = _parser()
+    [sub] = [a for a in parser._actions if a.dest == "command"]
+    collect = sub.choices["collect"]  # type: ignore[index]
+    flags = {o for a in collect._actions for o in a.option_strings if o.startswith("--")}
+    flags -= {"--help", "--verbose", "--quiet"}
+    missing = sorted(f for f in flags if not re.search(rf"[`/]{f}\b", README))
+    assert missing == []
+
+
+def test_readme_shows_exactly_two_setup_commands() -> None:
+    blocks = re.findall(r"```sh\n(.*?)```", README, re.S)
+    assert len(blocks) == 2
+    assert "corral collect" in blocks[0] and "examples/site" in blocks[0]
+    assert blocks[1].strip() == "bash scripts/test.sh"
+    assert "bash scripts/test.sh" in (ROOT / ".ci/run").read_text()
+
+
+def test_every_problem_code_is_documented() -> None:
+    errors_doc = (ROOT / "docs/errors.md").read_text(encoding="utf-8")
+    source = "\n".join(p.read_text() for p in (ROOT / "src/corral").glob("*.py"))
+    codes = set(re.findall(r'Problem\(\s*"([a-z-]+)"', source))
+    codes |= set(re.findall(r'code = "([a-z-]+)"', source))
+    assert codes, "found no problem codes: the pattern is stale"
+    assert sorted(c for c in codes if f"`{c}`" not in errors_doc) == []

@@ -1,0 +1,42 @@
+"""The public surface is deliberate: changing it must change this test."""
+
+from __future__ import annotations
+
+import corral
+
+
+def test_public_api_is_exactly_this() -> None:
+    assert corral.__all__ == [
+        "BuildError",
+        "CheckReport",
+        "CleanReport",
+        "Config",
+        "ConfigError",
+        "CorralError",
+        "DecodeError",
+        "DirectorySource",
+        "FindResult",
+        "LockError",
+        "OwnershipError",
+        "PackageSource",
+        "Problem",
+        "Report",
+        "SourceError",
+        "TargetError",
+        "__version__",
+        "check",
+        "clean",
+        "collect",
+        "find",
+        "load_config",
+    ]
+    for name in corral.__all__:
+        assert hasattr(corral, name), name
+
+
+def test_errors_form_one_tree() -> None:
+    for name in ("BuildError", "ConfigError", "SourceError", "TargetError"):
+        assert issubclass(getattr(corral, name), corral.CorralError)
+    assert issubclass(corral.DecodeError, corral.SourceError)
+    assert issubclass(corral.LockError, corral.TargetError)
+    assert issubclass(corral.OwnershipError, corral.TargetError)
