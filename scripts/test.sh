@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-system-deps.sh
 python -m pip install --quiet -e '.[test]'
-python -m ruff check src tests benchmarks
-python -m ruff format --check src tests
+python -m ruff check .
+python -m ruff format --check .
 python -m mypy
 python -m pytest "$@"

@@ -1,13 +1,14 @@
 """corral: collect a web app's static files into a directory it owns, safely and fast.
 
-The public API is what ``__all__`` lists; everything else is private.
+The public API is what ``__all__`` lists; everything else is private. Names are
+imported on first use, so ``corral collect`` loads only what a run needs.
 """
 
 from __future__ import annotations
 
-from corral.build import clean, collect
-from corral.check import CheckReport, check
-from corral.config import Config, DirectorySource, PackageSource, load_config
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from corral.errors import (
     BuildError,
     ConfigError,
@@ -19,10 +20,30 @@ from corral.errors import (
     SourceError,
     TargetError,
 )
-from corral.find import find
-from corral.report import CleanReport, FindResult, Report
+
+if TYPE_CHECKING:
+    from corral.build import clean, collect
+    from corral.check import CheckReport, check
+    from corral.config import Config, DirectorySource, PackageSource, load_config
+    from corral.find import find
+    from corral.report import CleanReport, FindResult, Report
 
 __version__ = "0.1.0.dev0"
+
+_LAZY = {
+    "CheckReport": "corral.check",
+    "CleanReport": "corral.report",
+    "Config": "corral.config",
+    "DirectorySource": "corral.config",
+    "FindResult": "corral.report",
+    "PackageSource": "corral.config",
+    "Report": "corral.report",
+    "check": "corral.check",
+    "clean": "corral.build",
+    "collect": "corral.build",
+    "find": "corral.find",
+    "load_config": "corral.config",
+}
 
 __all__ = [
     "BuildError",
@@ -48,3 +69,16 @@ __all__ = [
     "find",
     "load_config",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'corral' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -341,6 +340,9 @@ def _examine_all(
     if len(to_read) <= _CHUNK:
         yield from work(to_read)
         return
+    # Imported here: concurrent.futures pulls in logging, which a no-change run never needs.
+    from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
+
     chunks = [to_read[i : i + _CHUNK] for i in range(0, len(to_read), _CHUNK)]
     workers = min(8, 2 * (os.cpu_count() or 1))
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="corral-stage")

@@ -17,10 +17,8 @@ from typing import Any, TextIO
 
 from corral import __version__
 from corral.build import clean, collect
-from corral.check import check
 from corral.config import Config, load_config
 from corral.errors import BuildError, ConfigError, CorralError, Problem
-from corral.find import find
 from corral.report import Report
 
 __all__ = ["main", "run"]
@@ -261,6 +259,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     out.writelines(f"  {p}\n" for p in files)
             return 0
         if args.command == "find":
+            from corral.find import find  # noqa: PLC0415 - only this command needs it
+
             found = find(config, args.path)
             if args.json:
                 _dump(found.to_dict(), out)
@@ -276,6 +276,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 if found.target:
                     out.write(f"  served  {found.target}\n")
             return 0 if found.winner is not None else 1
+        from corral.check import check  # noqa: PLC0415 - only this command needs it
+
         result = check(config)
         if args.json:
             _dump(result.to_dict(), out)
