@@ -561,10 +561,12 @@ class CorpusResult:
     corpus: dict[str, Any]
     tools: dict[str, dict[str, str]]
     cells: dict[str, dict[str, Cell]]
+    load: list[float] = field(default_factory=list)  # 1/5/15-min load before, then after
 
     def to_json(self) -> dict[str, Any]:
         return {
             "corpus": self.corpus,
+            "load": self.load,
             "tools": self.tools,
             "results": {
                 tool: {
@@ -577,13 +579,28 @@ class CorpusResult:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """How many runs of what: ``repeat`` runs per tool and scenario unless overridden."""
+
+    repeat: int
+    repeat_for: dict[str, int] = field(default_factory=dict)
+    scenarios_for: dict[str, frozenset[str]] = field(default_factory=dict)
+
+    def runs(self, tool: str) -> int:
+        return self.repeat_for.get(tool, self.repeat)
+
+    def wants(self, tool: Tool, scenario: str) -> bool:
+        return scenario in tool.scenarios and scenario in self.scenarios_for.get(
+            tool.name, tool.scenarios)
+
+
 class Bench:
-    def __init__(self, ctx: Context, tools: Sequence[Tool], scenarios: Sequence[str], *,
-                 repeat: int, repeat_for: dict[str, int], echo: bool = True) -> None:
+    def __init__(self, ctx: Context, tools: Sequence[Tool], scenarios: Sequence[str],
+                 plan: Plan, *, echo: bool = True) -> None:
         self.ctx = ctx
         self.scenarios = scenarios
-        self.repeat = repeat
-        self.repeat_for = repeat_for
+        self.plan = plan
         self.echo = echo
         self.notes: dict[str, str] = {}
         self.tools: list[Tool] = []
@@ -616,18 +633,23 @@ class Bench:
                            "available": "no" if name in self.notes else "yes",
                            "note": self.notes.get(name, "")}
             for scenario in self.scenarios:
-                if scenario not in cells:
-                    status = "skipped" if name in self.notes else "n/a"
-                    cells[scenario] = Cell(status=status, note=self.notes.get(name, ""))
+                if scenario in cells:
+                    continue
+                if name in self.notes:
+                    cells[scenario] = Cell(status="skipped", note=self.notes[name])
+                elif scenario in tool.scenarios:
+                    cells[scenario] = Cell(status="not run", note="left out by --scenarios-for")
+                else:
+                    cells[scenario] = Cell(status="n/a")
         return CorpusResult(asdict(self.ctx.corpus), tools, self.cells)
 
     def scenario(self, scenario: str) -> None:
-        tools = [t for t in self.tools if scenario in t.scenarios]
+        tools = [t for t in self.tools if self.plan.wants(t, scenario)]
         for tool in tools:
             self.cells[tool.name][scenario] = Cell()
-        rounds = max([self.repeat_for.get(t.name, self.repeat) for t in tools], default=0)
+        rounds = max([self.plan.runs(t.name) for t in tools], default=0)
         for rep in range(rounds):
-            active = [t for t in tools if rep < self.repeat_for.get(t.name, self.repeat)
+            active = [t for t in tools if rep < self.plan.runs(t.name)
                       and self.cells[t.name][scenario].status == "ok"]
             if not active:
                 break
@@ -761,8 +783,8 @@ def _cell_text(cell: dict[str, Any]) -> str:
     status = cell["status"]
     if status == "n/a":
         return DASH
-    if status == "skipped":
-        return "skipped"
+    if status in {"skipped", "not run"}:
+        return status
     if status == "failed":
         return "**failed**"
     runs = len(cell["runs"])
@@ -793,6 +815,11 @@ def markdown(data: dict[str, Any]) -> str:
             f"{meta['repeat']} runs unless noted) \u00b7 peak RSS.",
             "",
         ]
+        if entry.get("load"):
+            load = entry["load"]
+            out += [f"Load average (1/5/15 min) before: {load[0]}/{load[1]}/{load[2]}, "
+                    f"after: {load[3]}/{load[4]}/{load[5]} on {meta['machine']['cores']} cores.",
+                    ""]
         scenarios = meta["scenarios"]
         out.append("| tool | " + " | ".join(SCENARIOS[s] for s in scenarios) + " |")
         out.append("|---|" + "---|" * len(scenarios))
@@ -1043,6 +1070,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--repeat", type=int, default=3, help="runs per tool and scenario")
     parser.add_argument("--repeat-for", action="append", default=[], metavar="TOOL=N",
                         help="a different number of runs for one tool (e.g. whitenoise=1)")
+    parser.add_argument("--scenarios-for", action="append", default=[],
+                        metavar="TOOL=S1,S2",
+                        help="run only these scenarios for one tool (e.g. whitenoise=cold,"
+                        "nochange for a tool too slow to run everywhere)")
     parser.add_argument("--json", type=Path, help="write the raw results here")
     parser.add_argument("--markdown", type=Path,
                         help="write the Markdown report here (replaces the results block of an "
@@ -1081,6 +1112,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if name not in TOOLS or not count.isdigit() or int(count) < 1:
             raise SystemExit(f"--repeat-for wants TOOL=N with a known tool, not {item!r}")
         repeat_for[name] = int(count)
+    scenarios_for: dict[str, frozenset[str]] = {}
+    for item in args.scenarios_for:
+        name, _, listed = item.partition("=")
+        if name not in TOOLS:
+            raise SystemExit(f"--scenarios-for wants TOOL=S1,S2 with a known tool, not {item!r}")
+        scenarios_for[name] = frozenset(_split([listed], list(SCENARIOS), "scenarios"))
     with _corpora(args) as corpus_dirs:
         if args.smoke:
             args.repeat = 1
@@ -1092,11 +1129,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 if not args.keep_work:
                     remove_tree(ctx.work)
             return 0
-        return _bench(args, corpus_dirs, tool_names, scenarios, repeat_for)
+        return _bench(args, corpus_dirs, tool_names, scenarios,
+                      Plan(repeat=args.repeat, repeat_for=repeat_for,
+                           scenarios_for=scenarios_for))
 
 
 def _bench(args: argparse.Namespace, corpus_dirs: Sequence[Path], tool_names: Sequence[str],
-           scenarios: Sequence[str], repeat_for: dict[str, int]) -> int:
+           scenarios: Sequence[str], plan: Plan) -> int:
     results: list[CorpusResult] = []
     ctx: Context | None = None
     for corpus_dir in corpus_dirs:
@@ -1104,9 +1143,11 @@ def _bench(args: argparse.Namespace, corpus_dirs: Sequence[Path], tool_names: Se
         if not args.quiet:
             print(f"== corpus {ctx.corpus.size}: {ctx.corpus.logical_files} files, "
                   f"{ctx.corpus.logical_bytes / 1e6:.1f} MB; work in {ctx.work}")
-        bench = Bench(ctx, [TOOLS[n] for n in tool_names], scenarios, repeat=args.repeat,
-                      repeat_for=repeat_for, echo=not args.quiet)
+        bench = Bench(ctx, [TOOLS[n] for n in tool_names], scenarios, plan,
+                      echo=not args.quiet)
+        load_before = os.getloadavg()
         results.append(bench.run())
+        results[-1].load = [round(x, 2) for x in (*load_before, *os.getloadavg())]
         if not args.keep_work:
             remove_tree(ctx.work)
     assert ctx is not None
@@ -1118,7 +1159,8 @@ def _bench(args: argparse.Namespace, corpus_dirs: Sequence[Path], tool_names: Se
             "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
             "command": command,
             "repeat": args.repeat,
-            "repeat_for": repeat_for,
+            "repeat_for": plan.repeat_for,
+            "scenarios_for": {k: sorted(v) for k, v in plan.scenarios_for.items()},
             "scenarios": list(scenarios),
             "machine": machine_info(ctx.root),
             "versions": {**tool_versions(ctx), **ctx.corpus.versions},
