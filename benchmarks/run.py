@@ -789,30 +789,36 @@ def _cell_text(cell: dict[str, Any]) -> str:
         return "**failed**"
     runs = len(cell["runs"])
     spread = f"{_fmt_s(cell['min'])}{DASH}{_fmt_s(cell['max'])}" if runs > 1 else "1 run"
-    return f"{_fmt_s(cell['median'])} ({spread}) \u00b7 {cell['rss_mib']:.0f} MiB"
+    cpu = f" \u00b7 CPU {_fmt_s(cell['cpu'])}" if "cpu" in cell else ""
+    return f"{_fmt_s(cell['median'])} ({spread}){cpu} \u00b7 {cell['rss_mib']:.0f} MiB"
 
 
 def markdown(data: dict[str, Any]) -> str:
     """The results block of docs/performance.md."""
     meta = data["meta"]
     out = [
-        f"Measured {meta['date']} with `{meta['command']}`.",
-        "",
         "**Machine:** " + ", ".join(f"{k} {v}" for k, v in meta["machine"].items()) + ".",
         "",
         "**Versions:** " + "; ".join(f"{k} {v}" for k, v in meta["versions"].items()) + ".",
         "",
     ]
     corpora = data["corpora"]
-    for entry in corpora:
+    for entry in corpora:  # tools in the canonical order, whatever order --tools gave
+        entry["tools"] = dict(sorted(entry["tools"].items(),
+                                     key=lambda kv: list(TOOLS).index(kv[0])))
         c = entry["corpus"]
+        run_info = entry.get("run", meta)
+        scenarios = run_info["scenarios"]
         out += [
             f"### Corpus `{c['size']}`: {c['logical_files']:,} files, "
             f"{c['logical_bytes'] / 1e6:,.1f} MB",
             "",
             f"{len(c['sources'])} sources ({c['files']:,} source files, {c['conflicts']} "
-            f"shadowed duplicates). Each cell: median wall time (min{DASH}max over "
-            f"{meta['repeat']} runs unless noted) \u00b7 peak RSS.",
+            f"shadowed duplicates). Measured {run_info['date']} with "
+            f"`{run_info['command']}`.",
+            "",
+            f"Each cell: median wall time (min{DASH}max over {run_info['repeat']} runs unless "
+            "noted) \u00b7 median CPU time (user + system, all processes) \u00b7 peak RSS.",
             "",
         ]
         if entry.get("load"):
@@ -820,7 +826,6 @@ def markdown(data: dict[str, Any]) -> str:
             out += [f"Load average (1/5/15 min) before: {load[0]}/{load[1]}/{load[2]}, "
                     f"after: {load[3]}/{load[4]}/{load[5]} on {meta['machine']['cores']} cores.",
                     ""]
-        scenarios = meta["scenarios"]
         out.append("| tool | " + " | ".join(SCENARIOS[s] for s in scenarios) + " |")
         out.append("|---|" + "---|" * len(scenarios))
         for name, tool in entry["tools"].items():
@@ -838,7 +843,8 @@ def markdown(data: dict[str, Any]) -> str:
         if notes or failures:
             out += ["Notes:", "", *notes, *failures, ""]
     if len(corpora) > 1:
-        out += _scaling(corpora, meta["scenarios"])
+        out += _scaling(corpora, [s for s in SCENARIOS
+                                  if any(s in e.get("run", meta)["scenarios"] for e in corpora)])
     return "\n".join(out).rstrip() + "\n"
 
 
@@ -980,17 +986,61 @@ def profile(ctx: Context, out_dir: Path, top: int) -> str:
             stats.strip_dirs().sort_stats(order).print_stats(top)
             report.append(f"## {scenario} ({wall:.2f} s wall incl. profiling overhead), "
                           f"top {top} by {order}\n\n```\n{stream.text()}\n```\n")
-    if shutil.which("py-spy"):
-        svg = out_dir / f"corral-{ctx.corpus.size}-cold.svg"
+    spy = Path(python).parent / "py-spy"
+    spy_exe = str(spy) if spy.exists() else shutil.which("py-spy")
+    if spy_exe:
+        report.append(
+            "## py-spy (all threads and worker processes; cProfile above sees only the main "
+            "thread)\n"
+        )
         remove_tree(target)
-        subprocess.run(["py-spy", "record", "-o", str(svg), "--", python, "-m", "corral",
-                        "collect", "--config", str(ctx.corral_config), "--root", str(target),
-                        "-q"], check=False, capture_output=True)
-        report.append(f"py-spy flame graph of the cold run: {svg}\n")
+        for scenario in ("cold", "nochange"):
+            report.append(_py_spy(spy_exe, python, ctx, target=target, out_dir=out_dir,
+                                  scenario=scenario, top=top))
+    else:
+        report.append("(py-spy is not installed: `pip install py-spy` for a profile that "
+                      "includes worker threads and processes)\n")
     remove_tree(target)
     text = "\n".join(report)
     (out_dir / f"corral-{ctx.corpus.size}-profile.md").write_text(text)
     return text
+
+
+def _py_spy(spy: str, python: str, ctx: Context, *, target: Path, out_dir: Path, scenario: str,
+            top: int) -> str:
+    """Sample one ``corral collect`` with py-spy; return self/total time per function."""
+    raw = out_dir / f"corral-{ctx.corpus.size}-{scenario}.pyspy.txt"
+    argv = [spy, "record", "--format", "raw", "--rate", "250", "--subprocesses", "-o",
+            str(raw), "--", python, "-m", "corral", "collect", "--config",
+            str(ctx.corral_config), "--root", str(target), "-q"]
+    done = subprocess.run(argv, capture_output=True, text=True, check=False)
+    if done.returncode != 0 or not raw.exists():
+        return f"py-spy {scenario}: failed (exit {done.returncode}): {done.stderr[-500:]}\n"
+    own: dict[str, int] = {}
+    total: dict[str, int] = {}
+    samples = 0
+    for line in raw.read_text().splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not stack or not count_text.isdigit():
+            continue
+        count = int(count_text)
+        samples += count
+        # py-spy prefixes each stack with "process N:..." (and "thread (0x...)") frames.
+        frames = [f for f in stack.split(";")
+                  if f.strip() and not f.startswith(("process ", "thread "))]
+        if not frames:
+            continue
+        own[frames[-1]] = own.get(frames[-1], 0) + count
+        for frame in set(frames):
+            total[frame] = total.get(frame, 0) + count
+
+    def table(counts: dict[str, int]) -> str:
+        best = sorted(counts.items(), key=lambda kv: -kv[1])[:top]
+        return "\n".join(f"{n / max(samples, 1) * 100:6.1f}%  {frame}" for frame, n in best)
+
+    return (f"### {scenario}: {samples} samples at 250 Hz\n\nself time (leaf frames):\n\n"
+            f"```\n{table(own)}\n```\n\ntotal time (frames on the stack):\n\n"
+            f"```\n{table(total)}\n```\n")
 
 
 class _StringStream:
@@ -1093,10 +1143,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="instead of timing, run corral collect (cold and no-change) under "
                         "cProfile (and py-spy if installed) and print the top entries")
     parser.add_argument("--profile-top", type=int, default=30, help="entries per profile table")
+    parser.add_argument("--from-json", type=Path, action="append", default=[],
+                        metavar="FILE",
+                        help="run nothing: render the report from raw JSON written by "
+                        "earlier runs (repeat to merge corpora, e.g. a separate large run)")
     parser.add_argument("-q", "--quiet", action="store_true", help="print only the report")
     args = parser.parse_args(argv)
-    if not args.corpus and not args.smoke:
-        parser.error("give --corpus DIR (built by benchmarks/corpus.py) or --smoke")
+    if not args.corpus and not args.smoke and not args.from_json:
+        parser.error("give --corpus DIR (built by benchmarks/corpus.py), --smoke or --from-json")
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
     return args
@@ -1104,6 +1158,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.from_json:
+        return _report_from_json(args)
     tool_names = _split(args.tools, list(TOOLS), "tools")
     scenarios = _split(args.scenarios, list(SCENARIOS), "scenarios")
     repeat_for: dict[str, int] = {}
@@ -1167,6 +1223,8 @@ def _bench(args: argparse.Namespace, corpus_dirs: Sequence[Path], tool_names: Se
         },
         "corpora": [r.to_json() for r in results],
     }
+    for entry in data["corpora"]:
+        entry["run"] = _run_info(data["meta"])
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(data, indent=1) + "\n")
@@ -1177,6 +1235,38 @@ def _bench(args: argparse.Namespace, corpus_dirs: Sequence[Path], tool_names: Se
     failed = [(n, s) for r in results for n, row in r.cells.items()
               for s, c in row.items() if c.status == "failed"]
     return 1 if failed else 0
+
+
+def _run_info(meta: dict[str, Any]) -> dict[str, Any]:
+    keys = ("date", "command", "repeat", "repeat_for", "scenarios_for", "scenarios")
+    return {k: meta[k] for k in keys if k in meta}
+
+
+def merge_results(paths: Sequence[Path]) -> dict[str, Any]:
+    """Combine raw JSON files of several runs into one report (e.g. small+medium, large)."""
+    merged: dict[str, Any] = {"meta": {}, "corpora": []}
+    for path in paths:
+        data = json.loads(path.read_text())
+        for entry in data["corpora"]:
+            entry.setdefault("run", _run_info(data["meta"]))
+            merged["corpora"].append(entry)
+        merged["meta"] = {**data["meta"], "versions": {**merged["meta"].get("versions", {}),
+                                                       **data["meta"]["versions"]}}
+    order = {name: i for i, name in enumerate(corpus_mod.SIZES)}
+    merged["corpora"].sort(key=lambda e: (order.get(e["corpus"]["size"], 99),
+                                          e["corpus"]["logical_files"]))
+    return merged
+
+
+def _report_from_json(args: argparse.Namespace) -> int:
+    data = merge_results(args.from_json)
+    if args.json:
+        args.json.write_text(json.dumps(data, indent=1) + "\n")
+    block = markdown(data)
+    if args.markdown:
+        write_markdown(args.markdown, block)
+    print(block)
+    return 0
 
 
 @contextlib.contextmanager
