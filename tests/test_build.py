@@ -348,3 +348,14 @@ def test_many_identical_files_staged_concurrently_are_all_published(tmp_path: Pa
     assert len(report.new) == 900
     inodes = {(tmp_path / "static_root" / k).stat().st_ino for k in files if k.startswith("d")}
     assert report.files_linked == 599 - (len(inodes) - 1)
+
+
+def test_awkward_names_are_published_byte_for_byte(tmp_path: Path) -> None:
+    names = ["my file.css", "ünïcødé/日本.js", "font.eot#iefix", "what?.txt", "100%.png"]
+    write_tree(tmp_path / "src", {n: f"content of {n}\n" for n in names})
+    report = collect(config_for(tmp_path, "src"))
+    assert sorted(report.new) == sorted(names)
+    assert served_files(tmp_path / "static_root") == {
+        n: f"content of {n}\n".encode() for n in names
+    }
+    assert collect(config_for(tmp_path, "src")).unchanged == sorted(names)

@@ -192,3 +192,18 @@ def test_progress_bar_draws_only_on_a_terminal(
     assert main(["collect"]) == 0
     err = capsys.readouterr().err
     assert "stage    [" in err and "453/453" in err
+
+
+def test_package_flag_collects_an_installed_packages_static_dir(tmp_path: Path) -> None:
+    write_tree(tmp_path / "site/shopkit", {"__init__.py": "", "static/shopkit/cart.css": ".c{}"})
+    result = corral(
+        "collect",
+        "--root",
+        "out",
+        "--package",
+        "shopkit",
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(tmp_path / "site")},
+    )
+    assert result.returncode == 0, result.stderr
+    assert served_files(tmp_path / "out") == {"shopkit/cart.css": b".c{}"}
