@@ -848,11 +848,12 @@ def markdown(data: dict[str, Any]) -> str:
     return "\n".join(out).rstrip() + "\n"
 
 
-def _median(entry: dict[str, Any], tool: str, scenario: str) -> float | None:
+def _median(entry: dict[str, Any], tool: str, scenario: str, key: str = "median"
+            ) -> float | None:
     cell = entry["results"].get(tool, {}).get(scenario)
-    if not cell or cell["status"] != "ok" or not cell["runs"]:
+    if not cell or cell["status"] != "ok" or not cell["runs"] or not cell.get(key):
         return None
-    return float(cell["median"])
+    return float(cell[key])
 
 
 def _ratios(entry: dict[str, Any], scenarios: Sequence[str]) -> list[str]:
@@ -865,7 +866,8 @@ def _ratios(entry: dict[str, Any], scenarios: Sequence[str]) -> list[str]:
     for name in mine:
         out += [
             f"Ratios for **{entry['tools'][name]['label']}**: its median time ÷ the other "
-            "tool's median time in the same scenario (below 1 means corral is faster).",
+            "tool's median time in the same scenario (below 1 means corral is faster); in "
+            "brackets the same ratio of CPU time, which a busy machine disturbs less.",
             "",
             "| vs | " + " | ".join(SCENARIOS[s] for s in scenarios) + " |",
             "|---|" + "---|" * len(scenarios),
@@ -874,7 +876,11 @@ def _ratios(entry: dict[str, Any], scenarios: Sequence[str]) -> list[str]:
             cells = []
             for s in scenarios:
                 a, b = _median(entry, name, s), _median(entry, other, s)
-                cells.append(f"{a / b:.2f}{TIMES}" if a and b else DASH)
+                ca, cb = _median(entry, name, s, "cpu"), _median(entry, other, s, "cpu")
+                text = f"{a / b:.2f}{TIMES}" if a and b else DASH
+                if a and b and ca and cb:
+                    text += f" (CPU {ca / cb:.2f}{TIMES})"
+                cells.append(text)
             if any(c != DASH for c in cells):
                 out.append(f"| {entry['tools'][other]['label']} | " + " | ".join(cells) + " |")
         out.append("")
