@@ -216,6 +216,10 @@ class Tool:
         """Why this tool can't run here, or ``None`` if it can."""
         return None
 
+    def describe(self, ctx: Context) -> str:
+        """A note on what this tool does in this run (shown with the results)."""
+        return ""
+
     def command(self, ctx: Context, scenario: str) -> Command:
         raise NotImplementedError
 
@@ -255,6 +259,23 @@ class CorralCli(Tool):
             return "not available yet: no `corral` executable (pip install -e . into the venv)"
         ok, last = _probe([ctx.corral, "collect", "--help"])
         return None if ok else f"not available yet: `corral collect --help` failed: {last}"
+
+    def describe(self, ctx: Context) -> str:
+        # corral grows stage by stage (copy, then fingerprints, then compression); say which
+        # stages this build runs by default, so ratios against Manifest/WhiteNoise are read
+        # for what they are.
+        assert ctx.corral is not None
+        done = subprocess.run([ctx.corral, "collect", "--help"], capture_output=True,
+                              text=True, check=False)
+        stages = ["copy"]
+        if "--no-hash" in done.stdout:
+            stages.append("fingerprint + rewrite")
+        if "--no-compress" in done.stdout:
+            stages.append("compress")
+        if len(stages) == 1:
+            return ("this corral build only copies (its `collect` has no fingerprinting or "
+                    "compression yet): compare it with StaticFilesStorage, cp and rsync")
+        return "this corral build runs by default: " + ", ".join(stages)
 
     def command(self, ctx: Context, scenario: str) -> Command:
         assert ctx.corral is not None
@@ -611,6 +632,8 @@ class Bench:
                 self.say(f"skip {tool.name}: {reason}")
             else:
                 self.tools.append(tool)
+                if note := tool.describe(ctx):
+                    self.notes[tool.name] = note
         self.cells: dict[str, dict[str, Cell]] = {t.name: {} for t in tools}
         self.synced: dict[str, int | None] = {t.name: None for t in tools}
         self.mutator = Mutator(ctx.root, ctx.winners)
@@ -629,13 +652,14 @@ class Bench:
         tools = {}
         for name, cells in self.cells.items():
             tool = TOOLS[name]
+            available = name in {t.name for t in self.tools}
             tools[name] = {"label": tool.label, "kind": tool.kind,
-                           "available": "no" if name in self.notes else "yes",
+                           "available": "yes" if available else "no",
                            "note": self.notes.get(name, "")}
             for scenario in self.scenarios:
                 if scenario in cells:
                     continue
-                if name in self.notes:
+                if not available:
                     cells[scenario] = Cell(status="skipped", note=self.notes[name])
                 elif scenario in tool.scenarios:
                     cells[scenario] = Cell(status="not run", note="left out by --scenarios-for")
