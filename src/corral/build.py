@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Generic, TypeVar
 
 from corral.config import Config
 from corral.errors import BuildError, OwnershipError, Problem, TargetError
@@ -15,10 +17,12 @@ from corral.loadpath import Conflict, IgnoreRules, LoadPath, SourceFile, scan
 from corral.lock import TargetLock
 from corral.publish import LocalTarget, Staged, digest_file
 from corral.report import CleanReport, Progress, Report
-from corral.sources import resolve_sources
+from corral.sources import ResolvedSource, resolve_sources
 from corral.state import Release, SourceRecord, State, StateDir, TargetRecord, settled
 
 __all__ = ["clean", "collect", "guard_root", "load_sources"]
+
+_T = TypeVar("_T")
 
 
 def load_sources(config: Config) -> LoadPath:
@@ -50,38 +54,47 @@ def collect(
     clock = _Clock(report)
     target = LocalTarget(config.root)
     scanned_ns = time.time_ns()
-    with clock("scan"):
-        if not config.sources:
-            raise BuildError(
-                [
-                    Problem(
-                        "no-sources",
-                        "no sources are configured",
-                        hint="add 'sources' to [tool.corral] or pass --source DIR",
-                    )
-                ]
-            )
-        loadpath = load_sources(config)
-        guard_root(config, loadpath)
-        problems = list(loadpath.problems)
-        report.conflicts = loadpath.conflicts
-        if config.strict:
-            problems.extend(_conflict_problem(c) for c in loadpath.conflicts)
-        if problems:
-            raise BuildError(problems)
+    if not config.sources:
+        raise BuildError(
+            [
+                Problem(
+                    "no-sources",
+                    "no sources are configured",
+                    hint="add 'sources' to [tool.corral] or pass --source DIR",
+                )
+            ]
+        )
+    resolved, problems = resolve_sources(config.sources, config.origin)
+    guard_root(config, resolved)
     _check_ownership(target, force=force)
 
+    def scan_sources() -> LoadPath:
+        loadpath = scan(resolved, IgnoreRules(config.ignore_patterns))
+        found = problems + loadpath.problems
+        report.conflicts = loadpath.conflicts
+        if config.strict:
+            found.extend(_conflict_problem(c) for c in loadpath.conflicts)
+        if found:
+            raise BuildError(found)
+        return loadpath
+
+    owned = target.state_dir.owned()
+    if dry_run or not owned:
+        # Nothing exists yet (or nothing may be written): scan first, so that bad input
+        # leaves no trace at all.
+        with clock("scan"):
+            loadpath = scan_sources()
     if dry_run:
-        state = _load_state(target.state_dir) if target.state_dir.owned() else State()
+        state, intact = _inspect(target) if owned else (State(), set())
         report.release = state.release
         _plan(
             loadpath,
             state,
-            target,
+            intact,
             report,
             clock=clock,
             progress=progress,
-            stage=False,
+            target=None,
             scanned_ns=scanned_ns,
         )
         with clock("prune"):
@@ -93,17 +106,27 @@ def collect(
     target.state_dir.create()
     with TargetLock(target.state_dir.lock_file, config.root, wait=wait):
         target.state_dir.clean_tmp()
-        state = _load_state(target.state_dir)
+        with clock("scan"):
+            if owned:
+                # Read the state and check the published files while scanning the
+                # sources: both are mostly system calls, which run in parallel.
+                inspection = _Background(_inspect, target)
+                try:
+                    loadpath = scan_sources()
+                finally:
+                    state, intact = inspection.result()
+            else:
+                state, intact = _inspect(target)
         report.release = state.release
         try:
             run = _plan(
                 loadpath,
                 state,
-                target,
+                intact,
                 report,
                 clock=clock,
                 progress=progress,
-                stage=True,
+                target=target,
                 scanned_ns=scanned_ns,
             )
             with clock("publish"):
@@ -119,6 +142,38 @@ def collect(
                 outcome = _prune(target, state, keep, remove_unowned=clear and force)
                 report.pruned = outcome.pruned + outcome.unowned_removed
     return report
+
+
+class _Background(Generic[_T]):
+    """Run a function on a thread; ``result()`` waits and returns (or raises) its outcome."""
+
+    def __init__(self, func: Callable[..., _T], *args: object) -> None:
+        self._result: list[_T] = []
+        self._error: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                self._result.append(func(*args))
+            except BaseException as exc:  # handed to the caller by result()
+                self._error.append(exc)
+
+        self._thread = threading.Thread(target=run, name="corral-inspect", daemon=True)
+        self._thread.start()
+
+    def result(self) -> _T:
+        self._thread.join()
+        if self._error:
+            raise self._error[0]
+        return self._result[0]
+
+
+def _inspect(target: LocalTarget) -> tuple[State, set[str]]:
+    """Load the state and find which published files are still exactly as written."""
+    state = _load_state(target.state_dir)
+    intact = {
+        relpath for relpath, record in state.targets.items() if target.intact(relpath, record)
+    }
+    return state, intact
 
 
 def clean(
@@ -165,7 +220,7 @@ def clean(
 # --- guards -------------------------------------------------------------------------------
 
 
-def guard_root(config: Config, loadpath: LoadPath) -> None:
+def guard_root(config: Config, sources: list[ResolvedSource]) -> None:
     root = Path(os.path.realpath(config.root))
     project = Path(os.path.realpath(config.project_root))
     hint = "point 'root' (--root) at a directory of its own, e.g. 'static_root' in your project"
@@ -179,7 +234,7 @@ def guard_root(config: Config, loadpath: LoadPath) -> None:
         )
     if root == Path(root.anchor) or root == Path.home():
         raise OwnershipError(f"refusing to use {root} as the target", path=str(root), hint=hint)
-    for source in loadpath.sources:
+    for source in sources:
         src = Path(os.path.realpath(source.path))
         if root == src or src.is_relative_to(root) or root.is_relative_to(src):
             relation = (
@@ -263,14 +318,15 @@ def _load_state(state_dir: StateDir) -> State:
 def _plan(
     loadpath: LoadPath,
     state: State,
-    target: LocalTarget,
+    intact: set[str],
     report: Report,
     *,
     clock: _Clock,
     progress: Progress | None,
-    stage: bool,
+    target: LocalTarget | None,
     scanned_ns: int,
 ) -> _Run:
+    """Decide what each file needs; with a ``target``, stage what must be written."""
     run = _Run()
     to_read: list[tuple[SourceFile, str]] = []  # (file, why: new | suspect | repair)
     with clock("plan"):
@@ -281,7 +337,7 @@ def _plan(
                 continue
             run.digests[logical] = digest
             record = state.targets.get(logical)
-            if record is not None and record.digest == digest and target.intact(logical, record):
+            if record is not None and record.digest == digest and logical in intact:
                 report.unchanged.append(logical)
             else:
                 to_read.append((found, "repair"))
@@ -291,9 +347,7 @@ def _plan(
     with clock("stage"):
         total = len(to_read)
         done = 0
-        for found, why, digest, staged, problem in _examine_all(
-            to_read, state, target, stage=stage
-        ):
+        for found, why, digest, staged, problem in _examine_all(to_read, state, intact, target):
             done += 1
             if progress is not None and (done % 200 == 0 or done == total):
                 progress("stage", done, total)
@@ -326,7 +380,10 @@ _CHUNK = 32
 
 
 def _examine_all(
-    to_read: list[tuple[SourceFile, str]], state: State, target: LocalTarget, *, stage: bool
+    to_read: list[tuple[SourceFile, str]],
+    state: State,
+    intact: set[str],
+    target: LocalTarget | None,
 ) -> Iterator[_Examined]:
     """Read, digest and (if ``stage``) stage files, on threads when there are many.
 
@@ -335,7 +392,7 @@ def _examine_all(
     """
 
     def work(chunk: list[tuple[SourceFile, str]]) -> list[_Examined]:
-        return [_examine(found, reason, state, target, stage=stage) for found, reason in chunk]
+        return [_examine(found, reason, state, intact, target) for found, reason in chunk]
 
     if len(to_read) <= _CHUNK:
         yield from work(to_read)
@@ -354,7 +411,11 @@ def _examine_all(
 
 
 def _examine(
-    found: SourceFile, reason: str, state: State, target: LocalTarget, *, stage: bool
+    found: SourceFile,
+    reason: str,
+    state: State,
+    intact: set[str],
+    target: LocalTarget | None,
 ) -> _Examined:
     """Decide what a file that could not be trusted by its identity needs."""
     try:
@@ -365,10 +426,10 @@ def _examine(
     old = state.sources.get(found.logical)
     if reason == "suspect" and old is not None and old.digest == digest:
         record = state.targets.get(found.logical)
-        if record is not None and record.digest == digest and target.intact(found.logical, record):
+        if record is not None and record.digest == digest and found.logical in intact:
             return found, "unchanged", digest, None, None
         why = "repair"
-    staged = target.stage(found.logical, found.path, digest, data) if stage else None
+    staged = target.stage(found.logical, found.path, digest, data) if target else None
     return found, why, digest, staged, None
 
 

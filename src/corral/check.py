@@ -52,7 +52,7 @@ def check(config: Config) -> CheckReport:
     ]
     (report.problems if config.strict else report.warnings).extend(conflicts)
     try:
-        guard_root(config, loadpath)
+        guard_root(config, loadpath.sources)
     except CorralError as exc:
         report.problems.append(
             Problem("bad-root", exc.message, path=str(config.root), hint=exc.hint)

@@ -29,7 +29,7 @@ __all__ = ["Conflict", "IgnoreRules", "LoadPath", "SourceFile", "scan"]
 RESERVED = ".corral"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen dataclass is slower to build, and scans build many
 class SourceFile:
     """One file found in a source: where it is, what it's called, and its identity."""
 
