@@ -831,11 +831,21 @@ def _check_django_sees(python: Path, project: Path, sources: Sequence[SourceReco
         )
 
 
+def main_requirements() -> list[str]:
+    """The packages pinned for their own sake in requirements.txt (not the transitive ones)."""
+    names = []
+    for line in (HERE / "requirements.txt").read_text().splitlines():
+        if "transitive" in line:
+            break
+        if "==" in line and not line.startswith("#"):
+            names.append(line.split("==")[0].strip())
+    return names
+
+
 def _versions(python: Path | None, out: Path, spec: SizeSpec) -> dict[str, str]:
     versions: dict[str, str] = {}
     if python is not None:
-        names = [line.split("==")[0] for line in (HERE / "requirements.txt").read_text().split()
-                 if "==" in line]
+        names = main_requirements()
         done = subprocess.run([python, "-c", _VERSIONS, *names], capture_output=True,
                               text=True, check=True)
         versions.update({f"pypi:{k}": v for k, v in json.loads(done.stdout).items()})

@@ -764,8 +764,10 @@ def _disk(path: Path) -> str:
         rotational = Path(f"/sys/block/{name}/queue/rotational")
         if rotational.exists():
             value = rotational.read_text().strip()
-            kind = "rotational" if value == "1" else "non-rotational (SSD or virtual)"
+            kind = "rotational" if value == "1" else "non-rotational"
             break
+    if device.startswith("vd"):
+        kind = f"virtio block device, kernel reports {kind}"
     return f"{source} ({fstype.strip()}, {kind})"
 
 
@@ -786,7 +788,7 @@ def tool_versions(ctx: Context) -> dict[str, str]:
     if ctx.corral:
         ok, out = _probe([ctx.corral, "--version"])
         if ok:
-            versions["corral"] = out
+            versions["corral"] = out.removeprefix("corral").strip()
     with contextlib.suppress(OSError, subprocess.CalledProcessError):
         commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
                                 capture_output=True, text=True, check=True).stdout.strip()
@@ -823,7 +825,7 @@ def markdown(data: dict[str, Any]) -> str:
     out = [
         "**Machine:** " + ", ".join(f"{k} {v}" for k, v in meta["machine"].items()) + ".",
         "",
-        "**Versions:** " + "; ".join(f"{k} {v}" for k, v in meta["versions"].items()) + ".",
+        "**Versions:** " + "; ".join(f"{k} {v}" for k, v in _main_versions(meta)) + ".",
         "",
     ]
     corpora = data["corpora"]
@@ -870,6 +872,13 @@ def markdown(data: dict[str, Any]) -> str:
         out += _scaling(corpora, [s for s in SCENARIOS
                                   if any(s in e.get("run", meta)["scenarios"] for e in corpora)])
     return "\n".join(out).rstrip() + "\n"
+
+
+def _main_versions(meta: dict[str, Any]) -> list[tuple[str, str]]:
+    """Versions worth printing: tools, the packages pinned for themselves (not transitive)."""
+    wanted = {f"pypi:{name}".lower() for name in corpus_mod.main_requirements()}
+    return [(k, v) for k, v in meta["versions"].items()
+            if not k.startswith("pypi:") or k.lower() in wanted]
 
 
 def _median(entry: dict[str, Any], tool: str, scenario: str, key: str = "median"
