@@ -1,0 +1,299 @@
+"""The fingerprinting run: plan the reference graph, then name every file, dependencies first.
+
+:func:`fingerprint` is pure: it reads source bytes only through the ``read``
+callable it is given and writes nothing. See the package docstring for the
+semantics (order, cycles, pass-through, incremental reuse).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from corral.errors import DecodeError
+from corral.fingerprint.graph import components, is_cycle
+from corral.fingerprint.model import FileFacts, Fingerprint, FingerprintResult, Missing
+from corral.fingerprint.names import (
+    group_member_hash,
+    hashed_name,
+    integrity,
+    md5_hex,
+    name_hash,
+    sha256_hex,
+)
+from corral.fingerprint.options import FingerprintOptions
+from corral.fingerprint.report import decode_problem, report_missing
+from corral.fingerprint.scan import Scan, adjustable, render, scan, scannable
+
+__all__ = ["ENGINE_VERSION", "fingerprint"]
+
+#: Part of every cache key: bump it whenever the same inputs would give other outputs.
+ENGINE_VERSION = "corral-fingerprint-1"
+_GROUP_DOMAIN = b"corral-cycle-1\0"
+# Link states in a cache key (never a hashed name: those hold no NUL).
+_MISSING = "\0missing"
+_EXISTS = "\0exists"
+_IN_CYCLE = "\0cycle"
+
+
+def fingerprint(
+    files: Mapping[str, FileFacts],
+    read: Callable[[str], bytes],
+    previous: Mapping[str, Fingerprint],
+    options: FingerprintOptions,
+) -> FingerprintResult:
+    """Give every file in ``files`` its hashed name and, for CSS/JS, its rewritten bytes.
+
+    ``read(logical)`` returns a file's source bytes; it is called only for
+    files that must be (re)processed, at most once each, and its exceptions
+    propagate. ``previous`` is the last run's outcome (may be empty): a file
+    whose cache key (:attr:`Fingerprint.inputs`) is unchanged is reused
+    without reading it. Missing references and text that is not UTF-8 are
+    all collected into the result's ``problems``/``warnings``, never raised.
+    """
+    return _Run(files, read, previous, options).run()
+
+
+@dataclass(slots=True)
+class _Plan:
+    """What one file's cache key and graph edges are made of."""
+
+    own: str
+    deps: tuple[str, ...]  # collected files it references
+    missing: tuple[Missing, ...]  # references to files that are not collected
+    adjustable: bool
+
+
+class _Run:
+    def __init__(
+        self,
+        files: Mapping[str, FileFacts],
+        read: Callable[[str], bytes],
+        previous: Mapping[str, Fingerprint],
+        options: FingerprintOptions,
+    ) -> None:
+        self.files = files
+        self.read = read
+        self.previous = previous
+        self.options = options
+        self.result = FingerprintResult()
+        self.plans: dict[str, _Plan] = {}
+        self.scans: dict[str, Scan | None] = {}  # None: not UTF-8 (reported)
+        self.hashed: dict[str, str] = {}
+
+    def run(self) -> FingerprintResult:
+        for logical in sorted(self.files):
+            self.plans[logical] = self._plan(logical)
+        edges = {
+            logical: [
+                t for t in (*plan.deps, *(m.resolved for m in plan.missing)) if t in self.files
+            ]
+            if plan.adjustable
+            else []
+            for logical, plan in self.plans.items()
+        }
+        for component in components(edges):
+            if is_cycle(component, edges):
+                self.result.cycles.append(component)
+                self._group(component)
+            else:
+                self._single(component[0])
+        result = self.result
+        for logical in sorted(result.fingerprints):
+            report_missing(logical, result.fingerprints[logical].missing, self.options, result)
+        result.processed.sort()
+        result.rewrites.sort()
+        return result
+
+    # -- planning -------------------------------------------------------------------------
+
+    def _plan(self, logical: str) -> _Plan:
+        """Know a file's references: from ``previous`` if its content is unchanged, else scan it."""
+        facts = self.files[logical]
+        options = self.options
+        can_adjust = adjustable(logical, options)
+        if not scannable(logical):
+            own = _key(ENGINE_VERSION, logical, facts.digest, str(options.is_passthrough(logical)))
+            return _Plan(own, (), (), False)
+        own = _key(
+            ENGINE_VERSION,
+            logical,
+            facts.digest,
+            options.url,
+            str(options.modules),
+            str(can_adjust),
+        )
+        prev = self.previous.get(logical)
+        if prev is not None and prev.inputs.partition(":")[0] == own:
+            return _Plan(own, prev.deps, prev.missing, can_adjust)
+        scanned = self._scan(logical)
+        if scanned is None:
+            return _Plan(own, (), (), False)
+        return _Plan(own, scanned.deps(), tuple(scanned.missing), can_adjust)
+
+    def _scan(self, logical: str) -> Scan | None:
+        if logical not in self.scans:
+            data = self.read(logical)
+            try:
+                self.scans[logical] = scan(logical, data, self.files.keys(), self.options)
+            except DecodeError as exc:
+                # Fatal where references must be rewritten; a warning where they are only checked.
+                self.scans[logical] = None
+                must_rewrite = adjustable(logical, self.options)
+                problem = decode_problem(logical, exc, error=must_rewrite)
+                (self.result.problems if must_rewrite else self.result.warnings).append(problem)
+                self._store(self._opaque(logical, data, inputs=""), data)
+        return self.scans[logical]
+
+    def _inputs(self, logical: str, group: tuple[str, ...] = ()) -> str:
+        """The cache key of ``logical`` now, its cycle's members marked as such."""
+        plan = self.plans[logical]
+        targets = sorted({*plan.deps, *(m.resolved for m in plan.missing)})
+        states = []
+        for target in targets:
+            if target in group:
+                state = _IN_CYCLE
+            elif target not in self.files:
+                state = _MISSING
+            elif plan.adjustable:
+                state = self.hashed[target]
+            else:
+                state = _EXISTS
+            states.append(f"{target}\0{state}")
+        return f"{plan.own}:{_key(*states)}"
+
+    def _reusable(self, logical: str, inputs: str) -> Fingerprint | None:
+        prev = self.previous.get(logical)
+        return prev if prev is not None and prev.inputs == inputs else None
+
+    # -- naming ---------------------------------------------------------------------------
+
+    def _single(self, logical: str) -> None:
+        if logical in self.result.fingerprints:
+            return  # not UTF-8: already stored as opaque bytes
+        inputs = self._inputs(logical)
+        prev = self._reusable(logical, inputs)
+        if prev is not None:
+            self._reuse(prev)
+            return
+        if not scannable(logical):
+            self._store(self._plain(logical, inputs), None)
+            return
+        scanned = self._scan(logical)
+        if scanned is None:
+            return
+        plan = self.plans[logical]
+        out = scanned.data
+        if plan.adjustable:
+            out, rewrites = render(logical, scanned, self.hashed)
+            self.result.rewrites.extend(rewrites)
+        name = logical if self.options.is_passthrough(logical) else None
+        self._store(self._made(logical, scanned, out, inputs, name), out)
+
+    def _group(self, members: tuple[str, ...]) -> None:
+        """Name a reference cycle's members together (see the package docstring)."""
+        keys = {m: self._inputs(m, members) for m in members}
+        reused = [self._reusable(m, keys[m]) for m in members]
+        if all(prev is not None for prev in reused):
+            for prev in reused:
+                if prev is not None:
+                    self._reuse(prev)
+            return
+        scans: dict[str, Scan] = {}
+        for member in members:
+            scanned = self._scan(member)
+            if scanned is not None:
+                scans[member] = scanned
+        # Out-of-group links first: members are not in self.hashed yet, so they stay as written.
+        digest = hashlib.sha256(_GROUP_DOMAIN)
+        for member, scanned in scans.items():
+            partial, _ = render(member, scanned, self.hashed)
+            digest.update(b"%s\0%d\0%s" % (member.encode(), len(partial), partial))
+        group_digest = digest.hexdigest()
+        for member in scans:
+            self.hashed[member] = hashed_name(member, group_member_hash(group_digest, member))
+        for member, scanned in scans.items():
+            out, rewrites = render(member, scanned, self.hashed)
+            self.result.rewrites.extend(rewrites)
+            self._store(self._made(member, scanned, out, keys[member], self.hashed[member]), out)
+
+    # -- records --------------------------------------------------------------------------
+
+    def _reuse(self, prev: Fingerprint) -> None:
+        self.hashed[prev.logical] = prev.hashed
+        self.result.fingerprints[prev.logical] = prev
+
+    def _store(self, fp: Fingerprint, out: bytes | None) -> None:
+        self.hashed[fp.logical] = fp.hashed
+        self.result.fingerprints[fp.logical] = fp
+        self.result.processed.append(fp.logical)
+        if out is not None and fp.rewritten:
+            self.result.contents[fp.logical] = out
+
+    def _made(
+        self, logical: str, scanned: Scan, out: bytes, inputs: str, name: str | None
+    ) -> Fingerprint:
+        """The record of a scanned file whose output bytes are ``out``."""
+        if name is None:
+            name = hashed_name(logical, name_hash(out))
+        return Fingerprint(
+            logical=logical,
+            hashed=name,
+            rewritten=out != scanned.data,
+            sha256=sha256_hex(out),
+            size=len(out),
+            integrity=integrity(out),
+            md5=md5_hex(scanned.data),
+            deps=scanned.deps(),
+            inputs=inputs,
+            missing=tuple(scanned.missing),
+        )
+
+    def _plain(self, logical: str, inputs: str) -> Fingerprint:
+        """The record of a file copied as is, read only if its digests are unknown."""
+        facts = self.files[logical]
+        md5, sri = facts.md5, facts.integrity
+        prev = self.previous.get(logical)
+        same_bytes = (
+            prev is not None
+            and not prev.rewritten
+            and (prev.sha256, prev.size) == (facts.digest, facts.size)
+        )
+        if prev is not None and same_bytes:
+            md5, sri = md5 or prev.md5, sri or prev.integrity
+        if md5 is None or sri is None:
+            return self._opaque(logical, self.read(logical), inputs)
+        passthrough = self.options.is_passthrough(logical)
+        return Fingerprint(
+            logical=logical,
+            hashed=logical if passthrough else hashed_name(logical, md5[:12]),
+            rewritten=False,
+            sha256=facts.digest,
+            size=facts.size,
+            integrity=sri,
+            md5=md5,
+            deps=(),
+            inputs=inputs,
+        )
+
+    def _opaque(self, logical: str, data: bytes, inputs: str) -> Fingerprint:
+        """The record of a file copied as is, computed from its bytes."""
+        md5 = md5_hex(data)
+        passthrough = self.options.is_passthrough(logical)
+        return Fingerprint(
+            logical=logical,
+            hashed=logical if passthrough else hashed_name(logical, md5[:12]),
+            rewritten=False,
+            sha256=sha256_hex(data),
+            size=len(data),
+            integrity=integrity(data),
+            md5=md5,
+            deps=(),
+            inputs=inputs,
+        )
+
+
+def _key(*parts: str) -> str:
+    """A short, unambiguous hash of ``parts``."""
+    return hashlib.sha256("\n".join(parts).encode("utf-8", "surrogatepass")).hexdigest()[:32]

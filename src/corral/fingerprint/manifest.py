@@ -1,0 +1,119 @@
+"""The two manifests: Django's ``staticfiles.json`` and corral's own, as deterministic bytes.
+
+``django_manifest`` is interchangeable with Django 5.2's
+``ManifestFilesMixin.save_manifest`` output: the same ``paths``, version
+``"1.1"`` and ``hash`` (the first 12 hex digits of the MD5 of
+``json.dumps(sorted(paths.items()))``); only the order of ``paths`` differs
+(sorted here, post-processing order in Django), which neither Django nor the
+hash depends on.
+
+``corral_manifest`` describes each logical path for servers and apps::
+
+    {"files": {"css/app.css": {"content_type": "text/css",
+                               "encodings": {},
+                               "hashed": "css/app.1a2b3c4d5e6f.css",
+                               "integrity": "sha384-...",
+                               "sha256": "...",
+                               "size": 1234}},
+     "release": "42", "url": "/static/", "version": 1}
+
+``encodings`` is reserved for precompressed variants (filled in by the
+compression stage). Keys are sorted and the JSON is compact, so equal inputs
+give equal bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import mimetypes
+from collections.abc import Mapping
+from typing import Any
+
+from corral.fingerprint.model import Fingerprint
+from corral.fingerprint.names import md5_hex
+
+__all__ = [
+    "CORRAL_MANIFEST_VERSION",
+    "DJANGO_MANIFEST_VERSION",
+    "content_type",
+    "corral_manifest",
+    "django_manifest",
+]
+
+DJANGO_MANIFEST_VERSION = "1.1"
+CORRAL_MANIFEST_VERSION = 1
+
+# Only Python's built-in table (never /etc/mime.types): the same type on every machine.
+_TYPES = mimetypes.MimeTypes()
+# Where the built-in table is old, platform-dependent or silent (WHATWG / IANA types).
+_FIXES = {
+    ".js": "text/javascript",
+    ".mjs": "text/javascript",
+    ".cjs": "text/javascript",
+    ".map": "application/json",
+    ".json": "application/json",
+    ".css": "text/css",
+    ".svg": "image/svg+xml",
+    ".woff": "font/woff",
+    ".woff2": "font/woff2",
+    ".ttf": "font/ttf",
+    ".otf": "font/otf",
+    ".wasm": "application/wasm",
+    ".webp": "image/webp",
+    ".avif": "image/avif",
+    ".ico": "image/vnd.microsoft.icon",
+    ".md": "text/markdown",
+}
+# A compressed file served as is (``a.tar.gz``) is the compressed type, not an encoding.
+_ENCODED = {
+    "gzip": "application/gzip",
+    "bzip2": "application/x-bzip2",
+    "xz": "application/x-xz",
+    "compress": "application/x-compress",
+}
+_DEFAULT_TYPE = "application/octet-stream"
+
+
+def content_type(logical: str) -> str:
+    """Return the media type to serve ``logical`` with (no charset parameter)."""
+    dot = logical.rfind(".")
+    if dot > logical.rfind("/"):
+        fixed = _FIXES.get(logical[dot:].lower())
+        if fixed is not None:
+            return fixed
+    guessed, encoding = _TYPES.guess_type(logical, strict=False)
+    if encoding is not None:
+        return _ENCODED.get(encoding, _DEFAULT_TYPE)
+    return guessed or _DEFAULT_TYPE
+
+
+def django_manifest(fingerprints: Mapping[str, Fingerprint]) -> bytes:
+    """Return Django's ``staticfiles.json`` for ``fingerprints`` (logical path -> record)."""
+    paths = {logical: fingerprints[logical].hashed for logical in sorted(fingerprints)}
+    digest = md5_hex(json.dumps(sorted(paths.items())).encode())[:12]
+    payload = {"paths": paths, "version": DJANGO_MANIFEST_VERSION, "hash": digest}
+    return json.dumps(payload).encode()
+
+
+def corral_manifest(
+    fingerprints: Mapping[str, Fingerprint], *, url: str, release: str | int
+) -> bytes:
+    """Return corral's manifest for ``fingerprints``, served under ``url``, of ``release``."""
+    files: dict[str, Any] = {}
+    for logical in sorted(fingerprints):
+        fp = fingerprints[logical]
+        files[logical] = {
+            "hashed": fp.hashed,
+            "size": fp.size,
+            "sha256": fp.sha256,
+            "integrity": fp.integrity,
+            "content_type": content_type(logical),
+            "encodings": {},
+        }
+    payload = {
+        "version": CORRAL_MANIFEST_VERSION,
+        "release": str(release),
+        "url": url,
+        "files": files,
+    }
+    return json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()

@@ -1,0 +1,176 @@
+"""The records the fingerprinting engine takes and returns.
+
+:class:`FileFacts` is what the pipeline already knows about each collected
+file; :class:`Fingerprint` is the outcome per logical path, which the state
+keeps (``to_json``/``from_json``) so that the next run can reuse it;
+:class:`FingerprintResult` is one run's outcome.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple, TypeVar, cast, get_args
+
+from corral.errors import Problem
+from corral.references import Kind
+
+_T = TypeVar("_T")
+
+__all__ = [
+    "FileFacts",
+    "Fingerprint",
+    "FingerprintResult",
+    "Missing",
+    "Rewrite",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class FileFacts:
+    """What the pipeline knows of one collected file (all about its source bytes)."""
+
+    logical: str  # e.g. "css/app.css"
+    digest: str  # SHA-256 hex of the source bytes
+    size: int
+    md5: str | None = None  # MD5 hex of the source bytes, if computed while reading
+    integrity: str | None = None  # "sha384-<base64>" of the source bytes, likewise
+
+
+@dataclass(frozen=True, slots=True)
+class Missing:
+    """A reference to a file that is not collected, kept so a reused file reports it again."""
+
+    kind: Kind
+    reference: str  # the reference as written (escapes resolved)
+    resolved: str  # the logical path it resolves to
+    line: int
+    column: int
+
+    def to_json(self) -> list[Any]:
+        return [self.kind, self.reference, self.resolved, self.line, self.column]
+
+    @classmethod
+    def from_json(cls, data: Any) -> Missing:
+        """Rebuild a record from :meth:`to_json`'s list; raise ValueError on a bad shape."""
+        if not isinstance(data, list) or len(data) != 5:
+            raise ValueError(f"not a missing reference record: {data!r}")
+        kind, reference, resolved, line, column = data
+        if kind not in get_args(Kind):
+            raise ValueError(f"unknown reference kind {kind!r}")
+        _check(reference, str)
+        _check(resolved, str)
+        _check(line, int)
+        _check(column, int)
+        return cls(cast(Kind, kind), reference, resolved, line, column)
+
+
+@dataclass(frozen=True, slots=True)
+class Fingerprint:
+    """The outcome for one logical path; equal ``inputs`` means it can be reused as is.
+
+    ``hashed`` equals ``logical`` for pass-through files. ``sha256``, ``size``
+    and ``integrity`` describe the hashed file's bytes (the rewritten ones when
+    ``rewritten``); ``md5`` is of the source bytes. ``deps`` are the collected
+    files it references (sorted); ``missing`` the references it tolerated to
+    files that are not collected (so a reused file reports them again).
+    ``inputs`` is ``"<own>:<links>"``: ``own`` hashes the engine version, the
+    logical path, the source digest and the options that shape the output;
+    ``links`` hashes the hashed name (or absence) of every referenced file.
+    """
+
+    logical: str
+    hashed: str
+    rewritten: bool
+    sha256: str
+    size: int
+    integrity: str
+    md5: str
+    deps: tuple[str, ...]
+    inputs: str
+    missing: tuple[Missing, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        """Return a JSON-ready dict; :meth:`from_json` turns it back into an equal record."""
+        data: dict[str, Any] = {
+            "logical": self.logical,
+            "hashed": self.hashed,
+            "rewritten": self.rewritten,
+            "sha256": self.sha256,
+            "size": self.size,
+            "integrity": self.integrity,
+            "md5": self.md5,
+            "deps": list(self.deps),
+            "inputs": self.inputs,
+        }
+        if self.missing:
+            data["missing"] = [m.to_json() for m in self.missing]
+        return data
+
+    @classmethod
+    def from_json(cls, data: Any) -> Fingerprint:
+        """Rebuild a record from :meth:`to_json`'s dict; raise ValueError on a bad shape."""
+        if not isinstance(data, dict):
+            raise ValueError(f"not a fingerprint record: {data!r}")
+        try:
+            deps = data["deps"]
+            missing = data.get("missing", [])
+            if not isinstance(deps, list) or not isinstance(missing, list):
+                raise ValueError("deps and missing must be lists")
+            record = cls(
+                logical=_check(data["logical"], str),
+                hashed=_check(data["hashed"], str),
+                rewritten=_check(data["rewritten"], bool),
+                sha256=_check(data["sha256"], str),
+                size=_check(data["size"], int),
+                integrity=_check(data["integrity"], str),
+                md5=_check(data["md5"], str),
+                deps=tuple(_check(d, str) for d in deps),
+                inputs=_check(data["inputs"], str),
+                missing=tuple(Missing.from_json(m) for m in missing),
+            )
+        except KeyError as exc:
+            raise ValueError(f"fingerprint record without {exc}") from None
+        return record
+
+
+class Rewrite(NamedTuple):
+    """One reference changed in one file, for ``-v`` listings."""
+
+    logical: str
+    line: int
+    column: int
+    old: str
+    new: str
+
+
+@dataclass(slots=True)
+class FingerprintResult:
+    """What one :func:`~corral.fingerprint.fingerprint` run found and made.
+
+    * ``fingerprints``: one per collected file.
+    * ``contents``: the new bytes of each file processed this run whose
+      hashed copy differs from its source (``rewritten``); every other hashed
+      file is a copy of its source.
+    * ``processed``: the files whose fingerprint was computed this run rather
+      than reused from ``previous`` (sorted).
+    * ``rewrites``: every reference changed this run, in file and text order.
+    * ``problems``: errors (missing references under the ``"error"`` policy,
+      text that is not UTF-8); a run with problems must not be published.
+    * ``warnings``: missing references under the ``"warn"`` policy.
+    * ``cycles``: the reference cycles found, each a sorted tuple of paths.
+    """
+
+    fingerprints: dict[str, Fingerprint] = field(default_factory=dict)
+    contents: dict[str, bytes] = field(default_factory=dict)
+    processed: list[str] = field(default_factory=list)
+    rewrites: list[Rewrite] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+    cycles: list[tuple[str, ...]] = field(default_factory=list)
+
+
+def _check(value: Any, kind: type[_T]) -> _T:
+    """Return ``value`` if it is a ``kind`` (a bool is not an int here), else raise ValueError."""
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise ValueError(f"expected {kind.__name__}, found {value!r}")
+    return value

@@ -1,0 +1,100 @@
+"""Turn missing references and undecodable files into :class:`~corral.errors.Problem` records.
+
+Each problem says what and where (the referencing file's logical path, line
+and column, the reference as written and the path it resolves to) and its
+hint names the exact setting that would accept it: the ``accept_missing`` glob
+for that very path, and the per-kind policy key ``missing.<kind>``.
+"""
+
+from __future__ import annotations
+
+import glob
+from collections.abc import Iterable
+
+from corral.errors import DecodeError, Problem
+from corral.fingerprint.model import FingerprintResult, Missing
+from corral.fingerprint.options import FingerprintOptions
+from corral.references import Kind
+
+__all__ = ["decode_problem", "missing_problem", "report_missing"]
+
+MISSING_CODE = "missing-reference"
+NOT_UTF8_CODE = "not-utf8"
+
+_WHAT: dict[Kind, str] = {
+    "url": "url()",
+    "import": "@import",
+    "image-set": "image-set()",
+    "sourcemap": "sourceMappingURL",
+    "module": "import/export",
+    "dynamic-import": "import()",
+    "sourcemap-file": 'source map "file"',
+}
+
+
+def report_missing(
+    logical: str,
+    missing: Iterable[Missing],
+    options: FingerprintOptions,
+    result: FingerprintResult,
+) -> None:
+    """Add a problem or a warning to ``result`` for each of ``logical``'s ``missing``, by policy."""
+    for item in missing:
+        if options.accepts(item.resolved):
+            continue
+        policy = options.policy(item.kind)
+        if policy == "error":
+            result.problems.append(missing_problem(logical, item, error=True))
+        elif policy == "warn":
+            result.warnings.append(missing_problem(logical, item, error=False))
+
+
+def missing_problem(logical: str, item: Missing, *, error: bool) -> Problem:
+    """The problem record of the missing reference ``item`` in ``logical``."""
+    what = _WHAT[item.kind]
+    outside = item.resolved in (".", "..") or item.resolved.startswith(("../", "/"))
+    if outside:
+        message = (
+            f'{what} reference "{item.reference}" climbs out of the static root '
+            f'(it resolves to "{item.resolved}")'
+        )
+    else:
+        message = (
+            f'{what} reference "{item.reference}" names "{item.resolved}", '
+            "which is not a collected file"
+        )
+    glob_text = glob.escape(item.resolved)
+    other = '"warn" or "ignore"' if error else '"ignore"'
+    hint = (
+        f'add "{glob_text}" to accept_missing in [tool.corral] to leave it as written, '
+        f"or set missing.{item.kind} = {other}"
+    )
+    if error and not outside:
+        hint = f'ship "{item.resolved}" in a source, fix the reference, or {hint}'
+    return Problem(
+        MISSING_CODE,
+        message,
+        hint=hint,
+        line=item.line,
+        column=item.column,
+        reference=item.reference,
+        logical_path=logical,
+    )
+
+
+def decode_problem(logical: str, exc: DecodeError, *, error: bool = True) -> Problem:
+    """The problem record of a CSS/JS/source map file that is not UTF-8."""
+    detail = exc.message.removeprefix(f"{exc.path}:{exc.line}:{exc.column}: ")
+    consequence = (
+        "its references can't be rewritten"
+        if error
+        else "its references can't be checked; it is copied as is"
+    )
+    return Problem(
+        NOT_UTF8_CODE,
+        f"{detail}; {consequence}",
+        hint=exc.hint,
+        line=exc.line,
+        column=exc.column,
+        logical_path=logical,
+    )
