@@ -1,7 +1,7 @@
 """Run Django's ManifestStaticFilesStorage over trees, in a process of its own.
 
 Usage: ``python django_driver.py < spec.json > outcome.json`` where the spec is
-``{"cases": {name: {"src": dir, "root": dir, "modules": bool}}}``. For each
+``{"cases": {name: {"src": dir, "root": dir, "modules": bool, "passes": int}}}``. For each
 case the files of ``src`` are copied into ``root`` (what ``collectstatic``
 does before post-processing) and ``post_process`` runs exactly as
 ``collectstatic`` drives it; the outcome per case is ``{"error": str | null}``
@@ -38,9 +38,10 @@ def main() -> None:
     json.dump(outcome, sys.stdout)
 
 
-def run_case(src: str, root: str, modules: bool) -> dict[str, str | None]:
+def run_case(src: str, root: str, modules: bool, passes: int = 5) -> dict[str, str | None]:
     class Storage(ManifestStaticFilesStorage):
         support_js_module_import_aggregation = modules
+        max_post_process_passes = passes
 
     names = []
     for dirpath, _, filenames in os.walk(src):

@@ -99,11 +99,13 @@ def run_django(cases: Mapping[str, tuple[Tree, bool]], workdir: Path) -> dict[st
     One subprocess for all cases (Django's settings are process-global).
     """
     spec: dict[str, dict[str, object]] = {}
-    for name, (tree, modules) in cases.items():
+    for name, case in cases.items():
+        tree, modules = case[0], case[1]
+        passes = case[2] if len(case) == 3 else 5
         src, root = workdir / name / "src", workdir / name / "root"
         write_tree(src, tree)
         root.mkdir(parents=True)
-        spec[name] = {"src": str(src), "root": str(root), "modules": modules}
+        spec[name] = {"src": str(src), "root": str(root), "modules": modules, "passes": passes}
     proc = subprocess.run(
         [sys.executable, str(DRIVER)],
         input=json.dumps({"cases": spec}),

@@ -10,10 +10,11 @@ what corral does instead.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
-from corral.fingerprint import FingerprintOptions
+from corral.fingerprint import FingerprintOptions, FingerprintResult
 from corral.fingerprint.manifest import django_manifest
 
 from .helpers import DjangoOutcome, Tree, names, outputs, run, run_django
@@ -204,3 +205,208 @@ def test_the_cases_exercise_rewriting(django_same: dict[str, DjangoOutcome]) -> 
     for tree, modules in SAME.values():
         rewritten += len(run(tree, FingerprintOptions(modules=modules)).contents)
     assert rewritten >= 20
+
+
+# -- deliberate differences -------------------------------------------------------------
+
+DIFFERENT: dict[str, tuple[Tree, bool]] = {
+    "comment-names-a-file": (
+        {"a.css": b"/* was url(i.png) */\nb{background:url(i.png)}\n", "i.png": PNG},
+        False,
+    ),
+    "comment-names-no-file": (
+        {"a.css": b"/* background: url(gone.png) */\nb{c:d}\n"},
+        False,
+    ),
+    "css-cycle": (
+        {"a.css": b'@import "b.css";\na{x:y}', "b.css": b'@import "a.css";\nb{x:y}'},
+        False,
+    ),
+    "long-chain": (
+        {
+            **{f"c{i}.css": f'@import "c{i + 1}.css";'.encode() for i in range(8)},
+            "c8.css": b"z{background:url(i.png)}",
+            "i.png": PNG,
+        },
+        False,
+    ),
+    "missing-sourcemap": (
+        {"app.js": b"x();\n//# sourceMappingURL=app.js.map\n"},
+        False,
+    ),
+    "upper-case-scheme": (
+        {
+            "a.css": b"a{background:url(DATA:image/png;base64,AAAA)}\nb{background:url(HTTPS://x/y.png)}"
+        },
+        False,
+    ),
+    "bare-dynamic-import": (
+        {"app.js": b'const r = () => import("react");\n'},
+        True,
+    ),
+    "import-in-string": (
+        {"app.js": b"const s = 'import x from \"./gone.js\";';\n"},
+        True,
+    ),
+    "query-to-rewritten-css": (
+        {
+            "a.css": b'@import "b.css?v=1";',
+            "b.css": b"b{background:url(i.png)}",
+            "i.png": PNG,
+        },
+        False,
+    ),
+    "image-set-strings": (
+        {
+            "a.css": b'a{background:image-set("i.png" 1x, "i2.png" 2x)}',
+            "i.png": PNG,
+            "i2.png": PNG + b"2",
+        },
+        False,
+    ),
+    "bare-import-then-export": (
+        {
+            "app.js": b'import "./side.js";\nexport * from "./ns.js";\n',
+            "side.js": b"window.x = 1;\n",
+            "ns.js": b"export const n = 1;\n",
+        },
+        True,
+    ),
+    "crlf-js-sourcemap": (
+        {
+            "app.js": b"x();\r\n//# sourceMappingURL=app.js.map\r\n",
+            "app.js.map": b'{"version":3,"sources":[],"mappings":""}',
+        },
+        False,
+    ),
+    "upper-case-suffix": (
+        {"APP.CSS": b"a{background:url(i.png)}", "i.png": PNG},
+        False,
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def django_different(tmp_path_factory: pytest.TempPathFactory) -> dict[str, DjangoOutcome]:
+    return run_django(DIFFERENT, tmp_path_factory.mktemp("django-different"))
+
+
+def corral(case: str) -> tuple[Tree, FingerprintResult]:
+    tree, modules = DIFFERENT[case]
+    return tree, run(tree, FingerprintOptions(modules=modules))
+
+
+def test_django_rewrites_comments_corral_does_not(
+    django_different: dict[str, DjangoOutcome],
+) -> None:
+    django = django_different["comment-names-a-file"]
+    _, result = corral("comment-names-a-file")
+    assert django.error is None
+    theirs = django.files[django.paths["a.css"]]
+    ours = result.contents["a.css"]
+    assert theirs.startswith(b'/* was url("i.') and ours.startswith(b"/* was url(i.png) */")
+    assert ours.split(b"\n")[1:] == theirs.split(b"\n")[1:]
+
+
+def test_django_dies_on_a_comment_naming_no_file(
+    django_different: dict[str, DjangoOutcome],
+) -> None:
+    assert "gone.png' could not be found" in (django_different["comment-names-no-file"].error or "")
+    _, result = corral("comment-names-no-file")
+    assert result.problems == [] and result.warnings == []
+
+
+@pytest.mark.parametrize("case", ["css-cycle", "long-chain"])
+def test_django_gives_up_after_five_passes(
+    case: str, django_different: dict[str, DjangoOutcome]
+) -> None:
+    assert django_different[case].error == "RuntimeError: Max post-process passes exceeded."
+    _, result = corral(case)
+    assert result.problems == []
+    assert result.cycles == ([("a.css", "b.css")] if case == "css-cycle" else [])
+
+
+def test_long_chain_names_are_django_fixpoint(tmp_path: Path) -> None:
+    """Where Django gives up, corral's names are what Django converges to given more passes."""
+    tree, result = corral("long-chain")
+    django = run_django({"long-chain": (tree, False, 20)}, tmp_path)["long-chain"]
+    assert django.error is None
+    assert names(result) == django.paths
+    for hashed, data in outputs(tree, result).items():
+        assert django.files[hashed] == data
+
+
+def test_missing_source_map_warns_where_django_dies(
+    django_different: dict[str, DjangoOutcome],
+) -> None:
+    assert "app.js.map' could not be found" in (django_different["missing-sourcemap"].error or "")
+    _, result = corral("missing-sourcemap")
+    assert result.problems == []
+    assert [w.code for w in result.warnings] == ["missing-reference"]
+    assert "app.js" not in result.contents  # left as written
+
+
+@pytest.mark.parametrize("case", ["upper-case-scheme", "bare-dynamic-import", "import-in-string"])
+def test_django_dies_where_corral_skips(
+    case: str, django_different: dict[str, DjangoOutcome]
+) -> None:
+    assert "could not be found" in (django_different[case].error or "")
+    _, result = corral(case)
+    assert result.problems == [] and result.warnings == [] and result.contents == {}
+
+
+def test_query_to_rewritten_css_gets_its_final_name(
+    django_different: dict[str, DjangoOutcome],
+) -> None:
+    django = django_different["query-to-rewritten-css"]
+    _, result = corral("query-to-rewritten-css")
+    final_b = result.fingerprints["b.css"].hashed
+    assert django.paths["b.css"] == final_b
+    theirs = django.files[django.paths["a.css"]]
+    # Django points at the hash of b.css's *original* bytes: a file it never wrote.
+    stale = theirs.split(b'"')[1].split(b"?")[0].decode()
+    assert stale != final_b and stale not in django.files
+    assert result.contents["a.css"] == f'@import url("{final_b}?v=1");'.encode()
+
+
+def test_image_set_strings_are_rewritten(django_different: dict[str, DjangoOutcome]) -> None:
+    django = django_different["image-set-strings"]
+    assert django.files[django.paths["a.css"]] == DIFFERENT["image-set-strings"][0]["a.css"]
+    _, result = corral("image-set-strings")
+    i, i2 = result.fingerprints["i.png"].hashed, result.fingerprints["i2.png"].hashed
+    assert result.contents["a.css"] == f'a{{background:image-set("{i}" 1x, "{i2}" 2x)}}'.encode()
+
+
+def test_django_resolves_a_rewritten_specifier_again(
+    django_different: dict[str, DjangoOutcome],
+) -> None:
+    """Django's import regex swallows ``import "./side.js";`` into the next ``from`` clause.
+
+    Its export regex then sees the already hashed specifier and hashes it again:
+    it dies here (the hashed ``ns`` is not saved yet) or, when it is, writes a
+    doubly hashed name (see the ``js-modules`` case's history in the docs).
+    """
+    _, result = corral("bare-import-then-export")
+    ns = result.fingerprints["ns.js"].hashed
+    assert f"The file '{ns}' could not be found" in (
+        django_different["bare-import-then-export"].error or ""
+    )
+    side = result.fingerprints["side.js"].hashed
+    assert result.contents["app.js"] == f'import"./{side}";\nexport * from "./{ns}";\n'.encode()
+
+
+def test_crlf_source_map_line_keeps_its_cr(django_different: dict[str, DjangoOutcome]) -> None:
+    django = django_different["crlf-js-sourcemap"]
+    _, result = corral("crlf-js-sourcemap")
+    m = result.fingerprints["app.js.map"].hashed
+    assert django.paths["app.js.map"] == m
+    assert django.files[django.paths["app.js"]] == f"x();\r\n//# sourceMappingURL={m}\n".encode()
+    assert result.contents["app.js"] == f"x();\r\n//# sourceMappingURL={m}\r\n".encode()
+
+
+def test_upper_case_suffix_is_rewritten(django_different: dict[str, DjangoOutcome]) -> None:
+    django = django_different["upper-case-suffix"]
+    assert django.files[django.paths["APP.CSS"]] == b"a{background:url(i.png)}"
+    _, result = corral("upper-case-suffix")
+    i = result.fingerprints["i.png"].hashed
+    assert result.contents["APP.CSS"] == f'a{{background:url("{i}")}}'.encode()

@@ -8,21 +8,16 @@ semantics (order, cycles, pass-through, incremental reuse).
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from corral.errors import DecodeError
 from corral.fingerprint.graph import components, is_cycle
 from corral.fingerprint.model import FileFacts, Fingerprint, FingerprintResult, Missing
-from corral.fingerprint.names import (
-    group_member_hash,
-    hashed_name,
-    integrity,
-    md5_hex,
-    name_hash,
-    sha256_hex,
-)
+from corral.fingerprint.names import group_member_hash, hashed_name
 from corral.fingerprint.options import FingerprintOptions
+from corral.fingerprint.records import copied_record, opaque_record, scanned_record
 from corral.fingerprint.report import decode_problem, report_missing
 from corral.fingerprint.scan import Scan, adjustable, render, scan, scannable
 
@@ -143,7 +138,8 @@ class _Run:
                 must_rewrite = adjustable(logical, self.options)
                 problem = decode_problem(logical, exc, error=must_rewrite)
                 (self.result.problems if must_rewrite else self.result.warnings).append(problem)
-                self._store(self._opaque(logical, data, inputs=""), data)
+                passthrough = self.options.is_passthrough(logical)
+                self._store(opaque_record(logical, data, passthrough=passthrough, inputs=""), data)
         return self.scans[logical]
 
     def _inputs(self, logical: str, group: tuple[str, ...] = ()) -> str:
@@ -189,7 +185,7 @@ class _Run:
             out, rewrites = render(logical, scanned, self.hashed)
             self.result.rewrites.extend(rewrites)
         name = logical if self.options.is_passthrough(logical) else None
-        self._store(self._made(logical, scanned, out, inputs, name), out)
+        self._store(scanned_record(logical, scanned, out, inputs, name), out)
 
     def _group(self, members: tuple[str, ...]) -> None:
         """Name a reference cycle's members together (see the package docstring)."""
@@ -216,7 +212,9 @@ class _Run:
         for member, scanned in scans.items():
             out, rewrites = render(member, scanned, self.hashed)
             self.result.rewrites.extend(rewrites)
-            self._store(self._made(member, scanned, out, keys[member], self.hashed[member]), out)
+            self._store(
+                scanned_record(member, scanned, out, keys[member], self.hashed[member]), out
+            )
 
     # -- records --------------------------------------------------------------------------
 
@@ -231,69 +229,26 @@ class _Run:
         if out is not None and fp.rewritten:
             self.result.contents[fp.logical] = out
 
-    def _made(
-        self, logical: str, scanned: Scan, out: bytes, inputs: str, name: str | None
-    ) -> Fingerprint:
-        """The record of a scanned file whose output bytes are ``out``."""
-        if name is None:
-            name = hashed_name(logical, name_hash(out))
-        return Fingerprint(
-            logical=logical,
-            hashed=name,
-            rewritten=out != scanned.data,
-            sha256=sha256_hex(out),
-            size=len(out),
-            integrity=integrity(out),
-            md5=md5_hex(scanned.data),
-            deps=scanned.deps(),
-            inputs=inputs,
-            missing=tuple(scanned.missing),
-        )
-
     def _plain(self, logical: str, inputs: str) -> Fingerprint:
         """The record of a file copied as is, read only if its digests are unknown."""
         facts = self.files[logical]
         md5, sri = facts.md5, facts.integrity
         prev = self.previous.get(logical)
-        same_bytes = (
-            prev is not None
-            and not prev.rewritten
-            and (prev.sha256, prev.size) == (facts.digest, facts.size)
-        )
-        if prev is not None and same_bytes:
+        if prev is not None and _same_source(prev, facts):
             md5, sri = md5 or prev.md5, sri or prev.integrity
+        passthrough = self.options.is_passthrough(logical)
         if md5 is None or sri is None:
-            return self._opaque(logical, self.read(logical), inputs)
-        passthrough = self.options.is_passthrough(logical)
-        return Fingerprint(
-            logical=logical,
-            hashed=logical if passthrough else hashed_name(logical, md5[:12]),
-            rewritten=False,
-            sha256=facts.digest,
-            size=facts.size,
-            integrity=sri,
-            md5=md5,
-            deps=(),
-            inputs=inputs,
-        )
+            data = self.read(logical)
+            return opaque_record(logical, data, passthrough=passthrough, inputs=inputs)
+        return copied_record(facts, md5, sri, passthrough=passthrough, inputs=inputs)
 
-    def _opaque(self, logical: str, data: bytes, inputs: str) -> Fingerprint:
-        """The record of a file copied as is, computed from its bytes."""
-        md5 = md5_hex(data)
-        passthrough = self.options.is_passthrough(logical)
-        return Fingerprint(
-            logical=logical,
-            hashed=logical if passthrough else hashed_name(logical, md5[:12]),
-            rewritten=False,
-            sha256=sha256_hex(data),
-            size=len(data),
-            integrity=integrity(data),
-            md5=md5,
-            deps=(),
-            inputs=inputs,
-        )
+
+def _same_source(prev: Fingerprint, facts: FileFacts) -> bool:
+    """Whether ``prev`` describes a copy of exactly the bytes ``facts`` describes."""
+    return not prev.rewritten and (prev.sha256, prev.size) == (facts.digest, facts.size)
 
 
 def _key(*parts: str) -> str:
     """A short, unambiguous hash of ``parts``."""
-    return hashlib.sha256("\n".join(parts).encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    encoded = json.dumps(parts, ensure_ascii=False).encode("utf-8", "surrogatepass")
+    return hashlib.sha256(encoded).hexdigest()[:32]

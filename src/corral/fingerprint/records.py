@@ -1,0 +1,64 @@
+"""Build :class:`~corral.fingerprint.model.Fingerprint` records from what a run knows of a file."""
+
+from __future__ import annotations
+
+from corral.fingerprint.model import FileFacts, Fingerprint
+from corral.fingerprint.names import hashed_name, integrity, md5_hex, name_hash, sha256_hex
+from corral.fingerprint.scan import Scan
+
+__all__ = ["copied_record", "opaque_record", "scanned_record"]
+
+
+def scanned_record(
+    logical: str, scanned: Scan, out: bytes, inputs: str, name: str | None
+) -> Fingerprint:
+    """The record of a scanned text file whose hashed copy holds ``out``.
+
+    ``name`` is its hashed name if already decided (pass-through, cycle
+    member); None names it by the MD5 of ``out``, as Django does.
+    """
+    return Fingerprint(
+        logical=logical,
+        hashed=hashed_name(logical, name_hash(out)) if name is None else name,
+        rewritten=out != scanned.data,
+        sha256=sha256_hex(out),
+        size=len(out),
+        integrity=integrity(out),
+        md5=md5_hex(scanned.data),
+        deps=scanned.deps(),
+        inputs=inputs,
+        missing=tuple(scanned.missing),
+    )
+
+
+def copied_record(
+    facts: FileFacts, md5: str, sri: str, *, passthrough: bool, inputs: str
+) -> Fingerprint:
+    """The record of a file copied as is, from digests already known (no read)."""
+    return Fingerprint(
+        logical=facts.logical,
+        hashed=facts.logical if passthrough else hashed_name(facts.logical, md5[:12]),
+        rewritten=False,
+        sha256=facts.digest,
+        size=facts.size,
+        integrity=sri,
+        md5=md5,
+        deps=(),
+        inputs=inputs,
+    )
+
+
+def opaque_record(logical: str, data: bytes, *, passthrough: bool, inputs: str) -> Fingerprint:
+    """The record of a file copied as is, computed from its bytes ``data``."""
+    md5 = md5_hex(data)
+    return Fingerprint(
+        logical=logical,
+        hashed=logical if passthrough else hashed_name(logical, md5[:12]),
+        rewritten=False,
+        sha256=sha256_hex(data),
+        size=len(data),
+        integrity=integrity(data),
+        md5=md5,
+        deps=(),
+        inputs=inputs,
+    )
