@@ -32,7 +32,7 @@ def corral(
 @pytest.fixture
 def site(project: Path) -> Path:
     (project / "pyproject.toml").write_text(
-        '[tool.corral]\nroot = "static_root"\nsources = ["assets", "vendor"]\n'
+        '[tool.corral]\nroot = "static_root"\nsources = ["assets", "vendor"]\nhash = false\n'
     )
     return project
 
@@ -78,7 +78,15 @@ def test_dry_run_prints_the_plan_with_paths_at_v(site: Path) -> None:
 def test_flags_override_the_configuration(tmp_path: Path) -> None:
     write_tree(tmp_path / "a", {"x.css": "x", "skip/y.css": "y"})
     result = corral(
-        "collect", "--root", "out", "--source", "pre=a", "--ignore", "skip", cwd=tmp_path
+        "collect",
+        "--root",
+        "out",
+        "--source",
+        "pre=a",
+        "--ignore",
+        "skip",
+        "--no-hash",
+        cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr
     assert served_files(tmp_path / "out") == {"pre/x.css": b"x"}
@@ -202,6 +210,7 @@ def test_package_flag_collects_an_installed_packages_static_dir(tmp_path: Path) 
         "out",
         "--package",
         "shopkit",
+        "--no-hash",
         cwd=tmp_path,
         env={"PYTHONPATH": str(tmp_path / "site")},
     )

@@ -13,9 +13,10 @@ from typing import Generic, TypeVar
 
 from corral.config import Config
 from corral.errors import BuildError, OwnershipError, Problem, TargetError
+from corral.hashing import Hashed, hash_stage, reserved_problems
 from corral.loadpath import Conflict, IgnoreRules, LoadPath, SourceFile, scan
 from corral.lock import TargetLock
-from corral.publish import LocalTarget, Staged, digest_file
+from corral.publish import Digests, LocalTarget, Staged, digest_file
 from corral.report import CleanReport, Progress, Report
 from corral.sources import ResolvedSource, resolve_sources
 from corral.state import Release, SourceRecord, State, StateDir, TargetRecord, settled
@@ -71,6 +72,8 @@ def collect(
     def scan_sources() -> LoadPath:
         loadpath = scan(resolved, IgnoreRules(config.ignore_patterns))
         found = problems + loadpath.problems
+        if config.hash:
+            found += reserved_problems(loadpath)
         report.conflicts = loadpath.conflicts
         if config.strict:
             found.extend(_conflict_problem(c) for c in loadpath.conflicts)
@@ -87,7 +90,7 @@ def collect(
     if dry_run:
         state, intact = _inspect(target) if owned else (State(), set())
         report.release = state.release
-        _plan(
+        run = _plan(
             loadpath,
             state,
             intact,
@@ -96,7 +99,9 @@ def collect(
             progress=progress,
             target=None,
             scanned_ns=scanned_ns,
+            all_digests=config.hash,
         )
+        _fingerprint(config, loadpath, state, intact, run, report, clock=clock, target=None)
         with clock("prune"):
             report.pruned = _prune_plan(
                 target.state_dir, state, report, 0 if clear else config.keep
@@ -128,7 +133,9 @@ def collect(
                 progress=progress,
                 target=target,
                 scanned_ns=scanned_ns,
+                all_digests=config.hash,
             )
+            _fingerprint(config, loadpath, state, intact, run, report, clock=clock, target=target)
             with clock("publish"):
                 _publish(target, state, run, report, force=force)
         except BaseException:
@@ -142,6 +149,53 @@ def collect(
                 outcome = _prune(target, state, keep, remove_unowned=clear and force)
                 report.pruned = outcome.pruned + outcome.unowned_removed
     return report
+
+
+def _fingerprint(
+    config: Config,
+    loadpath: LoadPath,
+    state: State,
+    intact: set[str],
+    run: _Run,
+    report: Report,
+    *,
+    clock: _Clock,
+    target: LocalTarget | None,
+) -> None:
+    """Run the fingerprint stage (if enabled) and decide whether this is a new release."""
+    sources_changed = bool(report.new or report.changed or report.removed)
+    next_release = max([*target_ids(target, state), state.release or 0]) + 1
+    if config.hash:
+        with clock("fingerprint"):
+            run.hashed = hash_stage(
+                config,
+                loadpath,
+                state,
+                intact,
+                run.digests,
+                run.read_digests,
+                target=target,
+                sources_changed=sources_changed,
+                next_release=next_release,
+            )
+        result = run.hashed.result
+        if result is not None:
+            report.fingerprinted = result.processed
+            report.rewrites = [(r.logical, r.line, r.column, r.old, r.new) for r in result.rewrites]
+            report.cycles = [list(c) for c in result.cycles]
+            report.warnings.extend(result.warnings)
+    hashed_before = bool(state.fingerprints)
+    run.publish = (
+        sources_changed
+        or state.release is None
+        or (run.hashed is not None and run.hashed.changed)
+        or (run.hashed is None and hashed_before)  # hashing was just turned off
+    )
+    run.release_id = next_release if run.publish else state.release
+
+
+def target_ids(target: LocalTarget | None, state: State) -> list[int]:
+    return target.state_dir.release_ids() if target is not None else []
 
 
 class _Background(Generic[_T]):
@@ -297,7 +351,11 @@ def _conflict_problem(conflict: Conflict) -> Problem:
 class _Run:
     digests: dict[str, str] = field(default_factory=dict)  # logical -> digest, every file
     staged: list[Staged] = field(default_factory=list)
+    read_digests: dict[str, Digests] = field(default_factory=dict)  # files read this run
     refresh: bool = False  # state must be rewritten even if nothing is published
+    hashed: Hashed | None = None  # the fingerprint stage's outcome (when hashing)
+    publish: bool = False  # this run makes a new release
+    release_id: int | None = None
 
 
 def _load_state(state_dir: StateDir) -> State:
@@ -325,6 +383,7 @@ def _plan(
     progress: Progress | None,
     target: LocalTarget | None,
     scanned_ns: int,
+    all_digests: bool,
 ) -> _Run:
     """Decide what each file needs; with a ``target``, stage what must be written."""
     run = _Run()
@@ -347,15 +406,18 @@ def _plan(
     with clock("stage"):
         total = len(to_read)
         done = 0
-        for found, why, digest, staged, problem in _examine_all(to_read, state, intact, target):
+        for found, why, digests, staged, problem in _examine_all(
+            to_read, state, intact, target, all_digests=all_digests
+        ):
             done += 1
             if progress is not None and (done % 200 == 0 or done == total):
                 progress("stage", done, total)
             if problem is not None:
                 problems.append(problem)
                 continue
-            assert digest is not None
-            run.digests[found.logical] = digest
+            assert digests is not None
+            run.digests[found.logical] = digests.sha256
+            run.read_digests[found.logical] = digests
             if why == "unchanged":
                 report.unchanged.append(found.logical)
                 # Rewrite the state only if that lets the next run trust this file.
@@ -374,7 +436,7 @@ def _plan(
     return run
 
 
-_Examined = tuple[SourceFile, str, str | None, Staged | None, Problem | None]
+_Examined = tuple[SourceFile, str, Digests | None, Staged | None, Problem | None]
 #: Files per task handed to a staging thread (amortises the executor's overhead).
 _CHUNK = 32
 
@@ -384,6 +446,8 @@ def _examine_all(
     state: State,
     intact: set[str],
     target: LocalTarget | None,
+    *,
+    all_digests: bool,
 ) -> Iterator[_Examined]:
     """Read, digest and (if ``stage``) stage files, on threads when there are many.
 
@@ -392,7 +456,10 @@ def _examine_all(
     """
 
     def work(chunk: list[tuple[SourceFile, str]]) -> list[_Examined]:
-        return [_examine(found, reason, state, intact, target) for found, reason in chunk]
+        return [
+            _examine(found, reason, state, intact, target, all_digests=all_digests)
+            for found, reason in chunk
+        ]
 
     if len(to_read) <= _CHUNK:
         yield from work(to_read)
@@ -416,21 +483,24 @@ def _examine(
     state: State,
     intact: set[str],
     target: LocalTarget | None,
+    *,
+    all_digests: bool,
 ) -> _Examined:
     """Decide what a file that could not be trusted by its identity needs."""
     try:
-        digest, data = digest_file(found.path)
+        digests, data = digest_file(found.path, all_digests=all_digests)
     except OSError as exc:
         return found, "problem", None, None, _read_problem(exc, found)
+    digest = digests.sha256
     why = "changed" if reason == "suspect" else reason
     old = state.sources.get(found.logical)
     if reason == "suspect" and old is not None and old.digest == digest:
         record = state.targets.get(found.logical)
         if record is not None and record.digest == digest and found.logical in intact:
-            return found, "unchanged", digest, None, None
+            return found, "unchanged", digests, None, None
         why = "repair"
     staged = target.stage(found.logical, found.path, digest, data) if target else None
-    return found, why, digest, staged, None
+    return found, why, digests, staged, None
 
 
 def _read_problem(exc: OSError, found: SourceFile) -> Problem:
@@ -463,18 +533,21 @@ def _read_problem(exc: OSError, found: SourceFile) -> Problem:
 
 
 def _publish(target: LocalTarget, state: State, run: _Run, report: Report, *, force: bool) -> None:
-    if not run.staged:
+    """Rename everything staged into place: hashed copies, originals, manifests last."""
+    hashed = run.hashed
+    order = [*(hashed.staged if hashed else []), *run.staged, *(hashed.manifests if hashed else [])]
+    if not order:
         return
-    keep = set(run.digests)
-    relpaths = [s.relpath for s in run.staged]
+    keep = set(run.digests) | set(hashed.files if hashed else {})
+    relpaths = [s.relpath for s in order]
     removals, problems = target.obstacles(relpaths, state.targets, keep, force=force)
     if problems:
         raise BuildError(problems)
-    target.state_dir.save_pending({s.relpath: s.digest for s in run.staged})
+    target.state_dir.save_pending({s.relpath: s.digest for s in order})
     if removals:
         for relpath in target.remove(removals):
             state.targets.pop(relpath, None)
-    for staged in run.staged:
+    for staged in order:
         state.targets[staged.relpath] = target.commit(staged)
     report.files_linked = target.linked
 
@@ -488,19 +561,30 @@ def _record(
     *,
     scanned_ns: int,
 ) -> None:
-    publish = bool(report.new or report.changed or report.removed) or state.release is None
-    if not (publish or report.repaired or run.refresh):
+    staged_any = bool(run.staged or (run.hashed and (run.hashed.staged or run.hashed.manifests)))
+    if not (run.publish or staged_any or report.repaired or run.refresh):
         return
-    if publish:
-        release_id = max([*state_dir.release_ids(), state.release or 0]) + 1
+    hashed = run.hashed
+    if run.publish:
+        assert run.release_id is not None
         created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        state_dir.save_release(Release(release_id, created, dict(sorted(run.digests.items()))))
-        state.release = release_id
+        files = dict(run.digests)
+        if hashed is not None:
+            files.update(hashed.files)
+            if hashed.manifest is not None:
+                state_dir.save_release_manifest(run.release_id, hashed.manifest)
+        state_dir.save_release(Release(run.release_id, created, dict(sorted(files.items()))))
+        state.release = run.release_id
+        report.published = True
     report.release = state.release
     state.sources = {
         logical: SourceRecord(found.path, found.identity, run.digests[logical])
         for logical, found in loadpath.files.items()
     }
+    if hashed is None:
+        state.fingerprints = {}
+    elif hashed.fingerprints:
+        state.fingerprints = {k: fp.to_json() for k, fp in hashed.fingerprints.items()}
     state.scanned_ns = scanned_ns
     state_dir.save(state)
     state_dir.clear_pending()

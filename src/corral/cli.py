@@ -136,6 +136,11 @@ def _parser() -> argparse.ArgumentParser:
         help="after the new release is complete, delete every file not in it",
     )
     p.add_argument(
+        "--no-hash",
+        action="store_true",
+        help="don't fingerprint: no hashed copies, rewritten references or manifests",
+    )
+    p.add_argument(
         "--strict", action="store_true", help="make duplicate logical paths (conflicts) an error"
     )
     p.add_argument(
@@ -228,6 +233,8 @@ def _config(args: argparse.Namespace) -> Config:
         overrides["url"] = args.url
     if getattr(args, "strict", False):
         overrides["strict"] = True
+    if getattr(args, "no_hash", False):
+        overrides["hash"] = False
     if getattr(args, "keep", None) is not None and args.command == "collect":
         overrides["keep"] = args.keep
     return load_config(args.config, overrides=overrides)
@@ -275,6 +282,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     out.write(f"  shadows {f.path}  ({found.source_labels.get(f.source, '')})\n")
                 if found.target:
                     out.write(f"  served  {found.target}\n")
+                if found.hashed:
+                    out.write(f"  hashed  {found.hashed}\n")
             return 0 if found.winner is not None else 1
         from corral.check import check  # noqa: PLC0415 - only this command needs it
 
@@ -323,6 +332,8 @@ def _collect(
         _dump(report.to_dict(), out)
         return 0
     if not args.quiet:
+        for w in report.warnings:
+            _problem(err, style, "warning", w)
         for c in report.conflicts:
             shadowed = ", ".join(f.path for f in c.shadowed)
             err.write(
@@ -350,6 +361,13 @@ def _summary(report: Report, config: Config, verbose: int, out: TextIO) -> None:
             f"{config.root} is up to date ({len(report.unchanged):,} files unchanged, "
             f"release {report.release if report.release is not None else '-'})\n"
         )
+    if report.fingerprinted:
+        out.write(
+            f"  fingerprinted {len(report.fingerprinted):,} file(s), "
+            f"{len(report.rewrites):,} reference(s) rewritten"
+            + (f", {len(report.cycles)} reference cycle(s)" if report.cycles else "")
+            + "\n"
+        )
     if report.repaired:
         out.write(f"  restored {len(report.repaired):,} file(s) changed or deleted in the root\n")
     if report.pruned and not report.dry_run:
@@ -363,6 +381,11 @@ def _summary(report: Report, config: Config, verbose: int, out: TextIO) -> None:
             ("prune", report.pruned),
         ):
             out.writelines(f"  {label:<8} {name}\n" for name in names)
+        out.writelines(
+            f"  rewrite  {file}:{line}:{col}: {old} -> {new}\n"
+            for file, line, col, old, new in report.rewrites
+        )
+        out.writelines(f"  cycle    {' -> '.join(members)}\n" for members in report.cycles)
         if verbose > 1:
             out.writelines(f"  {'same':<8} {name}\n" for name in report.unchanged)
     total = sum(report.timings.values())

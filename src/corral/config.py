@@ -13,9 +13,12 @@ import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from corral.errors import ConfigError
+
+if TYPE_CHECKING:
+    from corral.fingerprint import FingerprintOptions
 
 __all__ = [
     "Config",
@@ -68,7 +71,10 @@ class Config:
 
     ``sources`` are in priority order: on a duplicate logical path the first wins.
     ``keep`` is how many releases before the current one a collect keeps when it
-    prunes (``None``: never prune automatically).
+    prunes (``None``: never prune automatically). ``hash`` turns fingerprinting
+    (content-hashed copies, rewritten references, manifests) on; ``modules``,
+    ``missing``, ``accept_missing`` and ``passthrough`` tune it (see
+    :class:`corral.fingerprint.FingerprintOptions`).
     """
 
     root: Path
@@ -78,6 +84,11 @@ class Config:
     default_ignore: bool = True
     strict: bool = False
     keep: int | None = DEFAULT_KEEP
+    hash: bool = True
+    modules: bool = True
+    missing: Mapping[str, str] = field(default_factory=dict)
+    accept_missing: tuple[str, ...] = ()
+    passthrough: tuple[str, ...] | None = None
     project_root: Path = field(default_factory=Path.cwd)
     origin: str = "arguments"
 
@@ -95,6 +106,24 @@ class Config:
         """The effective ignore globs: Django's defaults (unless disabled) plus the user's."""
         return (DEFAULT_IGNORE if self.default_ignore else ()) + self.ignore
 
+    def fingerprint_options(self) -> FingerprintOptions:
+        """The fingerprinting options (validated: a bad value raises ConfigError)."""
+        from corral.fingerprint import FingerprintOptions  # noqa: PLC0415 - heavy, used by runs only
+
+        extra: dict[str, Any] = {}
+        if self.passthrough is not None:
+            extra["passthrough"] = self.passthrough
+        try:
+            return FingerprintOptions(
+                url=self.url,
+                modules=self.modules,
+                missing=dict(self.missing),  # type: ignore[arg-type]  # validated there
+                accept_missing=self.accept_missing,
+                **extra,
+            )
+        except ConfigError as exc:
+            raise ConfigError(exc.message, hint=exc.hint, file=self.origin, key=exc.key) from None
+
     def with_overrides(self, **overrides: Any) -> Config:
         """Return a copy with the given fields replaced (same validation)."""
         return replace(self, **overrides)
@@ -102,7 +131,20 @@ class Config:
 
 # --- loading ------------------------------------------------------------------------------
 
-_KEYS = ("root", "url", "sources", "ignore", "default_ignore", "strict", "keep")
+_KEYS = (
+    "root",
+    "url",
+    "sources",
+    "ignore",
+    "default_ignore",
+    "strict",
+    "keep",
+    "hash",
+    "modules",
+    "missing",
+    "accept_missing",
+    "passthrough",
+)
 
 
 def find_config_file(start: Path) -> Path | None:
@@ -167,8 +209,24 @@ def load_config(
     keep = pick("keep", DEFAULT_KEEP)
     if keep is not None and (isinstance(keep, bool) or not isinstance(keep, int)):
         raise ConfigError(f"'keep' must be an integer; found {keep!r}", file=origin, key="keep")
+    missing = pick("missing", {})
+    if not isinstance(missing, Mapping):
+        raise ConfigError(
+            f"'missing' must be a table of reference kind to policy; found {missing!r}",
+            hint='e.g. missing = { sourcemap = "ignore", url = "warn" }',
+            file=origin,
+            key="missing",
+        )
+    passthrough = pick("passthrough", None)
     return Config(
         root=root,
+        hash=_expect(bool, pick("hash", True), "hash", origin),
+        modules=_expect(bool, pick("modules", True), "modules", origin),
+        missing=dict(missing),
+        accept_missing=tuple(_strings(pick("accept_missing", []), "accept_missing", origin)),
+        passthrough=None
+        if passthrough is None
+        else tuple(_strings(passthrough, "passthrough", origin)),
         sources=sources,
         url=_expect(str, pick("url", DEFAULT_URL), "url", origin),
         ignore=ignore,

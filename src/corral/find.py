@@ -10,6 +10,7 @@ from corral.errors import BuildError
 from corral.loadpath import IgnoreRules, SourceFile
 from corral.report import FindResult
 from corral.sources import resolve_sources
+from corral.state import StateDir
 
 __all__ = ["find", "logical_path"]
 
@@ -59,11 +60,17 @@ def find(config: Config, path: str) -> FindResult:
     target = os.path.join(config.root, *logical.split("/")) if hits else None
     if target is not None and not os.path.isfile(target):
         target = None
+    hashed = None
+    if hits and StateDir(config.root).owned():
+        entry = StateDir(config.root).load().fingerprints.get(logical)
+        if isinstance(entry, dict) and isinstance(entry.get("hashed"), str):
+            hashed = entry["hashed"]
     return FindResult(
         logical,
         hits[0] if hits else None,
         hits[1:],
         target=target,
+        hashed=hashed,
         source_labels={s.index: s.label for s in resolved},
     )
 

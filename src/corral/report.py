@@ -29,19 +29,14 @@ class Report:
     pruned: list[str] = field(default_factory=list)
     conflicts: list[Conflict] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
+    fingerprinted: list[str] = field(default_factory=list)  # files (re)hashed this run
+    rewrites: list[tuple[str, int, int, str, str]] = field(default_factory=list)
+    cycles: list[list[str]] = field(default_factory=list)
     bytes_written: int = 0
     files_linked: int = 0
     state_written: bool = False
+    published: bool = False  # whether this run made a new release
     timings: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def published(self) -> bool:
-        """Whether this run made a new release."""
-        return (
-            self.release is not None
-            and not self.dry_run
-            and bool(self.new or self.changed or self.removed)
-        )
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -57,6 +52,8 @@ class Report:
                 "repaired": len(self.repaired),
                 "pruned": len(self.pruned),
                 "conflicts": len(self.conflicts),
+                "fingerprinted": len(self.fingerprinted),
+                "rewrites": len(self.rewrites),
             },
             "new": self.new,
             "changed": self.changed,
@@ -65,6 +62,11 @@ class Report:
             "pruned": self.pruned,
             "conflicts": [c.to_dict() for c in self.conflicts],
             "warnings": [w.to_dict() for w in self.warnings],
+            "cycles": self.cycles,
+            "rewrites": [
+                {"file": f, "line": line, "column": col, "old": old, "new": new}
+                for f, line, col, old, new in self.rewrites
+            ],
             "bytes_written": self.bytes_written,
             "files_linked": self.files_linked,
             "state_written": self.state_written,
@@ -102,6 +104,7 @@ class FindResult:
     winner: SourceFile | None
     shadowed: list[SourceFile]
     target: str | None = None
+    hashed: str | None = None  # the content-hashed name it was last published under
     source_labels: dict[int, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, object]:
@@ -114,4 +117,5 @@ class FindResult:
             "winner": one(self.winner) if self.winner else None,
             "shadowed": [one(f) for f in self.shadowed],
             "target": self.target,
+            "hashed": self.hashed,
         }

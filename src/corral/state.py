@@ -39,7 +39,7 @@ __all__ = [
     "settled",
 ]
 
-FORMAT = 1
+FORMAT = 2
 STATE_DIR = ".corral"
 #: A file whose ctime is this close to the recording run's start is re-read next time.
 RACY_NS = 2_000_000_000
@@ -77,6 +77,8 @@ class State:
     scanned_ns: int = 0
     sources: dict[str, SourceRecord] = field(default_factory=dict)
     targets: dict[str, TargetRecord] = field(default_factory=dict)
+    #: Fingerprints by logical path, as JSON (parsed only by runs that need them).
+    fingerprints: dict[str, Any] = field(default_factory=dict)
 
     def trusted(
         self, logical: str, path: str, identity: tuple[int, int, int, int, int]
@@ -100,6 +102,7 @@ class State:
             "targets": {
                 k: [r.digest, r.ino, r.size, r.mtime_ns] for k, r in sorted(self.targets.items())
             },
+            "fingerprints": dict(sorted(self.fingerprints.items())),
         }
 
     @classmethod
@@ -111,7 +114,10 @@ class State:
             for k, v in data["sources"].items()
         }
         targets = {k: TargetRecord(v[0], v[1], v[2], v[3]) for k, v in data["targets"].items()}
-        return cls(data["release"], data["scanned_ns"], sources, targets)
+        fingerprints = data.get("fingerprints", {})
+        if not isinstance(fingerprints, dict):
+            raise ValueError("fingerprints must be a table")
+        return cls(data["release"], data["scanned_ns"], sources, targets, fingerprints)
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,8 +217,16 @@ class StateDir:
         self.write_json(self._release_path(release.id), release.to_json())
 
     def delete_release(self, release_id: int) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            self._release_path(release_id).unlink()
+        for path in (self._release_path(release_id), self.release_manifest_path(release_id)):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+
+    def release_manifest_path(self, release_id: int) -> Path:
+        """Where the corral manifest of a release is kept while the release is kept."""
+        return self.releases_dir / f"{release_id:08d}.manifest.json"
+
+    def save_release_manifest(self, release_id: int, data: bytes) -> None:
+        self.write_bytes(self.release_manifest_path(release_id), data)
 
     def save_pending(self, files: dict[str, str]) -> None:
         """Record, before renaming, which files this run is about to place (and own)."""
@@ -239,9 +253,13 @@ class StateDir:
                     os.unlink(entry.path)
 
     def write_json(self, path: Path, data: Any) -> None:
-        """Write JSON durably and atomically: temp file, fsync, rename, fsync directory."""
+        """Write JSON durably and atomically (see :meth:`write_bytes`)."""
+        self.write_bytes(path, json.dumps(data, separators=(",", ":"), ensure_ascii=True).encode())
+
+    def write_bytes(self, path: Path, payload: bytes) -> None:
+        """Write durably and atomically: temp file, fsync, rename, fsync directory."""
         try:
-            self._write_json(path, data)
+            self._write_bytes(path, payload)
         except OSError as exc:
             raise TargetError(
                 f"can't write {path}: {exc.strerror or exc}; the run did not complete",
@@ -250,9 +268,8 @@ class StateDir:
                 "again; the next run repairs whatever this one left half done",
             ) from exc
 
-    def _write_json(self, path: Path, data: Any) -> None:
+    def _write_bytes(self, path: Path, payload: bytes) -> None:
         tmp = self.tmp / f"{path.name}.{os.getpid()}.{time.monotonic_ns()}"
-        payload = json.dumps(data, separators=(",", ":"), ensure_ascii=True).encode()
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         try:
             view = memoryview(payload)

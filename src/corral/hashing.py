@@ -1,0 +1,205 @@
+"""The fingerprint stage of a run: hashed copies, rewritten references, manifests.
+
+Runs after the sources were examined (every file's sha256 is known; files read
+this run also have their md5 and SRI integrity) and before anything is published.
+The engine (:mod:`corral.fingerprint`) is pure; this module feeds it what the
+state remembers, stages the hashed files whose content is not already in the
+target, and stages the two manifests, which are published last:
+
+* ``staticfiles.json`` — Django's format, so Django's ``{% static %}`` and
+  ``ManifestStaticFilesStorage`` read it unchanged;
+* ``corral-manifest.json`` — per logical path: hashed name, size, content type,
+  SRI integrity and room for encoded variants. A copy is kept with each release
+  (``.corral/releases/<id>.manifest.json``) so old releases stay resolvable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from corral.config import Config
+from corral.errors import BuildError, Problem
+from corral.fingerprint import FileFacts, Fingerprint, FingerprintResult, fingerprint
+from corral.fingerprint.manifest import corral_manifest, django_manifest
+from corral.loadpath import LoadPath
+from corral.publish import Digests, LocalTarget, Staged
+from corral.state import State
+
+__all__ = ["CORRAL_MANIFEST", "DJANGO_MANIFEST", "MANIFESTS", "Hashed", "hash_stage"]
+
+DJANGO_MANIFEST = "staticfiles.json"
+CORRAL_MANIFEST = "corral-manifest.json"
+MANIFESTS = (DJANGO_MANIFEST, CORRAL_MANIFEST)
+
+
+@dataclass(slots=True)
+class Hashed:
+    """What the fingerprint stage decided and staged."""
+
+    fingerprints: dict[str, Fingerprint]
+    files: dict[str, str] = field(default_factory=dict)  # hashed copies + manifests -> digest
+    staged: list[Staged] = field(default_factory=list)  # hashed copies, to publish first
+    manifests: list[Staged] = field(default_factory=list)  # to publish last
+    manifest: bytes | None = None  # corral manifest of this release, if it was made
+    changed: bool = False  # some hashed name or content differs from the last run
+    result: FingerprintResult | None = None
+
+
+def reserved_problems(loadpath: LoadPath) -> list[Problem]:
+    """Source files that would land where the manifests go."""
+    return [
+        Problem(
+            "reserved-path",
+            f"logical path {name!r} is where corral writes its manifest",
+            path=loadpath.files[name].path,
+            logical_path=name,
+            hint="rename it, give its source a prefix, or ignore it",
+        )
+        for name in MANIFESTS
+        if name in loadpath.files
+    ]
+
+
+def hash_stage(
+    config: Config,
+    loadpath: LoadPath,
+    state: State,
+    intact: set[str],
+    digests: Mapping[str, str],
+    read_digests: Mapping[str, Digests],
+    *,
+    target: LocalTarget | None,
+    sources_changed: bool,
+    next_release: int,
+) -> Hashed:
+    """Fingerprint every collected file; stage what the target lacks.
+
+    ``digests`` holds every file's sha256, ``read_digests`` the full digests of the
+    files read this run. Raises :class:`BuildError` for missing references (under
+    the error policy) and undecodable text, before anything is published.
+    """
+    if not sources_changed and _nothing_to_do(state, intact, loadpath):
+        fingerprints_raw = state.fingerprints
+        return Hashed(fingerprints={}, files=_release_files_raw(fingerprints_raw, state))
+    known = _parse(state)
+    previous = _reusable(known, state, intact)
+    files = {
+        logical: FileFacts(
+            logical,
+            digests[logical],
+            found.size,
+            read_digests[logical].md5 if logical in read_digests else None,
+            read_digests[logical].integrity if logical in read_digests else None,
+        )
+        for logical, found in loadpath.files.items()
+    }
+
+    def read(logical: str) -> bytes:
+        with open(loadpath.files[logical].path, "rb") as fh:
+            return fh.read()
+
+    try:
+        result = fingerprint(files, read, previous, config.fingerprint_options())
+    except OSError as exc:
+        raise BuildError(
+            [
+                Problem(
+                    "unreadable",
+                    f"can't read a file to fingerprint it: {exc.strerror or exc}",
+                    path=exc.filename if isinstance(exc.filename, str) else None,
+                    hint="make it readable, or add an ignore pattern for it",
+                )
+            ]
+        ) from exc
+    if result.problems:
+        raise BuildError(result.problems)
+    fingerprints = result.fingerprints
+    changed = sources_changed or state.release is None or _differs(known, fingerprints)
+    hashed = Hashed(fingerprints=fingerprints, changed=changed, result=result)
+    for logical, fp in sorted(fingerprints.items()):
+        if fp.hashed == logical:
+            continue  # pass-through: the original already carries a content hash
+        hashed.files[fp.hashed] = fp.sha256
+        record = state.targets.get(fp.hashed)
+        if fp.hashed in intact and record is not None and record.digest == fp.sha256:
+            continue
+        if target is None:
+            continue
+        if fp.rewritten:
+            hashed.staged.append(target.stage_bytes(fp.hashed, result.contents[logical], fp.sha256))
+        else:
+            source = loadpath.files[logical].path
+            hashed.staged.append(target.stage(fp.hashed, source, fp.sha256, None))
+
+    release = next_release if changed else (state.release or next_release)
+    manifest = corral_manifest(fingerprints, url=config.url, release=release)
+    hashed.manifest = manifest
+    for name, payload in (
+        (DJANGO_MANIFEST, django_manifest(fingerprints)),
+        (CORRAL_MANIFEST, manifest),
+    ):
+        digest = hashlib.sha256(payload).hexdigest()
+        hashed.files[name] = digest
+        record = state.targets.get(name)
+        if name in intact and record is not None and record.digest == digest:
+            continue
+        if target is not None:
+            hashed.manifests.append(target.stage_bytes(name, payload, digest))
+    return hashed
+
+
+def _nothing_to_do(state: State, intact: set[str], loadpath: LoadPath) -> bool:
+    """Every fingerprint is known, and every hashed file and manifest is in place."""
+    raw = state.fingerprints
+    if state.release is None or raw.keys() != loadpath.files.keys():
+        return False
+    if not all(name in intact for name in MANIFESTS):
+        return False
+    return all(entry.get("hashed") in intact for entry in raw.values())
+
+
+def _release_files_raw(raw: dict[str, Any], state: State) -> dict[str, str]:
+    files = {
+        entry["hashed"]: entry["sha256"]
+        for logical, entry in raw.items()
+        if entry.get("hashed") != logical
+    }
+    for name in MANIFESTS:
+        files[name] = state.targets[name].digest
+    return files
+
+
+def _parse(state: State) -> dict[str, Fingerprint]:
+    known: dict[str, Fingerprint] = {}
+    for logical, raw in state.fingerprints.items():
+        try:
+            known[logical] = Fingerprint.from_json(raw)
+        except ValueError:
+            continue  # a damaged record: recompute it
+    return known
+
+
+def _reusable(
+    known: Mapping[str, Fingerprint], state: State, intact: set[str]
+) -> dict[str, Fingerprint]:
+    """Last run's fingerprints whose hashed file is still in place (others are redone)."""
+    previous: dict[str, Fingerprint] = {}
+    for logical, fp in known.items():
+        record = state.targets.get(fp.hashed)
+        if fp.hashed == logical or (
+            fp.hashed in intact and record is not None and record.digest == fp.sha256
+        ):
+            previous[logical] = fp
+    return previous
+
+
+def _differs(previous: Mapping[str, Fingerprint], current: Mapping[str, Fingerprint]) -> bool:
+    if previous.keys() != current.keys():
+        return True
+    return any(
+        (previous[k].hashed, previous[k].sha256) != (fp.hashed, fp.sha256)
+        for k, fp in current.items()
+    )

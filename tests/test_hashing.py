@@ -1,0 +1,180 @@
+"""The fingerprint stage inside a real collect: hashed copies, rewrites, manifests."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+import corral.state
+from corral import BuildError, clean, collect, find
+from corral.hashing import CORRAL_MANIFEST, DJANGO_MANIFEST
+
+from .conftest import config_for, served_files, snapshot, write_tree
+from .test_build import opened_files
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Path:
+    write_tree(
+        tmp_path / "assets",
+        {
+            "css/base.css": '@import "theme.css";\nbody { background: url(../img/bg.png) }\n',
+            "css/theme.css": ".logo { background: url('../img/logo.svg#icon') }\n",
+            "img/bg.png": b"\x89PNG fake",
+            "img/logo.svg": "<svg/>",
+            "js/app.js": 'import { x } from "./lib.js";\nconsole.log(x);\n',
+            "js/lib.js": "export const x = 1;\n",
+        },
+    )
+    return tmp_path
+
+
+def hashed(root: Path) -> dict[str, str]:
+    return json.loads((root / DJANGO_MANIFEST).read_bytes())["paths"]
+
+
+def test_collect_writes_originals_hashed_copies_and_manifests(site: Path) -> None:
+    report = collect(config_for(site, "assets", hash=True))
+    root = site / "static_root"
+    paths = hashed(root)
+    assert sorted(paths) == [
+        "css/base.css",
+        "css/theme.css",
+        "img/bg.png",
+        "img/logo.svg",
+        "js/app.js",
+        "js/lib.js",
+    ]
+    files = served_files(root)
+    # originals are collected unchanged, as Django does
+    assert files["css/base.css"] == (site / "assets/css/base.css").read_bytes()
+    base = files[paths["css/base.css"]].decode()
+    theme_name = paths["css/theme.css"].rsplit("/", 1)[1]
+    assert f'@import url("{theme_name}");' in base
+    assert f'url("../img/{paths["img/bg.png"].rsplit("/", 1)[1]}")' in base  # Django quotes
+    assert "#icon" in files[paths["css/theme.css"]].decode()
+    assert f'from "./{paths["js/lib.js"].rsplit("/", 1)[1]}"' in files[paths["js/app.js"]].decode()
+    # names are Django's: md5 of the final bytes, first 12 hex digits
+    for logical, name in paths.items():
+        digest = hashlib.md5(files[name]).hexdigest()[:12]
+        assert name == logical.rsplit(".", 1)[0] + f".{digest}." + logical.rsplit(".", 1)[1]
+    manifest = json.loads(files[CORRAL_MANIFEST])
+    entry = manifest["files"]["css/base.css"]
+    expected = (
+        "sha384-" + base64.b64encode(hashlib.sha384(files[entry["hashed"]]).digest()).decode()
+    )
+    assert entry["integrity"] == expected and entry["size"] == len(files[entry["hashed"]])
+    assert manifest["release"] == "1" and report.release == 1
+    assert set(report.fingerprinted) == set(paths)
+    assert report.rewrites and report.published
+
+
+def test_unrewritten_hashed_copies_are_hard_links_of_the_original(site: Path) -> None:
+    collect(config_for(site, "assets", hash=True))
+    root = site / "static_root"
+    png = hashed(root)["img/bg.png"]
+    assert (root / png).stat().st_ino == (root / "img/bg.png").stat().st_ino
+
+
+def test_no_change_rerun_reads_and_writes_nothing(
+    site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(corral.state, "RACY_NS", 0)
+    config = config_for(site, "assets", hash=True)
+    collect(config)
+    before = snapshot(site / "static_root")
+    with opened_files() as opened:
+        report = collect(config)
+    assert [p for p in opened if p.startswith(str(site / "assets"))] == []
+    assert snapshot(site / "static_root") == before
+    assert not report.published and report.fingerprinted == []
+
+
+def test_changed_image_renames_css_and_its_importer_only(site: Path) -> None:
+    config = config_for(site, "assets", hash=True, keep=None)
+    collect(config)
+    root = site / "static_root"
+    first = hashed(root)
+    (site / "assets/img/logo.svg").write_text("<svg id='new'/>")
+    report = collect(config)
+    second = hashed(root)
+    changed = sorted(k for k in first if first[k] != second[k])
+    assert changed == ["css/base.css", "css/theme.css", "img/logo.svg"]
+    assert sorted(report.fingerprinted) == changed
+    assert report.release == 2
+    # the previous release's files and manifest stay until pruned
+    assert (root / first["css/base.css"]).exists()
+    kept = json.loads((root / ".corral/releases/00000001.manifest.json").read_bytes())
+    assert kept["files"]["css/base.css"]["hashed"] == first["css/base.css"]
+    pruned = clean(config, keep=0).pruned
+    assert sorted(pruned) == sorted(first[k] for k in changed)
+    assert not (root / ".corral/releases/00000001.manifest.json").exists()
+
+
+def test_missing_reference_fails_the_run_and_names_the_setting(site: Path) -> None:
+    config = config_for(site, "assets", hash=True)
+    collect(config)
+    before = snapshot(site / "static_root", scratch=False)
+    (site / "assets/css/theme.css").write_text(".x { background: url(../img/nope.png) }\n")
+    with pytest.raises(BuildError) as info:
+        collect(config)
+    [problem] = info.value.problems
+    assert problem.code == "missing-reference"
+    assert problem.logical_path == "css/theme.css" or "css/theme.css" in (problem.path or "")
+    assert problem.line == 1
+    assert "img/nope.png" in problem.message
+    assert "accept_missing" in (problem.hint or "")
+    assert snapshot(site / "static_root", scratch=False) == before
+    accepted = config_for(site, "assets", hash=True, accept_missing=("img/nope.png",))
+    assert collect(accepted).published
+
+
+def test_deleted_hashed_file_is_restored_without_a_new_release(site: Path) -> None:
+    config = config_for(site, "assets", hash=True)
+    collect(config)
+    root = site / "static_root"
+    name = hashed(root)["css/base.css"]
+    content = (root / name).read_bytes()
+    (root / name).unlink()
+    (root / DJANGO_MANIFEST).unlink()
+    report = collect(config)
+    assert (root / name).read_bytes() == content
+    assert (root / DJANGO_MANIFEST).exists()
+    assert not report.published and report.release == 1
+
+
+def test_turning_hashing_off_publishes_a_release_without_hashed_files(site: Path) -> None:
+    root = site / "static_root"
+    collect(config_for(site, "assets", hash=True, keep=None))
+    report = collect(config_for(site, "assets", hash=False, keep=None))
+    assert report.published and report.release == 2
+    clean(config_for(site, "assets", hash=False), keep=0)
+    assert sorted(served_files(root)) == sorted(
+        ["css/base.css", "css/theme.css", "img/bg.png", "img/logo.svg", "js/app.js", "js/lib.js"]
+    )
+
+
+def test_a_source_file_where_a_manifest_goes_is_a_problem(site: Path) -> None:
+    write_tree(site / "assets", {"staticfiles.json": "{}"})
+    with pytest.raises(BuildError) as info:
+        collect(config_for(site, "assets", hash=True))
+    assert [p.code for p in info.value.problems] == ["reserved-path"]
+    assert collect(config_for(site, "assets", hash=False)).published
+
+
+def test_dry_run_fingerprints_without_writing(site: Path) -> None:
+    report = collect(config_for(site, "assets", hash=True), dry_run=True)
+    assert len(report.fingerprinted) == 6
+    assert not (site / "static_root").exists()
+    assert os.path.exists(site / "assets/css/base.css")
+
+
+def test_find_shows_the_hashed_name(site: Path) -> None:
+    collect(config_for(site, "assets", hash=True))
+    result = find(config_for(site, "assets", hash=True), "/static/css/base.css")
+    assert result.hashed == hashed(site / "static_root")["css/base.css"]
