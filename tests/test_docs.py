@@ -60,8 +60,8 @@ def test_readme_shows_exactly_two_setup_commands() -> None:
 
 def test_every_problem_code_is_documented() -> None:
     errors_doc = (ROOT / "docs/errors.md").read_text(encoding="utf-8")
-    source = "\n".join(p.read_text() for p in (ROOT / "src/corral").glob("*.py"))
+    source = "\n".join(p.read_text() for p in (ROOT / "src/corral").rglob("*.py"))
     codes = set(re.findall(r'Problem\(\s*"([a-z-]+)"', source))
-    codes |= set(re.findall(r'code = "([a-z-]+)"', source))
+    codes |= set(re.findall(r'_CODE = "([a-z0-9-]+)"', source))
     assert codes, "found no problem codes: the pattern is stale"
     assert sorted(c for c in codes if f"`{c}`" not in errors_doc) == []

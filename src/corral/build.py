@@ -13,7 +13,7 @@ from typing import Generic, TypeVar
 
 from corral.config import Config
 from corral.errors import BuildError, OwnershipError, Problem, TargetError
-from corral.hashing import Hashed, hash_stage, reserved_problems
+from corral.hashing import Hashed, hash_stage, located, reserved_problems
 from corral.loadpath import Conflict, IgnoreRules, LoadPath, SourceFile, scan
 from corral.lock import TargetLock
 from corral.publish import Digests, LocalTarget, Staged, digest_file
@@ -183,7 +183,7 @@ def _fingerprint(
             report.fingerprinted = result.processed
             report.rewrites = [(r.logical, r.line, r.column, r.old, r.new) for r in result.rewrites]
             report.cycles = [list(c) for c in result.cycles]
-            report.warnings.extend(result.warnings)
+            report.warnings.extend(located(w, loadpath) for w in result.warnings)
     hashed_before = bool(state.fingerprints)
     run.publish = (
         sources_changed

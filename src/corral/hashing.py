@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from corral.config import Config
@@ -28,7 +28,15 @@ from corral.loadpath import LoadPath
 from corral.publish import Digests, LocalTarget, Staged
 from corral.state import State
 
-__all__ = ["CORRAL_MANIFEST", "DJANGO_MANIFEST", "MANIFESTS", "Hashed", "hash_stage"]
+__all__ = [
+    "CORRAL_MANIFEST",
+    "DJANGO_MANIFEST",
+    "MANIFESTS",
+    "Hashed",
+    "hash_stage",
+    "located",
+    "reserved_problems",
+]
 
 DJANGO_MANIFEST = "staticfiles.json"
 CORRAL_MANIFEST = "corral-manifest.json"
@@ -115,7 +123,7 @@ def hash_stage(
             ]
         ) from exc
     if result.problems:
-        raise BuildError(result.problems)
+        raise BuildError([located(p, loadpath) for p in result.problems])
     fingerprints = result.fingerprints
     changed = sources_changed or state.release is None or _differs(known, fingerprints)
     hashed = Hashed(fingerprints=fingerprints, changed=changed, result=result)
@@ -149,6 +157,14 @@ def hash_stage(
         if target is not None:
             hashed.manifests.append(target.stage_bytes(name, payload, digest))
     return hashed
+
+
+def located(problem: Problem, loadpath: LoadPath) -> Problem:
+    """Name the source file a problem is in, not only its logical path."""
+    found = loadpath.files.get(problem.logical_path or "")
+    return (
+        replace(problem, path=found.path) if found is not None and problem.path is None else problem
+    )
 
 
 def _nothing_to_do(state: State, intact: set[str], loadpath: LoadPath) -> bool:
