@@ -1,0 +1,55 @@
+"""Find the references inside CSS, JavaScript and source map files, and rewrite them.
+
+Comment- and string-aware scanners (not regexes over the whole file) report
+each reference with its exact span, line and column::
+
+    text = decode_text(data, "app.css")      # strict UTF-8, BOM removed
+    refs = css_references(text)              # or js_references / sourcemap_references
+    new = rewrite(text, {ref: hashed_url(ref) for ref in refs})
+    data = encode_text(new, bom=has_bom(data))
+
+Tokenizers return every reference, including ``data:``, ``#fragment``,
+``scheme:``, ``//host`` and absolute URLs and bare module specifiers: deciding
+which ones name a collected file is the reference graph's job.
+"""
+
+from __future__ import annotations
+
+from corral.references.css import css_references
+from corral.references.js import js_references
+from corral.references.rewrite import rewrite
+from corral.references.sourcemaps import sourcemap_references
+from corral.references.text import Kind, Reference, decode_text, encode_text, has_bom
+
+__all__ = [
+    "Kind",
+    "Reference",
+    "css_references",
+    "decode_text",
+    "encode_text",
+    "find_references",
+    "has_bom",
+    "js_references",
+    "rewrite",
+    "sourcemap_references",
+]
+
+_BY_SUFFIX = {
+    ".css": css_references,
+    ".js": js_references,
+    ".mjs": js_references,
+    ".cjs": js_references,
+    ".map": sourcemap_references,
+}
+
+
+def find_references(path: str, text: str) -> list[Reference] | None:
+    """Return the references in ``text`` by the kind ``path``'s suffix names.
+
+    ``.css`` files are CSS, ``.js``/``.mjs``/``.cjs`` JavaScript and ``.map``
+    source maps (case-insensitive); for any other file return None: it is not
+    scanned.
+    """
+    dot = path.rfind(".")
+    scan = _BY_SUFFIX.get(path[dot:].lower()) if dot >= 0 else None
+    return scan(text) if scan else None
