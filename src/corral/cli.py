@@ -399,7 +399,14 @@ def _problem(err: TextIO, style: _Style, label: str, p: Problem) -> None:
 
 
 def _error(err: TextIO, style: _Style, exc: CorralError) -> None:
-    err.write(f"{style('ERROR', '1;31')}: {exc.message}\n")
+    if isinstance(exc, BuildError):
+        count = len(exc.problems)
+        err.write(
+            f"{style('ERROR', '1;31')}: {count} problem{'s' if count != 1 else ''} found; "
+            "nothing was published\n"
+        )
+    else:
+        err.write(f"{style('ERROR', '1;31')}: {exc.message}\n")
     if isinstance(exc, BuildError):
         for p in exc.problems:
             _problem(err, style, "  problem", p)

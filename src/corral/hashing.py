@@ -18,15 +18,16 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from corral.config import Config
 from corral.errors import BuildError, Problem
-from corral.fingerprint import FileFacts, Fingerprint, FingerprintResult, fingerprint
-from corral.fingerprint.manifest import corral_manifest, django_manifest
 from corral.loadpath import LoadPath
 from corral.publish import Digests, LocalTarget, Staged
 from corral.state import State
+
+if TYPE_CHECKING:
+    from corral.fingerprint import Fingerprint, FingerprintResult
 
 __all__ = [
     "CORRAL_MANIFEST",
@@ -92,6 +93,11 @@ def hash_stage(
     if not sources_changed and _nothing_to_do(state, intact, loadpath):
         fingerprints_raw = state.fingerprints
         return Hashed(fingerprints={}, files=_release_files_raw(fingerprints_raw, state))
+    # Imported here: a run with nothing to fingerprint (the no-change case) never loads
+    # the engine and its tokenizers.
+    from corral.fingerprint import FileFacts, fingerprint  # noqa: PLC0415
+    from corral.fingerprint.manifest import corral_manifest, django_manifest  # noqa: PLC0415
+
     known = _parse(state)
     previous = _reusable(known, state, intact)
     files = {
@@ -189,6 +195,8 @@ def _release_files_raw(raw: dict[str, Any], state: State) -> dict[str, str]:
 
 
 def _parse(state: State) -> dict[str, Fingerprint]:
+    from corral.fingerprint import Fingerprint  # noqa: PLC0415
+
     known: dict[str, Fingerprint] = {}
     for logical, raw in state.fingerprints.items():
         try:
