@@ -9,6 +9,7 @@ what corral does instead.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 
@@ -17,9 +18,17 @@ import pytest
 from corral.fingerprint import FingerprintOptions, FingerprintResult
 from corral.fingerprint.manifest import django_manifest
 
+from ..conftest import need
 from .helpers import DjangoOutcome, Tree, names, outputs, run, run_django
 
-pytest.importorskip("django", minversion="5.2")
+
+@pytest.fixture(scope="module", autouse=True)
+def _django_installed() -> None:
+    need(
+        importlib.util.find_spec("django") is not None,
+        "the differential tests need Django 5.2 (pip install django==5.2.19)",
+    )
+
 
 PNG = b"\x89PNG\r\n\x1a\n fake image"
 FONT = b"wOF2 fake font"

@@ -54,6 +54,7 @@ _FIXES = {
     ".json": "application/json",
     ".css": "text/css",
     ".svg": "image/svg+xml",
+    ".svgz": "image/svg+xml",  # gzip-compressed SVG; the server adds Content-Encoding
     ".woff": "font/woff",
     ".woff2": "font/woff2",
     ".ttf": "font/ttf",

@@ -1,0 +1,243 @@
+"""The engine's outcome: names follow content, cycles are hashed together, pass-through."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+
+import pytest
+
+from corral.fingerprint import FingerprintOptions, fingerprint, hashed_name
+
+from .helpers import CountingReader, facts, names, outputs, run
+
+PNG = b"\x89PNG fake"
+
+
+def md5_name(logical: str, data: bytes) -> str:
+    return hashed_name(logical, hashlib.md5(data).hexdigest()[:12])
+
+
+TREE = {
+    "css/app.css": b'@import "base.css";\nbody{background:url(../img/bg.png)}\n',
+    "css/base.css": b"a{background:url(../img/icon.png)}\n",
+    "img/bg.png": PNG + b"bg",
+    "img/icon.png": PNG + b"icon",
+    "img/unused.png": PNG + b"unused",
+}
+
+
+def test_every_file_is_named_by_its_published_bytes() -> None:
+    result = run(TREE)
+    made = outputs(TREE, result)
+    for logical, fp in result.fingerprints.items():
+        data = made[fp.hashed]
+        assert fp.hashed == md5_name(logical, data)
+        assert fp.sha256 == hashlib.sha256(data).hexdigest()
+        assert fp.size == len(data)
+        assert fp.md5 == hashlib.md5(TREE[logical]).hexdigest()
+        assert fp.rewritten == (data != TREE[logical])
+    assert result.fingerprints["css/app.css"].deps == ("css/base.css", "img/bg.png")
+    assert result.contents.keys() == {"css/app.css", "css/base.css"}
+    assert result.processed == sorted(TREE)
+
+
+def test_a_changed_image_renames_the_css_using_it_and_the_css_importing_that() -> None:
+    before = names(run(TREE))
+    after = names(run({**TREE, "img/icon.png": PNG + b"new icon"}))
+    changed = {k for k in TREE if before[k] != after[k]}
+    assert changed == {"img/icon.png", "css/base.css", "css/app.css"}
+
+
+def test_rewrites_are_listed_with_positions() -> None:
+    result = run(TREE)
+    fp = result.fingerprints
+    assert [(r.logical, r.line, r.column, r.old) for r in result.rewrites] == [
+        ("css/app.css", 1, 10, "base.css"),
+        ("css/app.css", 2, 21, "../img/bg.png"),
+        ("css/base.css", 1, 18, "../img/icon.png"),
+    ]
+    assert result.rewrites[0].new == fp["css/base.css"].hashed.removeprefix("css/")
+
+
+# -- cycles ------------------------------------------------------------------------------
+
+TWO = {
+    "a.js": b'import {b} from "./b.js";\nexport const a = 1;\n',
+    "b.js": b'import {a} from "./a.js";\nexport const b = 2;\n',
+}
+THREE = {
+    "m/a.js": b'import "./b.js";\n',
+    "m/b.js": b'import "../c.js";\n',
+    "c.js": b'export * from "./m/a.js";\nimport "./util.js";\n',
+    "util.js": b"export const u = 1;\n",
+    "main.js": b'import "./c.js";\n',
+}
+
+
+@pytest.mark.parametrize("tree", [TWO, THREE], ids=["2-cycle", "3-cycle"])
+def test_cycle_members_point_at_each_others_final_names(tree: dict[str, bytes]) -> None:
+    result = run(tree)
+    assert result.problems == []
+    assert len(result.cycles) == 1
+    made = outputs(tree, result)
+    for member in result.cycles[0]:
+        fp = result.fingerprints[member]
+        for dep in fp.deps:
+            dep_name = result.fingerprints[dep].hashed.rsplit("/", 1)[-1]
+            assert dep_name.encode() in made[fp.hashed]
+
+
+def test_three_cycle_with_an_outside_dependency() -> None:
+    result = run(THREE)
+    assert result.cycles == [("c.js", "m/a.js", "m/b.js")]
+    # util.js and main.js are ordinary files named by their bytes.
+    assert result.fingerprints["main.js"].hashed == md5_name("main.js", result.contents["main.js"])
+    assert result.fingerprints["util.js"].hashed == md5_name("util.js", THREE["util.js"])
+    # A change outside the group renames every member (and what imports them), nothing else.
+    changed = {**THREE, "util.js": b"export const u = 2;\n"}
+    before, after = names(result), names(run(changed))
+    assert {k for k in THREE if before[k] != after[k]} == set(THREE)
+    unrelated = {**THREE, "other.js": b"1"}
+    assert {k: v for k, v in names(run(unrelated)).items() if k != "other.js"} == before
+
+
+def test_a_change_in_one_member_renames_every_member() -> None:
+    before = names(run(TWO))
+    after = names(run({**TWO, "b.js": TWO["b.js"] + b"// changed\n"}))
+    assert before["a.js"] != after["a.js"] and before["b.js"] != after["b.js"]
+
+
+def test_self_import_is_a_cycle_of_one() -> None:
+    tree = {"self.js": b'export const x = () => import("./self.js");\n'}
+    result = run(tree)
+    assert result.cycles == [("self.js",)]
+    hashed = result.fingerprints["self.js"].hashed
+    assert result.contents["self.js"] == f'export const x = () => import("./{hashed}");\n'.encode()
+    assert result.fingerprints["self.js"].deps == ("self.js",)
+
+
+def test_cycle_names_follow_the_documented_rule() -> None:
+    result = run(TWO)
+    digest = hashlib.sha256(b"corral-cycle-1\0")
+    for member in ("a.js", "b.js"):  # no outside links: rendered as written
+        digest.update(b"%s\0%d\0%s" % (member.encode(), len(TWO[member]), TWO[member]))
+    group = digest.hexdigest()
+    for member in ("a.js", "b.js"):
+        member_hash = hashlib.md5(f"{group}\0{member}".encode()).hexdigest()[:12]
+        assert result.fingerprints[member].hashed == hashed_name(member, member_hash)
+
+
+def test_cycles_are_deterministic_across_runs_and_input_orders() -> None:
+    tree = {**THREE, **TWO}
+    expected = run(tree)
+    items = list(tree.items())
+    rng = random.Random(3)
+    for _ in range(10):
+        rng.shuffle(items)
+        shuffled = dict(items)
+        again = fingerprint(facts(shuffled), CountingReader(shuffled), {}, FingerprintOptions())
+        assert again.fingerprints == expected.fingerprints
+        assert again.contents == expected.contents
+        assert again.cycles == expected.cycles
+
+
+# -- files and options ---------------------------------------------------------------------
+
+
+def test_bom_is_kept_and_crlf_untouched() -> None:
+    tree = {"a.css": b"\xef\xbb\xbfa{b:url(i.png)}\r\nc{d:e}\r\n", "i.png": PNG}
+    result = run(tree)
+    i = result.fingerprints["i.png"].hashed
+    assert result.contents["a.css"] == f'\ufeffa{{b:url("{i}")}}\r\nc{{d:e}}\r\n'.encode()
+
+
+def test_not_utf8_is_a_problem_naming_the_file_and_position() -> None:
+    tree = {"css/bad.css": b"a{b:c}\n/* caf\xe9 */ d{background:url(i.png)}", "css/i.png": PNG}
+    result = run(tree)
+    [problem] = result.problems
+    assert (problem.code, problem.logical_path, problem.line, problem.column) == (
+        "not-utf8",
+        "css/bad.css",
+        2,
+        7,
+    )
+    assert "0xe9" in problem.message
+    assert str(problem).startswith("css/bad.css:2:7: not valid UTF-8")
+    fp = result.fingerprints["css/bad.css"]  # still named, copied as is
+    assert (fp.rewritten, fp.hashed) == (False, md5_name("css/bad.css", tree["css/bad.css"]))
+
+
+def test_undecodable_source_map_only_warns() -> None:
+    result = run({"a.js.map": b'{"file": "\xff"}'})
+    assert result.problems == []
+    assert [w.code for w in result.warnings] == ["not-utf8"]
+
+
+def test_modules_off_leaves_imports_alone() -> None:
+    result = run(TWO, FingerprintOptions(modules=False))
+    assert result.contents == {} and result.cycles == []
+    assert result.fingerprints["a.js"].deps == ()
+
+
+def test_source_map_file_field_is_checked_not_rewritten() -> None:
+    tree = {
+        "app.js": b"x();\n//# sourceMappingURL=app.js.map\n",
+        "app.js.map": b'{"version":3,"file":"app.js","sources":[],"mappings":""}',
+        "other.js.map": b'{"version":3,"file":"gone.js","sources":[],"mappings":""}',
+    }
+    result = run(tree)
+    assert "app.js.map" not in result.contents
+    assert result.fingerprints["app.js.map"].deps == ("app.js",)
+    assert result.cycles == []
+    [warning] = result.warnings
+    assert (warning.logical_path, warning.reference) == ("other.js.map", "gone.js")
+
+
+def test_unknown_suffixes_are_copied_without_reading_when_digests_are_known() -> None:
+    tree = {"a.html": b'<link href="x.css">', "x.css": b"x{}"}
+    reader = CountingReader(tree)
+    result = run(tree, reader=reader, digests=True)
+    assert reader.calls == {"x.css": 1}
+    assert result.fingerprints["a.html"].hashed == md5_name("a.html", tree["a.html"])
+
+
+# -- pass-through --------------------------------------------------------------------------
+
+VITE = {
+    "assets/index-BRH8ky4y.js": (
+        b'import {v} from "./vendor-C2xKq9Pz.js";\nimport "../img/logo.png";\n'
+    ),
+    "assets/vendor-C2xKq9Pz.js": b"export const v = 1;\n",
+    "assets/index-BRH8ky4y.js.map": b'{"version":3,"file":"index-BRH8ky4y.js","mappings":""}',
+    "img/logo.png": PNG,
+    "app.js": b'import "./assets/vendor-C2xKq9Pz.js";\nimport "./img/logo.png";\n',
+}
+
+
+def test_pass_through_files_keep_their_name_and_bytes() -> None:
+    result = run(VITE)
+    fp = result.fingerprints
+    for logical in ("assets/index-BRH8ky4y.js", "assets/vendor-C2xKq9Pz.js"):
+        assert fp[logical].hashed == logical and not fp[logical].rewritten
+    assert fp["assets/index-BRH8ky4y.js.map"].hashed == "assets/index-BRH8ky4y.js.map"
+    assert fp["img/logo.png"].hashed != "img/logo.png"
+    # Their references are checked (deps) but never rewritten...
+    assert fp["assets/index-BRH8ky4y.js"].deps == ("assets/vendor-C2xKq9Pz.js", "img/logo.png")
+    assert "assets/index-BRH8ky4y.js" not in result.contents
+    # ...and references to them stay as written; other references are rewritten.
+    logo = fp["img/logo.png"].hashed
+    assert result.contents["app.js"] == (
+        f'import "./assets/vendor-C2xKq9Pz.js";\nimport"./{logo}";\n'.encode()
+    )
+
+
+def test_pass_through_missing_references_are_reported() -> None:
+    tree = {"assets/index-BRH8ky4y.js": b'import "./gone-D4x8Kk2a.js";\n'}
+    [problem] = run(tree).problems
+    assert problem.reference == "./gone-D4x8Kk2a.js"
+
+
+def test_pass_through_can_be_turned_off() -> None:
+    result = run(VITE, FingerprintOptions(passthrough=()))
+    assert all(fp.hashed != logical for logical, fp in result.fingerprints.items())
