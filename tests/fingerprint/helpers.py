@@ -93,8 +93,14 @@ def write_tree(base: Path, tree: Tree) -> None:
         path.write_bytes(data)
 
 
-def run_django(cases: Mapping[str, tuple[Tree, bool]], workdir: Path) -> dict[str, DjangoOutcome]:
-    """Run Django 5.2's ManifestStaticFilesStorage over each ``(tree, modules)`` case.
+Case = tuple[Tree, bool] | tuple[Tree, bool, int]
+
+
+def run_django(cases: Mapping[str, Case], workdir: Path) -> dict[str, DjangoOutcome]:
+    """Run Django 5.2's ManifestStaticFilesStorage over each ``(tree, modules[, passes])`` case.
+
+    ``modules`` is ``support_js_module_import_aggregation``; ``passes`` is
+    ``max_post_process_passes`` (Django's default: 5).
 
     One subprocess for all cases (Django's settings are process-global).
     """

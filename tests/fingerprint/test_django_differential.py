@@ -338,7 +338,8 @@ def test_django_gives_up_after_five_passes(
 def test_long_chain_names_are_django_fixpoint(tmp_path: Path) -> None:
     """Where Django gives up, corral's names are what Django converges to given more passes."""
     tree, result = corral("long-chain")
-    django = run_django({"long-chain": (tree, False, 20)}, tmp_path)["long-chain"]
+    cases: dict[str, tuple[Tree, bool, int]] = {"long-chain": (tree, False, 20)}
+    django = run_django(cases, tmp_path)["long-chain"]
     assert django.error is None
     assert names(result) == django.paths
     for hashed, data in outputs(tree, result).items():

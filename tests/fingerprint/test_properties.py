@@ -64,7 +64,9 @@ css = st.lists(st.one_of(filler, comment, string, reference()), max_size=12).map
 def gaps(text: str) -> tuple[list[str], list[str]]:
     """The text between references' constructs, and the references' kinds."""
     refs = find_references("css/app.css", text) or []
-    out, kinds, last = [], [], 0
+    out: list[str] = []
+    kinds: list[str] = []
+    last = 0
     for ref in refs:
         start = ref.construct_start
         if ref.kind == "import" and text[start] != "@":  # @import url(x): from the keyword on
