@@ -120,3 +120,15 @@ def test_bad_policies_are_config_errors() -> None:
     with pytest.raises(ConfigError) as info:
         FingerprintOptions(missing={"urls": "warn"})  # type: ignore[dict-item]
     assert info.value.key == "missing.urls" and "url" in (info.value.hint or "")
+
+
+def test_extensionless_specifiers_point_at_the_bundler_file() -> None:
+    tree = {
+        "esm/index.js": b'export * from "./internal/Observable";\n',
+        "esm/internal/Observable.js": b"",
+    }
+    [problem] = run(tree).problems
+    assert problem.message.endswith(
+        '(there is "esm/internal/Observable.js", but browsers add no extension or index.js: '
+        "this module is meant for a bundler or Node)"
+    )

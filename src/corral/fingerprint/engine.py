@@ -96,7 +96,8 @@ class _Run:
                 self._single(component[0])
         result = self.result
         for logical in sorted(result.fingerprints):
-            report_missing(logical, result.fingerprints[logical].missing, self.options, result)
+            missing = result.fingerprints[logical].missing
+            report_missing(logical, missing, self.options, result, self.files)
         result.processed.sort()
         result.rewrites.sort()
         return result

@@ -9,7 +9,7 @@ for that very path, and the per-kind policy key ``missing.<kind>``.
 from __future__ import annotations
 
 import glob
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 
 from corral.errors import DecodeError, Problem
 from corral.fingerprint.model import FingerprintResult, Missing
@@ -37,19 +37,26 @@ def report_missing(
     missing: Iterable[Missing],
     options: FingerprintOptions,
     result: FingerprintResult,
+    files: Container[str] = (),
 ) -> None:
-    """Add a problem or a warning to ``result`` for each of ``logical``'s ``missing``, by policy."""
+    """Add a problem or a warning to ``result`` for each of ``logical``'s ``missing``, by policy.
+
+    ``files`` (the collected logical paths) lets a message point out the
+    file a bundler would have picked for an extensionless module specifier.
+    """
     for item in missing:
         if options.accepts(item.resolved):
             continue
         policy = options.policy(item.kind)
         if policy == "error":
-            result.problems.append(missing_problem(logical, item, error=True))
+            result.problems.append(missing_problem(logical, item, error=True, files=files))
         elif policy == "warn":
-            result.warnings.append(missing_problem(logical, item, error=False))
+            result.warnings.append(missing_problem(logical, item, error=False, files=files))
 
 
-def missing_problem(logical: str, item: Missing, *, error: bool) -> Problem:
+def missing_problem(
+    logical: str, item: Missing, *, error: bool, files: Container[str] = ()
+) -> Problem:
     """The problem record of the missing reference ``item`` in ``logical``."""
     what = _WHAT[item.kind]
     outside = item.resolved in (".", "..") or item.resolved.startswith(("../", "/"))
@@ -63,6 +70,8 @@ def missing_problem(logical: str, item: Missing, *, error: bool) -> Problem:
             f'{what} reference "{item.reference}" names "{item.resolved}", '
             "which is not a collected file"
         )
+        if item.kind in ("module", "dynamic-import"):
+            message += _bundler_note(item.resolved, files)
     glob_text = glob.escape(item.resolved)
     other = '"warn" or "ignore"' if error else '"ignore"'
     hint = (
@@ -80,6 +89,17 @@ def missing_problem(logical: str, item: Missing, *, error: bool) -> Problem:
         reference=item.reference,
         logical_path=logical,
     )
+
+
+def _bundler_note(resolved: str, files: Container[str]) -> str:
+    """Point out the file a bundler (not a browser) would resolve an extensionless specifier to."""
+    for candidate in (f"{resolved}.js", f"{resolved}.mjs", f"{resolved}/index.js"):
+        if candidate in files:
+            return (
+                f' (there is "{candidate}", but browsers add no extension or index.js: '
+                "this module is meant for a bundler or Node)"
+            )
+    return ""
 
 
 def decode_problem(logical: str, exc: DecodeError, *, error: bool = True) -> Problem:
