@@ -642,12 +642,41 @@ def write_django_project(
     return project
 
 
+def _toml_key(value: str) -> str:
+    return value if value.replace("-", "").replace("_", "").isalnum() else _toml_string(value)
+
+
 def _toml_string(value: str) -> str:
     return json.dumps(value)  # a JSON string is a valid TOML basic string
 
 
-def write_corral_project(out: Path, sources: Sequence[SourceRecord]) -> Path:
-    """``[tool.corral]`` with the same sources in the same priority order as Django's."""
+_KINDS_PROBE = (
+    "import json\nfrom corral.fingerprint.options import KINDS\nprint(json.dumps(list(KINDS)))"
+)
+
+
+def missing_reference_kinds(python: Path | str) -> list[str]:
+    """The reference kinds whose missing-target policy this corral build lets us set (empty
+    when corral is absent or predates fingerprinting)."""
+    done = subprocess.run([str(python), "-c", _KINDS_PROBE], capture_output=True, text=True,
+                          check=False)
+    if done.returncode != 0:
+        return []
+    kinds: list[str] = json.loads(done.stdout)
+    return kinds
+
+
+def write_corral_project(
+    out: Path, sources: Sequence[SourceRecord], *, lenient: Sequence[str] = ()
+) -> Path:
+    """``[tool.corral]`` with the same sources in the same priority order as Django's.
+
+    ``lenient`` lists reference kinds whose missing targets only warn: real packages ship
+    references to files they do not contain (source maps, an ES module import in
+    django-ckeditor-5, images in some admin themes), and a user collecting them has to
+    accept that to deploy at all. Django's Manifest storage does not look at JS imports and
+    so never fails on them; with warnings, corral still finds and reports every one.
+    """
     project = out / "corral"
     project.mkdir(parents=True, exist_ok=True)
     lines = [
@@ -660,6 +689,14 @@ def write_corral_project(out: Path, sources: Sequence[SourceRecord]) -> Path:
         "[tool.corral]",
         'root = "static_root"',
         'url = "/static/"',
+    ]
+    if lenient:
+        policy = ", ".join(f"{_toml_key(kind)} = \"warn\"" for kind in lenient)
+        lines += [
+            "# Third-party packages reference files they do not ship: warn, don't fail.",
+            f"missing = {{ {policy} }}",
+        ]
+    lines += [
         "sources = [",
     ]
     for source in sources:
@@ -798,7 +835,8 @@ def build(
     corpus.sources = all_dirs + apps_sources
     if python is not None:
         _check_django_sees(python, out / "django", corpus.sources)
-    write_corral_project(out, corpus.sources)
+    lenient = missing_reference_kinds(python) if python is not None else []
+    write_corral_project(out, corpus.sources, lenient=lenient)
     measure(corpus)
     corpus.versions = _versions(python, out, spec)
     (out / "corpus.json").write_text(json.dumps(corpus.to_json(), indent=2) + "\n")

@@ -840,18 +840,14 @@ def markdown(data: dict[str, Any]) -> str:
             f"{c['logical_bytes'] / 1e6:,.1f} MB",
             "",
             f"{len(c['sources'])} sources ({c['files']:,} source files, {c['conflicts']} "
-            f"shadowed duplicates). Measured {run_info['date']} with "
-            f"`{run_info['command']}`.",
+            "shadowed duplicates).",
             "",
+            *_runs_text(entry, run_info),
             f"Each cell: median wall time (min{DASH}max over {run_info['repeat']} runs unless "
             "noted) \u00b7 median CPU time (user + system, all processes) \u00b7 peak RSS.",
             "",
         ]
-        if entry.get("load"):
-            load = entry["load"]
-            out += [f"Load average (1/5/15 min) before: {load[0]}/{load[1]}/{load[2]}, "
-                    f"after: {load[3]}/{load[4]}/{load[5]} on {meta['machine']['cores']} cores.",
-                    ""]
+
         out.append("| tool | " + " | ".join(SCENARIOS[s] for s in scenarios) + " |")
         out.append("|---|" + "---|" * len(scenarios))
         for name, tool in entry["tools"].items():
@@ -872,6 +868,25 @@ def markdown(data: dict[str, Any]) -> str:
         out += _scaling(corpora, [s for s in SCENARIOS
                                   if any(s in e.get("run", meta)["scenarios"] for e in corpora)])
     return "\n".join(out).rstrip() + "\n"
+
+
+def _load_text(load: Sequence[float]) -> str:
+    if len(load) < 6:
+        return ""
+    return (f" Load average (1/5/15 min) before {load[0]}/{load[1]}/{load[2]}, after "
+            f"{load[3]}/{load[4]}/{load[5]}.")
+
+
+def _runs_text(entry: dict[str, Any], run_info: dict[str, Any]) -> list[str]:
+    runs = entry.get("runs") or [{**run_info, "load": entry.get("load", []), "tools": []}]
+    if len(runs) == 1:
+        r = runs[0]
+        return [f"Measured {r['date']} with `{r['command']}`.{_load_text(r['load'])}", ""]
+    out = [f"Measured in {len(runs)} runs, merged tool by tool:", ""]
+    for i, r in enumerate(runs, 1):
+        tools = ", ".join(f"`{n}`" for n in r["tools"]) or "none kept"
+        out.append(f"{i}. {r['date']}: `{r['command']}` (kept: {tools}).{_load_text(r['load'])}")
+    return [*out, ""]
 
 
 def _main_versions(meta: dict[str, Any]) -> list[tuple[str, str]]:
@@ -1282,13 +1297,41 @@ def _run_info(meta: dict[str, Any]) -> dict[str, Any]:
 
 
 def merge_results(paths: Sequence[Path]) -> dict[str, Any]:
-    """Combine raw JSON files of several runs into one report (e.g. small+medium, large)."""
+    """Combine raw JSON files of several runs into one report.
+
+    Different corpora are listed side by side (e.g. small+medium from one run, large from
+    another). Runs on the same corpus are merged tool by tool: a later run's results for a
+    tool it actually ran replace the earlier ones (e.g. a quick re-run of corral after a new
+    build, keeping a slow WhiteNoise measurement). The report names every run and which
+    tools came from which.
+    """
     merged: dict[str, Any] = {"meta": {}, "corpora": []}
+    by_corpus: dict[tuple[str, str], dict[str, Any]] = {}
     for path in paths:
         data = json.loads(path.read_text())
         for entry in data["corpora"]:
-            entry.setdefault("run", _run_info(data["meta"]))
-            merged["corpora"].append(entry)
+            info = entry.get("run") or _run_info(data["meta"])
+            info = {**info, "load": entry.get("load", [])}
+            ran = [n for n, t in entry["tools"].items() if t["available"] == "yes"]
+            key = (entry["corpus"]["size"], entry["corpus"]["directory"])
+            base = by_corpus.get(key)
+            if base is None:
+                entry["runs"] = [{**info, "tools": ran}]
+                entry["run"] = info
+                by_corpus[key] = entry
+                merged["corpora"].append(entry)
+                continue
+            base["runs"].append({**info, "tools": ran})
+            for name in entry["tools"]:
+                if name in ran or name not in base["tools"]:
+                    base["tools"][name] = entry["tools"][name]
+                    base["results"][name] = entry["results"][name]
+            for run_entry in base["runs"][:-1]:
+                run_entry["tools"] = [n for n in run_entry["tools"] if n not in ran]
+            base["run"]["scenarios"] = [
+                s for s in SCENARIOS
+                if s in base["run"]["scenarios"] or s in info["scenarios"]
+            ]
         merged["meta"] = {**data["meta"], "versions": {**merged["meta"].get("versions", {}),
                                                        **data["meta"]["versions"]}}
     order = {name: i for i, name in enumerate(corpus_mod.SIZES)}
