@@ -1,0 +1,166 @@
+"""What to compress, how hard, and which variants are worth keeping.
+
+:class:`CompressionOptions` is validated once, when it is built: a bad value
+raises :class:`corral.errors.ConfigError` naming the option and the value found.
+The decisions made from it are pure functions of a file's name and size
+(:meth:`CompressionOptions.skip_reason`) and of the sizes before and after
+compression (:meth:`CompressionOptions.worth_keeping`).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Literal, NoReturn, get_args
+
+from corral.errors import ConfigError
+
+__all__ = [
+    "ENCODINGS",
+    "SKIP_EXTENSIONS",
+    "CompressionOptions",
+    "Encoding",
+    "SkipReason",
+]
+
+#: An HTTP content coding corral can produce (the ``Content-Encoding`` token).
+Encoding = Literal["gzip", "br", "zstd"]
+#: Every encoding, in the order variants are listed in results.
+ENCODINGS: tuple[Encoding, ...] = get_args(Encoding)
+
+#: Why a file (or one of its variants) has no compressed variant:
+#: ``"media-type"``: its extension is in ``skip_extensions`` (already compressed);
+#: ``"too-small"``: it is smaller than ``min_size``;
+#: ``"no-gain"``: the variant was not at most ``max_ratio`` of the original size.
+SkipReason = Literal["media-type", "too-small", "no-gain"]
+
+#: File extensions (lower case, matched on the last suffix of the name) of formats
+#: that are already compressed, so a gzip/brotli/zstd variant saves next to nothing
+#: and costs build time. Compressed images (everything but SVG, which is text;
+#: ICO, BMP and TIFF are left to the ratio gate because they are usually
+#: uncompressed bitmaps that shrink 2-4x), web fonts with built-in compression
+#: (WOFF, WOFF2; TTF/OTF/EOT are left to the ratio gate), audio, video, archives
+#: and compressed variants themselves (.gz, .br, .zst...), and PDF (its streams
+#: are deflated; a 5 MB PDF at brotli 11 costs seconds for a few percent).
+SKIP_EXTENSIONS: frozenset[str] = frozenset(
+    {
+        # images (SVG excluded: it is XML text)
+        ".apng", ".avif", ".gif", ".heic", ".heif", ".jfif", ".jp2", ".jpe",
+        ".jpeg", ".jpg", ".jxl", ".pjp", ".pjpeg", ".png", ".webp",
+        # fonts with their own compression
+        ".woff", ".woff2",
+        # video
+        ".3g2", ".3gp", ".asf", ".avi", ".flv", ".m4v", ".mkv", ".mov", ".mp4",
+        ".mpeg", ".mpg", ".ogv", ".webm", ".wmv",
+        # audio
+        ".aac", ".flac", ".m4a", ".mp3", ".oga", ".ogg", ".opus", ".weba", ".wma",
+        # archives and compressed streams
+        ".7z", ".br", ".bz2", ".gz", ".jar", ".lz", ".lz4", ".lzma", ".rar",
+        ".tbz", ".tbz2", ".tgz", ".txz", ".tzst", ".xz", ".z", ".zip", ".zst",
+        # documents that are zip containers or compress their own streams
+        ".docx", ".epub", ".odp", ".ods", ".odt", ".pdf", ".pptx", ".xlsx",
+        # other
+        ".swf",
+    }
+)  # fmt: skip
+
+# Valid levels per encoding: gzip/zlib 1-9 (0 would only store), brotli quality
+# 0-11, zstd 1-22 (levels 20-22 are zstd's "ultra" levels; the Python binding
+# needs no flag for them).
+_LEVELS: dict[Encoding, tuple[int, int]] = {"gzip": (1, 9), "br": (0, 11), "zstd": (1, 22)}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CompressionOptions:
+    """How corral precompresses files; every field has a working default.
+
+    Each encoding is switched on or off (``gzip``, ``brotli``, ``zstd``) and has a
+    level (``*_level``). A file is not compressed at all when its extension is in
+    ``skip_extensions`` or it is smaller than ``min_size`` bytes; a variant is kept
+    only if ``encoded_size <= max_ratio * original_size`` (0.95: at least 5%
+    smaller). Invalid values raise :class:`~corral.errors.ConfigError` at
+    construction. ``skip_extensions`` may be given as any iterable of strings; it is
+    stored as a lower-cased frozenset.
+    """
+
+    gzip: bool = True
+    gzip_level: int = 9
+    brotli: bool = True
+    brotli_level: int = 11
+    zstd: bool = True
+    zstd_level: int = 19
+    min_size: int = 256
+    max_ratio: float = 0.95
+    skip_extensions: frozenset[str] = field(default=SKIP_EXTENSIONS)
+
+    def __post_init__(self) -> None:
+        for name in ("gzip", "brotli", "zstd"):
+            value = getattr(self, name)
+            if not isinstance(value, bool):
+                _bad(name, value, "must be true or false")
+        for encoding, name in zip(ENCODINGS, _LEVEL_FIELDS, strict=True):
+            low, high = _LEVELS[encoding]
+            value = getattr(self, name)
+            if not _is_int(value) or not low <= value <= high:
+                _bad(name, value, f"must be an integer from {low} to {high}")
+        if not _is_int(self.min_size) or self.min_size < 0:
+            _bad("min_size", self.min_size, "must be a whole number of bytes, 0 or more")
+        ratio = self.max_ratio
+        if (
+            isinstance(ratio, bool)
+            or not isinstance(ratio, int | float)
+            or not math.isfinite(ratio)
+            or not 0 < ratio <= 1
+        ):
+            _bad("max_ratio", ratio, "must be a number greater than 0 and at most 1 (e.g. 0.95)")
+        object.__setattr__(self, "skip_extensions", _normalise_extensions(self.skip_extensions))
+
+    def encodings(self) -> tuple[tuple[Encoding, int], ...]:
+        """Return the enabled encodings with their levels, in :data:`ENCODINGS` order."""
+        enabled = (self.gzip, self.brotli, self.zstd)
+        levels = (self.gzip_level, self.brotli_level, self.zstd_level)
+        return tuple(
+            (encoding, level)
+            for encoding, on, level in zip(ENCODINGS, enabled, levels, strict=True)
+            if on
+        )
+
+    def skip_reason(self, name: str | os.PathLike[str], size: int) -> SkipReason | None:
+        """Given a file name (or path) and its size, say why it is not compressed, or None."""
+        if os.path.splitext(os.fspath(name))[1].lower() in self.skip_extensions:
+            return "media-type"
+        if size < self.min_size:
+            return "too-small"
+        return None
+
+    def worth_keeping(self, original_size: int, encoded_size: int) -> bool:
+        """Return True if a variant of ``encoded_size`` bytes pays for itself."""
+        return encoded_size <= original_size * self.max_ratio
+
+
+_LEVEL_FIELDS = ("gzip_level", "brotli_level", "zstd_level")
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _bad(name: str, value: object, rule: str) -> NoReturn:
+    raise ConfigError(f"compression option {name!r} {rule}; found {value!r}", key=name)
+
+
+def _normalise_extensions(value: object) -> frozenset[str]:
+    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
+        _bad("skip_extensions", value, "must be a collection of extensions such as '.png'")
+    found: set[str] = set()
+    for item in value:
+        if not isinstance(item, str) or not item.startswith(".") or len(item) < 2 or "/" in item:
+            raise ConfigError(
+                f"compression option 'skip_extensions' has an invalid extension {item!r}",
+                hint="write extensions with their leading dot, e.g. '.png'",
+                key="skip_extensions",
+            )
+        found.add(item.lower())
+    return frozenset(found)
