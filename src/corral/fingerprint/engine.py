@@ -8,7 +8,6 @@ semantics (order, cycles, pass-through, incremental reuse).
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -80,14 +79,14 @@ class _Run:
     def run(self) -> FingerprintResult:
         for logical in sorted(self.files):
             self.plans[logical] = self._plan(logical)
-        edges = {
-            logical: [
-                t for t in (*plan.deps, *(m.resolved for m in plan.missing)) if t in self.files
-            ]
-            if plan.adjustable
-            else []
-            for logical, plan in self.plans.items()
-        }
+        # Files whose references are not rewritten depend on nothing: they go first.
+        edges: dict[str, list[str]] = {}
+        for logical, plan in self.plans.items():
+            if plan.adjustable:
+                targets = (*plan.deps, *(m.resolved for m in plan.missing))
+                edges[logical] = [t for t in targets if t in self.files]
+            else:
+                self._single(logical)
         for component in components(edges):
             if is_cycle(component, edges):
                 self.result.cycles.append(component)
@@ -250,6 +249,6 @@ def _same_source(prev: Fingerprint, facts: FileFacts) -> bool:
 
 
 def _key(*parts: str) -> str:
-    """A short, unambiguous hash of ``parts``."""
-    encoded = json.dumps(parts, ensure_ascii=False).encode("utf-8", "surrogatepass")
+    """A short hash of ``parts``, unambiguous: each part is prefixed with its length."""
+    encoded = "".join(f"{len(part)}:{part}" for part in parts).encode("utf-8", "surrogatepass")
     return hashlib.sha256(encoded).hexdigest()[:32]
