@@ -241,3 +241,11 @@ def test_pass_through_missing_references_are_reported() -> None:
 def test_pass_through_can_be_turned_off() -> None:
     result = run(VITE, FingerprintOptions(passthrough=()))
     assert all(fp.hashed != logical for logical, fp in result.fingerprints.items())
+
+
+def test_a_hashed_name_that_is_another_files_path_is_a_problem() -> None:
+    name = md5_name("app.css", b"a{}")
+    result = run({"app.css": b"a{}", name: b"b{}"})
+    [problem] = result.problems
+    assert (problem.code, problem.logical_path) == ("hashed-name-clash", "app.css")
+    assert problem.message == f'its hashed name "{name}" is also the path of "{name}"'

@@ -17,7 +17,7 @@ from corral.fingerprint.model import FileFacts, Fingerprint, FingerprintResult, 
 from corral.fingerprint.names import group_member_hash, hashed_name
 from corral.fingerprint.options import FingerprintOptions
 from corral.fingerprint.records import copied_record, opaque_record, scanned_record
-from corral.fingerprint.report import decode_problem, report_missing
+from corral.fingerprint.report import decode_problem, name_clashes, report_missing
 from corral.fingerprint.scan import Scan, adjustable, render, scan, scannable
 
 __all__ = ["ENGINE_VERSION", "fingerprint"]
@@ -73,7 +73,7 @@ class _Run:
         self.options = options
         self.result = FingerprintResult()
         self.plans: dict[str, _Plan] = {}
-        self.scans: dict[str, Scan | None] = {}  # None: not UTF-8 (reported)
+        self.scans: dict[str, Scan] = {}  # read and scanned, not yet processed
         self.hashed: dict[str, str] = {}
 
     def run(self) -> FingerprintResult:
@@ -97,6 +97,7 @@ class _Run:
         for logical in sorted(result.fingerprints):
             missing = result.fingerprints[logical].missing
             report_missing(logical, missing, self.options, result, self.files)
+        result.problems.extend(name_clashes(result.fingerprints))
         result.processed.sort()
         result.rewrites.sort()
         return result
@@ -128,19 +129,23 @@ class _Run:
         return _Plan(own, scanned.deps(), tuple(scanned.missing), can_adjust)
 
     def _scan(self, logical: str) -> Scan | None:
-        if logical not in self.scans:
-            data = self.read(logical)
-            try:
-                self.scans[logical] = scan(logical, data, self.files.keys(), self.options)
-            except DecodeError as exc:
-                # Fatal where references must be rewritten; a warning where they are only checked.
-                self.scans[logical] = None
-                must_rewrite = adjustable(logical, self.options)
-                problem = decode_problem(logical, exc, error=must_rewrite)
-                (self.result.problems if must_rewrite else self.result.warnings).append(problem)
-                passthrough = self.options.is_passthrough(logical)
-                self._store(opaque_record(logical, data, passthrough=passthrough, inputs=""), data)
-        return self.scans[logical]
+        """Read and scan ``logical`` once; None (and a problem) if it is not UTF-8."""
+        if logical in self.scans:
+            return self.scans[logical]
+        if logical in self.result.fingerprints:
+            return None  # not UTF-8: already reported and stored as opaque bytes
+        data = self.read(logical)
+        try:
+            scanned = self.scans[logical] = scan(logical, data, self.files.keys(), self.options)
+        except DecodeError as exc:
+            # Fatal where references must be rewritten; a warning where they are only checked.
+            must_rewrite = adjustable(logical, self.options)
+            problem = decode_problem(logical, exc, error=must_rewrite)
+            (self.result.problems if must_rewrite else self.result.warnings).append(problem)
+            passthrough = self.options.is_passthrough(logical)
+            self._store(opaque_record(logical, data, passthrough=passthrough, inputs=""), data)
+            return None
+        return scanned
 
     def _inputs(self, logical: str, group: tuple[str, ...] = ()) -> str:
         """The cache key of ``logical`` now, its cycle's members marked as such."""
@@ -223,6 +228,7 @@ class _Run:
         self.result.fingerprints[prev.logical] = prev
 
     def _store(self, fp: Fingerprint, out: bytes | None) -> None:
+        self.scans.pop(fp.logical, None)  # its text is no longer needed
         self.hashed[fp.logical] = fp.hashed
         self.result.fingerprints[fp.logical] = fp
         self.result.processed.append(fp.logical)

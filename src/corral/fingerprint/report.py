@@ -9,17 +9,18 @@ for that very path, and the per-kind policy key ``missing.<kind>``.
 from __future__ import annotations
 
 import glob
-from collections.abc import Container, Iterable
+from collections.abc import Container, Iterable, Mapping
 
 from corral.errors import DecodeError, Problem
-from corral.fingerprint.model import FingerprintResult, Missing
+from corral.fingerprint.model import Fingerprint, FingerprintResult, Missing
 from corral.fingerprint.options import FingerprintOptions
 from corral.references import Kind
 
-__all__ = ["decode_problem", "missing_problem", "report_missing"]
+__all__ = ["decode_problem", "missing_problem", "name_clashes", "report_missing"]
 
 MISSING_CODE = "missing-reference"
 NOT_UTF8_CODE = "not-utf8"
+CLASH_CODE = "hashed-name-clash"
 
 _WHAT: dict[Kind, str] = {
     "url": "url()",
@@ -118,3 +119,32 @@ def decode_problem(logical: str, exc: DecodeError, *, error: bool = True) -> Pro
         column=exc.column,
         logical_path=logical,
     )
+
+
+def name_clashes(fingerprints: Mapping[str, Fingerprint]) -> list[Problem]:
+    """Problems for hashed names that are also another file's path or hashed name.
+
+    E.g. a source file literally named ``app.0123456789ab.css`` next to an
+    ``app.css`` whose hash is ``0123456789ab``: both would be published at one
+    path. Only likely when already-hashed files are collected again.
+    """
+    owner = {logical: logical for logical in fingerprints}  # published path -> its file
+    problems = []
+    for logical in sorted(fingerprints):
+        hashed = fingerprints[logical].hashed
+        if hashed == logical:
+            continue
+        other = owner.setdefault(hashed, logical)
+        if other == logical:
+            continue
+        what = "the path of" if other == hashed else "the hashed name of"
+        problems.append(
+            Problem(
+                CLASH_CODE,
+                f'its hashed name "{hashed}" is also {what} "{other}"',
+                hint=f'rename or ignore "{logical}" or "{other}" '
+                "(were already hashed files collected again?)",
+                logical_path=logical,
+            )
+        )
+    return problems
