@@ -361,14 +361,9 @@ def test_a_run_killed_mid_publish_releases_its_lock_and_the_next_run_finishes(
     assert os.listdir(root / ".corral/tmp") == []
 
 
-# --- known bugs ---------------------------------------------------------------------------
+# --- bugs these tests found (now fixed) ----------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: TargetLock uses POSIX record locks (fcntl.lockf), which belong to the "
-    "process: a second collect() in the same process (another thread) is not excluded",
-)
 def test_the_lock_excludes_a_second_run_in_the_same_process(released: Path) -> None:
     root = released / "static_root"
     before = snapshot(root, scratch=False)
@@ -377,12 +372,6 @@ def test_the_lock_excludes_a_second_run_in_the_same_process(released: Path) -> N
     assert snapshot(root, scratch=False) == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: the first run creates .corral/ and its ownership marker before taking "
-    "the lock, so a concurrent first run sees an unmarked .corral/ and fails with "
-    "'not empty and corral does not own it' even with --wait",
-)
 def test_concurrent_first_runs_on_an_empty_root_both_succeed(tmp_path: Path) -> None:
     write_tree(tmp_path / "src", {"css/app.css": "a{}"})
     root = tmp_path / "static_root"

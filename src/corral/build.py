@@ -19,7 +19,7 @@ from corral.lock import TargetLock
 from corral.publish import Digests, LocalTarget, Staged, digest_file
 from corral.report import CleanReport, Progress, Report
 from corral.sources import ResolvedSource, resolve_sources
-from corral.state import Release, SourceRecord, State, StateDir, TargetRecord, settled
+from corral.state import STATE_DIR, Release, SourceRecord, State, StateDir, TargetRecord, settled
 
 __all__ = ["clean", "collect", "guard_root", "load_sources"]
 
@@ -108,8 +108,11 @@ def collect(
             )
         return report
 
-    target.state_dir.create()
+    target.state_dir.prepare_lock()
     with TargetLock(target.state_dir.lock_file, config.root, wait=wait):
+        # Under the lock: a concurrent first run may have taken the root meanwhile.
+        _check_ownership(target, force=force)
+        target.state_dir.create()
         target.state_dir.clean_tmp()
         with clock("scan"):
             if owned:
@@ -319,7 +322,9 @@ def _check_ownership(target: LocalTarget, *, force: bool) -> None:
     try:
         if root.is_dir():
             with os.scandir(root) as entries:
-                occupied = any(entries)
+                # A lone .corral/ is what a first run leaves if it is killed before its
+                # ownership marker is written (or another first run is about to write it).
+                occupied = any(entry.name != STATE_DIR for entry in entries)
         else:
             occupied = False
     except OSError as exc:

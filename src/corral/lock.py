@@ -12,6 +12,7 @@ import contextlib
 import fcntl
 import os
 import struct
+import threading
 import time
 from pathlib import Path
 from types import TracebackType
@@ -23,6 +24,17 @@ __all__ = ["TargetLock"]
 # struct flock on Linux: short l_type, short l_whence, off_t l_start, off_t l_len, pid_t l_pid
 _FLOCK = "hhqqixxxx"
 
+# POSIX record locks belong to a process: a second run in the same process would get
+# the lock too, and release it for both when it closes its descriptor. So runs in one
+# process first queue on a thread lock per lock file.
+_IN_PROCESS: dict[str, threading.Lock] = {}
+_IN_PROCESS_GUARD = threading.Lock()
+
+
+def _thread_lock(path: Path) -> threading.Lock:
+    with _IN_PROCESS_GUARD:
+        return _IN_PROCESS.setdefault(os.path.realpath(path), threading.Lock())
+
 
 class TargetLock:
     """Exclusive lock on ``lock_file``; waits up to ``wait`` seconds (0: fail at once)."""
@@ -32,8 +44,27 @@ class TargetLock:
         self.root = root
         self.wait = wait
         self._fd: int | None = None
+        self._thread_lock = _thread_lock(lock_file)
 
     def __enter__(self) -> TargetLock:
+        if self.wait > 0:
+            acquired = self._thread_lock.acquire(timeout=self.wait)
+        else:
+            acquired = self._thread_lock.acquire(blocking=False)
+        if not acquired:
+            raise LockError(
+                f"another corral run in this process is writing to {self.root}",
+                path=str(self.root),
+                holder_pid=os.getpid(),
+                hint="let it finish, or pass --wait SECONDS to wait for it",
+            )
+        try:
+            return self._enter()
+        except BaseException:
+            self._thread_lock.release()
+            raise
+
+    def _enter(self) -> TargetLock:
         try:
             fd = os.open(self.lock_file, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:
@@ -73,6 +104,7 @@ class TargetLock:
         if self._fd is not None:
             os.close(self._fd)  # closing the descriptor releases the lock
             self._fd = None
+            self._thread_lock.release()
 
 
 def _holder(fd: int) -> int | None:

@@ -88,6 +88,7 @@ class LocalTarget:
         self.state_dir = StateDir(root)
         self._root_str = str(root)
         self._counter = itertools.count(1)
+        self._token = os.urandom(4).hex()  # two runs in one process never share a name
         self._twins_lock = threading.Lock()
         self._staged_by_digest: dict[str, str] = {}
         self.linked = 0  # files staged as hard links to a twin rather than written
@@ -146,7 +147,7 @@ class LocalTarget:
         return Staged(relpath, tmp, digest)
 
     def _tmp_name(self) -> str:
-        return f"{self.state_dir.tmp}/{os.getpid()}-{next(self._counter)}"
+        return f"{self.state_dir.tmp}/{os.getpid()}-{self._token}-{next(self._counter)}"
 
     def _write_error(self, exc: OSError, relpath: str) -> TargetError:
         if exc.errno == errno.ENOSPC:

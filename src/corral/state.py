@@ -31,6 +31,7 @@ from corral.errors import TargetError
 
 __all__ = [
     "RACY_NS",
+    "STATE_DIR",
     "Release",
     "SourceRecord",
     "State",
@@ -152,18 +153,16 @@ class StateDir:
     def owned(self) -> bool:
         return self.marker.is_file()
 
+    def prepare_lock(self) -> None:
+        """Create the root and the state directory, so the lock file can be opened."""
+        self._mkdirs(self.root, self.path)
+
     def create(self) -> None:
-        """Create the state directory and the ownership marker (idempotent)."""
-        for directory in (self.root, self.path, self.tmp, self.releases_dir):
-            try:
-                directory.mkdir(exist_ok=True)
-            except OSError as exc:
-                raise TargetError(
-                    f"can't create {directory}: {exc.strerror or exc}",
-                    path=str(directory),
-                    hint="create the target directory's parent, or run as a user that may "
-                    "write there",
-                ) from exc
+        """Create the state directory and the ownership marker (idempotent).
+
+        Call while holding the lock: the marker is written through ``tmp/``.
+        """
+        self._mkdirs(self.root, self.path, self.tmp, self.releases_dir)
         if not self.marker.exists():
             self.write_json(
                 self.marker,
@@ -174,6 +173,18 @@ class StateDir:
                     "and pruned on every run. Do not put files here by hand.",
                 },
             )
+
+    def _mkdirs(self, *directories: Path) -> None:
+        for directory in directories:
+            try:
+                directory.mkdir(exist_ok=True)
+            except OSError as exc:
+                raise TargetError(
+                    f"can't create {directory}: {exc.strerror or exc}",
+                    path=str(directory),
+                    hint="create the target directory's parent, or run as a user that may "
+                    "write there",
+                ) from exc
 
     def load(self) -> State:
         """Load the state; a missing or unreadable state means "know nothing"."""
