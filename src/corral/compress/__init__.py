@@ -54,6 +54,10 @@ load they were taken under.
   bootstrap + leaflet (302 compressible files, 13.4 MB, load 9-10): corral
   52.6 / 42.3 / 35.4 s against the floor's (brotli then gzip) 47.8 / 38.6 / 31.5 s,
   1.10-1.12x, within the issue's 1.3x goal.
+- **Memory**: files are streamed in 1 MiB chunks, at most ``workers`` at a time.
+  Peak RSS over the six largest files (1.9-5.4 MB), 2 workers, all three
+  encodings: 246 MB, mostly brotli 11's match finder, which grows with the window
+  (at most 16 MiB), not with the file.
 """
 
 from __future__ import annotations
