@@ -288,6 +288,22 @@ DIFFERENT: dict[str, tuple[Tree, bool]] = {
         },
         False,
     ),
+    "blanks-around-quotes": (
+        {"a.css": b"a{background:url(\"i.png\"   )}\nb{background:url(  'i.png')}", "i.png": PNG},
+        False,
+    ),
+    "blank-in-url-to-css": (
+        {
+            "a.css": b"a{background:url( b.css )}",
+            "b.css": b"b{background:url(i.png)}",
+            "i.png": PNG,
+        },
+        False,
+    ),
+    "newline-before-close": (
+        {"a.css": b'a{background:url("i.png"\n)}', "i.png": PNG},
+        False,
+    ),
     "upper-case-suffix": (
         {"APP.CSS": b"a{background:url(i.png)}", "i.png": PNG},
         False,
@@ -420,3 +436,35 @@ def test_upper_case_suffix_is_rewritten(django_different: dict[str, DjangoOutcom
     _, result = corral("upper-case-suffix")
     i = result.fingerprints["i.png"].hashed
     assert result.contents["APP.CSS"] == f'a{{background:url("{i}")}}'.encode()
+
+
+def test_blanks_around_quotes_work_where_django_dies(
+    django_different: dict[str, DjangoOutcome],
+) -> None:
+    assert "i.png\"' could not be found" in (django_different["blanks-around-quotes"].error or "")
+    _, result = corral("blanks-around-quotes")
+    i = result.fingerprints["i.png"].hashed
+    assert (
+        result.contents["a.css"]
+        == f'a{{background:url("{i}")}}\nb{{background:url("{i}")}}'.encode()
+    )
+
+
+def test_blank_in_url_to_a_rewritten_css_gets_its_final_name(
+    django_different: dict[str, DjangoOutcome],
+) -> None:
+    django = django_different["blank-in-url-to-css"]
+    _, result = corral("blank-in-url-to-css")
+    final_b = result.fingerprints["b.css"].hashed
+    assert django.paths["b.css"] == final_b
+    stale = django.files[django.paths["a.css"]].split(b'"')[1].decode()
+    assert stale != final_b and stale not in django.files
+    assert result.contents["a.css"] == f'a{{background:url("{final_b}")}}'.encode()
+
+
+def test_newline_before_close_is_rewritten(django_different: dict[str, DjangoOutcome]) -> None:
+    django = django_different["newline-before-close"]
+    assert django.files[django.paths["a.css"]] == b'a{background:url("i.png"\n)}'
+    _, result = corral("newline-before-close")
+    i = result.fingerprints["i.png"].hashed
+    assert result.contents["a.css"] == f'a{{background:url("{i}")}}'.encode()

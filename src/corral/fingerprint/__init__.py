@@ -97,23 +97,36 @@ Incremental runs
     policy.
 
 Deliberate differences from Django 5.2's ManifestStaticFilesStorage
+    For every input Django handles correctly the names and bytes are
+    Django's (``tests/fingerprint/test_django_*.py`` compare with real
+    Django). Elsewhere:
+
     * references inside comments and strings are not references (Django
       rewrites them, ticket #21080, and dies when they name no file: TinyMCE);
-    * cycles and long chains work (Django: "Max post-process passes
-      exceeded" after 5 passes; Popper's 13-deep ESM chain hits it);
+    * cycles and long chains work (Django stops after 5 passes: "Max
+      post-process passes exceeded"; Popper's 13-deep ESM chain hits it);
     * a missing source map warns (Django dies, #33353); every missing
       reference is reported at once, naming the referencing file;
-    * schemes in any case are skipped (Django only ``[a-z]+:``), and bare
-      specifiers in ``import("x")`` (Django resolves and dies);
-    * ``image-set()`` strings, ``.mjs`` files, sourceMappingURL comments not
-      at a line start, and imports without ``;`` are rewritten too;
-    * a reference with a query string to a rewritten CSS/JS file gets that
-      file's final name (Django hashes its original bytes: a broken link);
+    * schemes in any case are skipped (Django: only ``[a-z]+:``), and bare
+      specifiers in ``import("x")`` (Django resolves them as paths and dies);
+    * also rewritten: ``image-set()`` strings, ``.mjs``/``.cjs`` files and
+      upper-case suffixes (``APP.CSS``), sourceMappingURL comments not at a
+      line start, imports without ``;``, ``url(`` with a newline before ``)``;
+    * a reference to a rewritten CSS/JS file whose URL carries a query string
+      or blanks (``url( x.css )``, ``/*# sourceMappingURL=x.css */``) gets
+      that file's final name (Django misses its lookup and names it by the
+      original bytes: a file it never writes);
+    * ``url("x"   )`` and ``url(  'x')`` work (Django's regex takes the quote
+      into the path and dies);
+    * with ``modules``, ``import "x";`` followed by ``export ... from`` is
+      rewritten once (Django's regexes rewrite the second specifier twice);
     * file names are taken literally (Django unquotes them: see :mod:`.names`);
       queries and fragments keep their percent-escapes (:mod:`.resolve`);
-    * CRLF: a ``//# sourceMappingURL`` line keeps its ``\\r``;
-    * with ``modules``, a bare ``import "x";`` followed by ``export ... from``
-      is not rewritten twice (Django's regexes hash that specifier twice).
+    * a ``//# sourceMappingURL`` line keeps its ``\\r`` (Django drops it);
+      a CSS source map comment with a query or fragment gets one blank
+      before ``*/`` (Django two);
+    * a hashed name that is also another file's path is a
+      ``hashed-name-clash`` problem (both would be published at one path).
 """
 
 from __future__ import annotations
