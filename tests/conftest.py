@@ -94,7 +94,9 @@ def config_for(project: Path, *sources: str, **kwargs: object) -> Config:
     options: dict[str, object] = {
         "root": project / "static_root",
         "project_root": project,
-        "hash": False,  # the core tests look at plain collection; hashing has its own
+        # The core tests look at plain collection; hashing and compression have their own.
+        "hash": False,
+        "compress": False,
     }
     options.update(kwargs)
     return Config(sources=tuple(specs), **options)  # type: ignore[arg-type]

@@ -32,7 +32,7 @@ def corral(
 @pytest.fixture
 def site(project: Path) -> Path:
     (project / "pyproject.toml").write_text(
-        '[tool.corral]\nroot = "static_root"\nsources = ["assets", "vendor"]\nhash = false\n'
+        '[tool.corral]\nroot = "static_root"\nsources = ["assets", "vendor"]\nhash = false\ncompress = false\n'
     )
     return project
 
@@ -86,6 +86,7 @@ def test_flags_override_the_configuration(tmp_path: Path) -> None:
         "--ignore",
         "skip",
         "--no-hash",
+        "--no-compress",
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr
@@ -211,6 +212,7 @@ def test_package_flag_collects_an_installed_packages_static_dir(tmp_path: Path) 
         "--package",
         "shopkit",
         "--no-hash",
+        "--no-compress",
         cwd=tmp_path,
         env={"PYTHONPATH": str(tmp_path / "site")},
     )

@@ -133,6 +133,7 @@ def args_for(project: Path, *extra: str) -> list[str]:
         "--source",
         str(project / "vendor"),
         "--no-hash",  # plain collection: these tests look at the lock, not fingerprints
+        "--no-compress",
         *extra,
     ]
 
@@ -283,7 +284,17 @@ def test_many_concurrent_runs_queue_up_and_never_interleave(tmp_path: Path) -> N
     versions = [version(v) for v in range(1, 6)]
     source, root = tmp_path / "src", tmp_path / "static_root"
     write_tree(source, versions[0])
-    args = ["collect", "--root", str(root), "--source", str(source), "--keep", "10", "--no-hash"]
+    args = [
+        "collect",
+        "--root",
+        str(root),
+        "--source",
+        str(source),
+        "--keep",
+        "10",
+        "--no-hash",
+        "--no-compress",
+    ]
     assert corral(*args, cwd=tmp_path).returncode == 0  # release 1
 
     runs = []
@@ -299,7 +310,17 @@ def test_runs_started_while_the_lock_is_held_all_wait_then_take_turns(tmp_path: 
     versions = [version(v) for v in range(1, 6)]
     source, root = tmp_path / "src", tmp_path / "static_root"
     write_tree(source, versions[0])
-    args = ["collect", "--root", str(root), "--source", str(source), "--keep", "10", "--no-hash"]
+    args = [
+        "collect",
+        "--root",
+        str(root),
+        "--source",
+        str(source),
+        "--keep",
+        "10",
+        "--no-hash",
+        "--no-compress",
+    ]
     assert corral(*args, cwd=tmp_path).returncode == 0  # release 1
 
     runs = []
@@ -375,7 +396,15 @@ def test_the_lock_excludes_a_second_run_in_the_same_process(released: Path) -> N
 def test_concurrent_first_runs_on_an_empty_root_both_succeed(tmp_path: Path) -> None:
     write_tree(tmp_path / "src", {"css/app.css": "a{}"})
     root = tmp_path / "static_root"
-    args = ["collect", "--root", str(root), "--source", str(tmp_path / "src"), "--no-hash"]
+    args = [
+        "collect",
+        "--root",
+        str(root),
+        "--source",
+        str(tmp_path / "src"),
+        "--no-hash",
+        "--no-compress",
+    ]
     # The first run, paused while writing the ownership marker (its first os.fsync).
     first = subprocess.Popen(
         corral_argv(*args, stop_at=("fsync", 1, "SIGSTOP")),

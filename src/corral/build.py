@@ -9,13 +9,21 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from corral.config import Config
 from corral.errors import BuildError, OwnershipError, Problem, TargetError
-from corral.hashing import Hashed, hash_stage, located, reserved_problems
+from corral.hashing import Hashed, hash_stage, located, manifest_stage, reserved_problems
 from corral.loadpath import Conflict, IgnoreRules, LoadPath, SourceFile, scan
 from corral.lock import TargetLock
+from corral.precompress import (
+    Content,
+    all_files_raw,
+    compress_stage,
+    manifest_encodings,
+    nothing_to_do,
+    options_key,
+)
 from corral.publish import Digests, LocalTarget, Staged, digest_file
 from corral.report import CleanReport, Progress, Report
 from corral.sources import ResolvedSource, resolve_sources
@@ -101,7 +109,17 @@ def collect(
             scanned_ns=scanned_ns,
             all_digests=config.hash,
         )
-        _fingerprint(config, loadpath, state, intact, run, report, clock=clock, target=None)
+        _derive(
+            config,
+            loadpath,
+            state,
+            intact,
+            run,
+            report,
+            clock=clock,
+            progress=progress,
+            target=None,
+        )
         with clock("prune"):
             report.pruned = _prune_plan(
                 target.state_dir, state, report, 0 if clear else config.keep
@@ -138,7 +156,17 @@ def collect(
                 scanned_ns=scanned_ns,
                 all_digests=config.hash,
             )
-            _fingerprint(config, loadpath, state, intact, run, report, clock=clock, target=target)
+            _derive(
+                config,
+                loadpath,
+                state,
+                intact,
+                run,
+                report,
+                clock=clock,
+                progress=progress,
+                target=target,
+            )
             with clock("publish"):
                 _publish(target, state, run, report, force=force)
         except BaseException:
@@ -154,7 +182,7 @@ def collect(
     return report
 
 
-def _fingerprint(
+def _derive(
     config: Config,
     loadpath: LoadPath,
     state: State,
@@ -163,14 +191,16 @@ def _fingerprint(
     report: Report,
     *,
     clock: _Clock,
+    progress: Progress | None,
     target: LocalTarget | None,
 ) -> None:
-    """Run the fingerprint stage (if enabled) and decide whether this is a new release."""
+    """Fingerprint and compress (as configured), decide the release, make the manifests."""
     sources_changed = bool(report.new or report.changed or report.removed)
     next_release = max([*target_ids(target, state), state.release or 0]) + 1
+    hashed = None
     if config.hash:
         with clock("fingerprint"):
-            run.hashed = hash_stage(
+            hashed = run.hashed = hash_stage(
                 config,
                 loadpath,
                 state,
@@ -179,22 +209,86 @@ def _fingerprint(
                 run.read_digests,
                 target=target,
                 sources_changed=sources_changed,
-                next_release=next_release,
             )
-        result = run.hashed.result
+        result = hashed.result
         if result is not None:
             report.fingerprinted = result.processed
             report.rewrites = [(r.logical, r.line, r.column, r.old, r.new) for r in result.rewrites]
             report.cycles = [list(c) for c in result.cycles]
             report.warnings.extend(located(w, loadpath) for w in result.warnings)
-    hashed_before = bool(state.fingerprints)
+
+    quiet = hashed is None or hashed.result is None  # nothing new was fingerprinted
+    if config.compress and target is not None:
+        options = config.compression_options()
+        run.compression = options_key(options)
+        same_options = run.compression == state.compression
+        if (
+            quiet
+            and same_options
+            and not run.staged
+            and state.variants
+            and nothing_to_do(state, intact)
+        ):
+            run.variant_files = all_files_raw(state.variants)
+            run.variants = state.variants
+        else:
+            with clock("compress"):
+                compressed = compress_stage(
+                    options,
+                    _release_contents(loadpath, run, hashed, target),
+                    state,
+                    intact,
+                    target=target,
+                    progress=progress,
+                )
+            run.compressed = compressed.staged
+            run.variant_files = compressed.files
+            run.variants = compressed.variants
+            report.compressed = compressed.computed
+            report.compress_cache_hits = compressed.cache_hits
+
     run.publish = (
         sources_changed
         or state.release is None
-        or (run.hashed is not None and run.hashed.changed)
-        or (run.hashed is None and hashed_before)  # hashing was just turned off
+        or (hashed is not None and hashed.changed)
+        or (hashed is None and bool(state.fingerprints))  # hashing was just turned off
+        or (target is not None and run.variants != state.variants)
     )
     run.release_id = next_release if run.publish else state.release
+    if hashed is not None and hashed.result is not None:
+        assert run.release_id is not None
+        manifest_stage(
+            config,
+            hashed,
+            state,
+            intact,
+            target=target,
+            release=run.release_id,
+            encodings=manifest_encodings(
+                run.variants, {k: fp.hashed for k, fp in hashed.fingerprints.items()}
+            ),
+        )
+
+
+def _release_contents(
+    loadpath: LoadPath, run: _Run, hashed: Hashed | None, target: LocalTarget
+) -> dict[str, Content]:
+    """Every file of the release (originals and hashed copies) and where to read it now."""
+    staged = {s.relpath: s.tmp for s in run.staged}
+    contents = {
+        logical: Content(run.digests[logical], staged.get(logical, found.path), found.size)
+        for logical, found in loadpath.files.items()
+    }
+    if hashed is not None:
+        staged_hashed = {s.relpath: s.tmp for s in hashed.staged}
+        for logical, fp in hashed.fingerprints.items():
+            if fp.hashed == logical:
+                continue
+            where = staged_hashed.get(fp.hashed)
+            if where is None:
+                where = target.path_of(fp.hashed) if fp.rewritten else loadpath.files[logical].path
+            contents[fp.hashed] = Content(fp.sha256, where, fp.size)
+    return contents
 
 
 def target_ids(target: LocalTarget | None, state: State) -> list[int]:
@@ -359,6 +453,10 @@ class _Run:
     read_digests: dict[str, Digests] = field(default_factory=dict)  # files read this run
     refresh: bool = False  # state must be rewritten even if nothing is published
     hashed: Hashed | None = None  # the fingerprint stage's outcome (when hashing)
+    compressed: list[Staged] = field(default_factory=list)  # staged variants
+    variants: dict[str, Any] = field(default_factory=dict)  # file -> encoding -> [path, size, sri]
+    variant_files: dict[str, str] = field(default_factory=dict)  # variant path -> integrity
+    compression: str = ""  # the compression options in force (their repr)
     publish: bool = False  # this run makes a new release
     release_id: int | None = None
 
@@ -540,10 +638,15 @@ def _read_problem(exc: OSError, found: SourceFile) -> Problem:
 def _publish(target: LocalTarget, state: State, run: _Run, report: Report, *, force: bool) -> None:
     """Rename everything staged into place: hashed copies, originals, manifests last."""
     hashed = run.hashed
-    order = [*(hashed.staged if hashed else []), *run.staged, *(hashed.manifests if hashed else [])]
+    order = [
+        *(hashed.staged if hashed else []),
+        *run.staged,
+        *run.compressed,
+        *(hashed.manifests if hashed else []),
+    ]
     if not order:
         return
-    keep = set(run.digests) | set(hashed.files if hashed else {})
+    keep = set(run.digests) | set(hashed.files if hashed else {}) | set(run.variant_files)
     relpaths = [s.relpath for s in order]
     removals, problems = target.obstacles(relpaths, state.targets, keep, force=force)
     if problems:
@@ -566,7 +669,9 @@ def _record(
     *,
     scanned_ns: int,
 ) -> None:
-    staged_any = bool(run.staged or (run.hashed and (run.hashed.staged or run.hashed.manifests)))
+    staged_any = bool(
+        run.staged or run.compressed or (run.hashed and (run.hashed.staged or run.hashed.manifests))
+    )
     if not (run.publish or staged_any or report.repaired or run.refresh):
         return
     hashed = run.hashed
@@ -574,6 +679,7 @@ def _record(
         assert run.release_id is not None
         created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         files = dict(run.digests)
+        files.update(run.variant_files)
         if hashed is not None:
             files.update(hashed.files)
             if hashed.manifest is not None:
@@ -586,6 +692,8 @@ def _record(
         logical: SourceRecord(found.path, found.identity, run.digests[logical])
         for logical, found in loadpath.files.items()
     }
+    state.variants = run.variants
+    state.compression = run.compression
     if hashed is None:
         state.fingerprints = {}
     elif hashed.fingerprints:
@@ -647,10 +755,21 @@ def _prune(target: LocalTarget, state: State, keep: int, *, remove_unowned: bool
     for relpath in doomed:
         state.targets.pop(relpath, None)
     state_dir.save(state)
+    _prune_cache(state_dir, state)
     for release_id in dropped:
         state_dir.delete_release(release_id)
     removed_unowned = target.remove(unowned)
     return _PruneOutcome(kept, dropped, pruned, removed_unowned)
+
+
+def _prune_cache(state_dir: StateDir, state: State) -> None:
+    """Drop compression cache entries for contents no file in the target has any more."""
+    cache_dir = state_dir.path / "cache"
+    if not cache_dir.is_dir():
+        return
+    from corral.compress import CompressionCache  # noqa: PLC0415
+
+    CompressionCache(cache_dir).prune({record.digest for record in state.targets.values()})
 
 
 # --- timing -------------------------------------------------------------------------------

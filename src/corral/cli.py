@@ -141,6 +141,11 @@ def _parser() -> argparse.ArgumentParser:
         help="don't fingerprint: no hashed copies, rewritten references or manifests",
     )
     p.add_argument(
+        "--no-compress",
+        action="store_true",
+        help="don't make gzip/brotli/zstd variants",
+    )
+    p.add_argument(
         "--strict", action="store_true", help="make duplicate logical paths (conflicts) an error"
     )
     p.add_argument(
@@ -235,6 +240,8 @@ def _config(args: argparse.Namespace) -> Config:
         overrides["strict"] = True
     if getattr(args, "no_hash", False):
         overrides["hash"] = False
+    if getattr(args, "no_compress", False):
+        overrides["compress"] = False
     if getattr(args, "keep", None) is not None and args.command == "collect":
         overrides["keep"] = args.keep
     return load_config(args.config, overrides=overrides)
@@ -367,6 +374,11 @@ def _summary(report: Report, config: Config, verbose: int, out: TextIO) -> None:
             f"{len(report.rewrites):,} reference(s) rewritten"
             + (f", {len(report.cycles)} reference cycle(s)" if report.cycles else "")
             + "\n"
+        )
+    if report.compressed or report.compress_cache_hits:
+        out.write(
+            f"  compressed {report.compressed:,} variant(s), "
+            f"{report.compress_cache_hits:,} from the cache\n"
         )
     if report.repaired:
         out.write(f"  restored {len(report.repaired):,} file(s) changed or deleted in the root\n")

@@ -11,13 +11,14 @@ import difflib
 import os
 import tomllib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from corral.errors import ConfigError
 
 if TYPE_CHECKING:
+    from corral.compress import CompressionOptions
     from corral.fingerprint import FingerprintOptions
 
 __all__ = [
@@ -89,6 +90,8 @@ class Config:
     missing: Mapping[str, str] = field(default_factory=dict)
     accept_missing: tuple[str, ...] = ()
     passthrough: tuple[str, ...] | None = None
+    compress: bool = True
+    compression: Mapping[str, Any] = field(default_factory=dict)
     project_root: Path = field(default_factory=Path.cwd)
     origin: str = "arguments"
 
@@ -124,6 +127,27 @@ class Config:
         except ConfigError as exc:
             raise ConfigError(exc.message, hint=exc.hint, file=self.origin, key=exc.key) from None
 
+    def compression_options(self) -> CompressionOptions:
+        """The compression options from the ``compress`` table (validated)."""
+        from corral.compress import CompressionOptions  # noqa: PLC0415 - used by runs only
+
+        known = [f.name for f in fields(CompressionOptions) if f.name != "skip_extensions"]
+        table = dict(self.compression)
+        for key in table:
+            if key not in known:
+                guess = difflib.get_close_matches(key.replace("-", "_"), known, n=1)
+                raise ConfigError(
+                    f"unknown key {key!r} in the 'compress' table",
+                    hint=f"did you mean {guess[0]!r}?" if guess else f"known: {', '.join(known)}",
+                    file=self.origin,
+                    key=f"compress.{key}",
+                )
+        try:
+            return CompressionOptions(**table)
+        except (ConfigError, TypeError, ValueError) as exc:
+            message = exc.message if isinstance(exc, ConfigError) else str(exc)
+            raise ConfigError(message, file=self.origin, key="compress") from None
+
     def with_overrides(self, **overrides: Any) -> Config:
         """Return a copy with the given fields replaced (same validation)."""
         return replace(self, **overrides)
@@ -144,6 +168,7 @@ _KEYS = (
     "missing",
     "accept_missing",
     "passthrough",
+    "compress",
 )
 
 
@@ -218,7 +243,17 @@ def load_config(
             key="missing",
         )
     passthrough = pick("passthrough", None)
+    compress = pick("compress", True)
+    if not isinstance(compress, bool | Mapping):
+        raise ConfigError(
+            f"'compress' must be true, false or a table of options; found {compress!r}",
+            hint="e.g. compress = { brotli_level = 11, zstd = false }",
+            file=origin,
+            key="compress",
+        )
     return Config(
+        compress=compress is not False,
+        compression=dict(compress) if isinstance(compress, Mapping) else {},
         root=root,
         hash=_expect(bool, pick("hash", True), "hash", origin),
         modules=_expect(bool, pick("modules", True), "modules", origin),

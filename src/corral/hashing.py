@@ -36,6 +36,7 @@ __all__ = [
     "Hashed",
     "hash_stage",
     "located",
+    "manifest_stage",
     "reserved_problems",
 ]
 
@@ -82,7 +83,6 @@ def hash_stage(
     *,
     target: LocalTarget | None,
     sources_changed: bool,
-    next_release: int,
 ) -> Hashed:
     """Fingerprint every collected file; stage what the target lacks.
 
@@ -96,7 +96,6 @@ def hash_stage(
     # Imported here: a run with nothing to fingerprint (the no-change case) never loads
     # the engine and its tokenizers.
     from corral.fingerprint import FileFacts, fingerprint  # noqa: PLC0415
-    from corral.fingerprint.manifest import corral_manifest, django_manifest  # noqa: PLC0415
 
     known = _parse(state)
     previous = _reusable(known, state, intact)
@@ -148,8 +147,24 @@ def hash_stage(
             source = loadpath.files[logical].path
             hashed.staged.append(target.stage(fp.hashed, source, fp.sha256, None))
 
-    release = next_release if changed else (state.release or next_release)
-    manifest = corral_manifest(fingerprints, url=config.url, release=release)
+    return hashed
+
+
+def manifest_stage(
+    config: Config,
+    hashed: Hashed,
+    state: State,
+    intact: set[str],
+    *,
+    target: LocalTarget | None,
+    release: int,
+    encodings: Mapping[str, Mapping[str, Any]],
+) -> None:
+    """Make both manifests (published last) and stage whichever differs from the target's."""
+    from corral.fingerprint.manifest import corral_manifest, django_manifest  # noqa: PLC0415
+
+    fingerprints = hashed.fingerprints
+    manifest = corral_manifest(fingerprints, url=config.url, release=release, encodings=encodings)
     hashed.manifest = manifest
     for name, payload in (
         (DJANGO_MANIFEST, django_manifest(fingerprints)),
@@ -162,7 +177,6 @@ def hash_stage(
             continue
         if target is not None:
             hashed.manifests.append(target.stage_bytes(name, payload, digest))
-    return hashed
 
 
 def located(problem: Problem, loadpath: LoadPath) -> Problem:

@@ -146,6 +146,15 @@ class LocalTarget:
             self._staged_by_digest.setdefault(digest, tmp)
         return Staged(relpath, tmp, digest)
 
+    def stage_link(self, relpath: str, entry: str, digest: str) -> Staged:
+        """Stage a hard link to a file inside the target (a compression cache entry)."""
+        tmp = self._tmp_name()
+        try:
+            os.link(entry, tmp)
+        except OSError as exc:
+            raise self._write_error(exc, relpath) from exc
+        return Staged(relpath, tmp, digest)
+
     def _tmp_name(self) -> str:
         return f"{self.state_dir.tmp}/{os.getpid()}-{self._token}-{next(self._counter)}"
 

@@ -32,6 +32,8 @@ class Report:
     fingerprinted: list[str] = field(default_factory=list)  # files (re)hashed this run
     rewrites: list[tuple[str, int, int, str, str]] = field(default_factory=list)
     cycles: list[list[str]] = field(default_factory=list)
+    compressed: int = 0  # (content, encoding) pairs compressed this run
+    compress_cache_hits: int = 0
     bytes_written: int = 0
     files_linked: int = 0
     state_written: bool = False
@@ -54,6 +56,8 @@ class Report:
                 "conflicts": len(self.conflicts),
                 "fingerprinted": len(self.fingerprinted),
                 "rewrites": len(self.rewrites),
+                "compressed": self.compressed,
+                "compress_cache_hits": self.compress_cache_hits,
             },
             "new": self.new,
             "changed": self.changed,

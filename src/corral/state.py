@@ -80,6 +80,10 @@ class State:
     targets: dict[str, TargetRecord] = field(default_factory=dict)
     #: Fingerprints by logical path, as JSON (parsed only by runs that need them).
     fingerprints: dict[str, Any] = field(default_factory=dict)
+    #: Precompressed variants by published file: encoding -> [path, size, integrity].
+    variants: dict[str, Any] = field(default_factory=dict)
+    #: The compression options those variants were made with.
+    compression: str = ""
 
     def trusted(
         self, logical: str, path: str, identity: tuple[int, int, int, int, int]
@@ -104,6 +108,8 @@ class State:
                 k: [r.digest, r.ino, r.size, r.mtime_ns] for k, r in sorted(self.targets.items())
             },
             "fingerprints": dict(sorted(self.fingerprints.items())),
+            "variants": dict(sorted(self.variants.items())),
+            "compression": self.compression,
         }
 
     @classmethod
@@ -116,9 +122,21 @@ class State:
         }
         targets = {k: TargetRecord(v[0], v[1], v[2], v[3]) for k, v in data["targets"].items()}
         fingerprints = data.get("fingerprints", {})
-        if not isinstance(fingerprints, dict):
-            raise ValueError("fingerprints must be a table")
-        return cls(data["release"], data["scanned_ns"], sources, targets, fingerprints)
+        variants = data.get("variants", {})
+        if not isinstance(fingerprints, dict) or not isinstance(variants, dict):
+            raise ValueError("fingerprints and variants must be tables")
+        compression = data.get("compression", "")
+        if not isinstance(compression, str):
+            raise ValueError("compression must be a string")
+        return cls(
+            data["release"],
+            data["scanned_ns"],
+            sources,
+            targets,
+            fingerprints,
+            variants,
+            compression,
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -97,9 +97,18 @@ def django_manifest(fingerprints: Mapping[str, Fingerprint]) -> bytes:
 
 
 def corral_manifest(
-    fingerprints: Mapping[str, Fingerprint], *, url: str, release: str | int
+    fingerprints: Mapping[str, Fingerprint],
+    *,
+    url: str,
+    release: str | int,
+    encodings: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> bytes:
-    """Return corral's manifest for ``fingerprints``, served under ``url``, of ``release``."""
+    """Return corral's manifest for ``fingerprints``, served under ``url``, of ``release``.
+
+    ``encodings`` maps a logical path to its hashed file's precompressed variants
+    (encoding -> ``{"path", "size", "integrity"}``), for servers to negotiate with.
+    """
+    encodings = encodings or {}
     files: dict[str, Any] = {}
     for logical in sorted(fingerprints):
         fp = fingerprints[logical]
@@ -109,7 +118,7 @@ def corral_manifest(
             "sha256": fp.sha256,
             "integrity": fp.integrity,
             "content_type": content_type(logical),
-            "encodings": {},
+            "encodings": dict(encodings.get(logical, {})),
         }
     payload = {
         "version": CORRAL_MANIFEST_VERSION,

@@ -1,0 +1,171 @@
+"""Precompressed variants inside a real collect: made once, verified, published, pruned."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import brotli
+import pytest
+import zstandard
+
+from corral import clean, collect
+from corral.hashing import CORRAL_MANIFEST, DJANGO_MANIFEST
+
+from .conftest import config_for, served_files, snapshot, write_tree
+
+CSS = "".join(f".rule-{n} {{ color: #{n:06x}; margin: {n}px; }}\n" for n in range(400))
+DECODE = {
+    ".gz": gzip.decompress,
+    ".br": brotli.decompress,
+    ".zst": lambda data: zstandard.ZstdDecompressor().decompress(data),
+}
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Path:
+    write_tree(
+        tmp_path / "assets",
+        {
+            "css/app.css": CSS + "body { background: url(../img/bg.png) }\n",
+            "css/plain.css": CSS,
+            "img/bg.png": os.urandom(4096),  # already compressed media: no variants
+            "img/icon.svg": "<svg>" + "<path d='M0 0L10 10'/>" * 100 + "</svg>",
+            "tiny.js": "1",  # under the size threshold
+        },
+    )
+    return tmp_path
+
+
+def sri(data: bytes) -> str:
+    return "sha384-" + base64.b64encode(hashlib.sha384(data).digest()).decode()
+
+
+def test_variants_decompress_to_the_exact_file_and_are_in_the_manifest(site: Path) -> None:
+    report = collect(config_for(site, "assets", hash=True, compress=True))
+    root = site / "static_root"
+    files = served_files(root)
+    variants = sorted(p for p in files if p.endswith((".gz", ".br", ".zst")))
+    paths = json.loads(files[DJANGO_MANIFEST])["paths"]
+    expected_bases = {"css/app.css", "css/plain.css", "img/icon.svg"}
+    expected_bases |= {paths[p] for p in expected_bases}
+    assert {v.rsplit(".", 1)[0] for v in variants} == expected_bases
+    for variant in variants:
+        base, ext = variant.rsplit(".", 1)
+        assert DECODE["." + ext](files[variant]) == files[base], variant
+    manifest = json.loads(files[CORRAL_MANIFEST])
+    encodings = manifest["files"]["css/app.css"]["encodings"]
+    assert sorted(encodings) == ["br", "gzip", "zstd"]
+    for entry in encodings.values():
+        data = files[entry["path"]]
+        assert entry["size"] == len(data) and entry["integrity"] == sri(data)
+        assert entry["path"].startswith(paths["css/app.css"])
+    assert manifest["files"]["img/bg.png"]["encodings"] == {}
+    assert report.compressed > 0
+
+
+def test_identical_contents_are_compressed_once_and_kept_between_runs(site: Path) -> None:
+    config = config_for(site, "assets", hash=True, compress=True)
+    first = collect(config)
+    # plain.css has no references: it and its hashed copy share one content
+    contents = {"css/app.css", "css/app.hashed", "css/plain.css", "img/icon.svg"}
+    assert first.compressed == 3 * len(contents)
+    before = snapshot(site / "static_root")
+    again = collect(config)
+    assert again.compressed == 0 and not again.published
+    assert snapshot(site / "static_root") == before
+    (site / "assets/css/plain.css").write_text(CSS + "/* edited */\n")
+    third = collect(config)
+    assert third.compressed == 3  # one new content, three encodings
+    assert third.compress_cache_hits > 0 or third.compressed == 3
+
+
+def test_output_is_deterministic(site: Path, tmp_path: Path) -> None:
+    collect(config_for(site, "assets", hash=True, compress=True))
+    first = served_files(site / "static_root")
+    other = tmp_path / "again"
+    write_tree(other / "assets", {k: v for k, v in _sources(site).items()})
+    collect(config_for(other, "assets", hash=True, compress=True))
+    assert served_files(other / "static_root") == first
+
+
+def _sources(site: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(site / "assets").as_posix(): p.read_bytes()
+        for p in (site / "assets").rglob("*")
+        if p.is_file()
+    }
+
+
+def test_corrupt_cache_entry_is_detected_and_never_published(site: Path) -> None:
+    config = config_for(site, "assets", hash=False, compress=True)
+    collect(config)
+    root = site / "static_root"
+    entries = sorted((root / ".corral/cache").rglob("*.br"))
+    assert entries
+    # Break every cached brotli entry (a new inode, so the published links stay whole),
+    # then delete the published variants so the next run must take them from the cache.
+    for entry in entries:
+        data = entry.read_bytes()
+        entry.unlink()
+        entry.write_bytes(data[:-3] + b"bad")
+    published = [root / p for p in served_files(root) if p.endswith(".br")]
+    assert published
+    for variant in published:
+        variant.unlink()
+    report = collect(config)
+    assert report.compressed == len(published)  # recomputed, not taken from the bad entries
+    for variant in published:
+        assert brotli.decompress(variant.read_bytes()) == variant.with_suffix("").read_bytes()
+
+
+def test_turning_an_encoding_off_publishes_a_release_without_it(site: Path) -> None:
+    config = config_for(site, "assets", hash=False, compress=True, keep=None)
+    collect(config)
+    no_zstd = config_for(site, "assets", hash=False, compress=True, compression={"zstd": False})
+    report = collect(no_zstd)
+    assert report.published
+    clean(no_zstd, keep=0)
+    published = served_files(site / "static_root")
+    assert not [p for p in published if p.endswith(".zst")]
+    assert [p for p in published if p.endswith(".br")]
+
+
+def test_crash_during_compression_leaves_the_previous_release_intact(tmp_path: Path) -> None:
+    write_tree(tmp_path / "src", {"a.css": CSS})
+    root = tmp_path / "out"
+    args = [sys.executable, "-m", "corral", "collect", "--root", str(root), "--source", "src"]
+    subprocess.run(args, cwd=tmp_path, check=True, capture_output=True)
+    before = served_files(root)
+    # A big compressible file takes brotli 11 seconds: kill the run while it compresses.
+    big = "".join(f"/* {n} {hashlib.md5(str(n).encode()).hexdigest()} */\n" for n in range(60_000))
+    write_tree(tmp_path / "src", {"a.css": CSS + "/* v2 */", "big.css": big})
+    proc = subprocess.Popen(
+        args, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 30
+    while not _compressing(root) and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.01)
+    assert proc.poll() is None, "the run ended before it was seen compressing"
+    time.sleep(0.2)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert served_files(root) == before  # nothing of the new release is visible
+    done = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    files = served_files(root)
+    assert files["big.css"] == big.encode()
+    assert brotli.decompress(files["big.css.br"]) == big.encode()
+
+
+def _compressing(root: Path) -> bool:
+    cache = root / ".corral/cache"
+    return cache.is_dir() and any(cache.rglob("*"))
