@@ -32,7 +32,8 @@ def corral(
 @pytest.fixture
 def site(project: Path) -> Path:
     (project / "pyproject.toml").write_text(
-        '[tool.corral]\nroot = "static_root"\nsources = ["assets", "vendor"]\nhash = false\ncompress = false\n'
+        '[tool.corral]\nroot = "static_root"\nsources = ["assets", "vendor"]\n'
+        "hash = false\ncompress = false\n"
     )
     return project
 
