@@ -470,11 +470,9 @@ def ensure_venv(venv: Path, *, with_corral: bool) -> Path:
               "-r", requirements])
         stamp.write_text(wanted + "\n")
     if with_corral and (REPO / "src/corral/cli.py").exists():
-        probe = subprocess.run([python, "-c", "import corral.cli"], capture_output=True,
-                               check=False)
-        if probe.returncode != 0:
-            _run([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                  "-e", REPO])
+        # Every time: corral's own dependencies change as it grows (brotli, zstandard, ...).
+        _run([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+              "-e", REPO])
     return python
 
 

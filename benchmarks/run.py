@@ -296,6 +296,42 @@ class CorralCli(Tool):
         run.summary = ", ".join(f"{k} {v}" for k, v in counts.items() if v)
 
 
+class CorralVariant(CorralCli):
+    """corral with some stages switched off, to compare like with like."""
+
+    flags: tuple[str, ...] = ()
+
+    def unavailable(self, ctx: Context) -> str | None:
+        reason = super().unavailable(ctx)
+        if reason:
+            return reason
+        assert ctx.corral is not None
+        done = subprocess.run([ctx.corral, "collect", "--help"], capture_output=True,
+                              text=True, check=False)
+        missing = [f for f in self.flags if f not in done.stdout]
+        return f"this corral build has no {', '.join(missing)}" if missing else None
+
+    def describe(self, ctx: Context) -> str:
+        return ""
+
+    def command(self, ctx: Context, scenario: str) -> Command:
+        command = super().command(ctx, scenario)
+        command.argv += list(self.flags)
+        return command
+
+
+class CorralHashOnly(CorralVariant):
+    name = "corral-hash"
+    label = "corral CLI --no-compress (copy + fingerprint)"
+    flags = ("--no-compress",)
+
+
+class CorralCopyOnly(CorralVariant):
+    name = "corral-copy"
+    label = "corral CLI --no-hash --no-compress (copy)"
+    flags = ("--no-hash", "--no-compress")
+
+
 class DjangoTool(Tool):
     storage = "static"
 
@@ -487,8 +523,9 @@ class BrotliFloor(CompressFloor):
 
 
 ALL_TOOLS: tuple[Tool, ...] = (
-    CorralCli(), CorralDjango(), CorralDjangoStatic(), DjangoStatic(), DjangoManifest(),
-    WhiteNoise(), CopyFloor(), RsyncFloor(), Sha256Floor(), GzipFloor(), BrotliFloor(),
+    CorralCli(), CorralHashOnly(), CorralCopyOnly(), CorralDjango(), CorralDjangoStatic(),
+    DjangoStatic(), DjangoManifest(), WhiteNoise(),
+    CopyFloor(), RsyncFloor(), Sha256Floor(), GzipFloor(), BrotliFloor(),
 )
 TOOLS = {tool.name: tool for tool in ALL_TOOLS}
 for _tool in ALL_TOOLS:  # the floors' labels say how many processes they use
@@ -870,6 +907,11 @@ def markdown(data: dict[str, Any]) -> str:
     return "\n".join(out).rstrip() + "\n"
 
 
+def _ratio(value: float) -> str:
+    """Two significant digits: 0.25x, 1.3x, 0.0016x."""
+    return (f"{value:.2f}" if value >= 0.1 else f"{value:.2g}") + TIMES
+
+
 def _load_text(load: Sequence[float]) -> str:
     if len(load) < 6:
         return ""
@@ -925,9 +967,9 @@ def _ratios(entry: dict[str, Any], scenarios: Sequence[str]) -> list[str]:
             for s in scenarios:
                 a, b = _median(entry, name, s), _median(entry, other, s)
                 ca, cb = _median(entry, name, s, "cpu"), _median(entry, other, s, "cpu")
-                text = f"{a / b:.2f}{TIMES}" if a and b else DASH
+                text = _ratio(a / b) if a and b else DASH
                 if a and b and ca and cb:
-                    text += f" (CPU {ca / cb:.2f}{TIMES})"
+                    text += f" (CPU {_ratio(ca / cb)})"
                 cells.append(text)
             if any(c != DASH for c in cells):
                 out.append(f"| {entry['tools'][other]['label']} | " + " | ".join(cells) + " |")
@@ -1012,7 +1054,7 @@ sys.exit(code)
 """
 
 
-def profile(ctx: Context, out_dir: Path, top: int) -> str:
+def profile(ctx: Context, out_dir: Path, top: int, extra: Sequence[str] = ()) -> str:
     """Profile ``corral collect`` (cold, then no-change) under cProfile; return a report."""
     python = ctx.python
     ok, last = _probe([python, "-c", "import corral.cli"])
@@ -1021,12 +1063,12 @@ def profile(ctx: Context, out_dir: Path, top: int) -> str:
     out_dir.mkdir(parents=True, exist_ok=True)
     target = ctx.work / "targets" / "profile"
     remove_tree(target)
-    report = [f"# corral collect under cProfile: corpus {ctx.corpus.size} "
+    report = [f"# corral collect {' '.join(extra)} under cProfile: corpus {ctx.corpus.size} "
               f"({ctx.corpus.logical_files} files)\n"]
     for scenario in ("cold", "nochange"):
         prof = out_dir / f"corral-{ctx.corpus.size}-{scenario}.prof"
         argv = [python, "-c", _PROFILE_SCRIPT, str(prof), "collect", "--config",
-                str(ctx.corral_config), "--root", str(target), "-q"]
+                str(ctx.corral_config), "--root", str(target), "-q", *extra]
         start = time.perf_counter()
         done = subprocess.run(argv, capture_output=True, text=True, check=False)
         wall = time.perf_counter() - start
@@ -1050,7 +1092,7 @@ def profile(ctx: Context, out_dir: Path, top: int) -> str:
         remove_tree(target)
         for scenario in ("cold", "nochange"):
             report.append(_py_spy(spy_exe, python, ctx, target=target, out_dir=out_dir,
-                                  scenario=scenario, top=top))
+                                  scenario=scenario, top=top, extra=extra))
     else:
         report.append("(py-spy is not installed: `pip install py-spy` for a profile that "
                       "includes worker threads and processes)\n")
@@ -1061,12 +1103,12 @@ def profile(ctx: Context, out_dir: Path, top: int) -> str:
 
 
 def _py_spy(spy: str, python: str, ctx: Context, *, target: Path, out_dir: Path, scenario: str,
-            top: int) -> str:
+            top: int, extra: Sequence[str]) -> str:
     """Sample one ``corral collect`` with py-spy; return self/total time per function."""
     raw = out_dir / f"corral-{ctx.corpus.size}-{scenario}.pyspy.txt"
     argv = [spy, "record", "--format", "raw", "--rate", "250", "--subprocesses", "-o",
             str(raw), "--", python, "-m", "corral", "collect", "--config",
-            str(ctx.corral_config), "--root", str(target), "-q"]
+            str(ctx.corral_config), "--root", str(target), "-q", *extra]
     done = subprocess.run(argv, capture_output=True, text=True, check=False)
     if done.returncode != 0 or not raw.exists():
         return f"py-spy {scenario}: failed (exit {done.returncode}): {done.stderr[-500:]}\n"
@@ -1197,6 +1239,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="instead of timing, run corral collect (cold and no-change) under "
                         "cProfile (and py-spy if installed) and print the top entries")
     parser.add_argument("--profile-top", type=int, default=30, help="entries per profile table")
+    parser.add_argument("--corral-arg", action="append", default=[], metavar="ARG",
+                        help="extra argument for the profiled `corral collect` (repeatable; "
+                        "e.g. --corral-arg=--no-compress)")
     parser.add_argument("--from-json", type=Path, action="append", default=[],
                         metavar="FILE",
                         help="run nothing: render the report from raw JSON written by "
@@ -1235,7 +1280,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             for corpus_dir in corpus_dirs:
                 ctx = make_context(corpus_dir, args)
                 out_dir = args.work or ctx.work
-                print(profile(ctx, out_dir / "profile", args.profile_top))
+                print(profile(ctx, out_dir / "profile", args.profile_top, args.corral_arg))
                 if not args.keep_work:
                     remove_tree(ctx.work)
             return 0
