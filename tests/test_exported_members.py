@@ -17,10 +17,12 @@ def test_public_api_is_exactly_this() -> None:
         "DirectorySource",
         "FindResult",
         "LockError",
+        "ManifestError",
         "OwnershipError",
         "PackageSource",
         "Problem",
         "Report",
+        "Resolver",
         "SourceError",
         "TargetError",
         "__version__",
@@ -35,7 +37,7 @@ def test_public_api_is_exactly_this() -> None:
 
 
 def test_errors_form_one_tree() -> None:
-    for name in ("BuildError", "ConfigError", "SourceError", "TargetError"):
+    for name in ("BuildError", "ConfigError", "ManifestError", "SourceError", "TargetError"):
         assert issubclass(getattr(corral, name), corral.CorralError)
     assert issubclass(corral.DecodeError, corral.SourceError)
     assert issubclass(corral.LockError, corral.TargetError)

@@ -15,6 +15,7 @@ from corral.errors import (
     CorralError,
     DecodeError,
     LockError,
+    ManifestError,
     OwnershipError,
     Problem,
     SourceError,
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from corral.check import CheckReport, check
     from corral.config import Config, DirectorySource, PackageSource, load_config
     from corral.find import find
+    from corral.fingerprint import Resolver
     from corral.report import CleanReport, FindResult, Report
 
 __version__ = "0.1.0.dev0"
@@ -38,6 +40,7 @@ _LAZY = {
     "FindResult": "corral.report",
     "PackageSource": "corral.config",
     "Report": "corral.report",
+    "Resolver": "corral.fingerprint",
     "check": "corral.check",
     "clean": "corral.build",
     "collect": "corral.build",
@@ -56,10 +59,12 @@ __all__ = [
     "DirectorySource",
     "FindResult",
     "LockError",
+    "ManifestError",
     "OwnershipError",
     "PackageSource",
     "Problem",
     "Report",
+    "Resolver",
     "SourceError",
     "TargetError",
     "__version__",

@@ -11,6 +11,7 @@ parse message text::
     ├── TargetError             the target (STATIC_ROOT) can't be used: path
     │   ├── OwnershipError      the target is not corral's, or overlaps a source
     │   └── LockError           another run holds the target's lock: holder_pid
+    ├── ManifestError           a manifest is unreadable, or names no such path: path
     └── BuildError              one or more problems found during a run: problems
 
 A run that finds several problems (unreadable files, broken symlinks, clashing
@@ -29,6 +30,7 @@ __all__ = [
     "CorralError",
     "DecodeError",
     "LockError",
+    "ManifestError",
     "OwnershipError",
     "Problem",
     "SourceError",
@@ -159,6 +161,14 @@ class LockError(TargetError):
     ) -> None:
         super().__init__(message, path=path, hint=hint)
         self.holder_pid = holder_pid
+
+
+class ManifestError(CorralError):
+    """A manifest can't be read, or (in strict mode) does not know a logical path."""
+
+    def __init__(self, message: str, *, path: str, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.path = path
 
 
 class BuildError(CorralError):

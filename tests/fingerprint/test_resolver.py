@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from corral.errors import SourceError
+from corral.errors import ManifestError
 from corral.fingerprint import Resolver, corral_manifest, django_manifest
 
 from .helpers import run
@@ -46,12 +46,12 @@ def test_urls_are_percent_encoded(resolver: Resolver) -> None:
 
 
 def test_strict_mode_names_the_path_and_suggests_close_matches(resolver: Resolver) -> None:
-    with pytest.raises(SourceError) as info:
+    with pytest.raises(ManifestError) as info:
         resolver.url("css/ap.css")
     assert info.value.path == "css/ap.css"
     assert '"css/ap.css" is not in the manifest' in info.value.message
     assert info.value.hint is not None and 'did you mean "css/app.css"' in info.value.hint
-    with pytest.raises(SourceError) as info:
+    with pytest.raises(ManifestError) as info:
         resolver.integrity("zzz/nothing-like-it")
     assert info.value.hint is not None and "did you mean" not in info.value.hint
 
@@ -65,7 +65,7 @@ def test_lenient_mode_returns_the_unhashed_url() -> None:
 
 def test_djangos_manifest_needs_a_url() -> None:
     data = django_manifest(run(TREE).fingerprints)
-    with pytest.raises(SourceError, match="records no URL"):
+    with pytest.raises(ManifestError, match="records no URL"):
         Resolver.from_manifest(data)
     resolver = Resolver.from_manifest(data, url="/static/")
     assert resolver.url("js/app.js").startswith("/static/js/app.")
@@ -83,11 +83,11 @@ def test_djangos_manifest_needs_a_url() -> None:
     ],
 )
 def test_bad_manifests(data: bytes, why: str) -> None:
-    with pytest.raises(SourceError, match=why):
+    with pytest.raises(ManifestError, match=why):
         Resolver.from_manifest(data)
 
 
 def test_unreadable_manifest(tmp_path: Path) -> None:
-    with pytest.raises(SourceError, match="can't read the manifest") as info:
+    with pytest.raises(ManifestError, match="can't read the manifest") as info:
         Resolver.from_manifest(tmp_path / "missing.json")
     assert info.value.path == str(tmp_path / "missing.json")

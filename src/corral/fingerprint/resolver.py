@@ -9,7 +9,7 @@
 
 Reads corral's manifest (and, for convenience, Django's ``staticfiles.json``,
 which has no integrity and no URL: pass ``url=``). Strict mode (the default,
-as Django's ``manifest_strict``) raises :class:`~corral.errors.SourceError`
+as Django's ``manifest_strict``) raises :class:`~corral.errors.ManifestError`
 for a path the manifest does not know, suggesting close matches; lenient mode
 returns the unhashed URL and an empty integrity.
 """
@@ -25,7 +25,7 @@ from types import MappingProxyType
 from typing import Any
 from urllib.parse import quote
 
-from corral.errors import SourceError
+from corral.errors import ManifestError
 from corral.fingerprint.manifest import CORRAL_MANIFEST_VERSION, DJANGO_MANIFEST_VERSION
 from corral.fingerprint.resolve import split_url
 
@@ -67,14 +67,14 @@ class Resolver:
         """Load corral's manifest (or Django's ``staticfiles.json``) from a path or its bytes.
 
         ``url`` overrides the manifest's URL prefix (required for Django's,
-        which records none). Raises :class:`~corral.errors.SourceError` for a
+        which records none). Raises :class:`~corral.errors.ManifestError` for a
         file that can't be read or is not a manifest.
         """
         where = "<manifest bytes>" if isinstance(source, bytes) else str(source)
         try:
             data = source if isinstance(source, bytes) else Path(source).read_bytes()
         except OSError as exc:
-            raise SourceError(
+            raise ManifestError(
                 f"can't read the manifest {where}: {exc.strerror or exc}",
                 path=where,
                 hint="run `corral collect` first, or point the resolver at the target's manifest",
@@ -86,7 +86,7 @@ class Resolver:
         entries, prefix = _parse(payload, where)
         prefix = url if url is not None else prefix
         if prefix is None:
-            raise SourceError(
+            raise ManifestError(
                 f"{where} is Django's staticfiles.json, which records no URL",
                 path=where,
                 hint='pass url="/static/" (your STATIC_URL) to Resolver.from_manifest',
@@ -137,7 +137,7 @@ class Resolver:
             raise self._unknown(logical)
         return ""
 
-    def _unknown(self, logical: str) -> SourceError:
+    def _unknown(self, logical: str) -> ManifestError:
         close = difflib.get_close_matches(logical, list(self._entries), n=3, cutoff=0.6)
         hint = (
             "did you mean " + " or ".join(f'"{c}"' for c in close) + "?"
@@ -145,7 +145,7 @@ class Resolver:
             else "check the path (it is relative to the static URL, e.g. 'css/app.css'), "
             "and that the file was collected"
         )
-        return SourceError(
+        return ManifestError(
             f'"{logical}" is not in the manifest {self._where}',
             path=logical,
             hint=hint + " (paths the manifest does not know raise in strict mode)",
@@ -171,8 +171,8 @@ def _parse(payload: Any, where: str) -> tuple[dict[str, tuple[str, str]], str | 
     raise _not_a_manifest(where, f"unknown manifest version {version!r}")
 
 
-def _not_a_manifest(where: str, why: str) -> SourceError:
-    return SourceError(
+def _not_a_manifest(where: str, why: str) -> ManifestError:
+    return ManifestError(
         f"{where} is not a corral or Django manifest: {why}",
         path=where,
         hint="run `corral collect` again to rewrite it",
