@@ -203,6 +203,25 @@ def _parser() -> argparse.ArgumentParser:
         help="wait this long for another run's lock",
     )
 
+    p = commands.add_parser(
+        "compress",
+        help="precompress a directory built by another tool",
+        description="Write .gz, .br and .zst variants next to every file under DIR that "
+        "gains from compression (same engine and cache as collect; a re-run writes nothing).",
+    )
+    p.add_argument("dir", type=Path, metavar="DIR", help="the directory to precompress")
+    p.add_argument(
+        "--cache",
+        type=Path,
+        metavar="DIR",
+        help="compression cache (default: $XDG_CACHE_HOME/corral/compress)",
+    )
+    for name in ("gzip", "brotli", "zstd"):
+        p.add_argument(f"--no-{name}", action="store_true", help=f"don't write {name} variants")
+    p.add_argument("-n", "--dry-run", action="store_true", help="list what would be compressed")
+    p.add_argument("--json", action="store_true", help="print a machine-readable report")
+    p.add_argument("-q", "--quiet", action="store_true", help="print only errors")
+
     commands.add_parser(
         "check",
         parents=[common],
@@ -253,6 +272,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     out, err = sys.stdout, sys.stderr
     style = _Style(err)
     try:
+        if args.command == "compress":
+            return _compress(args, out)
         config = _config(args)
         if args.command == "collect":
             return _collect(config, args, out, err, style)
@@ -348,6 +369,25 @@ def _collect(
                 f"ignoring {shadowed}\n"
             )
         _summary(report, config, args.verbose, out)
+    return 0
+
+
+def _compress(args: argparse.Namespace, out: TextIO) -> int:
+    from corral.compress import CompressionOptions  # noqa: PLC0415 - only this command
+    from corral.compress_tree import compress_tree  # noqa: PLC0415
+
+    options = CompressionOptions(
+        gzip=not args.no_gzip, brotli=not args.no_brotli, zstd=not args.no_zstd
+    )
+    report = compress_tree(args.dir, options, cache_dir=args.cache, dry_run=args.dry_run)
+    if args.json:
+        _dump(report.to_dict(), out)
+    elif not args.quiet:
+        out.write(
+            f"{args.dir}: {len(report.written):,} variant(s) written, {report.unchanged:,} "
+            f"already up to date ({report.computed:,} compressed, {report.cache_hits:,} from "
+            f"the cache) for {report.files:,} file(s)\n"
+        )
     return 0
 
 

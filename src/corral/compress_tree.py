@@ -1,0 +1,159 @@
+"""``corral compress DIR``: precompress a tree that another tool built.
+
+Every file under ``DIR`` (dot-files and dot-directories aside, and existing
+``.gz``/``.br``/``.zst`` files, which are variants, not inputs) gets its
+variants next to it, made by the same engine and cache as ``corral collect``.
+A variant is written under a temporary name in its directory and renamed into
+place, so a web server never sees a partial one; a variant already holding the
+right bytes is left untouched, so a re-run writes nothing. The cache defaults to
+``$XDG_CACHE_HOME/corral/compress`` (``~/.cache/corral/compress``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from corral.errors import BuildError, Problem, TargetError
+
+if TYPE_CHECKING:
+    from corral.compress import CompressionOptions
+
+__all__ = ["TreeReport", "compress_tree", "default_cache_dir"]
+
+_VARIANT_SUFFIXES = (".gz", ".br", ".zst")
+
+
+@dataclass(slots=True)
+class TreeReport:
+    """What ``compress_tree`` did."""
+
+    root: str
+    files: int = 0
+    written: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    computed: int = 0
+    cache_hits: int = 0
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "root": self.root,
+            "files": self.files,
+            "written": self.written,
+            "unchanged": self.unchanged,
+            "computed": self.computed,
+            "cache_hits": self.cache_hits,
+        }
+
+
+def default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(Path.home(), ".cache")
+    return Path(base) / "corral" / "compress"
+
+
+def compress_tree(
+    root: Path,
+    options: CompressionOptions,
+    *,
+    cache_dir: Path | None = None,
+    dry_run: bool = False,
+) -> TreeReport:
+    """Write the variants of every file under ``root`` that gains from compression."""
+    from corral.compress import (  # noqa: PLC0415 - heavy, used by this command only
+        CompressionCache,
+        CompressJob,
+        compress_many,
+    )
+    from corral.compress.encoders import EXTENSIONS  # noqa: PLC0415
+
+    if not root.is_dir():
+        raise TargetError(f"{root} is not a directory", path=str(root), hint="pass a directory")
+    report = TreeReport(root=str(root))
+    files = _files(root)
+    report.files = len(files)
+    jobs: list[CompressJob] = []
+    problems: list[Problem] = []
+    wanted: list[tuple[str, str]] = []  # (relpath, digest)
+    for relpath in files:
+        path = root / relpath
+        size = path.stat().st_size
+        if options.skip_reason(relpath, size) is not None:
+            continue
+        try:
+            digest = _sha256(path)
+        except OSError as exc:
+            problems.append(
+                Problem("unreadable", f"can't read this file: {exc.strerror}", path=str(path))
+            )
+            continue
+        jobs.append(CompressJob(digest, path, size))
+        wanted.append((relpath, digest))
+    if problems:
+        raise BuildError(problems)
+    if dry_run:
+        return report
+    cache = CompressionCache(cache_dir or default_cache_dir())
+    run = compress_many(jobs, options, cache)
+    report.computed, report.cache_hits = run.computed, run.cache_hits
+    by_digest = {result.job.digest: result for result in run}
+    for relpath, digest in wanted:
+        for variant in by_digest[digest].variants:
+            target = root / (relpath + EXTENSIONS[variant.encoding])
+            if _same(target, variant.path):
+                report.unchanged += 1
+                continue
+            _place(variant.path, target)
+            report.written.append(target.relative_to(root).as_posix())
+    return report
+
+
+def _files(root: Path) -> list[str]:
+    found: list[str] = []
+    for dirpath, dirs, names in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        rel = os.path.relpath(dirpath, root)
+        for name in sorted(names):
+            if name.startswith(".") or name.endswith(_VARIANT_SUFFIXES):
+                continue
+            found.append(name if rel == "." else f"{rel}/{name}".replace(os.sep, "/"))
+    return found
+
+
+def _sha256(path: Path) -> str:
+    hasher = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            hasher.update(chunk)
+    return hasher.hexdigest()
+
+
+def _same(target: Path, entry: Path) -> bool:
+    try:
+        a, b = target.stat(), entry.stat()
+    except OSError:
+        return False
+    if (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino):
+        return True
+    return a.st_size == b.st_size and target.read_bytes() == entry.read_bytes()
+
+
+def _place(entry: Path, target: Path) -> None:
+    tmp = target.with_name(f".{target.name}.corral-{os.getpid()}.tmp")
+    try:
+        try:
+            os.link(entry, tmp)  # same file system as the cache: no copy at all
+        except OSError:
+            shutil.copyfile(entry, tmp)
+            os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise TargetError(
+            f"can't write {target}: {exc.strerror or exc}",
+            path=str(target),
+            hint="check the directory's permissions and free space",
+        ) from exc
