@@ -7,9 +7,7 @@ configuration file are relative to the file's directory (the project root).
 
 from __future__ import annotations
 
-import difflib
 import os
-import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -135,7 +133,7 @@ class Config:
         table = dict(self.compression)
         for key in table:
             if key not in known:
-                guess = difflib.get_close_matches(key.replace("-", "_"), known, n=1)
+                guess = _close_matches(key.replace("-", "_"), known, n=1)
                 raise ConfigError(
                     f"unknown key {key!r} in the 'compress' table",
                     hint=f"did you mean {guess[0]!r}?" if guess else f"known: {', '.join(known)}",
@@ -319,7 +317,15 @@ def parse_source(value: str | Mapping[str, Any], base: Path, origin: str) -> Sou
 # --- helpers ------------------------------------------------------------------------------
 
 
+def _close_matches(word: str, candidates: Any, n: int = 1, cutoff: float = 0.6) -> list[str]:
+    import difflib  # noqa: PLC0415 - only for an error message
+
+    return difflib.get_close_matches(word, candidates, n=n, cutoff=cutoff)
+
+
 def _read_toml(path: Path) -> dict[str, Any]:
+    import tomllib  # noqa: PLC0415 - only when there is a file to read
+
     try:
         with path.open("rb") as fh:
             return tomllib.load(fh)
@@ -353,7 +359,7 @@ def _check_keys(table: Mapping[str, Any], origin: str) -> None:
     for key in table:
         if key in _KEYS:
             continue
-        guess = difflib.get_close_matches(key.replace("-", "_"), _KEYS, n=1, cutoff=0.6)
+        guess = _close_matches(key.replace("-", "_"), _KEYS, n=1, cutoff=0.6)
         hint = f"did you mean {guess[0]!r}?" if guess else f"known keys: {', '.join(_KEYS)}"
         raise ConfigError(f"unknown configuration key {key!r}", hint=hint, file=origin, key=key)
 

@@ -15,7 +15,6 @@ target, and stages the two manifests, which are published last:
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
@@ -161,6 +160,8 @@ def manifest_stage(
     encodings: Mapping[str, Mapping[str, Any]],
 ) -> None:
     """Make both manifests (published last) and stage whichever differs from the target's."""
+    import hashlib  # noqa: PLC0415
+
     from corral.fingerprint.manifest import corral_manifest, django_manifest  # noqa: PLC0415
 
     fingerprints = hashed.fingerprints

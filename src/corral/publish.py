@@ -15,12 +15,9 @@ repaired by the next run. The state and release records *are* fsynced.
 
 from __future__ import annotations
 
-import base64
 import errno
-import hashlib
 import itertools
 import os
-import shutil
 import stat
 import threading
 from dataclasses import dataclass
@@ -60,6 +57,9 @@ def digest_file(path: str, *, all_digests: bool = False) -> tuple[Digests, bytes
     With ``all_digests``, also the md5 (Django's hashed names) and the sha384 SRI
     integrity, so fingerprinting never has to read an unchanged file again.
     """
+    # Imported here (cached after the first call): a no-change run reads no file.
+    import hashlib  # noqa: PLC0415
+
     hashers = [hashlib.sha256()]
     if all_digests:
         hashers += [hashlib.md5(usedforsecurity=False), hashlib.sha384()]
@@ -76,6 +76,8 @@ def digest_file(path: str, *, all_digests: bool = False) -> tuple[Digests, bytes
                     hasher.update(chunk)
     if not all_digests:
         return Digests(hashers[0].hexdigest()), data
+    import base64  # noqa: PLC0415
+
     sri = "sha384-" + base64.b64encode(hashers[2].digest()).decode("ascii")
     return Digests(hashers[0].hexdigest(), hashers[1].hexdigest(), sri), data
 
@@ -323,6 +325,8 @@ def _write_new(path: str, data: bytes) -> None:
 
 
 def _copy_new(source: str, path: str) -> None:
+    import shutil  # noqa: PLC0415 - big files only
+
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     with open(fd, "wb") as out, open(source, "rb") as src:
         shutil.copyfileobj(src, out, _CHUNK)
