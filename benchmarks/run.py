@@ -946,35 +946,53 @@ def _median(entry: dict[str, Any], tool: str, scenario: str, key: str = "median"
     return float(cell[key])
 
 
+#: Who each corral variant is compared with: tools doing the same work, and the floors.
+COMPARE: dict[str, tuple[str, ...]] = {
+    "corral": ("whitenoise", "django-manifest", "gzip", "brotli", "gzip+brotli"),
+    "corral-hash": ("django-manifest", "cp", "rsync", "sha256sum"),
+    "corral-copy": ("django-static", "cp", "rsync"),
+    "corral-django": ("django-manifest", "whitenoise"),
+    "corral-django-static": ("django-static",),
+}
+_SUMS = {"gzip+brotli": ("gzip", "brotli")}
+
+
+def _value(entry: dict[str, Any], tool: str, scenario: str, key: str) -> float | None:
+    if tool in _SUMS:
+        parts = [_median(entry, t, scenario, key) for t in _SUMS[tool]]
+        return sum(p for p in parts if p) if all(parts) else None
+    return _median(entry, tool, scenario, key)
+
+
 def _ratios(entry: dict[str, Any], scenarios: Sequence[str]) -> list[str]:
     mine = [n for n, t in entry["tools"].items() if t["kind"] == "corral"
             and any(_median(entry, n, s) for s in scenarios)]
-    others = [n for n, t in entry["tools"].items() if t["kind"] != "corral"]
     if not mine:
         return ["corral: not available yet on this run, so no ratios.", ""]
-    out = []
+    out = [
+        "Ratios: each corral variant's median time \u00f7 the other tool's median time in the "
+        "same scenario, against the tools that do the same work and the floors (below 1 "
+        "means corral is faster). In brackets the same ratio of CPU time, which a busy "
+        "machine disturbs less.",
+        "",
+        "| corral | vs | " + " | ".join(SCENARIOS[s] for s in scenarios) + " |",
+        "|---|---|" + "---|" * len(scenarios),
+    ]
     for name in mine:
-        out += [
-            f"Ratios for **{entry['tools'][name]['label']}**: its median time ÷ the other "
-            "tool's median time in the same scenario (below 1 means corral is faster); in "
-            "brackets the same ratio of CPU time, which a busy machine disturbs less.",
-            "",
-            "| vs | " + " | ".join(SCENARIOS[s] for s in scenarios) + " |",
-            "|---|" + "---|" * len(scenarios),
-        ]
-        for other in others:
+        for other in COMPARE.get(name, ()):
             cells = []
             for s in scenarios:
-                a, b = _median(entry, name, s), _median(entry, other, s)
-                ca, cb = _median(entry, name, s, "cpu"), _median(entry, other, s, "cpu")
+                a, b = _median(entry, name, s), _value(entry, other, s, "median")
+                ca, cb = _median(entry, name, s, "cpu"), _value(entry, other, s, "cpu")
                 text = _ratio(a / b) if a and b else DASH
                 if a and b and ca and cb:
                     text += f" (CPU {_ratio(ca / cb)})"
                 cells.append(text)
             if any(c != DASH for c in cells):
-                out.append(f"| {entry['tools'][other]['label']} | " + " | ".join(cells) + " |")
-        out.append("")
-    return out
+                label = ("floor: gzip -9 + brotli -q 11, added" if other in _SUMS
+                         else entry["tools"][other]["label"])
+                out.append(f"| `{name}` | {label} | " + " | ".join(cells) + " |")
+    return [*out, ""]
 
 
 def _scaling(corpora: Sequence[dict[str, Any]], scenarios: Sequence[str]) -> list[str]:
@@ -1352,8 +1370,9 @@ def merge_results(paths: Sequence[Path]) -> dict[str, Any]:
     """
     merged: dict[str, Any] = {"meta": {}, "corpora": []}
     by_corpus: dict[tuple[str, str], dict[str, Any]] = {}
-    for path in paths:
-        data = json.loads(path.read_text())
+    loaded = [json.loads(path.read_text()) for path in paths]
+    loaded.sort(key=lambda data: data["meta"]["date"])  # oldest first: later runs win
+    for data in loaded:
         for entry in data["corpora"]:
             info = entry.get("run") or _run_info(data["meta"])
             info = {**info, "load": entry.get("load", [])}
