@@ -522,10 +522,17 @@ class BrotliFloor(CompressFloor):
     level = "-q 11"
 
 
+class ZstdFloor(CompressFloor):
+    name = "zstd"
+    label = "floor: zstd -19 (xargs -P 2, WhiteNoise's compressible files)"
+    program = "zstd"
+    level = "-19 -q"
+
+
 ALL_TOOLS: tuple[Tool, ...] = (
     CorralCli(), CorralHashOnly(), CorralCopyOnly(), CorralDjango(), CorralDjangoStatic(),
     DjangoStatic(), DjangoManifest(), WhiteNoise(),
-    CopyFloor(), RsyncFloor(), Sha256Floor(), GzipFloor(), BrotliFloor(),
+    CopyFloor(), RsyncFloor(), Sha256Floor(), GzipFloor(), BrotliFloor(), ZstdFloor(),
 )
 TOOLS = {tool.name: tool for tool in ALL_TOOLS}
 for _tool in ALL_TOOLS:  # the floors' labels say how many processes they use
@@ -948,13 +955,14 @@ def _median(entry: dict[str, Any], tool: str, scenario: str, key: str = "median"
 
 #: Who each corral variant is compared with: tools doing the same work, and the floors.
 COMPARE: dict[str, tuple[str, ...]] = {
-    "corral": ("whitenoise", "django-manifest", "gzip", "brotli", "gzip+brotli"),
+    "corral": ("whitenoise", "django-manifest", "gzip", "brotli", "zstd", "gzip+brotli",
+               "gzip+brotli+zstd"),
     "corral-hash": ("django-manifest", "cp", "rsync", "sha256sum"),
     "corral-copy": ("django-static", "cp", "rsync"),
     "corral-django": ("django-manifest", "whitenoise"),
     "corral-django-static": ("django-static",),
 }
-_SUMS = {"gzip+brotli": ("gzip", "brotli")}
+_SUMS = {"gzip+brotli": ("gzip", "brotli"), "gzip+brotli+zstd": ("gzip", "brotli", "zstd")}
 
 
 def _value(entry: dict[str, Any], tool: str, scenario: str, key: str) -> float | None:
@@ -989,7 +997,7 @@ def _ratios(entry: dict[str, Any], scenarios: Sequence[str]) -> list[str]:
                     text += f" (CPU {_ratio(ca / cb)})"
                 cells.append(text)
             if any(c != DASH for c in cells):
-                label = ("floor: gzip -9 + brotli -q 11, added" if other in _SUMS
+                label = (f"floors {' + '.join(_SUMS[other])}, added" if other in _SUMS
                          else entry["tools"][other]["label"])
                 out.append(f"| `{name}` | {label} | " + " | ".join(cells) + " |")
     return [*out, ""]
