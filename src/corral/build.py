@@ -129,7 +129,7 @@ def collect(
     target.state_dir.prepare_lock()
     with TargetLock(target.state_dir.lock_file, config.root, wait=wait):
         # Under the lock: a concurrent first run may have taken the root meanwhile.
-        _check_ownership(target, force=force)
+        empty = _check_ownership(target, force=force)
         target.state_dir.create()
         target.state_dir.clean_tmp()
         with clock("scan"):
@@ -168,7 +168,7 @@ def collect(
                 target=target,
             )
             with clock("publish"):
-                _publish(target, state, run, report, force=force)
+                _publish(target, state, run, report, force=force, fresh=empty)
         except BaseException:
             target.discard_staged()
             raise
@@ -403,10 +403,11 @@ def guard_root(config: Config, sources: list[ResolvedSource]) -> None:
             )
 
 
-def _check_ownership(target: LocalTarget, *, force: bool) -> None:
+def _check_ownership(target: LocalTarget, *, force: bool) -> bool:
+    """Refuse a root corral may not use; return whether it holds nothing yet."""
     root = target.root
     if target.state_dir.owned():
-        return
+        return False
     if root.exists() and not root.is_dir():
         raise TargetError(
             f"target {root} exists and is not a directory",
@@ -430,6 +431,7 @@ def _check_ownership(target: LocalTarget, *, force: bool) -> None:
             hint="point 'root' at a new or empty directory, or pass --force to adopt this one "
             "(files already there are kept, never pruned, unless you also pass --clear)",
         )
+    return not occupied
 
 
 def _conflict_problem(conflict: Conflict) -> Problem:
@@ -635,7 +637,9 @@ def _read_problem(exc: OSError, found: SourceFile) -> Problem:
 # --- publish and record -------------------------------------------------------------------
 
 
-def _publish(target: LocalTarget, state: State, run: _Run, report: Report, *, force: bool) -> None:
+def _publish(
+    target: LocalTarget, state: State, run: _Run, report: Report, *, force: bool, fresh: bool
+) -> None:
     """Rename everything staged into place: hashed copies, originals, manifests last."""
     hashed = run.hashed
     order = [
@@ -648,7 +652,10 @@ def _publish(target: LocalTarget, state: State, run: _Run, report: Report, *, fo
         return
     keep = set(run.digests) | set(hashed.files if hashed else {}) | set(run.variant_files)
     relpaths = [s.relpath for s in order]
-    removals, problems = target.obstacles(relpaths, state.targets, keep, force=force)
+    removals: list[str] = []
+    problems: list[Problem] = []
+    if not fresh or state.targets:  # in an empty root nothing can stand in the way
+        removals, problems = target.obstacles(relpaths, state.targets, keep, force=force)
     if problems:
         raise BuildError(problems)
     target.state_dir.save_pending({s.relpath: s.digest for s in order})
