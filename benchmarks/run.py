@@ -896,8 +896,8 @@ def markdown(data: dict[str, Any]) -> str:
         out.append("|---|" + "---|" * len(scenarios))
         for name, tool in entry["tools"].items():
             row = entry["results"][name]
-            out.append(f"| {tool['label']} | "
-                       + " | ".join(_cell_text(row[s]) for s in scenarios) + " |")
+            out.append(f"| {tool['label']} | " + " | ".join(
+                _cell_text(row.get(s, {"status": "not run"})) for s in scenarios) + " |")
         out.append("")
         out += _ratios(entry, scenarios)
         notes = [f"- `{n}`: {t['note']}" for n, t in entry["tools"].items() if t["note"]]
@@ -928,6 +928,8 @@ def _load_text(load: Sequence[float]) -> str:
 
 def _runs_text(entry: dict[str, Any], run_info: dict[str, Any]) -> list[str]:
     runs = entry.get("runs") or [{**run_info, "load": entry.get("load", []), "tools": []}]
+    if len(runs) > 1:  # merged: name only the runs whose results are shown
+        runs = [r for r in runs if r["tools"]]
     if len(runs) == 1:
         r = runs[0]
         return [f"Measured {r['date']} with `{r['command']}`.{_load_text(r['load'])}", ""]
@@ -1384,26 +1386,33 @@ def merge_results(paths: Sequence[Path]) -> dict[str, Any]:
         for entry in data["corpora"]:
             info = entry.get("run") or _run_info(data["meta"])
             info = {**info, "load": entry.get("load", [])}
-            ran = [n for n, t in entry["tools"].items() if t["available"] == "yes"]
             key = (entry["corpus"]["size"], entry["corpus"]["directory"])
             base = by_corpus.get(key)
             if base is None:
-                entry["runs"] = [{**info, "tools": ran}]
-                entry["run"] = info
-                by_corpus[key] = entry
-                merged["corpora"].append(entry)
-                continue
-            base["runs"].append({**info, "tools": ran})
-            for name in entry["tools"]:
-                if name in ran or name not in base["tools"]:
-                    base["tools"][name] = entry["tools"][name]
-                    base["results"][name] = entry["results"][name]
-            for run_entry in base["runs"][:-1]:
-                run_entry["tools"] = [n for n in run_entry["tools"] if n not in ran]
+                base = {**entry, "runs": [], "run": dict(info), "tools": {}, "results": {}}
+                by_corpus[key] = base
+                merged["corpora"].append(base)
+            index = len(base["runs"])
+            base["runs"].append(info)
             base["run"]["scenarios"] = [
-                s for s in SCENARIOS
-                if s in base["run"]["scenarios"] or s in info["scenarios"]
+                s for s in SCENARIOS if s in base["run"]["scenarios"] or s in info["scenarios"]
             ]
+            for name, tool in entry["tools"].items():
+                cells = base["results"].setdefault(name, {})
+                if tool["available"] == "yes" or name not in base["tools"]:
+                    base["tools"][name] = tool
+                for scenario, cell in entry["results"][name].items():
+                    measured = cell["status"] in {"ok", "failed"}
+                    if measured or scenario not in cells:
+                        cells[scenario] = {**cell, "from_run": index}
+    for base in merged["corpora"]:
+        for index, run_entry in enumerate(base["runs"]):
+            run_entry["tools"] = sorted(
+                {name for name, cells in base["results"].items() for cell in cells.values()
+                 if cell.get("from_run") == index and cell["status"] in {"ok", "failed"}},
+                key=list(TOOLS).index,
+            )
+    for data in loaded:  # the newest run's machine; every version seen
         merged["meta"] = {**data["meta"], "versions": {**merged["meta"].get("versions", {}),
                                                        **data["meta"]["versions"]}}
     order = {name: i for i, name in enumerate(corpus_mod.SIZES)}
