@@ -897,7 +897,7 @@ def markdown(data: dict[str, Any]) -> str:
         for name, tool in entry["tools"].items():
             row = entry["results"][name]
             out.append(f"| {tool['label']} | " + " | ".join(
-                _cell_text(row.get(s, {"status": "not run"})) for s in scenarios) + " |")
+                _cell_text(row.get(s, {"status": _absent(name, s)})) for s in scenarios) + " |")
         out.append("")
         out += _ratios(entry, scenarios)
         notes = [f"- `{n}`: {t['note']}" for n, t in entry["tools"].items() if t["note"]]
@@ -912,6 +912,12 @@ def markdown(data: dict[str, Any]) -> str:
         out += _scaling(corpora, [s for s in SCENARIOS
                                   if any(s in e.get("run", meta)["scenarios"] for e in corpora)])
     return "\n".join(out).rstrip() + "\n"
+
+
+def _absent(tool: str, scenario: str) -> str:
+    """The status of a scenario a (merged) run has no cell for."""
+    known = TOOLS.get(tool)
+    return "not run" if known and scenario in known.scenarios else "n/a"
 
 
 def _ratio(value: float) -> str:
@@ -936,7 +942,9 @@ def _runs_text(entry: dict[str, Any], run_info: dict[str, Any]) -> list[str]:
     out = [f"Measured in {len(runs)} runs, merged tool by tool:", ""]
     for i, r in enumerate(runs, 1):
         tools = ", ".join(f"`{n}`" for n in r["tools"]) or "none kept"
-        out.append(f"{i}. {r['date']}: `{r['command']}` (kept: {tools}).{_load_text(r['load'])}")
+        corral = f" corral at `{r['corral']}`." if r.get("corral") else ""
+        out.append(f"{i}. {r['date']}: `{r['command']}` (kept: {tools}).{corral}"
+                   f"{_load_text(r['load'])}")
     return [*out, ""]
 
 
@@ -1385,7 +1393,8 @@ def merge_results(paths: Sequence[Path]) -> dict[str, Any]:
     for data in loaded:
         for entry in data["corpora"]:
             info = entry.get("run") or _run_info(data["meta"])
-            info = {**info, "load": entry.get("load", [])}
+            info = {**info, "load": entry.get("load", []),
+                    "corral": data["meta"]["versions"].get("corral commit", "")}
             key = (entry["corpus"]["size"], entry["corpus"]["directory"])
             base = by_corpus.get(key)
             if base is None:
@@ -1415,6 +1424,8 @@ def merge_results(paths: Sequence[Path]) -> dict[str, Any]:
     for data in loaded:  # the newest run's machine; every version seen
         merged["meta"] = {**data["meta"], "versions": {**merged["meta"].get("versions", {}),
                                                        **data["meta"]["versions"]}}
+    if len({d["meta"]["versions"].get("corral commit") for d in loaded}) > 1:
+        merged["meta"]["versions"]["corral commit"] = "per run, below"
     order = {name: i for i, name in enumerate(corpus_mod.SIZES)}
     merged["corpora"].sort(key=lambda e: (order.get(e["corpus"]["size"], 99),
                                           e["corpus"]["logical_files"]))
