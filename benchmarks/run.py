@@ -854,7 +854,7 @@ def _cell_text(cell: dict[str, Any]) -> str:
     if status == "n/a":
         return DASH
     if status in {"skipped", "not run"}:
-        return status
+        return str(status)
     if status == "failed":
         return "**failed**"
     runs = len(cell["runs"])
@@ -1249,7 +1249,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="comma-separated tools to run (default: all)")
     parser.add_argument("--scenarios", action="append",
                         help="comma-separated scenarios (default: all)")
-    parser.add_argument("--repeat", type=int, default=3, help="runs per tool and scenario")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="runs per tool and scenario (default %(default)s)")
     parser.add_argument("--repeat-for", action="append", default=[], metavar="TOOL=N",
                         help="a different number of runs for one tool (e.g. whitenoise=1)")
     parser.add_argument("--scenarios-for", action="append", default=[],
@@ -1345,7 +1346,7 @@ def _bench(args: argparse.Namespace, corpus_dirs: Sequence[Path], tool_names: Se
     command = "python benchmarks/run.py " + " ".join(
         shlex.quote(a) for a in (sys.argv[1:] if not args.smoke else ["--smoke"])
     )
-    data = {
+    data: dict[str, Any] = {
         "meta": {
             "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
             "command": command,
