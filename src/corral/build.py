@@ -89,14 +89,10 @@ def collect(
             raise BuildError(found)
         return loadpath
 
-    owned = target.state_dir.owned()
-    if dry_run or not owned:
-        # Nothing exists yet (or nothing may be written): scan first, so that bad input
-        # leaves no trace at all.
-        with clock("scan"):
-            loadpath = scan_sources()
-    if dry_run:
-        state, intact = _inspect(target) if owned else (State(), set())
+    def decide(
+        loadpath: LoadPath, state: State, intact: set[str], staging: LocalTarget | None
+    ) -> _Run:
+        """Plan every file, then fingerprint and compress; stage into ``staging`` if given."""
         report.release = state.release
         run = _plan(
             loadpath,
@@ -105,7 +101,7 @@ def collect(
             report,
             clock=clock,
             progress=progress,
-            target=None,
+            target=staging,
             scanned_ns=scanned_ns,
             all_digests=config.hash,
         )
@@ -118,8 +114,19 @@ def collect(
             report,
             clock=clock,
             progress=progress,
-            target=None,
+            target=staging,
         )
+        return run
+
+    owned = target.state_dir.owned()
+    if dry_run or not owned:
+        # Nothing exists yet (or nothing may be written): scan first, so that bad input
+        # leaves no trace at all.
+        with clock("scan"):
+            loadpath = scan_sources()
+    if dry_run:
+        state, intact = _inspect(target) if owned else (State(), set())
+        decide(loadpath, state, intact, None)
         with clock("prune"):
             report.pruned = _prune_plan(
                 target.state_dir, state, report, 0 if clear else config.keep
@@ -143,30 +150,8 @@ def collect(
                     state, intact = inspection.result()
             else:
                 state, intact = _inspect(target)
-        report.release = state.release
         try:
-            run = _plan(
-                loadpath,
-                state,
-                intact,
-                report,
-                clock=clock,
-                progress=progress,
-                target=target,
-                scanned_ns=scanned_ns,
-                all_digests=config.hash,
-            )
-            _derive(
-                config,
-                loadpath,
-                state,
-                intact,
-                run,
-                report,
-                clock=clock,
-                progress=progress,
-                target=target,
-            )
+            run = decide(loadpath, state, intact, target)
             with clock("publish"):
                 _publish(target, state, run, report, force=force, fresh=empty)
         except BaseException:
