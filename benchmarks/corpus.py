@@ -145,16 +145,28 @@ class SizeSpec:
 SIZE_SPECS: dict[str, SizeSpec] = {
     "smoke": SizeSpec("smoke", (), (), 6, 0, "about 50 generated files, no network needed"),
     "small": SizeSpec(
-        "small", _NPM_SMALL, _APPS_SMALL, 8, 0,
+        "small",
+        _NPM_SMALL,
+        _APPS_SMALL,
+        8,
+        0,
         "hundreds of files: Django admin, DRF, debug toolbar, Bootstrap, Popper, Leaflet, jQuery",
     ),
     "medium": SizeSpec(
-        "medium", _NPM_MEDIUM, _APPS_MEDIUM, 16, 0,
+        "medium",
+        _NPM_MEDIUM,
+        _APPS_MEDIUM,
+        16,
+        0,
         "thousands of files: small + Wagtail, Jazzmin, Grappelli, CKEditor 5, TinyMCE, "
         "Swagger UI, pdf.js, Font Awesome, MathJax, Chart.js, KaTeX",
     ),
     "large": SizeSpec(
-        "large", _NPM_LARGE, _APPS_MEDIUM, 32, 4,
+        "large",
+        _NPM_LARGE,
+        _APPS_MEDIUM,
+        32,
+        4,
         "tens of thousands of files: medium + Ace, icon sets, pdf.js legacy, and 4 replicas "
         "of every source under r1/..r4/ prefixes (text files made distinct per replica)",
     ),
@@ -292,9 +304,27 @@ def _png(width: int, height: int, rng: random.Random) -> bytes:
 
 
 _WORDS = (
-    "layout", "grid", "panel", "header", "footer", "button", "card", "modal",
-    "toolbar", "sidebar", "content", "navigation", "dropdown", "tooltip", "popover", "badge",
-    "alert", "table", "form", "input", "select",
+    "layout",
+    "grid",
+    "panel",
+    "header",
+    "footer",
+    "button",
+    "card",
+    "modal",
+    "toolbar",
+    "sidebar",
+    "content",
+    "navigation",
+    "dropdown",
+    "tooltip",
+    "popover",
+    "badge",
+    "alert",
+    "table",
+    "form",
+    "input",
+    "select",
 )
 
 
@@ -385,10 +415,16 @@ def generate_site_assets(root: Path, pages: int, seed: int = 6) -> None:
         "  else document.addEventListener('DOMContentLoaded', fn);\n}\n" + _js_body(rng, 15),
     )
     # a.js and b.js import each other: an ES module cycle, like @popperjs/core's.
-    _write(root / "js/lib/a.js", 'import { stop } from "./b.js";\n'
-           "export function start(n) { return stop(n + 1); }\n" + _js_body(rng, 8))
-    _write(root / "js/lib/b.js", 'import { start } from "./a.js";\n'
-           "export function stop(n) { return n > 9 ? n : start(n); }\n" + _js_body(rng, 8))
+    _write(
+        root / "js/lib/a.js",
+        'import { stop } from "./b.js";\n'
+        "export function start(n) { return stop(n + 1); }\n" + _js_body(rng, 8),
+    )
+    _write(
+        root / "js/lib/b.js",
+        'import { start } from "./a.js";\n'
+        "export function stop(n) { return n > 9 ? n : start(n); }\n" + _js_body(rng, 8),
+    )
     _write(
         root / "js/app.js",
         'import { ready } from "./lib/util.js";\nimport { start } from "./lib/a.js";\n'
@@ -397,8 +433,13 @@ def generate_site_assets(root: Path, pages: int, seed: int = 6) -> None:
     _write(
         root / "js/app.js.map",
         json.dumps(
-            {"version": 3, "file": "app.js", "sources": ["../src/app.ts"], "names": [],
-             "mappings": "AAAA;" * 40},
+            {
+                "version": 3,
+                "file": "app.js",
+                "sources": ["../src/app.ts"],
+                "names": [],
+                "mappings": "AAAA;" * 40,
+            },
         )
         + "\n",
     )
@@ -415,12 +456,20 @@ def generate_smoke_vendor(root: Path, seed: int = 7) -> None:
         + _css_rules(rng, 30)
         + "/*# sourceMappingURL=demo.css.map */\n",
     )
-    _write(root / "css/demo.css.map", json.dumps({"version": 3, "file": "demo.css",
-                                                   "sources": [], "names": [], "mappings": ""}))
-    _write(root / "js/demo.min.js", _js_body(rng, 40).replace("\n  ", "")
-           + "//# sourceMappingURL=demo.min.js.map\n")
-    _write(root / "js/demo.min.js.map", json.dumps({"version": 3, "file": "demo.min.js",
-                                                     "sources": [], "names": [], "mappings": ""}))
+    _write(
+        root / "css/demo.css.map",
+        json.dumps({"version": 3, "file": "demo.css", "sources": [], "names": [], "mappings": ""}),
+    )
+    _write(
+        root / "js/demo.min.js",
+        _js_body(rng, 40).replace("\n  ", "") + "//# sourceMappingURL=demo.min.js.map\n",
+    )
+    _write(
+        root / "js/demo.min.js.map",
+        json.dumps(
+            {"version": 3, "file": "demo.min.js", "sources": [], "names": [], "mappings": ""}
+        ),
+    )
     for i in range(5):
         _write(root / f"img/sprite{i}.png", _png(16, 16, rng))
     _write(root / "README.md", "# demo vendor package (generated)\n")
@@ -466,13 +515,22 @@ def ensure_venv(venv: Path, *, with_corral: bool) -> Path:
     stamp = venv / ".corral-bench-requirements"
     wanted = _sha256(requirements)
     if not stamp.exists() or stamp.read_text().strip() != wanted:
-        _run([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-              "-r", requirements])
+        _run(
+            [
+                python,
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "-r",
+                requirements,
+            ]
+        )
         stamp.write_text(wanted + "\n")
     if with_corral and (REPO / "src/corral/cli.py").exists():
         # Every time: corral's own dependencies change as it grows (brotli, zstandard, ...).
-        _run([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-              "-e", REPO])
+        _run([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-e", REPO])
     return python
 
 
@@ -494,12 +552,15 @@ def ensure_node_modules(out: Path) -> None:
         return
     flags = ["--ignore-scripts", "--omit=optional", "--no-audit", "--no-fund", "--loglevel=error"]
     print("+ npm ci " + " ".join(flags), flush=True)
-    done = subprocess.run(["npm", "ci", *flags], cwd=out, capture_output=True, text=True,
-                          check=False)
+    done = subprocess.run(
+        ["npm", "ci", *flags], cwd=out, capture_output=True, text=True, check=False
+    )
     if done.returncode != 0:
         reason = next((line for line in done.stderr.splitlines() if "Missing:" in line), "")
-        print(f"npm ci refused the lock file ({reason.removeprefix('npm error ')}); "
-              "installing the same pins with npm install")
+        print(
+            f"npm ci refused the lock file ({reason.removeprefix('npm error ')}); "
+            "installing the same pins with npm install"
+        )
         _run(["npm", "install", *flags], cwd=out)
     stamp.write_text(wanted + "\n")
 
@@ -621,15 +682,17 @@ json.dump(out, sys.stdout)
 """
 
 
-def write_django_project(
-    out: Path, apps: Sequence[str], dirs: Sequence[SourceRecord]
-) -> Path:
+def write_django_project(out: Path, apps: Sequence[str], dirs: Sequence[SourceRecord]) -> Path:
     project = out / "django"
     (project / "benchsite").mkdir(parents=True, exist_ok=True)
     app_list = "[\n" + "".join(f"    {a!r},\n" for a in apps) + "]"
-    dir_list = "[\n" + "".join(
-        f"    ({d.prefix!r}, {d.path!r}),\n" if d.prefix else f"    {d.path!r},\n" for d in dirs
-    ) + "]"
+    dir_list = (
+        "[\n"
+        + "".join(
+            f"    ({d.prefix!r}, {d.path!r}),\n" if d.prefix else f"    {d.path!r},\n" for d in dirs
+        )
+        + "]"
+    )
     (project / "benchsite" / "settings.py").write_text(
         _SETTINGS.format(apps=app_list, dirs=dir_list)
     )
@@ -656,8 +719,9 @@ _KINDS_PROBE = (
 def missing_reference_kinds(python: Path | str) -> list[str]:
     """The reference kinds whose missing-target policy this corral build lets us set (empty
     when corral is absent or predates fingerprinting)."""
-    done = subprocess.run([str(python), "-c", _KINDS_PROBE], capture_output=True, text=True,
-                          check=False)
+    done = subprocess.run(
+        [str(python), "-c", _KINDS_PROBE], capture_output=True, text=True, check=False
+    )
     if done.returncode != 0:
         return []
     kinds: list[str] = json.loads(done.stdout)
@@ -689,7 +753,7 @@ def write_corral_project(
         'url = "/static/"',
     ]
     if lenient:
-        policy = ", ".join(f"{_toml_key(kind)} = \"warn\"" for kind in lenient)
+        policy = ", ".join(f'{_toml_key(kind)} = "warn"' for kind in lenient)
         lines += [
             "# Third-party packages reference files they do not ship: warn, don't fail.",
             f"missing = {{ {policy} }}",
@@ -746,8 +810,11 @@ def replicate(source: SourceRecord, destination: Path, replica: int) -> SourceRe
             shutil.copyfile(path, target)
     prefix = f"r{replica}/{source.prefix}" if source.prefix else f"r{replica}"
     return SourceRecord(
-        label=f"r{replica}:{source.label}", kind="replica", prefix=prefix,
-        path=str(destination), origin=source.label,
+        label=f"r{replica}:{source.label}",
+        kind="replica",
+        prefix=prefix,
+        path=str(destination),
+        origin=source.label,
     )
 
 
@@ -771,8 +838,9 @@ def build(
     spec = SIZE_SPECS[size]
     out = out.resolve()
     out.mkdir(parents=True, exist_ok=True)
-    corpus = Corpus(size=size, directory=str(out),
-                    created=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
+    corpus = Corpus(
+        size=size, directory=str(out), created=dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    )
 
     python: Path | None = None
     if spec.apps:
@@ -797,8 +865,9 @@ def build(
     if size == "smoke":
         generate_smoke_vendor(generated / "demo")
         generate_smoke_overrides(generated / "overrides")
-        dirs.append(SourceRecord("demo vendor", "generated", "vendor/demo",
-                                 str(generated / "demo")))
+        dirs.append(
+            SourceRecord("demo vendor", "generated", "vendor/demo", str(generated / "demo"))
+        )
         dirs.append(SourceRecord("overrides", "generated", "", str(generated / "overrides")))
     for npm in spec.npm:
         path = out / "node_modules" / npm.package / npm.subdir
@@ -823,12 +892,12 @@ def build(
     replicas: list[SourceRecord] = []
     for replica in range(1, spec.replicas + 1):
         for index, source in enumerate(base):
-            replicas.append(replicate(source, replicas_dir / f"r{replica}" / f"s{index:02d}",
-                                      replica))
+            replicas.append(
+                replicate(source, replicas_dir / f"r{replica}" / f"s{index:02d}", replica)
+            )
     # Replicas go into STATICFILES_DIRS (after the originals, before the apps).
     all_dirs = dirs + replicas
-    write_django_project(out, spec.apps if python else ("django.contrib.staticfiles",),
-                         all_dirs)
+    write_django_project(out, spec.apps if python else ("django.contrib.staticfiles",), all_dirs)
     corpus.installed_apps = list(spec.apps) if python else ["django.contrib.staticfiles"]
     corpus.sources = all_dirs + apps_sources
     if python is not None:
@@ -845,10 +914,10 @@ def build(
 
 
 def _django_probe(python: Path, project: Path) -> list[dict[str, str]]:
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "benchsite.settings",
-           "BENCH_STORAGE": "static"}
-    done = subprocess.run([python, "-c", _PROBE], cwd=project, env=env,
-                          capture_output=True, text=True, check=False)
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "benchsite.settings", "BENCH_STORAGE": "static"}
+    done = subprocess.run(
+        [python, "-c", _PROBE], cwd=project, env=env, capture_output=True, text=True, check=False
+    )
     if done.returncode != 0:
         raise SystemExit(f"the Django project does not load:\n{done.stderr}")
     result: list[dict[str, str]] = json.loads(done.stdout)
@@ -882,8 +951,9 @@ def _versions(python: Path | None, out: Path, spec: SizeSpec) -> dict[str, str]:
     versions: dict[str, str] = {}
     if python is not None:
         names = main_requirements()
-        done = subprocess.run([python, "-c", _VERSIONS, *names], capture_output=True,
-                              text=True, check=True)
+        done = subprocess.run(
+            [python, "-c", _VERSIONS, *names], capture_output=True, text=True, check=True
+        )
         versions.update({f"pypi:{k}": v for k, v in json.loads(done.stdout).items()})
     for package in sorted({n.package for n in spec.npm}):
         manifest = out / "node_modules" / package / "package.json"
@@ -938,20 +1008,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     b.add_argument("--size", choices=SIZES, required=True, help="how big a corpus")
     b.add_argument("--out", type=Path, required=True, help="directory to build it in")
     b.add_argument(
-        "--venv", type=Path, default=None,
-        help="virtualenv for the Python packages (created if missing; default "
-        "benchmarks/.venv)",
+        "--venv",
+        type=Path,
+        default=None,
+        help="virtualenv for the Python packages (created if missing; default benchmarks/.venv)",
     )
-    b.add_argument("--no-install", action="store_true",
-                   help="use the existing virtualenv and node_modules; install nothing")
-    b.add_argument("--no-corral", action="store_true",
-                   help="do not install this checkout's corral into the virtualenv")
+    b.add_argument(
+        "--no-install",
+        action="store_true",
+        help="use the existing virtualenv and node_modules; install nothing",
+    )
+    b.add_argument(
+        "--no-corral",
+        action="store_true",
+        help="do not install this checkout's corral into the virtualenv",
+    )
     i = sub.add_parser("info", help="print what a built corpus contains")
     i.add_argument("dir", type=Path, help="a corpus directory (with corpus.json)")
     args = parser.parse_args(argv)
     if args.command == "build":
-        build(args.size, args.out, venv=args.venv, install=not args.no_install,
-              with_corral=not args.no_corral)
+        build(
+            args.size,
+            args.out,
+            venv=args.venv,
+            install=not args.no_install,
+            with_corral=not args.no_corral,
+        )
     else:
         print(summary(Corpus.load(args.dir)))
     return 0

@@ -65,9 +65,33 @@ SCENARIOS: dict[str, str] = {
 #: compress exactly the files WhiteNoise would.
 SKIP_COMPRESS = frozenset(
     {
-        "jpg", "jpeg", "png", "gif", "webp", "zip", "gz", "tgz", "bz2", "tbz",
-        "xz", "br", "swf", "flv", "woff", "woff2", "3gp", "3gpp", "asf", "avi",
-        "m4v", "mov", "mp4", "mpeg", "mpg", "webm", "wmv",
+        "jpg",
+        "jpeg",
+        "png",
+        "gif",
+        "webp",
+        "zip",
+        "gz",
+        "tgz",
+        "bz2",
+        "tbz",
+        "xz",
+        "br",
+        "swf",
+        "flv",
+        "woff",
+        "woff2",
+        "3gp",
+        "3gpp",
+        "asf",
+        "avi",
+        "m4v",
+        "mov",
+        "mp4",
+        "mpeg",
+        "mpg",
+        "webm",
+        "wmv",
     }
 )
 TOUCH_SEED = 20261122
@@ -129,8 +153,13 @@ def measure(command: Command, log: Path, timeout: float) -> Run:
         stdin = stack.enter_context(command.stdin.open("rb")) if command.stdin else None
         start = time.perf_counter()
         proc = subprocess.Popen(
-            argv, cwd=command.cwd, env=env, stdin=stdin or subprocess.DEVNULL,
-            stdout=out, stderr=err, start_new_session=True,
+            argv,
+            cwd=command.cwd,
+            env=env,
+            stdin=stdin or subprocess.DEVNULL,
+            stdout=out,
+            stderr=err,
+            start_new_session=True,
         )
         timer = threading.Timer(timeout, _kill_group, (proc.pid,))
         timer.start()
@@ -141,7 +170,10 @@ def measure(command: Command, log: Path, timeout: float) -> Run:
         wall = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
     run = Run(
-        wall=wall, user=usage.ru_utime, sys=usage.ru_stime, maxrss_kib=usage.ru_maxrss,
+        wall=wall,
+        user=usage.ru_utime,
+        sys=usage.ru_stime,
+        maxrss_kib=usage.ru_maxrss,
         returncode=proc.returncode,
     )
     if GNU_TIME and time_file.exists():
@@ -193,7 +225,8 @@ class Context:
 
     def compressible(self) -> list[str]:
         return sorted(
-            logical for logical in self.winners
+            logical
+            for logical in self.winners
             if Path(logical).suffix.lower().lstrip(".") not in SKIP_COMPRESS
         )
 
@@ -241,8 +274,14 @@ def remove_tree(path: Path) -> None:
 
 def _probe(argv: Sequence[str], env: dict[str, str] | None = None) -> tuple[bool, str]:
     try:
-        done = subprocess.run(list(argv), capture_output=True, text=True, check=False,
-                              env={**os.environ, **(env or {})}, timeout=120)
+        done = subprocess.run(
+            list(argv),
+            capture_output=True,
+            text=True,
+            check=False,
+            env={**os.environ, **(env or {})},
+            timeout=120,
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
         return False, str(exc)
     output = (done.stderr or done.stdout).strip().splitlines()
@@ -265,22 +304,32 @@ class CorralCli(Tool):
         # stages this build runs by default, so ratios against Manifest/WhiteNoise are read
         # for what they are.
         assert ctx.corral is not None
-        done = subprocess.run([ctx.corral, "collect", "--help"], capture_output=True,
-                              text=True, check=False)
+        done = subprocess.run(
+            [ctx.corral, "collect", "--help"], capture_output=True, text=True, check=False
+        )
         stages = ["copy"]
         if "--no-hash" in done.stdout:
             stages.append("fingerprint + rewrite")
         if "--no-compress" in done.stdout:
             stages.append("compress")
         if len(stages) == 1:
-            return ("this corral build only copies (its `collect` has no fingerprinting or "
-                    "compression yet): compare it with StaticFilesStorage, cp and rsync")
+            return (
+                "this corral build only copies (its `collect` has no fingerprinting or "
+                "compression yet): compare it with StaticFilesStorage, cp and rsync"
+            )
         return "this corral build runs by default: " + ", ".join(stages)
 
     def command(self, ctx: Context, scenario: str) -> Command:
         assert ctx.corral is not None
-        argv = [ctx.corral, "collect", "--config", str(ctx.corral_config),
-                "--root", str(ctx.target(self.name)), "--json"]
+        argv = [
+            ctx.corral,
+            "collect",
+            "--config",
+            str(ctx.corral_config),
+            "--root",
+            str(ctx.target(self.name)),
+            "--json",
+        ]
         if scenario == "clear":
             argv.append("--clear")
         return Command(argv)
@@ -306,8 +355,9 @@ class CorralVariant(CorralCli):
         if reason:
             return reason
         assert ctx.corral is not None
-        done = subprocess.run([ctx.corral, "collect", "--help"], capture_output=True,
-                              text=True, check=False)
+        done = subprocess.run(
+            [ctx.corral, "collect", "--help"], capture_output=True, text=True, check=False
+        )
         missing = [f for f in self.flags if f not in done.stdout]
         return f"this corral build has no {', '.join(missing)}" if missing else None
 
@@ -357,12 +407,14 @@ class DjangoTool(Tool):
         if scenario == "clear":
             argv.append("--clear")
         return Command(
-            argv, cwd=ctx.django_project,
-            env={"BENCH_STORAGE": self.storage,
-                 "BENCH_STATIC_ROOT": str(ctx.target(self.name)),
-                 "DJANGO_SETTINGS_MODULE": "benchsite.settings"},
+            argv,
+            cwd=ctx.django_project,
+            env={
+                "BENCH_STORAGE": self.storage,
+                "BENCH_STATIC_ROOT": str(ctx.target(self.name)),
+                "DJANGO_SETTINGS_MODULE": "benchsite.settings",
+            },
         )
-
 
     def parse(self, run: Run, log: Path) -> None:
         super().parse(run, log)
@@ -530,9 +582,20 @@ class ZstdFloor(CompressFloor):
 
 
 ALL_TOOLS: tuple[Tool, ...] = (
-    CorralCli(), CorralHashOnly(), CorralCopyOnly(), CorralDjango(), CorralDjangoStatic(),
-    DjangoStatic(), DjangoManifest(), WhiteNoise(),
-    CopyFloor(), RsyncFloor(), Sha256Floor(), GzipFloor(), BrotliFloor(), ZstdFloor(),
+    CorralCli(),
+    CorralHashOnly(),
+    CorralCopyOnly(),
+    CorralDjango(),
+    CorralDjangoStatic(),
+    DjangoStatic(),
+    DjangoManifest(),
+    WhiteNoise(),
+    CopyFloor(),
+    RsyncFloor(),
+    Sha256Floor(),
+    GzipFloor(),
+    BrotliFloor(),
+    ZstdFloor(),
 )
 TOOLS = {tool.name: tool for tool in ALL_TOOLS}
 for _tool in ALL_TOOLS:  # the floors' labels say how many processes they use
@@ -612,9 +675,13 @@ class Cell:
         walls = sorted(r.wall for r in self.runs)
         if not walls:
             return {}
-        out = {"median": statistics.median(walls), "min": walls[0], "max": walls[-1],
-               "rss_mib": max(r.maxrss_kib for r in self.runs) / 1024,
-               "cpu": statistics.median(r.user + r.sys for r in self.runs)}
+        out = {
+            "median": statistics.median(walls),
+            "min": walls[0],
+            "max": walls[-1],
+            "rss_mib": max(r.maxrss_kib for r in self.runs) / 1024,
+            "cpu": statistics.median(r.user + r.sys for r in self.runs),
+        }
         if len(walls) >= 4:
             q = statistics.quantiles(walls, n=4)
             out["q1"], out["q3"] = q[0], q[2]
@@ -635,8 +702,12 @@ class CorpusResult:
             "tools": self.tools,
             "results": {
                 tool: {
-                    scenario: {"status": c.status, "note": c.note, **c.stats(),
-                               "runs": [asdict(r) for r in c.runs]}
+                    scenario: {
+                        "status": c.status,
+                        "note": c.note,
+                        **c.stats(),
+                        "runs": [asdict(r) for r in c.runs],
+                    }
                     for scenario, c in cells.items()
                 }
                 for tool, cells in self.cells.items()
@@ -657,12 +728,20 @@ class Plan:
 
     def wants(self, tool: Tool, scenario: str) -> bool:
         return scenario in tool.scenarios and scenario in self.scenarios_for.get(
-            tool.name, tool.scenarios)
+            tool.name, tool.scenarios
+        )
 
 
 class Bench:
-    def __init__(self, ctx: Context, tools: Sequence[Tool], scenarios: Sequence[str],
-                 plan: Plan, *, echo: bool = True) -> None:
+    def __init__(
+        self,
+        ctx: Context,
+        tools: Sequence[Tool],
+        scenarios: Sequence[str],
+        plan: Plan,
+        *,
+        echo: bool = True,
+    ) -> None:
         self.ctx = ctx
         self.scenarios = scenarios
         self.plan = plan
@@ -697,9 +776,12 @@ class Bench:
         for name, cells in self.cells.items():
             tool = TOOLS[name]
             available = name in {t.name for t in self.tools}
-            tools[name] = {"label": tool.label, "kind": tool.kind,
-                           "available": "yes" if available else "no",
-                           "note": self.notes.get(name, "")}
+            tools[name] = {
+                "label": tool.label,
+                "kind": tool.kind,
+                "available": "yes" if available else "no",
+                "note": self.notes.get(name, ""),
+            }
             for scenario in self.scenarios:
                 if scenario in cells:
                     continue
@@ -717,8 +799,11 @@ class Bench:
             self.cells[tool.name][scenario] = Cell()
         rounds = max([self.plan.runs(t.name) for t in tools], default=0)
         for rep in range(rounds):
-            active = [t for t in tools if rep < self.plan.runs(t.name)
-                      and self.cells[t.name][scenario].status == "ok"]
+            active = [
+                t
+                for t in tools
+                if rep < self.plan.runs(t.name) and self.cells[t.name][scenario].status == "ok"
+            ]
             if not active:
                 break
             # Rotate the order every round: A B C, B C A, C A B ...
@@ -743,8 +828,10 @@ class Bench:
         cell = self.cells[tool.name][scenario]
         if cell.status != "ok":
             return
-        if self.synced[tool.name] == self.mutator.generation and \
-                self.ctx.target(tool.name).exists():
+        if (
+            self.synced[tool.name] == self.mutator.generation
+            and self.ctx.target(tool.name).exists()
+        ):
             return
         log = self.log_path(tool, f"{scenario}-prepare")
         run = measure(tool.command(self.ctx, "prepare"), log, self.ctx.timeout)
@@ -767,8 +854,10 @@ class Bench:
             return
         cell.runs.append(run)
         self.synced[tool.name] = self.mutator.generation
-        self.say(f"{scenario:10s} {tool.name:22s} {run.wall:9.3f} s  "
-                 f"{run.maxrss_kib / 1024:7.1f} MiB  {run.summary[:70]}")
+        self.say(
+            f"{scenario:10s} {tool.name:22s} {run.wall:9.3f} s  "
+            f"{run.maxrss_kib / 1024:7.1f} MiB  {run.summary[:70]}"
+        )
 
     def log_path(self, tool: Tool, what: str) -> Path:
         self.counter += 1
@@ -779,9 +868,12 @@ class Bench:
 
 
 def machine_info(path: Path) -> dict[str, str]:
-    info = {"cpu": platform.processor() or platform.machine(),
-            "cores": str(os.cpu_count()), "kernel": platform.release(),
-            "python": platform.python_version()}
+    info = {
+        "cpu": platform.processor() or platform.machine(),
+        "cores": str(os.cpu_count()),
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+    }
     with contextlib.suppress(OSError):
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
@@ -797,8 +889,12 @@ def machine_info(path: Path) -> dict[str, str]:
 
 def _disk(path: Path) -> str:
     try:
-        done = subprocess.run(["findmnt", "-no", "SOURCE,FSTYPE", "-T", str(path)],
-                              capture_output=True, text=True, check=True)
+        done = subprocess.run(
+            ["findmnt", "-no", "SOURCE,FSTYPE", "-T", str(path)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     source, _, fstype = done.stdout.strip().partition(" ")
@@ -817,8 +913,13 @@ def _disk(path: Path) -> str:
 
 def tool_versions(ctx: Context) -> dict[str, str]:
     versions: dict[str, str] = {}
-    for program, flag in (("cp", "--version"), ("rsync", "--version"), ("gzip", "--version"),
-                          ("brotli", "--version"), ("sha256sum", "--version")):
+    for program, flag in (
+        ("cp", "--version"),
+        ("rsync", "--version"),
+        ("gzip", "--version"),
+        ("brotli", "--version"),
+        ("sha256sum", "--version"),
+    ):
         if shutil.which(program):
             ok, _ = _probe([program, flag])
             done = subprocess.run([program, flag], capture_output=True, text=True, check=False)
@@ -834,8 +935,12 @@ def tool_versions(ctx: Context) -> dict[str, str]:
         if ok:
             versions["corral"] = out.removeprefix("corral").strip()
     with contextlib.suppress(OSError, subprocess.CalledProcessError):
-        commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
-                                capture_output=True, text=True, check=True).stdout.strip()
+        commit = subprocess.run(
+            ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
         versions["corral commit"] = commit
     return versions
 
@@ -874,8 +979,9 @@ def markdown(data: dict[str, Any]) -> str:
     ]
     corpora = data["corpora"]
     for entry in corpora:  # tools in the canonical order, whatever order --tools gave
-        entry["tools"] = dict(sorted(entry["tools"].items(),
-                                     key=lambda kv: list(TOOLS).index(kv[0])))
+        entry["tools"] = dict(
+            sorted(entry["tools"].items(), key=lambda kv: list(TOOLS).index(kv[0]))
+        )
         c = entry["corpus"]
         run_info = entry.get("run", meta)
         scenarios = run_info["scenarios"]
@@ -896,21 +1002,29 @@ def markdown(data: dict[str, Any]) -> str:
         out.append("|---|" + "---|" * len(scenarios))
         for name, tool in entry["tools"].items():
             row = entry["results"][name]
-            out.append(f"| {tool['label']} | " + " | ".join(
-                _cell_text(row.get(s, {"status": _absent(name, s)})) for s in scenarios) + " |")
+            out.append(
+                f"| {tool['label']} | "
+                + " | ".join(
+                    _cell_text(row.get(s, {"status": _absent(name, s)})) for s in scenarios
+                )
+                + " |"
+            )
         out.append("")
         out += _ratios(entry, scenarios)
         notes = [f"- `{n}`: {t['note']}" for n, t in entry["tools"].items() if t["note"]]
         failures = [
             f"- `{n}` {s}: {textwrap.shorten(cell['note'], 400)}"
-            for n, row in entry["results"].items() for s, cell in row.items()
+            for n, row in entry["results"].items()
+            for s, cell in row.items()
             if cell["status"] == "failed"
         ]
         if notes or failures:
             out += ["Notes:", "", *notes, *failures, ""]
     if len(corpora) > 1:
-        out += _scaling(corpora, [s for s in SCENARIOS
-                                  if any(s in e.get("run", meta)["scenarios"] for e in corpora)])
+        out += _scaling(
+            corpora,
+            [s for s in SCENARIOS if any(s in e.get("run", meta)["scenarios"] for e in corpora)],
+        )
     return "\n".join(out).rstrip() + "\n"
 
 
@@ -928,8 +1042,10 @@ def _ratio(value: float) -> str:
 def _load_text(load: Sequence[float]) -> str:
     if len(load) < 6:
         return ""
-    return (f" Load average (1/5/15 min) before {load[0]}/{load[1]}/{load[2]}, after "
-            f"{load[3]}/{load[4]}/{load[5]}.")
+    return (
+        f" Load average (1/5/15 min) before {load[0]}/{load[1]}/{load[2]}, after "
+        f"{load[3]}/{load[4]}/{load[5]}."
+    )
 
 
 def _runs_text(entry: dict[str, Any], run_info: dict[str, Any]) -> list[str]:
@@ -943,20 +1059,23 @@ def _runs_text(entry: dict[str, Any], run_info: dict[str, Any]) -> list[str]:
     for i, r in enumerate(runs, 1):
         tools = ", ".join(f"`{n}`" for n in r["tools"]) or "none kept"
         corral = f" corral at `{r['corral']}`." if r.get("corral") else ""
-        out.append(f"{i}. {r['date']}: `{r['command']}` (kept: {tools}).{corral}"
-                   f"{_load_text(r['load'])}")
+        out.append(
+            f"{i}. {r['date']}: `{r['command']}` (kept: {tools}).{corral}{_load_text(r['load'])}"
+        )
     return [*out, ""]
 
 
 def _main_versions(meta: dict[str, Any]) -> list[tuple[str, str]]:
     """Versions worth printing: tools, the packages pinned for themselves (not transitive)."""
     wanted = {f"pypi:{name}".lower() for name in corpus_mod.main_requirements()}
-    return [(k, v) for k, v in meta["versions"].items()
-            if not k.startswith("pypi:") or k.lower() in wanted]
+    return [
+        (k, v)
+        for k, v in meta["versions"].items()
+        if not k.startswith("pypi:") or k.lower() in wanted
+    ]
 
 
-def _median(entry: dict[str, Any], tool: str, scenario: str, key: str = "median"
-            ) -> float | None:
+def _median(entry: dict[str, Any], tool: str, scenario: str, key: str = "median") -> float | None:
     cell = entry["results"].get(tool, {}).get(scenario)
     if not cell or cell["status"] != "ok" or not cell["runs"] or not cell.get(key):
         return None
@@ -965,8 +1084,15 @@ def _median(entry: dict[str, Any], tool: str, scenario: str, key: str = "median"
 
 #: Who each corral variant is compared with: tools doing the same work, and the floors.
 COMPARE: dict[str, tuple[str, ...]] = {
-    "corral": ("whitenoise", "django-manifest", "gzip", "brotli", "zstd", "gzip+brotli",
-               "gzip+brotli+zstd"),
+    "corral": (
+        "whitenoise",
+        "django-manifest",
+        "gzip",
+        "brotli",
+        "zstd",
+        "gzip+brotli",
+        "gzip+brotli+zstd",
+    ),
     "corral-hash": ("django-manifest", "cp", "rsync", "sha256sum"),
     "corral-copy": ("django-static", "cp", "rsync"),
     "corral-django": ("django-manifest", "whitenoise"),
@@ -983,8 +1109,11 @@ def _value(entry: dict[str, Any], tool: str, scenario: str, key: str) -> float |
 
 
 def _ratios(entry: dict[str, Any], scenarios: Sequence[str]) -> list[str]:
-    mine = [n for n, t in entry["tools"].items() if t["kind"] == "corral"
-            and any(_median(entry, n, s) for s in scenarios)]
+    mine = [
+        n
+        for n, t in entry["tools"].items()
+        if t["kind"] == "corral" and any(_median(entry, n, s) for s in scenarios)
+    ]
     if not mine:
         return ["corral: not available yet on this run, so no ratios.", ""]
     out = [
@@ -1007,8 +1136,11 @@ def _ratios(entry: dict[str, Any], scenarios: Sequence[str]) -> list[str]:
                     text += f" (CPU {_ratio(ca / cb)})"
                 cells.append(text)
             if any(c != DASH for c in cells):
-                label = (f"floors {' + '.join(_SUMS[other])}, added" if other in _SUMS
-                         else entry["tools"][other]["label"])
+                label = (
+                    f"floors {' + '.join(_SUMS[other])}, added"
+                    if other in _SUMS
+                    else entry["tools"][other]["label"]
+                )
                 out.append(f"| `{name}` | {label} | " + " | ".join(cells) + " |")
     return [*out, ""]
 
@@ -1023,8 +1155,12 @@ def _scaling(corpora: Sequence[dict[str, Any]], scenarios: Sequence[str]) -> lis
     ]
     header = [f"{e['corpus']['size']} ({e['corpus']['logical_files']:,})" for e in corpora]
     for scenario in [s for s in ("cold", "nochange", "touch1pct") if s in scenarios]:
-        out += [f"**{SCENARIOS[scenario]}**", "", "| tool | " + " | ".join(header) + " |",
-                "|---|" + "---|" * len(corpora)]
+        out += [
+            f"**{SCENARIOS[scenario]}**",
+            "",
+            "| tool | " + " | ".join(header) + " |",
+            "|---|" + "---|" * len(corpora),
+        ]
         for name, tool in corpora[0]["tools"].items():
             cells = []
             for entry in corpora:
@@ -1099,25 +1235,42 @@ def profile(ctx: Context, out_dir: Path, top: int, extra: Sequence[str] = ()) ->
     out_dir.mkdir(parents=True, exist_ok=True)
     target = ctx.work / "targets" / "profile"
     remove_tree(target)
-    report = [f"# corral collect {' '.join(extra)} under cProfile: corpus {ctx.corpus.size} "
-              f"({ctx.corpus.logical_files} files)\n"]
+    report = [
+        f"# corral collect {' '.join(extra)} under cProfile: corpus {ctx.corpus.size} "
+        f"({ctx.corpus.logical_files} files)\n"
+    ]
     for scenario in ("cold", "nochange"):
         prof = out_dir / f"corral-{ctx.corpus.size}-{scenario}.prof"
-        argv = [python, "-c", _PROFILE_SCRIPT, str(prof), "collect", "--config",
-                str(ctx.corral_config), "--root", str(target), "-q", *extra]
+        argv = [
+            python,
+            "-c",
+            _PROFILE_SCRIPT,
+            str(prof),
+            "collect",
+            "--config",
+            str(ctx.corral_config),
+            "--root",
+            str(target),
+            "-q",
+            *extra,
+        ]
         start = time.perf_counter()
         done = subprocess.run(argv, capture_output=True, text=True, check=False)
         wall = time.perf_counter() - start
         if done.returncode != 0:
-            report.append(f"## {scenario}: failed (exit {done.returncode})\n\n"
-                          f"```\n{done.stderr[-2000:]}\n```\n")
+            report.append(
+                f"## {scenario}: failed (exit {done.returncode})\n\n"
+                f"```\n{done.stderr[-2000:]}\n```\n"
+            )
             continue
         for order in ("cumulative", "tottime"):
             stream = _StringStream()
             stats = pstats.Stats(str(prof), stream=stream)  # type: ignore[arg-type]
             stats.strip_dirs().sort_stats(order).print_stats(top)
-            report.append(f"## {scenario} ({wall:.2f} s wall incl. profiling overhead), "
-                          f"top {top} by {order}\n\n```\n{stream.text()}\n```\n")
+            report.append(
+                f"## {scenario} ({wall:.2f} s wall incl. profiling overhead), "
+                f"top {top} by {order}\n\n```\n{stream.text()}\n```\n"
+            )
     spy = Path(python).parent / "py-spy"
     spy_exe = str(spy) if spy.exists() else shutil.which("py-spy")
     if spy_exe:
@@ -1127,24 +1280,64 @@ def profile(ctx: Context, out_dir: Path, top: int, extra: Sequence[str] = ()) ->
         )
         remove_tree(target)
         for scenario in ("cold", "nochange"):
-            report.append(_py_spy(spy_exe, python, ctx, target=target, out_dir=out_dir,
-                                  scenario=scenario, top=top, extra=extra))
+            report.append(
+                _py_spy(
+                    spy_exe,
+                    python,
+                    ctx,
+                    target=target,
+                    out_dir=out_dir,
+                    scenario=scenario,
+                    top=top,
+                    extra=extra,
+                )
+            )
     else:
-        report.append("(py-spy is not installed: `pip install py-spy` for a profile that "
-                      "includes worker threads and processes)\n")
+        report.append(
+            "(py-spy is not installed: `pip install py-spy` for a profile that "
+            "includes worker threads and processes)\n"
+        )
     remove_tree(target)
     text = "\n".join(report)
     (out_dir / f"corral-{ctx.corpus.size}-profile.md").write_text(text)
     return text
 
 
-def _py_spy(spy: str, python: str, ctx: Context, *, target: Path, out_dir: Path, scenario: str,
-            top: int, extra: Sequence[str]) -> str:
+def _py_spy(
+    spy: str,
+    python: str,
+    ctx: Context,
+    *,
+    target: Path,
+    out_dir: Path,
+    scenario: str,
+    top: int,
+    extra: Sequence[str],
+) -> str:
     """Sample one ``corral collect`` with py-spy; return self/total time per function."""
     raw = out_dir / f"corral-{ctx.corpus.size}-{scenario}.pyspy.txt"
-    argv = [spy, "record", "--format", "raw", "--rate", "250", "--subprocesses", "-o",
-            str(raw), "--", python, "-m", "corral", "collect", "--config",
-            str(ctx.corral_config), "--root", str(target), "-q", *extra]
+    argv = [
+        spy,
+        "record",
+        "--format",
+        "raw",
+        "--rate",
+        "250",
+        "--subprocesses",
+        "-o",
+        str(raw),
+        "--",
+        python,
+        "-m",
+        "corral",
+        "collect",
+        "--config",
+        str(ctx.corral_config),
+        "--root",
+        str(target),
+        "-q",
+        *extra,
+    ]
     done = subprocess.run(argv, capture_output=True, text=True, check=False)
     if done.returncode != 0 or not raw.exists():
         return f"py-spy {scenario}: failed (exit {done.returncode}): {done.stderr[-500:]}\n"
@@ -1158,8 +1351,9 @@ def _py_spy(spy: str, python: str, ctx: Context, *, target: Path, out_dir: Path,
         count = int(count_text)
         samples += count
         # py-spy prefixes each stack with "process N:..." (and "thread (0x...)") frames.
-        frames = [f for f in stack.split(";")
-                  if f.strip() and not f.startswith(("process ", "thread "))]
+        frames = [
+            f for f in stack.split(";") if f.strip() and not f.startswith(("process ", "thread "))
+        ]
         if not frames:
             continue
         own[frames[-1]] = own.get(frames[-1], 0) + count
@@ -1170,9 +1364,11 @@ def _py_spy(spy: str, python: str, ctx: Context, *, target: Path, out_dir: Path,
         best = sorted(counts.items(), key=lambda kv: -kv[1])[:top]
         return "\n".join(f"{n / max(samples, 1) * 100:6.1f}%  {frame}" for frame, n in best)
 
-    return (f"### {scenario}: {samples} samples at 250 Hz\n\nself time (leaf frames):\n\n"
-            f"```\n{table(own)}\n```\n\ntotal time (frames on the stack):\n\n"
-            f"```\n{table(total)}\n```\n")
+    return (
+        f"### {scenario}: {samples} samples at 250 Hz\n\nself time (leaf frames):\n\n"
+        f"```\n{table(own)}\n```\n\ntotal time (frames on the stack):\n\n"
+        f"```\n{table(total)}\n```\n"
+    )
 
 
 class _StringStream:
@@ -1209,8 +1405,12 @@ def make_context(corpus_dir: Path, args: argparse.Namespace) -> Context:
     remove_tree(work)
     (work / "targets").mkdir(parents=True)
     return Context(
-        corpus=corpus, root=corpus_dir.resolve(), work=work, python=python,
-        corral=find_corral(python, args.corral), timeout=args.timeout,
+        corpus=corpus,
+        root=corpus_dir.resolve(),
+        work=work,
+        python=python,
+        corral=find_corral(python, args.corral),
+        timeout=args.timeout,
         winners=corpus_mod.logical_files(corpus.sources),
     )
 
@@ -1239,50 +1439,96 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "      --repeat 5 --json results.json --markdown docs/performance.md\n"
         "  python benchmarks/run.py --corpus /tmp/corpus-large --tools corral --profile\n",
     )
-    parser.add_argument("--corpus", type=Path, action="append", default=[],
-                        help="a corpus directory (repeat for several sizes: adds a scaling "
-                        "table)")
-    parser.add_argument("--smoke", action="store_true",
-                        help="build the offline smoke corpus in a temporary directory and run "
-                        "every scenario once (the CI check; under a minute)")
-    parser.add_argument("--tools", action="append",
-                        help="comma-separated tools to run (default: all)")
-    parser.add_argument("--scenarios", action="append",
-                        help="comma-separated scenarios (default: all)")
-    parser.add_argument("--repeat", type=int, default=3,
-                        help="runs per tool and scenario (default %(default)s)")
-    parser.add_argument("--repeat-for", action="append", default=[], metavar="TOOL=N",
-                        help="a different number of runs for one tool (e.g. whitenoise=1)")
-    parser.add_argument("--scenarios-for", action="append", default=[],
-                        metavar="TOOL=S1,S2",
-                        help="run only these scenarios for one tool (e.g. whitenoise=cold,"
-                        "nochange for a tool too slow to run everywhere)")
+    parser.add_argument(
+        "--corpus",
+        type=Path,
+        action="append",
+        default=[],
+        help="a corpus directory (repeat for several sizes: adds a scaling table)",
+    )
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="build the offline smoke corpus in a temporary directory and run "
+        "every scenario once (the CI check; under a minute)",
+    )
+    parser.add_argument(
+        "--tools", action="append", help="comma-separated tools to run (default: all)"
+    )
+    parser.add_argument(
+        "--scenarios", action="append", help="comma-separated scenarios (default: all)"
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="runs per tool and scenario (default %(default)s)"
+    )
+    parser.add_argument(
+        "--repeat-for",
+        action="append",
+        default=[],
+        metavar="TOOL=N",
+        help="a different number of runs for one tool (e.g. whitenoise=1)",
+    )
+    parser.add_argument(
+        "--scenarios-for",
+        action="append",
+        default=[],
+        metavar="TOOL=S1,S2",
+        help="run only these scenarios for one tool (e.g. whitenoise=cold,"
+        "nochange for a tool too slow to run everywhere)",
+    )
     parser.add_argument("--json", type=Path, help="write the raw results here")
-    parser.add_argument("--markdown", type=Path,
-                        help="write the Markdown report here (replaces the results block of an "
-                        "existing docs/performance.md)")
-    parser.add_argument("--python", help="interpreter for the Django tools (default: the one "
-                        "recorded in corpus.json, else this one)")
-    parser.add_argument("--corral", help="corral executable (default: next to --python, else "
-                        "on PATH)")
-    parser.add_argument("--work", type=Path,
-                        help="scratch directory for targets and logs (default: "
-                        "CORPUS/bench-work; emptied first)")
-    parser.add_argument("--keep-work", action="store_true",
-                        help="keep targets and logs after the run")
-    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
-                        help="seconds before one run is killed (default %(default)s)")
-    parser.add_argument("--profile", action="store_true",
-                        help="instead of timing, run corral collect (cold and no-change) under "
-                        "cProfile (and py-spy if installed) and print the top entries")
+    parser.add_argument(
+        "--markdown",
+        type=Path,
+        help="write the Markdown report here (replaces the results block of an "
+        "existing docs/performance.md)",
+    )
+    parser.add_argument(
+        "--python",
+        help="interpreter for the Django tools (default: the one "
+        "recorded in corpus.json, else this one)",
+    )
+    parser.add_argument(
+        "--corral", help="corral executable (default: next to --python, else on PATH)"
+    )
+    parser.add_argument(
+        "--work",
+        type=Path,
+        help="scratch directory for targets and logs (default: CORPUS/bench-work; emptied first)",
+    )
+    parser.add_argument(
+        "--keep-work", action="store_true", help="keep targets and logs after the run"
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        help="seconds before one run is killed (default %(default)s)",
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="instead of timing, run corral collect (cold and no-change) under "
+        "cProfile (and py-spy if installed) and print the top entries",
+    )
     parser.add_argument("--profile-top", type=int, default=30, help="entries per profile table")
-    parser.add_argument("--corral-arg", action="append", default=[], metavar="ARG",
-                        help="extra argument for the profiled `corral collect` (repeatable; "
-                        "e.g. --corral-arg=--no-compress)")
-    parser.add_argument("--from-json", type=Path, action="append", default=[],
-                        metavar="FILE",
-                        help="run nothing: render the report from raw JSON written by "
-                        "earlier runs (repeat to merge corpora, e.g. a separate large run)")
+    parser.add_argument(
+        "--corral-arg",
+        action="append",
+        default=[],
+        metavar="ARG",
+        help="extra argument for the profiled `corral collect` (repeatable; "
+        "e.g. --corral-arg=--no-compress)",
+    )
+    parser.add_argument(
+        "--from-json",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="run nothing: render the report from raw JSON written by "
+        "earlier runs (repeat to merge corpora, e.g. a separate large run)",
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="print only the report")
     args = parser.parse_args(argv)
     if not args.corpus and not args.smoke and not args.from_json:
@@ -1321,22 +1567,32 @@ def main(argv: Sequence[str] | None = None) -> int:
                 if not args.keep_work:
                     remove_tree(ctx.work)
             return 0
-        return _bench(args, corpus_dirs, tool_names, scenarios,
-                      Plan(repeat=args.repeat, repeat_for=repeat_for,
-                           scenarios_for=scenarios_for))
+        return _bench(
+            args,
+            corpus_dirs,
+            tool_names,
+            scenarios,
+            Plan(repeat=args.repeat, repeat_for=repeat_for, scenarios_for=scenarios_for),
+        )
 
 
-def _bench(args: argparse.Namespace, corpus_dirs: Sequence[Path], tool_names: Sequence[str],
-           scenarios: Sequence[str], plan: Plan) -> int:
+def _bench(
+    args: argparse.Namespace,
+    corpus_dirs: Sequence[Path],
+    tool_names: Sequence[str],
+    scenarios: Sequence[str],
+    plan: Plan,
+) -> int:
     results: list[CorpusResult] = []
     ctx: Context | None = None
     for corpus_dir in corpus_dirs:
         ctx = make_context(corpus_dir, args)
         if not args.quiet:
-            print(f"== corpus {ctx.corpus.size}: {ctx.corpus.logical_files} files, "
-                  f"{ctx.corpus.logical_bytes / 1e6:.1f} MB; work in {ctx.work}")
-        bench = Bench(ctx, [TOOLS[n] for n in tool_names], scenarios, plan,
-                      echo=not args.quiet)
+            print(
+                f"== corpus {ctx.corpus.size}: {ctx.corpus.logical_files} files, "
+                f"{ctx.corpus.logical_bytes / 1e6:.1f} MB; work in {ctx.work}"
+            )
+        bench = Bench(ctx, [TOOLS[n] for n in tool_names], scenarios, plan, echo=not args.quiet)
         load_before = os.getloadavg()
         results.append(bench.run())
         results[-1].load = [round(x, 2) for x in (*load_before, *os.getloadavg())]
@@ -1368,8 +1624,13 @@ def _bench(args: argparse.Namespace, corpus_dirs: Sequence[Path], tool_names: Se
     if args.markdown:
         write_markdown(args.markdown, block)
     print(block)
-    failed = [(n, s) for r in results for n, row in r.cells.items()
-              for s, c in row.items() if c.status == "failed"]
+    failed = [
+        (n, s)
+        for r in results
+        for n, row in r.cells.items()
+        for s, c in row.items()
+        if c.status == "failed"
+    ]
     return 1 if failed else 0
 
 
@@ -1394,8 +1655,11 @@ def merge_results(paths: Sequence[Path]) -> dict[str, Any]:
     for data in loaded:
         for entry in data["corpora"]:
             info = entry.get("run") or _run_info(data["meta"])
-            info = {**info, "load": entry.get("load", []),
-                    "corral": data["meta"]["versions"].get("corral commit", "")}
+            info = {
+                **info,
+                "load": entry.get("load", []),
+                "corral": data["meta"]["versions"].get("corral commit", ""),
+            }
             key = (entry["corpus"]["size"], entry["corpus"]["directory"])
             base = by_corpus.get(key)
             if base is None:
@@ -1418,18 +1682,25 @@ def merge_results(paths: Sequence[Path]) -> dict[str, Any]:
     for base in merged["corpora"]:
         for index, run_entry in enumerate(base["runs"]):
             run_entry["tools"] = sorted(
-                {name for name, cells in base["results"].items() for cell in cells.values()
-                 if cell.get("from_run") == index and cell["status"] in {"ok", "failed"}},
+                {
+                    name
+                    for name, cells in base["results"].items()
+                    for cell in cells.values()
+                    if cell.get("from_run") == index and cell["status"] in {"ok", "failed"}
+                },
                 key=list(TOOLS).index,
             )
     for data in loaded:  # the newest run's machine; every version seen
-        merged["meta"] = {**data["meta"], "versions": {**merged["meta"].get("versions", {}),
-                                                       **data["meta"]["versions"]}}
+        merged["meta"] = {
+            **data["meta"],
+            "versions": {**merged["meta"].get("versions", {}), **data["meta"]["versions"]},
+        }
     if len({d["meta"]["versions"].get("corral commit") for d in loaded}) > 1:
         merged["meta"]["versions"]["corral commit"] = "per run, below"
     order = {name: i for i, name in enumerate(corpus_mod.SIZES)}
-    merged["corpora"].sort(key=lambda e: (order.get(e["corpus"]["size"], 99),
-                                          e["corpus"]["logical_files"]))
+    merged["corpora"].sort(
+        key=lambda e: (order.get(e["corpus"]["size"], 99), e["corpus"]["logical_files"])
+    )
     return merged
 
 

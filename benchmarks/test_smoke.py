@@ -22,8 +22,11 @@ import run  # noqa: E402
 
 
 def _tree(root: Path) -> dict[str, bytes]:
-    return {p.relative_to(root).as_posix(): p.read_bytes()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_smoke_corpus_is_generated_offline_and_deterministic(tmp_path: Path) -> None:
@@ -54,9 +57,14 @@ def test_walk_follows_djangos_default_ignores(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("name", "data"),
-    [("a.css", b"body{}"), ("a.js", b"x()\n//# sourceMappingURL=a.js.map"),
-     ("a.svg", b"<svg/>"), ("a.json", b'{"a": 1}'), ("a.map", b'{"version": 3}'),
-     ("a.png", b"\x89PNG")],
+    [
+        ("a.css", b"body{}"),
+        ("a.js", b"x()\n//# sourceMappingURL=a.js.map"),
+        ("a.svg", b"<svg/>"),
+        ("a.json", b'{"a": 1}'),
+        ("a.map", b'{"version": 3}'),
+        ("a.png", b"\x89PNG"),
+    ],
 )
 def test_mark_changes_content_and_keeps_json_valid(name: str, data: bytes) -> None:
     one = corpus.mark(data, Path(name).suffix, "m1")
@@ -99,9 +107,20 @@ def test_smoke_run_completes_quickly(tmp_path: Path) -> None:
     page = tmp_path / "performance.md"
     start = time.monotonic()
     done = subprocess.run(
-        [sys.executable, str(HERE / "run.py"), "--smoke", "--quiet", "--json", str(out),
-         "--markdown", str(page)],
-        capture_output=True, text=True, check=False, timeout=300,
+        [
+            sys.executable,
+            str(HERE / "run.py"),
+            "--smoke",
+            "--quiet",
+            "--json",
+            str(out),
+            "--markdown",
+            str(page),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
     )
     elapsed = time.monotonic() - start
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
