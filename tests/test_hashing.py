@@ -178,3 +178,17 @@ def test_find_shows_the_hashed_name(site: Path) -> None:
     collect(config_for(site, "assets", hash=True))
     result = find(config_for(site, "assets", hash=True), "/static/css/base.css")
     assert result.hashed == hashed(site / "static_root")["css/base.css"]
+
+
+def test_changing_an_option_refingerprints_without_any_source_change(site: Path) -> None:
+    collect(config_for(site, "assets", hash=True))
+    root = site / "static_root"
+    before = hashed(root)
+    report = collect(config_for(site, "assets", hash=True, modules=False))
+    after = hashed(root)
+    assert report.published
+    # without module rewriting app.js keeps "./lib.js": its bytes, and so its name, change
+    assert after["js/app.js"] != before["js/app.js"]
+    assert b'from "./lib.js"' in (root / after["js/app.js"]).read_bytes()
+    again = collect(config_for(site, "assets", hash=True, modules=False))
+    assert not again.published and again.fingerprinted == []

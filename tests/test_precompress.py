@@ -169,3 +169,13 @@ def test_crash_during_compression_leaves_the_previous_release_intact(tmp_path: P
 def _compressing(root: Path) -> bool:
     cache = root / ".corral/cache"
     return cache.is_dir() and any(cache.rglob("*"))
+
+
+def test_variants_of_a_removed_file_leave_with_it(site: Path) -> None:
+    config = config_for(site, "assets", hash=False, compress=True, keep=None)
+    collect(config)
+    (site / "assets/css/plain.css").unlink()
+    report = collect(config)
+    assert report.removed == ["css/plain.css"] and report.published
+    clean(config, keep=0)
+    assert not [p for p in served_files(site / "static_root") if p.startswith("css/plain.css")]

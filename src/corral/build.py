@@ -210,6 +210,8 @@ def _derive(
         if (
             quiet
             and same_options
+            and not sources_changed
+            and not report.repaired
             and not run.staged
             and state.variants
             and nothing_to_do(state, intact)
@@ -232,6 +234,10 @@ def _derive(
             report.compressed = compressed.computed
             report.compress_cache_hits = compressed.cache_hits
 
+    if hashed is not None and hashed.options_key != state.hashing:
+        run.refresh = True  # remember the options, even if the output did not change
+    if run.compression != state.compression:
+        run.refresh = True
     run.publish = (
         sources_changed
         or state.release is None
@@ -686,6 +692,7 @@ def _record(
     }
     state.variants = run.variants
     state.compression = run.compression
+    state.hashing = hashed.options_key if hashed is not None else ""
     if hashed is None:
         state.fingerprints = {}
     elif hashed.fingerprints:

@@ -55,6 +55,7 @@ class Hashed:
     manifest: bytes | None = None  # corral manifest of this release, if it was made
     changed: bool = False  # some hashed name or content differs from the last run
     result: FingerprintResult | None = None
+    options_key: str = ""  # what the fingerprints depend on besides the files
 
 
 def reserved_problems(loadpath: LoadPath) -> list[Problem]:
@@ -89,9 +90,12 @@ def hash_stage(
     files read this run. Raises :class:`BuildError` for missing references (under
     the error policy) and undecodable text, before anything is published.
     """
-    if not sources_changed and _nothing_to_do(state, intact, loadpath):
+    key = options_key(config)
+    if not sources_changed and key == state.hashing and _nothing_to_do(state, intact, loadpath):
         fingerprints_raw = state.fingerprints
-        return Hashed(fingerprints={}, files=_release_files_raw(fingerprints_raw, state))
+        return Hashed(
+            fingerprints={}, files=_release_files_raw(fingerprints_raw, state), options_key=key
+        )
     # Imported here: a run with nothing to fingerprint (the no-change case) never loads
     # the engine and its tokenizers.
     from corral.fingerprint import FileFacts, fingerprint  # noqa: PLC0415
@@ -130,7 +134,7 @@ def hash_stage(
         raise BuildError([located(p, loadpath) for p in result.problems])
     fingerprints = result.fingerprints
     changed = sources_changed or state.release is None or _differs(known, fingerprints)
-    hashed = Hashed(fingerprints=fingerprints, changed=changed, result=result)
+    hashed = Hashed(fingerprints=fingerprints, changed=changed, result=result, options_key=key)
     for logical, fp in sorted(fingerprints.items()):
         if fp.hashed == logical:
             continue  # pass-through: the original already carries a content hash
@@ -178,6 +182,25 @@ def manifest_stage(
             continue
         if target is not None:
             hashed.manifests.append(target.stage_bytes(name, payload, digest))
+
+
+def options_key(config: Config) -> str:
+    """A stable text of everything besides the files that fingerprints depend on."""
+    import json  # noqa: PLC0415
+
+    from corral import __version__  # noqa: PLC0415 - a new corral may name files differently
+
+    return json.dumps(
+        {
+            "corral": __version__,
+            "url": config.url,
+            "modules": config.modules,
+            "missing": dict(sorted(config.missing.items())),
+            "accept_missing": list(config.accept_missing),
+            "passthrough": None if config.passthrough is None else list(config.passthrough),
+        },
+        sort_keys=True,
+    )
 
 
 def located(problem: Problem, loadpath: LoadPath) -> Problem:

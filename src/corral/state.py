@@ -84,6 +84,8 @@ class State:
     variants: dict[str, Any] = field(default_factory=dict)
     #: The compression options those variants were made with.
     compression: str = ""
+    #: The fingerprinting options (and corral version) those fingerprints were made with.
+    hashing: str = ""
 
     def trusted(
         self, logical: str, path: str, identity: tuple[int, int, int, int, int]
@@ -110,6 +112,7 @@ class State:
             "fingerprints": dict(sorted(self.fingerprints.items())),
             "variants": dict(sorted(self.variants.items())),
             "compression": self.compression,
+            "hashing": self.hashing,
         }
 
     @classmethod
@@ -126,8 +129,9 @@ class State:
         if not isinstance(fingerprints, dict) or not isinstance(variants, dict):
             raise ValueError("fingerprints and variants must be tables")
         compression = data.get("compression", "")
-        if not isinstance(compression, str):
-            raise ValueError("compression must be a string")
+        hashing = data.get("hashing", "")
+        if not isinstance(compression, str) or not isinstance(hashing, str):
+            raise ValueError("compression and hashing must be strings")
         return cls(
             data["release"],
             data["scanned_ns"],
@@ -136,6 +140,7 @@ class State:
             fingerprints,
             variants,
             compression,
+            hashing,
         )
 
 
