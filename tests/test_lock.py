@@ -280,22 +280,21 @@ def assert_one_run_at_a_time(
     return published
 
 
-def test_many_concurrent_runs_queue_up_and_never_interleave(tmp_path: Path) -> None:
+def first_of_five_releases(
+    tmp_path: Path,
+) -> tuple[list[dict[str, bytes]], Path, Path, list[str]]:
+    """Five versions of a tree; the first collected (release 1); the collect arguments."""
     versions = [version(v) for v in range(1, 6)]
     source, root = tmp_path / "src", tmp_path / "static_root"
     write_tree(source, versions[0])
-    args = [
-        "collect",
-        "--root",
-        str(root),
-        "--source",
-        str(source),
-        "--keep",
-        "10",
-        "--no-hash",
-        "--no-compress",
-    ]
+    args = ["collect", "--root", str(root), "--source", str(source), "--keep", "10"]
+    args += ["--no-hash", "--no-compress"]
     assert corral(*args, cwd=tmp_path).returncode == 0  # release 1
+    return versions, source, root, args
+
+
+def test_many_concurrent_runs_queue_up_and_never_interleave(tmp_path: Path) -> None:
+    versions, source, root, args = first_of_five_releases(tmp_path)
 
     runs = []
     for tree in versions[1:]:  # change the sources, start a run, change them again ...
@@ -307,21 +306,7 @@ def test_many_concurrent_runs_queue_up_and_never_interleave(tmp_path: Path) -> N
 
 
 def test_runs_started_while_the_lock_is_held_all_wait_then_take_turns(tmp_path: Path) -> None:
-    versions = [version(v) for v in range(1, 6)]
-    source, root = tmp_path / "src", tmp_path / "static_root"
-    write_tree(source, versions[0])
-    args = [
-        "collect",
-        "--root",
-        str(root),
-        "--source",
-        str(source),
-        "--keep",
-        "10",
-        "--no-hash",
-        "--no-compress",
-    ]
-    assert corral(*args, cwd=tmp_path).returncode == 0  # release 1
+    versions, source, root, args = first_of_five_releases(tmp_path)
 
     runs = []
     with TargetLock(StateDir(root).lock_file, root):  # all four must queue up

@@ -160,13 +160,7 @@ def _parser() -> argparse.ArgumentParser:
         help="adopt a non-empty root corral does not own, replace files in the "
         "way; with --clear also delete files corral did not write",
     )
-    p.add_argument(
-        "--wait",
-        type=float,
-        default=0.0,
-        metavar="SECONDS",
-        help="wait this long for another run's lock instead of failing at once",
-    )
+    _wait_option(p)
 
     p = commands.add_parser(
         "find",
@@ -195,13 +189,7 @@ def _parser() -> argparse.ArgumentParser:
         help="also delete files corral did not write (placed by hand)",
     )
     p.add_argument("-n", "--dry-run", action="store_true", help="show what would be deleted")
-    p.add_argument(
-        "--wait",
-        type=float,
-        default=0.0,
-        metavar="SECONDS",
-        help="wait this long for another run's lock",
-    )
+    _wait_option(p)
 
     p = commands.add_parser(
         "compress",
@@ -230,6 +218,16 @@ def _parser() -> argparse.ArgumentParser:
         "the root by hand or changed there, and a root tracked by git.",
     )
     return parser
+
+
+def _wait_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--wait",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="wait this long for another run's lock instead of failing at once",
+    )
 
 
 def _count(text: str) -> int:
