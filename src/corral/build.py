@@ -81,7 +81,7 @@ def collect(
         loadpath = scan(resolved, IgnoreRules(config.ignore_patterns))
         found = problems + loadpath.problems
         if config.hash:
-            found += reserved_problems(loadpath)
+            found += reserved_problems(loadpath, config)
         report.conflicts = loadpath.conflicts
         if config.strict:
             found.extend(_conflict_problem(c) for c in loadpath.conflicts)
@@ -104,6 +104,7 @@ def collect(
             target=staging,
             scanned_ns=scanned_ns,
             all_digests=config.hash,
+            link=config.link,
         )
         _derive(
             config,
@@ -125,7 +126,7 @@ def collect(
         with clock("scan"):
             loadpath = scan_sources()
     if dry_run:
-        state, intact = _inspect(target) if owned else (State(), set())
+        state, intact = _inspect(target, config.link) if owned else (State(), set())
         decide(loadpath, state, intact, None)
         with clock("prune"):
             report.pruned = _prune_plan(
@@ -143,13 +144,13 @@ def collect(
             if owned:
                 # Read the state and check the published files while scanning the
                 # sources: both are mostly system calls, which run in parallel.
-                inspection = _Background(_inspect, target)
+                inspection = _Background(_inspect, target, config.link)
                 try:
                     loadpath = scan_sources()
                 finally:
                     state, intact = inspection.result()
             else:
-                state, intact = _inspect(target)
+                state, intact = _inspect(target, config.link)
         try:
             run = decide(loadpath, state, intact, target)
             with clock("publish"):
@@ -309,11 +310,17 @@ class _Background(Generic[_T]):
         return self._result[0]
 
 
-def _inspect(target: LocalTarget) -> tuple[State, set[str]]:
-    """Load the state and find which published files are still exactly as written."""
+def _inspect(target: LocalTarget, link: bool = False) -> tuple[State, set[str]]:
+    """Load the state and find which published files are still exactly as written.
+
+    ``link``: originals should be symbolic links to their sources (``--link``).
+    """
     state = _load_state(target.state_dir)
+    sources = state.sources if link else {}
     intact = {
-        relpath for relpath, record in state.targets.items() if target.intact(relpath, record)
+        relpath
+        for relpath, record in state.targets.items()
+        if target.intact(relpath, record, link=relpath in sources)
     }
     return state, intact
 
@@ -377,6 +384,16 @@ def guard_root(config: Config, sources: list[ResolvedSource]) -> None:
     if root == Path(root.anchor) or root == Path.home():
         raise OwnershipError(f"refusing to use {root} as the target", path=str(root), hint=hint)
     for source in sources:
+        if source.files is not None:
+            inside = [path for _, path in source.files if Path(path).is_relative_to(root)]
+            if inside:
+                raise OwnershipError(
+                    f"refusing to use {config.root} as the target: {source.label} lists "
+                    f"{inside[0]}, which is inside it",
+                    path=str(config.root),
+                    hint=hint + "; sources are permanent, the target is generated",
+                )
+            continue
         src = Path(os.path.realpath(source.path))
         if root == src or src.is_relative_to(root) or root.is_relative_to(src):
             relation = (
@@ -480,6 +497,7 @@ def _plan(
     target: LocalTarget | None,
     scanned_ns: int,
     all_digests: bool,
+    link: bool = False,
 ) -> _Run:
     """Decide what each file needs; with a ``target``, stage what must be written."""
     run = _Run()
@@ -503,7 +521,7 @@ def _plan(
         total = len(to_read)
         done = 0
         for found, why, digests, staged, problem in _examine_all(
-            to_read, state, intact, target, all_digests=all_digests
+            to_read, state, intact, target, all_digests=all_digests, link=link
         ):
             done += 1
             if progress is not None and (done % 200 == 0 or done == total):
@@ -544,6 +562,7 @@ def _examine_all(
     target: LocalTarget | None,
     *,
     all_digests: bool,
+    link: bool,
 ) -> Iterator[_Examined]:
     """Read, digest and (if ``stage``) stage files, on threads when there are many.
 
@@ -553,7 +572,7 @@ def _examine_all(
 
     def work(chunk: list[tuple[SourceFile, str]]) -> list[_Examined]:
         return [
-            _examine(found, reason, state, intact, target, all_digests=all_digests)
+            _examine(found, reason, state, intact, target, all_digests=all_digests, link=link)
             for found, reason in chunk
         ]
 
@@ -581,6 +600,7 @@ def _examine(
     target: LocalTarget | None,
     *,
     all_digests: bool,
+    link: bool,
 ) -> _Examined:
     """Decide what a file that could not be trusted by its identity needs."""
     try:
@@ -592,10 +612,21 @@ def _examine(
     old = state.sources.get(found.logical)
     if reason == "suspect" and old is not None and old.digest == digest:
         record = state.targets.get(found.logical)
-        if record is not None and record.digest == digest and found.logical in intact:
+        same_link = not link or old.path == found.path  # a link names its source file
+        if (
+            record is not None
+            and record.digest == digest
+            and found.logical in intact
+            and same_link
+        ):
             return found, "unchanged", digests, None, None
         why = "repair"
-    staged = target.stage(found.logical, found.path, digest, data) if target else None
+    if target is None:
+        staged = None
+    elif link:
+        staged = target.stage_symlink(found.logical, found.path, digest)
+    else:
+        staged = target.stage(found.logical, found.path, digest, data)
     return found, why, digests, staged, None
 
 

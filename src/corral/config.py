@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Config",
     "DirectorySource",
+    "ListedSource",
     "PackageSource",
     "SourceSpec",
     "find_config_file",
@@ -61,7 +62,23 @@ class PackageSource:
         return f"{self.prefix}={name}" if self.prefix else name
 
 
-SourceSpec = DirectorySource | PackageSource
+@dataclass(frozen=True, slots=True)
+class ListedSource:
+    """An explicit list of files: ``(logical path, file path)`` pairs, in order.
+
+    For integrations whose sources are not directories (a Django finder that lists
+    its files through the finder API); ``label`` names it in reports.
+    """
+
+    label: str
+    files: tuple[tuple[str, Path], ...]
+    prefix: str = ""
+
+    def describe(self) -> str:
+        return self.label
+
+
+SourceSpec = DirectorySource | PackageSource | ListedSource
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +90,9 @@ class Config:
     prunes (``None``: never prune automatically). ``hash`` turns fingerprinting
     (content-hashed copies, rewritten references, manifests) on; ``modules``,
     ``missing``, ``accept_missing`` and ``passthrough`` tune it (see
-    :class:`corral.fingerprint.FingerprintOptions`).
+    :class:`corral.fingerprint.FingerprintOptions`). ``manifest_name`` is where the
+    Django-format manifest goes; ``link`` publishes each original as a symbolic link
+    to its source file instead of a copy (hashed copies and variants stay files).
     """
 
     root: Path
@@ -90,6 +109,8 @@ class Config:
     passthrough: tuple[str, ...] | None = None
     compress: bool = True
     compression: Mapping[str, Any] = field(default_factory=dict)
+    manifest_name: str = "staticfiles.json"
+    link: bool = False
     project_root: Path = field(default_factory=Path.cwd)
     origin: str = "arguments"
 

@@ -7,7 +7,7 @@ from urllib.parse import unquote, urlsplit
 
 from corral.config import Config
 from corral.errors import BuildError
-from corral.loadpath import IgnoreRules, SourceFile
+from corral.loadpath import IgnoreRules, SourceFile, path_ignored
 from corral.report import FindResult
 from corral.sources import resolve_sources
 from corral.state import StateDir
@@ -37,9 +37,15 @@ def find(config: Config, path: str) -> FindResult:
         if not logical.startswith(prefix) or logical == prefix:
             continue
         relative = logical[len(prefix) :]
-        if _ignored(rules, relative, prefix):
+        if path_ignored(rules, logical, source.prefix):
             continue
-        candidate = os.path.join(source.path, *relative.split("/"))
+        if source.files is not None:
+            listed = dict(source.files).get(logical)
+            if listed is None:
+                continue
+            candidate = listed
+        else:
+            candidate = os.path.join(source.path, *relative.split("/"))
         try:
             st = os.stat(candidate)
         except OSError:
@@ -74,11 +80,3 @@ def find(config: Config, path: str) -> FindResult:
         source_labels={s.index: s.label for s in resolved},
     )
 
-
-def _ignored(rules: IgnoreRules, relative: str, prefix: str) -> bool:
-    parts = relative.split("/")
-    for depth in range(1, len(parts) + 1):
-        rel = "/".join(parts[:depth])
-        if rules.ignores(parts[depth - 1], rel, prefix + rel, is_dir=depth < len(parts)):
-            return True
-    return False

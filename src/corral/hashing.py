@@ -35,6 +35,7 @@ __all__ = [
     "Hashed",
     "hash_stage",
     "located",
+    "manifest_names",
     "manifest_stage",
     "reserved_problems",
 ]
@@ -42,6 +43,11 @@ __all__ = [
 DJANGO_MANIFEST = "staticfiles.json"
 CORRAL_MANIFEST = "corral-manifest.json"
 MANIFESTS = (DJANGO_MANIFEST, CORRAL_MANIFEST)
+
+
+def manifest_names(config: Config) -> tuple[str, str]:
+    """Where the two manifests go: Django's (its name is configurable) and corral's."""
+    return (config.manifest_name, CORRAL_MANIFEST)
 
 
 @dataclass(slots=True)
@@ -58,7 +64,7 @@ class Hashed:
     options_key: str = ""  # what the fingerprints depend on besides the files
 
 
-def reserved_problems(loadpath: LoadPath) -> list[Problem]:
+def reserved_problems(loadpath: LoadPath, config: Config) -> list[Problem]:
     """Source files that would land where the manifests go."""
     return [
         Problem(
@@ -68,7 +74,7 @@ def reserved_problems(loadpath: LoadPath) -> list[Problem]:
             logical_path=name,
             hint="rename it, give its source a prefix, or ignore it",
         )
-        for name in MANIFESTS
+        for name in manifest_names(config)
         if name in loadpath.files
     ]
 
@@ -91,10 +97,17 @@ def hash_stage(
     the error policy) and undecodable text, before anything is published.
     """
     key = options_key(config)
-    if not sources_changed and key == state.hashing and _nothing_to_do(state, intact, loadpath):
+    names = manifest_names(config)
+    if (
+        not sources_changed
+        and key == state.hashing
+        and _nothing_to_do(state, intact, loadpath, names)
+    ):
         fingerprints_raw = state.fingerprints
         return Hashed(
-            fingerprints={}, files=_release_files_raw(fingerprints_raw, state), options_key=key
+            fingerprints={},
+            files=_release_files_raw(fingerprints_raw, state, names),
+            options_key=key,
         )
     # Imported here: a run with nothing to fingerprint (the no-change case) never loads
     # the engine and its tokenizers.
@@ -172,7 +185,7 @@ def manifest_stage(
     manifest = corral_manifest(fingerprints, url=config.url, release=release, encodings=encodings)
     hashed.manifest = manifest
     for name, payload in (
-        (DJANGO_MANIFEST, django_manifest(fingerprints)),
+        (config.manifest_name, django_manifest(fingerprints)),
         (CORRAL_MANIFEST, manifest),
     ):
         digest = hashlib.sha256(payload).hexdigest()
@@ -194,6 +207,7 @@ def options_key(config: Config) -> str:
         {
             "corral": __version__,
             "url": config.url,
+            "manifest_name": config.manifest_name,
             "modules": config.modules,
             "missing": dict(sorted(config.missing.items())),
             "accept_missing": list(config.accept_missing),
@@ -211,23 +225,27 @@ def located(problem: Problem, loadpath: LoadPath) -> Problem:
     )
 
 
-def _nothing_to_do(state: State, intact: set[str], loadpath: LoadPath) -> bool:
+def _nothing_to_do(
+    state: State, intact: set[str], loadpath: LoadPath, names: tuple[str, str]
+) -> bool:
     """Every fingerprint is known, and every hashed file and manifest is in place."""
     raw = state.fingerprints
     if state.release is None or raw.keys() != loadpath.files.keys():
         return False
-    if not all(name in intact for name in MANIFESTS):
+    if not all(name in intact for name in names):
         return False
     return all(entry.get("hashed") in intact for entry in raw.values())
 
 
-def _release_files_raw(raw: dict[str, Any], state: State) -> dict[str, str]:
+def _release_files_raw(
+    raw: dict[str, Any], state: State, names: tuple[str, str]
+) -> dict[str, str]:
     files = {
         entry["hashed"]: entry["sha256"]
         for logical, entry in raw.items()
         if entry.get("hashed") != logical
     }
-    for name in MANIFESTS:
+    for name in names:
         files[name] = state.targets[name].digest
     return files
 

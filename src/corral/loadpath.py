@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from corral.errors import Problem
 from corral.sources import ResolvedSource
 
-__all__ = ["Conflict", "IgnoreRules", "LoadPath", "SourceFile", "scan"]
+__all__ = ["Conflict", "IgnoreRules", "LoadPath", "SourceFile", "path_ignored", "scan"]
 
 #: Logical paths under this directory are corral's own bookkeeping in the target.
 RESERVED = ".corral"
@@ -117,6 +117,8 @@ def scan(sources: list[ResolvedSource], rules: IgnoreRules) -> LoadPath:
 def _scan_source(
     source: ResolvedSource, rules: IgnoreRules, problems: list[Problem]
 ) -> list[SourceFile]:
+    if source.files is not None:
+        return _listed_files(source, rules, problems)
     found: list[SourceFile] = []
     root_stat = os.stat(source.path)
     base = f"{source.prefix}/" if source.prefix else ""
@@ -204,6 +206,58 @@ def _scan_source(
                     )
                 )
     return found
+
+
+def _listed_files(
+    source: ResolvedSource, rules: IgnoreRules, problems: list[Problem]
+) -> list[SourceFile]:
+    """The files of a listed source, checked like a directory's (ignore rules apply)."""
+    assert source.files is not None
+    found: list[SourceFile] = []
+    for logical, path in source.files:
+        if path_ignored(rules, logical, source.prefix):
+            continue
+        try:
+            st = os.stat(path)
+        except OSError as exc:
+            problems.append(_stat_problem(exc, path, logical))
+            continue
+        if not stat.S_ISREG(st.st_mode):
+            problems.append(
+                Problem(
+                    "not-a-file",
+                    "not a regular file",
+                    path=path,
+                    logical_path=logical,
+                    hint=f"fix what {source.label} lists, or add an ignore pattern for it",
+                )
+            )
+            continue
+        found.append(
+            SourceFile(
+                logical,
+                path,
+                source.index,
+                st.st_size,
+                st.st_mtime_ns,
+                st.st_ctime_ns,
+                st.st_ino,
+                st.st_dev,
+            )
+        )
+    return found
+
+
+def path_ignored(rules: IgnoreRules, logical: str, prefix: str) -> bool:
+    """Whether a file, or a directory on its way from the source's top, is ignored."""
+    relative = logical[len(prefix) + 1 :] if prefix else logical
+    parts = relative.split("/")
+    base = f"{prefix}/" if prefix else ""
+    for depth in range(1, len(parts) + 1):
+        rel = "/".join(parts[:depth])
+        if rules.ignores(parts[depth - 1], rel, base + rel, is_dir=depth < len(parts)):
+            return True
+    return False
 
 
 _SUSPECT_NAME = re.compile(r"[\x00-\x1f\x7f\\\udc80-\udcff]")

@@ -108,8 +108,11 @@ class LocalTarget:
     def path_of(self, relpath: str) -> str:
         return f"{self._root_str}/{relpath}"
 
-    def intact(self, relpath: str, record: TargetRecord) -> bool:
-        """Return whether the published file is still exactly what corral wrote."""
+    def intact(self, relpath: str, record: TargetRecord, *, link: bool = False) -> bool:
+        """Return whether the published file is still exactly what corral wrote.
+
+        ``link``: it should be a symbolic link (``--link``), not a file.
+        """
         try:
             st = os.lstat(self.path_of(relpath))
         except OSError:
@@ -118,7 +121,7 @@ class LocalTarget:
             record.ino,
             record.size,
             record.mtime_ns,
-        ) and stat.S_ISREG(st.st_mode)
+        ) and (stat.S_ISLNK(st.st_mode) if link else stat.S_ISREG(st.st_mode))
 
     # --- staging ------------------------------------------------------------------------
 
@@ -155,6 +158,15 @@ class LocalTarget:
         with self._twins_lock:
             self._staged_by_digest.setdefault(digest, tmp)
         return Staged(relpath, tmp, digest, identity)
+
+    def stage_symlink(self, relpath: str, source: str, digest: str) -> Staged:
+        """Stage a symbolic link to a source file (``--link``); never a twin of a copy."""
+        tmp = self._tmp_name()
+        try:
+            os.symlink(source, tmp)
+        except OSError as exc:
+            raise self._write_error(exc, relpath) from exc
+        return Staged(relpath, tmp, digest)
 
     def stage_link(self, relpath: str, entry: str, digest: str) -> Staged:
         """Stage a hard link to a file inside the target (a compression cache entry)."""

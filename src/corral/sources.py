@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from corral.config import DirectorySource, PackageSource, SourceSpec
+from corral.config import DirectorySource, ListedSource, PackageSource, SourceSpec
 from corral.errors import Problem
 
 __all__ = ["ResolvedSource", "resolve_sources"]
@@ -20,6 +21,9 @@ class ResolvedSource:
     path: Path
     prefix: str
     label: str
+    #: For a listed source: its ``(logical path, file path)`` pairs; ``path`` is then
+    #: the directory the files have in common.
+    files: tuple[tuple[str, str], ...] | None = None
 
 
 def resolve_sources(
@@ -29,6 +33,9 @@ def resolve_sources(
     resolved: list[ResolvedSource] = []
     problems: list[Problem] = []
     for index, spec in enumerate(specs):
+        if isinstance(spec, ListedSource):
+            resolved.append(_listed(index, spec))
+            continue
         path, problem = _locate(spec, origin)
         if problem is not None:
             problems.append(problem)
@@ -37,7 +44,16 @@ def resolve_sources(
     return resolved, problems
 
 
-def _locate(spec: SourceSpec, origin: str) -> tuple[Path | None, Problem | None]:
+def _listed(index: int, spec: ListedSource) -> ResolvedSource:
+    base = f"{spec.prefix}/" if spec.prefix else ""
+    files = tuple((base + logical, os.path.abspath(path)) for logical, path in spec.files)
+    common = os.path.commonpath([path for _, path in files]) if files else "/"
+    return ResolvedSource(index, Path(common), spec.prefix, spec.label, files)
+
+
+def _locate(
+    spec: DirectorySource | PackageSource, origin: str
+) -> tuple[Path | None, Problem | None]:
     if isinstance(spec, DirectorySource):
         path = spec.path
         if not path.exists():
