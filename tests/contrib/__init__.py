@@ -1,0 +1,1 @@
+"""Tests of corral.contrib: the framework integrations."""
