@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -50,12 +51,35 @@ def test_every_long_collect_flag_is_documented() -> None:
     assert missing == []
 
 
+# The first set-up command: install with the Django extra, collect the example Django site
+# (tests/contrib/django/test_example_site.py runs its collectstatic), list the result.
+EXAMPLE_COMMAND = (
+    "python -m pip install '.[django]' && cd examples/site"
+    " && python manage.py collectstatic --noinput"
+    " && find static_root -type f -not -path '*/.corral/*' | sort"
+)
+
+
 def test_readme_shows_exactly_two_setup_commands() -> None:
     blocks = re.findall(r"```sh\n(.*?)```", README, re.S)
     assert len(blocks) == 2
-    assert "corral collect" in blocks[0] and "examples/site" in blocks[0]
+    assert blocks[0].strip() == EXAMPLE_COMMAND
     assert blocks[1].strip() == "bash scripts/test.sh"
     assert "bash scripts/test.sh" in (ROOT / ".ci/run").read_text()
+
+
+def test_the_example_command_has_what_it_uses() -> None:
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]
+    assert [re.split(r"[<>=!~ ]", req)[0].lower() for req in extras["django"]] == ["django"]
+    site = ROOT / "examples/site"
+    assert (site / "manage.py").is_file()
+    settings = (site / "site_project/settings.py").read_text(encoding="utf-8")
+    assert re.search(r'^STATIC_ROOT = BASE_DIR / "static_root"$', settings, re.M)
+    # `corral collect`, which the README says also works there, collects into the same root.
+    corral = tomllib.loads((site / "pyproject.toml").read_text())["tool"]["corral"]
+    assert corral["root"] == "static_root"
 
 
 def test_every_problem_code_is_documented() -> None:
