@@ -1,13 +1,179 @@
-"""Drop-in storage classes (skeleton, being built)."""
+"""Drop-in storage classes: Django's public API, post-processing done by corral.
+
+* :class:`StaticFilesStorage` — Django's, unchanged (``collectstatic`` copies).
+* :class:`ManifestStaticFilesStorage` — Django's attributes and methods
+  (``manifest_name``, ``manifest_strict``, ``url()``, ``stored_name()``, …); the
+  hashed names and rewritten files are made by corral's fingerprint engine, and
+  ``staticfiles.json`` is byte-compatible, so ``{% static %}`` works unchanged.
+* :class:`CorralStorage` — the same, plus corral's options in
+  ``STORAGES["staticfiles"]["OPTIONS"]`` (``keep``, ``missing``,
+  ``accept_missing``, ``passthrough``, ``modules``, ``compress``) and
+  :meth:`CorralStorage.integrity` for Subresource Integrity.
+
+``manage.py collectstatic`` (with ``corral.contrib.django`` installed) never calls
+``post_process``: corral collects, fingerprints and publishes in one atomic run.
+``post_process`` is here for code that calls it directly (Django's own command).
+"""
 
 from __future__ import annotations
 
+import hashlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
 from django.contrib.staticfiles import storage as _django
+from django.core.files.base import ContentFile
+
+from corral.errors import BuildError, ConfigError
+
+__all__ = ["CorralStorage", "ManifestStaticFilesStorage", "StaticFilesStorage"]
 
 
 class StaticFilesStorage(_django.StaticFilesStorage):
-    pass
+    """Django's ``StaticFilesStorage``; ``collectstatic`` copies with corral."""
 
 
 class ManifestStaticFilesStorage(_django.ManifestStaticFilesStorage):
-    pass
+    """Django's ``ManifestStaticFilesStorage`` with corral's fingerprinting."""
+
+    _resolver: Any = None  # corral's manifest, loaded by integrity()
+    _resolver_stamp: tuple[int, int] | None = None
+
+    def post_process(
+        self, paths: dict[str, Any], dry_run: bool = False, **options: Any
+    ) -> Iterator[tuple[str, str | None, Any]]:
+        """Fingerprint files already in this storage; yield ``(name, hashed, processed)``.
+
+        Missing references and undecodable text are yielded once, as one
+        :class:`~corral.errors.BuildError` listing every problem, before anything is
+        written.
+        """
+        from corral.contrib.django.conf import storage_kind  # noqa: PLC0415 - import cycle
+
+        if dry_run:
+            return
+        if storage_kind(self)[0] == "django":  # a subclass customised Django's algorithm
+            yield from super().post_process(paths, dry_run, **options)
+            return
+        yield from _fingerprint_stored(self, sorted(paths), self._fingerprint_options())
+
+    def _fingerprint_options(self) -> dict[str, Any]:
+        return {"modules": bool(self.support_js_module_import_aggregation)}
+
+    def integrity(self, name: str) -> str:
+        """The SRI value (``sha384-…``) of ``name``'s published file, from corral's manifest.
+
+        Empty when the manifest does not list it and ``manifest_strict`` is off.
+        """
+        from corral.fingerprint import Resolver  # noqa: PLC0415
+
+        path = self.path("corral-manifest.json")
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            return _file_integrity(self, self.stored_name(name))
+        stamp = (st.st_ino, st.st_mtime_ns)
+        if self._resolver is None or stamp != self._resolver_stamp:
+            self._resolver = Resolver.from_manifest(path, strict=self.manifest_strict)
+            self._resolver_stamp = stamp
+        return str(self._resolver.integrity(name.split("?", 1)[0].split("#", 1)[0]))
+
+
+class CorralStorage(ManifestStaticFilesStorage):
+    """corral's whole pipeline, configured through ``STORAGES["staticfiles"]["OPTIONS"]``.
+
+    ``keep`` (releases kept before the current one, default 2), ``missing`` (policy
+    per reference kind), ``accept_missing`` (globs), ``passthrough`` (globs of
+    already-hashed names), ``modules`` (rewrite ES module imports, default on),
+    ``compress`` (``True``/``False`` or a table of compression options, default on).
+    """
+
+    corral_option_names = (
+        "keep",
+        "missing",
+        "accept_missing",
+        "passthrough",
+        "modules",
+        "compress",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        options = {k: kwargs.pop(k) for k in self.corral_option_names if k in kwargs}
+        super().__init__(*args, **kwargs)
+        self.corral_options = _validated(options)
+
+    def _fingerprint_options(self) -> dict[str, Any]:
+        keys = ("missing", "accept_missing", "passthrough", "modules")
+        return {k: self.corral_options[k] for k in keys if k in self.corral_options}
+
+
+def _validated(options: dict[str, Any]) -> dict[str, Any]:
+    """Check CorralStorage's options now, so a typo fails at start-up, not at deploy."""
+    from corral.config import Config  # noqa: PLC0415
+
+    keep = options.get("keep", 2)
+    if keep is not None and (isinstance(keep, bool) or not isinstance(keep, int) or keep < 0):
+        raise ConfigError(
+            f"'keep' must be a whole number of releases, 0 or more; found {keep!r}",
+            file='STORAGES["staticfiles"]["OPTIONS"]',
+            key="keep",
+        )
+    compress = options.get("compress", True)
+    probe = Config(
+        root=Path("/"),  # only the options are checked
+        missing=dict(options.get("missing", {})),
+        accept_missing=tuple(options.get("accept_missing", ())),
+        passthrough=None if options.get("passthrough") is None else tuple(options["passthrough"]),
+        modules=bool(options.get("modules", True)),
+        compression=dict(compress) if isinstance(compress, dict) else {},
+        origin='STORAGES["staticfiles"]["OPTIONS"]',
+    )
+    probe.fingerprint_options()
+    probe.compression_options()
+    return options
+
+
+def _file_integrity(storage: Any, name: str) -> str:
+    """SRI of a file that is in the storage but not (yet) in a manifest."""
+    try:
+        with storage.open(name) as fh:
+            data = fh.read()
+    except OSError:
+        return ""
+    import base64  # noqa: PLC0415
+
+    return "sha384-" + base64.b64encode(hashlib.sha384(data).digest()).decode()
+
+
+def _fingerprint_stored(
+    storage: Any, names: list[str], extra: dict[str, Any]
+) -> Iterator[tuple[str, str | None, Any]]:
+    from corral.fingerprint import FileFacts, FingerprintOptions, fingerprint  # noqa: PLC0415
+
+    contents: dict[str, bytes] = {}
+    for name in names:
+        with storage.open(name) as fh:
+            contents[name] = fh.read()
+    files = {
+        name: FileFacts(name, hashlib.sha256(data).hexdigest(), len(data))
+        for name, data in contents.items()
+    }
+    result = fingerprint(
+        files, contents.__getitem__, {}, FingerprintOptions(url=storage.base_url, **extra)
+    )
+    if result.problems:
+        first = result.problems[0].logical_path or names[0]
+        yield first, None, BuildError(result.problems)
+        return
+    for name, fp in sorted(result.fingerprints.items()):
+        if fp.hashed != name:
+            data = result.contents.get(name, contents[name])
+            if storage.exists(fp.hashed):
+                storage.delete(fp.hashed)
+            storage._save(fp.hashed, ContentFile(data))
+        storage.hashed_files[storage.hash_key(storage.clean_name(name))] = fp.hashed
+    storage.save_manifest()
+    for name in names:
+        yield name, result.fingerprints[name].hashed, True

@@ -1,9 +1,193 @@
-"""``manage.py collectstatic`` on corral (skeleton, being built)."""
+"""``manage.py collectstatic`` on corral.
+
+Django's options, prompt, messages, summary line and exit codes; corral's run
+underneath: one scan, content-based change detection, fingerprinting, atomic
+publish, releases. ``--clear`` prunes *after* the new release is in place. For a
+storage corral can't stand in for (not on the local file system, or with its own
+post-processing), Django's own collection runs, through the Storage API.
+"""
 
 from __future__ import annotations
 
+import json
+import os
+from typing import Any
+
 from django.contrib.staticfiles.management.commands import collectstatic as _django
+from django.core.management.base import CommandError
+
+from corral.errors import BuildError, CorralError
+
+__all__ = ["Command"]
 
 
 class Command(_django.Command):
-    pass
+    help = "Collect static files in a single location (with corral)."
+
+    def add_arguments(self, parser: Any) -> None:
+        super().add_arguments(parser)
+        parser.add_argument(
+            "--keep",
+            type=int,
+            metavar="N",
+            help="Keep the N releases before this one when pruning (default: the "
+            "storage's 'keep' option, else 2).",
+        )
+        parser.add_argument(
+            "--json",
+            action="store_true",
+            help="Print corral's report as JSON instead of the summary line.",
+        )
+
+    def set_options(self, **options: Any) -> None:
+        super().set_options(**options)
+        self.keep = options.get("keep")
+        self.json = options.get("json", False)
+        self.report: Any = None
+        self.setup: Any = None
+
+    def handle(self, **options: Any) -> str | None:
+        summary = super().handle(**options)
+        if self.json and self.report is not None:
+            data = self.report.to_dict()
+            data["post_processed"] = len(self.post_processed_files)
+            return json.dumps(data, indent=2)
+        if summary and self.report is not None and self.verbosity >= 2:
+            timings = ", ".join(f"{k} {v:.3f}" for k, v in self.report.timings.items())
+            summary += f"\ncorral: release {self.report.release}; {timings} s"
+        return summary  # type: ignore[no-any-return]
+
+    def collect(self) -> dict[str, list[str]]:
+        from corral.contrib.django.conf import configure  # noqa: PLC0415
+
+        if self.symlink and not self.local:
+            raise CommandError("Can't symlink to a remote destination.")
+        try:
+            setup = configure(
+                self.storage,
+                link=self.symlink,
+                post_process=self.post_process,
+                ignore_patterns=self.ignore_patterns,
+                keep=self.keep,
+            )
+        except CorralError as exc:
+            raise CommandError(_describe(exc)) from None
+        self.setup = setup
+        if setup.config is None:
+            self.log(f"corral: Django collects: {setup.reason}", level=2)
+            return super().collect()  # type: ignore[no-any-return]
+        return self._collect_with_corral(setup)
+
+    def _collect_with_corral(self, setup: Any) -> dict[str, list[str]]:
+        from corral.build import collect  # noqa: PLC0415
+
+        config = setup.config
+        progress = _Progress(self.stderr) if self.verbosity >= 1 else None
+        try:
+            report = collect(
+                config,
+                dry_run=self.dry_run,
+                clear=self.clear,
+                force=True,  # Django overwrites what is there: the prompt said so
+                wait=float(os.environ.get("CORRAL_LOCK_WAIT", "0") or 0),
+                progress=progress,
+            )
+        except CorralError as exc:
+            raise CommandError(_describe(exc)) from None
+        finally:
+            if progress is not None:
+                progress.close()
+        self.report = report
+        self._log_run(report, config)
+        modified = sorted(report.new + report.changed + report.repaired)
+        (self.symlinked_files if self.symlink else self.copied_files).extend(modified)
+        self.unmodified_files.extend(report.unchanged)
+        if config.hash:
+            self._refresh_manifest()
+        return {
+            "modified": self.copied_files + self.symlinked_files,
+            "unmodified": self.unmodified_files,
+            "post_processed": self.post_processed_files,
+        }
+
+    def _log_run(self, report: Any, config: Any) -> None:
+        for conflict in report.conflicts:
+            for _ in conflict.shadowed:
+                self.log(
+                    f"Found another file with the destination path '{conflict.logical}'. It "
+                    "will be ignored since only the first encountered file is collected. If "
+                    "this is not what you want, make sure every static file has a unique path.",
+                    level=1,
+                )
+        sources = {}
+        if self.verbosity >= 2 or (self.dry_run and self.verbosity >= 1):
+            from corral.build import load_sources  # noqa: PLC0415
+
+            if report.new or report.changed or report.repaired:
+                sources = {k: f.path for k, f in load_sources(config).files.items()}
+        verb = "link" if self.symlink else "copy"
+        for name in sorted(report.new + report.changed + report.repaired):
+            source = sources.get(name, name)
+            if self.dry_run:
+                self.log(f"Pretending to {verb} '{source}'", level=1)
+            else:
+                self.log(f"{'Linking' if self.symlink else 'Copying'} '{source}'", level=2)
+        for name in report.unchanged:
+            self.log(f"Skipping '{name}' (not modified)", level=2)
+        for problem in report.warnings:
+            self.stderr.write(f"warning: {problem}")
+        action = "Pretending to delete" if self.dry_run else "Deleting"
+        for name in report.pruned:
+            self.log(f"{action} '{name}'", level=1)
+
+    def _refresh_manifest(self) -> None:
+        """Load the new manifest into the storage, as Django's post-processing leaves it."""
+        storage = self.storage
+        if self.dry_run:
+            return
+        hashed_files, manifest_hash = storage.load_manifest()
+        storage.hashed_files = hashed_files
+        storage.manifest_hash = manifest_hash
+        manifest_storage = getattr(storage, "manifest_storage", storage)
+        if getattr(manifest_storage, "location", None) != storage.location:
+            storage.save_manifest()  # a manifest kept elsewhere (manifest_storage)
+        for name in sorted(hashed_files):
+            self.log(f"Post-processed '{name}' as '{hashed_files[name]}'", level=2)
+            self.post_processed_files.append(name)
+
+
+class _Progress:
+    """A one-line progress bar on a terminal's stderr; silent elsewhere."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self.enabled = bool(getattr(stream, "isatty", lambda: False)())
+        self.shown = False
+
+    def __call__(self, phase: str, done: int, total: int) -> None:
+        if not self.enabled or total < 500:
+            return
+        filled = 30 * done // total
+        self.stream.write(
+            f"\r  {phase:<8} [{'#' * filled}{'-' * (30 - filled)}] {done:,}/{total:,}", ending=""
+        )
+        self.stream.flush()
+        self.shown = True
+
+    def close(self) -> None:
+        if self.shown:
+            self.stream.write("\r\033[K", ending="")
+            self.stream.flush()
+
+
+def _describe(exc: CorralError) -> str:
+    """corral's error as a CommandError message: every problem, where, and what to do."""
+    if isinstance(exc, BuildError):
+        count = len(exc.problems)
+        lines = [
+            f"{count} problem{'s' if count != 1 else ''} found; nothing was published and "
+            "the previous release is intact:"
+        ]
+        lines.extend(f"  {str(p).replace(chr(10), chr(10) + '  ')}" for p in exc.problems)
+        return "\n".join(lines)
+    return f"{exc.message}\n  hint: {exc.hint}" if exc.hint else exc.message
