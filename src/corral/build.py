@@ -61,7 +61,7 @@ def collect(
     """
     report = Report(root=str(config.root), dry_run=dry_run)
     clock = _Clock(report)
-    target = LocalTarget(config.root)
+    target = LocalTarget(config.root, file_mode=config.file_mode, dir_mode=config.dir_mode)
     scanned_ns = time.time_ns()
     if not config.sources:
         raise BuildError(

@@ -93,6 +93,8 @@ class Config:
     :class:`corral.fingerprint.FingerprintOptions`). ``manifest_name`` is where the
     Django-format manifest goes; ``link`` publishes each original as a symbolic link
     to its source file instead of a copy (hashed copies and variants stay files).
+    ``file_mode``/``dir_mode`` set exact permissions on published files and the
+    directories corral creates (default: ``0o644``/``0o777`` less the umask).
     """
 
     root: Path
@@ -111,6 +113,8 @@ class Config:
     compression: Mapping[str, Any] = field(default_factory=dict)
     manifest_name: str = "staticfiles.json"
     link: bool = False
+    file_mode: int | None = None
+    dir_mode: int | None = None
     project_root: Path = field(default_factory=Path.cwd)
     origin: str = "arguments"
 

@@ -92,8 +92,12 @@ def digest_file(path: str, *, all_digests: bool = False) -> tuple[Digests, bytes
 class LocalTarget:
     """The target directory (STATIC_ROOT) on the local file system."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(
+        self, root: Path, *, file_mode: int | None = None, dir_mode: int | None = None
+    ) -> None:
         self.root = root
+        self.file_mode = file_mode  # exact permissions of published files (else 0o644 & ~umask)
+        self.dir_mode = dir_mode  # exact permissions of directories corral creates
         self.state_dir = StateDir(root)
         self._root_str = str(root)
         self._counter = itertools.count(1)
@@ -271,8 +275,10 @@ class LocalTarget:
         parent = final.rpartition("/")[0]
         try:
             if parent not in self._known_dirs:
-                os.makedirs(parent, exist_ok=True)
+                self._makedirs(parent)
                 self._known_dirs.add(parent)
+            if self.file_mode is not None and not os.path.islink(staged.tmp):
+                os.chmod(staged.tmp, self.file_mode)
             os.replace(staged.tmp, final)
             if staged.identity is not None:  # a rename keeps inode, size and mtime
                 ino, size, mtime_ns = staged.identity
@@ -281,6 +287,21 @@ class LocalTarget:
         except OSError as exc:
             raise self._write_error(exc, staged.relpath) from exc
         return TargetRecord(staged.digest, st.st_ino, st.st_size, st.st_mtime_ns)
+
+    def _makedirs(self, path: str) -> None:
+        if self.dir_mode is None:
+            os.makedirs(path, exist_ok=True)
+            return
+        missing: list[str] = []
+        while not os.path.isdir(path):
+            missing.append(path)
+            path = os.path.dirname(path)
+        for directory in reversed(missing):
+            try:
+                os.mkdir(directory)
+            except FileExistsError:
+                continue  # made meanwhile (another thread)
+            os.chmod(directory, self.dir_mode)  # exactly, whatever the umask
 
     def remove(self, relpaths: list[str]) -> list[str]:
         """Delete files, then any directory this left empty; return what was deleted."""

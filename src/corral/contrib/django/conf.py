@@ -122,6 +122,8 @@ def configure(
             compression=dict(compress) if isinstance(compress, dict) else {},
             manifest_name=getattr(storage, "manifest_name", "staticfiles.json"),
             link=link,
+            file_mode=storage.file_permissions_mode,
+            dir_mode=storage.directory_permissions_mode,
             project_root=_project_root(),
             origin=ORIGIN,
             **options,
