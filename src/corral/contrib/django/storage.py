@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,8 @@ from django.core.files.base import ContentFile
 from corral.errors import BuildError, ConfigError
 
 __all__ = ["CorralStorage", "ManifestStaticFilesStorage", "StaticFilesStorage"]
+
+_OPTIONS = 'STORAGES["staticfiles"]["OPTIONS"]'
 
 
 class StaticFilesStorage(_django.StaticFilesStorage):
@@ -117,22 +119,43 @@ def _validated(options: dict[str, Any]) -> dict[str, Any]:
     if keep is not None and (isinstance(keep, bool) or not isinstance(keep, int) or keep < 0):
         raise ConfigError(
             f"'keep' must be a whole number of releases, 0 or more; found {keep!r}",
-            file='STORAGES["staticfiles"]["OPTIONS"]',
+            file=_OPTIONS,
             key="keep",
         )
     compress = options.get("compress", True)
+    if not isinstance(compress, bool | Mapping):
+        raise ConfigError(
+            f"'compress' must be True, False or a dict of options; found {compress!r}",
+            file=_OPTIONS,
+            key="compress",
+        )
+    if not isinstance(options.get("missing", {}), Mapping):
+        raise ConfigError(
+            f"'missing' must be a dict of reference kind to policy; found {options['missing']!r}",
+            hint='e.g. "missing": {"sourcemap": "ignore", "url": "warn"}',
+            file=_OPTIONS,
+            key="missing",
+        )
     probe = Config(
         root=Path("/"),  # only the options are checked
-        missing=dict(options.get("missing", {})),
-        accept_missing=tuple(options.get("accept_missing", ())),
-        passthrough=None if options.get("passthrough") is None else tuple(options["passthrough"]),
-        modules=bool(options.get("modules", True)),
-        compression=dict(compress) if isinstance(compress, dict) else {},
-        origin='STORAGES["staticfiles"]["OPTIONS"]',
+        missing=options.get("missing", {}),
+        accept_missing=options.get("accept_missing", ()),
+        passthrough=options.get("passthrough"),
+        modules=options.get("modules", True),
+        compression=dict(compress) if isinstance(compress, Mapping) else {},
+        origin=_OPTIONS,
     )
-    probe.fingerprint_options()
+    checked = probe.fingerprint_options()  # raises ConfigError naming the bad key
     probe.compression_options()
-    return options
+    # The Config gets them as it types them (tuples), not as they were written (lists).
+    normalized = dict(options)
+    for key in ("accept_missing", "passthrough"):
+        if options.get(key) is not None:
+            normalized[key] = getattr(checked, key)
+    for key in ("missing", "compress"):
+        if isinstance(options.get(key), Mapping):
+            normalized[key] = dict(options[key])
+    return normalized
 
 
 def _file_integrity(storage: Any, name: str) -> str:
