@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install everything from this repository's own files, then run every check:
-# lint (ruff), types (mypy --strict on src/) and the whole test suite (pytest).
+# lint (ruff), types (mypy --strict on src/), the whole test suite (pytest), and Django's own
+# staticfiles test suite against corral's drop-in (docs/django-compat.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-system-deps.sh
@@ -9,3 +10,4 @@ python -m ruff check .
 python -m ruff format --check .
 python -m mypy
 python -m pytest "$@"
+python scripts/django_conformance.py --quiet
