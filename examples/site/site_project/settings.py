@@ -79,5 +79,11 @@ STATICFILES_DIRS = [
 ]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "corral.contrib.django.storage.ManifestStaticFilesStorage"},
+    # corral's whole pipeline: hashed names, ES module imports rewritten, gzip/brotli/zstd
+    # variants, the last two releases kept. Django's own
+    # "django.contrib.staticfiles.storage.ManifestStaticFilesStorage" works here too.
+    "staticfiles": {
+        "BACKEND": "corral.contrib.django.storage.CorralStorage",
+        "OPTIONS": {"keep": 2},
+    },
 }
