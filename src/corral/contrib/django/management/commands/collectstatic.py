@@ -57,6 +57,14 @@ class Command(_django.Command):
             summary += f"\ncorral: release {self.report.release}; {timings} s"
         return summary  # type: ignore[no-any-return]
 
+    def log(self, msg: str, level: int = 2) -> None:
+        """Django's log; with ``--json`` on stderr, so that stdout is the report alone."""
+        if self.json:
+            if self.verbosity >= level:
+                self.stderr.write(msg)
+            return
+        super().log(msg, level)
+
     def collect(self) -> dict[str, list[str]]:
         from corral.contrib.django.conf import configure  # noqa: PLC0415
 
