@@ -59,7 +59,7 @@ class ManifestStaticFilesStorage(_django.ManifestStaticFilesStorage):
         if storage_kind(self)[0] == "django":  # a subclass customised Django's algorithm
             yield from super().post_process(paths, dry_run, **options)
             return
-        yield from _fingerprint_stored(self, sorted(paths), self._fingerprint_options())
+        yield from _fingerprint_stored(self, list(paths), self._fingerprint_options())
 
     def _fingerprint_options(self) -> dict[str, Any]:
         return {"modules": bool(self.support_js_module_import_aggregation)}
@@ -190,7 +190,10 @@ def _fingerprint_stored(
         first = result.problems[0].logical_path or names[0]
         yield first, None, BuildError(result.problems)
         return
-    for name, fp in sorted(result.fingerprints.items()):
+    # Django's order, so that staticfiles.json is the same bytes: deepest paths first, in
+    # the order collectstatic found them (its post-processing walks them that way).
+    for name in sorted(names, key=lambda n: len(n.split(os.sep)), reverse=True):
+        fp = result.fingerprints[name]
         if fp.hashed != name:
             data = result.contents.get(name, contents[name])
             if storage.exists(fp.hashed):
