@@ -23,7 +23,7 @@ from corral.config import DirectorySource, ListedSource
 from corral.contrib.django import storage as ours
 from corral.contrib.django.conf import configure, sources, storage_kind
 
-from .conftest import CORRAL_MANIFEST, CORRAL_STORAGE, DJANGO_MANIFEST, Project, storages
+from .conftest import CORRAL_MANIFEST, CORRAL_STORAGE, DJANGO_MANIFEST, PLAIN, Project, storages
 
 FS = "django.contrib.staticfiles.finders.FileSystemFinder"
 APPS = "django.contrib.staticfiles.finders.AppDirectoriesFinder"
@@ -266,6 +266,20 @@ def test_storage_settings_reach_the_published_files(django_project: Project) -> 
     [hashed_dep] = [p for p in (root / "js").glob("dep.*.js")]
     # support_js_module_import_aggregation: the import is rewritten to the hashed name
     assert f"./{hashed_dep.name}" in hashed_app.read_text()
+
+
+@pytest.mark.parametrize("backend", [PLAIN, DJANGO_MANIFEST, CORRAL_MANIFEST])
+def test_djangos_storages_get_djangos_files_only(django_project: Project, backend: str) -> None:
+    """No precompressed variants: only CorralStorage asks for corral's whole pipeline."""
+    django_project.write({"js/big.js": "let x = 1;\n" * 100})
+    django_project.configure(STORAGES=storages(backend))
+    setup = configure(staticfiles_storage, link=False, post_process=True, ignore_patterns=[])
+    assert setup.config is not None
+    assert setup.config.compress is False
+    django_project.collectstatic()
+    names = {p.name for p in (django_project.root / "js").iterdir()}
+    assert "big.js" in names
+    assert not [n for n in names if n.endswith((".gz", ".br", ".zst"))]
 
 
 def test_corral_storage_options_reach_the_config(django_project: Project) -> None:

@@ -102,8 +102,8 @@ def configure(
         keep = options.pop("keep", DEFAULT_KEEP)
     else:
         options.pop("keep", None)
-    if kind == "manifest" or (kind == "corral" and not post_process):
-        options["compress"] = False
+    if kind != "corral" or not post_process:
+        options["compress"] = False  # Django's storages: Django's files, nothing more
     compress = options.pop("compress", True)
     if not post_process and kind != "plain":
         # Django leaves the last manifest and hashed files alone: so does corral.
