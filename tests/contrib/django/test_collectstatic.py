@@ -388,3 +388,30 @@ def test_no_static_root_is_djangos_error(django_project: Project) -> None:
     django_project.configure(STATIC_ROOT=None)
     with pytest.raises(ImproperlyConfigured, match="STATIC_ROOT"):
         django_project.collectstatic()
+
+
+# --- ignore patterns -----------------------------------------------------------------------
+
+
+def test_ignore_patterns_are_djangos(django_project: Project) -> None:
+    django_project.write(
+        {
+            "css/app.css": "a",
+            "css/_theme.scss": "b",
+            "css/.hidden.css": "c",
+            "css/app.css~": "d",
+            "js/drafts/wip.js": "e",
+            "js/app.js": "f",
+        }
+    )
+    django_project.collectstatic("-i", "*.scss", "-i", "js/drafts/*")
+    assert set(served_files(django_project.root)) == {"css/app.css", "js/app.js"}
+    django_project.collectstatic("--no-default-ignore", "--clear")
+    assert set(served_files(django_project.root)) == {
+        "css/app.css",
+        "css/_theme.scss",
+        "css/.hidden.css",
+        "css/app.css~",
+        "js/drafts/wip.js",
+        "js/app.js",
+    }
