@@ -111,7 +111,7 @@ class Command(_django.Command):
         (self.symlinked_files if self.symlink else self.copied_files).extend(modified)
         self.unmodified_files.extend(report.unchanged)
         if config.hash:
-            self._refresh_manifest()
+            self._refresh_manifest(config)
         return {
             "modified": self.copied_files + self.symlinked_files,
             "unmodified": self.unmodified_files,
@@ -148,14 +148,18 @@ class Command(_django.Command):
         for name in report.pruned:
             self.log(f"{action} '{name}'", level=1)
 
-    def _refresh_manifest(self) -> None:
+    def _refresh_manifest(self, config: Any) -> None:
         """Load the new manifest into the storage, as Django's post-processing leaves it."""
         storage = self.storage
         if self.dry_run:
             return
-        hashed_files, manifest_hash = storage.load_manifest()
+        # The manifest this run published, in STATIC_ROOT: not load_manifest(), which
+        # reads manifest_storage, where the new manifest is not (yet) when that is elsewhere.
+        with open(os.path.join(config.root, config.manifest_name), "rb") as fh:
+            stored = json.load(fh)
+        hashed_files = stored.get("paths", {})
         storage.hashed_files = hashed_files
-        storage.manifest_hash = manifest_hash
+        storage.manifest_hash = stored.get("hash", "")
         manifest_storage = getattr(storage, "manifest_storage", storage)
         if getattr(manifest_storage, "location", None) != storage.location:
             storage.save_manifest()  # a manifest kept elsewhere (manifest_storage)
