@@ -16,11 +16,12 @@ from pathlib import Path
 import pytest
 from django.contrib.staticfiles.storage import ManifestStaticFilesStorage, staticfiles_storage
 from django.core.exceptions import ImproperlyConfigured
+from django.core.files.storage import FileSystemStorage
 from django.core.management.base import CommandError
 from django.template import Context, Template
 
 from ...conftest import served_files, snapshot
-from .conftest import CORRAL_MANIFEST, Project, storages
+from .conftest import CORRAL_MANIFEST, Project, reset_caches, storages
 
 CONFLICT = (
     "Found another file with the destination path '{}'. It will be ignored since only the "
@@ -415,3 +416,30 @@ def test_ignore_patterns_are_djangos(django_project: Project) -> None:
         "js/drafts/wip.js",
         "js/app.js",
     }
+
+
+def test_a_manifest_storage_elsewhere_gets_the_new_manifest(
+    django_project: Project, tmp_path: Path
+) -> None:
+    css = django_project.write(SITE) / "css/app.css"
+    elsewhere = tmp_path / "manifests"
+    elsewhere.mkdir()
+    django_project.configure(
+        STORAGES=storages(CORRAL_MANIFEST, manifest_storage=FileSystemStorage(str(elsewhere)))
+    )
+    template = Template("{% load static %}{% static 'css/app.css' %}")
+    for version in range(2):
+        css.write_text(f"body {{ z-index: {version}; }}\n")
+        run = django_project.collectstatic()
+        assert run.stdout == summary(
+            1 if version else 3,
+            django_project.root,
+            unmodified=2 if version else 0,
+            post_processed=3,
+        )
+        published = (django_project.root / "staticfiles.json").read_bytes()
+        assert (elsewhere / "staticfiles.json").read_bytes() == published
+        expected = "/static/" + hashed_names(django_project.root)["css/app.css"]
+        assert template.render(Context()) == expected  # this process
+        reset_caches()
+        assert template.render(Context()) == expected  # a new one, reading manifest_storage
