@@ -11,6 +11,7 @@ from __future__ import annotations
 import builtins
 import json
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.files.storage import FileSystemStorage
 from django.core.management.base import CommandError
 from django.template import Context, Template
+
+from corral.state import RACY_NS
 
 from ...conftest import served_files, snapshot
 from .conftest import CORRAL_MANIFEST, Project, reset_caches, storages
@@ -143,6 +146,9 @@ def test_dry_run_on_a_collected_root_writes_nothing(django_project: Project) -> 
 def test_a_no_change_run_writes_nothing(django_project: Project) -> None:
     django_project.write(SITE)
     django_project.configure(STORAGES=storages(CORRAL_MANIFEST))
+    # Sources younger than RACY_NS are re-read and, once old enough to be trusted, their
+    # record is refreshed (docs/design.md): let them settle, so that timing can't decide.
+    time.sleep(RACY_NS / 1e9 + 0.1)
     django_project.collectstatic()
     before = snapshot(django_project.root)  # every entry, .corral's included
     run = django_project.collectstatic()
