@@ -31,12 +31,13 @@ def integrity(path: str) -> str:
         return str(lookup(name))
     location = getattr(staticfiles_storage, "location", None)
     if location:
-        manifest = os.path.join(location, "corral-manifest.json")
-        resolver = _resolver(manifest)
-        if resolver is not None:
+        served = getattr(staticfiles_storage, "stored_name", lambda n: n)(name)
+        resolver = _resolver(os.path.join(location, "corral-manifest.json"))
+        # corral's manifest only when it lists the very file {% static %} serves: one
+        # left by an earlier fingerprinting run may name another (a plain storage now).
+        if resolver is not None and name in resolver and resolver.hashed(name) == served:
             return str(resolver.integrity(name))
-        stored = getattr(staticfiles_storage, "stored_name", lambda n: n)(name)
-        return _of_file(os.path.join(location, stored))
+        return _of_file(os.path.join(location, served))
     return ""
 
 
