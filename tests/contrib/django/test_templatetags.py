@@ -53,3 +53,17 @@ def test_integrity_with_a_plain_storage_is_of_the_collected_file(
 def test_integrity_of_a_file_that_is_nowhere_is_empty(django_project: Project) -> None:
     django_project.configure(DEBUG=True)
     assert TAG.render(Context()) == ""
+
+
+def test_integrity_after_switching_to_a_plain_storage(django_project: Project) -> None:
+    """corral's manifest of the last fingerprinting run stays a while; it is not the truth."""
+    source = django_project.write({"js/app.js": "console.log(1);\n"}) / "js/app.js"
+    django_project.configure(STORAGES=storages(CORRAL_STORAGE))
+    django_project.collectstatic()
+    source.write_text("console.log(2);\n")
+    django_project.configure(STORAGES=storages(PLAIN))
+    django_project.collectstatic()
+    assert (django_project.root / "corral-manifest.json").is_file()  # still there
+    assert STATIC.render(Context()) == "/static/js/app.js"
+    assert TAG.render(Context()) == sri(django_project.root / "js/app.js")
+    assert TAG.render(Context()) == sri(source)
