@@ -449,3 +449,21 @@ def test_a_manifest_storage_elsewhere_gets_the_new_manifest(
         assert template.render(Context()) == expected  # this process
         reset_caches()
         assert template.render(Context()) == expected  # a new one, reading manifest_storage
+
+
+def test_a_root_django_collected_into_is_adopted(django_project: Project) -> None:
+    django_project.write({"a.txt": "new", "css/x.css": "x { }"})
+    django_project.write({"a.txt": "old", "left-over.txt": "keep"}, "static_root")
+    run = django_project.collectstatic()
+    root = django_project.root
+    assert run.stdout == summary(2, root)
+    assert (root / "a.txt").read_text() == "new"  # overwritten, as Django would
+    assert (root / "left-over.txt").read_text() == "keep"  # not corral's: kept without --clear
+    assert django_project.collectstatic().stdout == summary(0, root, unmodified=2)
+
+
+def test_a_bad_keep_is_a_command_error(django_project: Project) -> None:
+    django_project.write({"a.txt": "a"})
+    with pytest.raises(CommandError, match="'keep' must be a whole number"):
+        django_project.collectstatic("--keep", "-1")
+    assert not django_project.root.exists()
