@@ -123,6 +123,23 @@ def test_sources_follow_the_finders_order(django_project: Project) -> None:
     assert "Found another file with the destination path 'css/app.css'" in run.stdout
 
 
+def test_the_default_storage_finder_is_its_directory(django_project: Project) -> None:
+    media = django_project.write({"media.txt": "m"}, "media")
+    django_project.configure(
+        STATICFILES_FINDERS=[FS, "django.contrib.staticfiles.finders.DefaultStorageFinder"],
+        STORAGES={
+            **storages(PLAIN),
+            "default": {
+                "BACKEND": "django.core.files.storage.FileSystemStorage",
+                "OPTIONS": {"location": str(media)},
+            },
+        },
+    )
+    assert described(sources([])) == [(str(django_project.assets), ""), (str(media), "")]
+    django_project.collectstatic()
+    assert (django_project.root / "media.txt").read_text() == "m"
+
+
 @pytest.mark.parametrize("finder_first", [False, True])
 def test_a_third_party_finder_is_a_listed_source(
     django_project: Project, finder_first: bool
