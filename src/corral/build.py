@@ -613,12 +613,7 @@ def _examine(
     if reason == "suspect" and old is not None and old.digest == digest:
         record = state.targets.get(found.logical)
         same_link = not link or old.path == found.path  # a link names its source file
-        if (
-            record is not None
-            and record.digest == digest
-            and found.logical in intact
-            and same_link
-        ):
+        if record is not None and record.digest == digest and found.logical in intact and same_link:
             return found, "unchanged", digests, None, None
         why = "repair"
     if target is None:

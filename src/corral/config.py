@@ -115,6 +115,8 @@ class Config:
     link: bool = False
     file_mode: int | None = None
     dir_mode: int | None = None
+    #: Where the user sets these options, as hints should name it.
+    settings: str = "[tool.corral]"
     project_root: Path = field(default_factory=Path.cwd)
     origin: str = "arguments"
 
@@ -139,12 +141,20 @@ class Config:
         extra: dict[str, Any] = {}
         if self.passthrough is not None:
             extra["passthrough"] = self.passthrough
+        if not isinstance(self.missing, Mapping):
+            raise ConfigError(
+                f"'missing' must be a table of reference kind to policy; found {self.missing!r}",
+                hint='e.g. missing = { sourcemap = "ignore", url = "warn" }',
+                file=self.origin,
+                key="missing",
+            )
         try:
             return FingerprintOptions(
                 url=self.url,
                 modules=self.modules,
                 missing=dict(self.missing),  # type: ignore[arg-type]  # validated there
                 accept_missing=self.accept_missing,
+                settings=self.settings,
                 **extra,
             )
         except ConfigError as exc:

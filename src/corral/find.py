@@ -79,4 +79,3 @@ def find(config: Config, path: str) -> FindResult:
         hashed=hashed,
         source_labels={s.index: s.label for s in resolved},
     )
-

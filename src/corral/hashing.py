@@ -237,9 +237,7 @@ def _nothing_to_do(
     return all(entry.get("hashed") in intact for entry in raw.values())
 
 
-def _release_files_raw(
-    raw: dict[str, Any], state: State, names: tuple[str, str]
-) -> dict[str, str]:
+def _release_files_raw(raw: dict[str, Any], state: State, names: tuple[str, str]) -> dict[str, str]:
     files = {
         entry["hashed"]: entry["sha256"]
         for logical, entry in raw.items()

@@ -83,6 +83,8 @@ class FingerprintOptions:
     * ``passthrough``: regular expressions searched in the logical path; a
       matching file already carries a bundler's content hash, keeps its name
       and its bytes (see the package docstring).
+    * ``settings``: where the user sets these options, named in hints
+      (``"[tool.corral]"``, or e.g. a Django storage's ``OPTIONS``).
 
     Raises :class:`~corral.errors.ConfigError` for an invalid value.
     """
@@ -92,6 +94,7 @@ class FingerprintOptions:
     missing: Mapping[Kind, Policy] = field(default_factory=lambda: DEFAULT_MISSING)
     accept_missing: tuple[str, ...] = ()
     passthrough: tuple[str, ...] = DEFAULT_PASSTHROUGH
+    settings: str = "[tool.corral]"
 
     def __post_init__(self) -> None:
         _check_url(self.url)

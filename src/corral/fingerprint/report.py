@@ -50,13 +50,22 @@ def report_missing(
             continue
         policy = options.policy(item.kind)
         if policy == "error":
-            result.problems.append(missing_problem(logical, item, error=True, files=files))
+            result.problems.append(
+                missing_problem(logical, item, error=True, files=files, settings=options.settings)
+            )
         elif policy == "warn":
-            result.warnings.append(missing_problem(logical, item, error=False, files=files))
+            result.warnings.append(
+                missing_problem(logical, item, error=False, files=files, settings=options.settings)
+            )
 
 
 def missing_problem(
-    logical: str, item: Missing, *, error: bool, files: Container[str] = ()
+    logical: str,
+    item: Missing,
+    *,
+    error: bool,
+    files: Container[str] = (),
+    settings: str = "[tool.corral]",
 ) -> Problem:
     """The problem record of the missing reference ``item`` in ``logical``."""
     what = _WHAT[item.kind]
@@ -75,10 +84,16 @@ def missing_problem(
             message += _bundler_note(item.resolved, files)
     glob_text = glob.escape(item.resolved)
     other = '"warn" or "ignore"' if error else '"ignore"'
-    hint = (
-        f'add "{glob_text}" to accept_missing in [tool.corral] to leave it as written, '
-        f"or set missing.{item.kind} = {other}"
-    )
+    if settings == "[tool.corral]":
+        hint = (
+            f'add "{glob_text}" to accept_missing in [tool.corral] to leave it as written, '
+            f"or set missing.{item.kind} = {other}"
+        )
+    else:
+        hint = (
+            f'add "{glob_text}" to the accept_missing option ({settings}) to leave it as '
+            f'written, or set the "{item.kind}" entry of the missing option to {other}'
+        )
     if error and not outside:
         hint = f'ship "{item.resolved}" in a source, fix the reference, or {hint}'
     return Problem(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import builtins
 import json
 import os
+import re
 import time
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from django.template import Context, Template
 from corral.state import RACY_NS
 
 from ...conftest import served_files, snapshot
-from .conftest import CORRAL_MANIFEST, Project, reset_caches, storages
+from .conftest import CORRAL_MANIFEST, CORRAL_STORAGE, Project, reset_caches, storages
 
 CONFLICT = (
     "Found another file with the destination path '{}'. It will be ignored since only the "
@@ -308,6 +309,34 @@ def test_missing_references_fail_the_command_and_keep_the_last_release(
     ):
         assert any(where in line and reference in line for line in lines), (where, err)
     assert served_files(root) == published  # every byte, staticfiles.json included
+    # The hint names the Django setting that would accept it, not corral's pyproject table.
+    assert "[tool.corral]" not in err
+    assert (
+        "the accept_missing option (OPTIONS of corral.contrib.django.storage.CorralStorage" in err
+    )
+
+
+def test_missing_reference_hint_names_corral_storage_options(django_project: Project) -> None:
+    django_project.write({"css/app.css": "a { background: url(gone.png); }\n"})
+    django_project.configure(STORAGES=storages(CORRAL_STORAGE, compress=False))
+    with pytest.raises(CommandError) as caught:
+        django_project.collectstatic()
+    message = str(caught.value)
+    assert (
+        'add "css/gone.png" to the accept_missing option (STORAGES["staticfiles"]["OPTIONS"])'
+        in message
+    )
+    assert 'set the "url" entry of the missing option to "warn" or "ignore"' in message
+
+
+def test_a_bad_lock_wait_is_a_command_error(
+    django_project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    django_project.write({"css/app.css": "x"})
+    monkeypatch.setenv("CORRAL_LOCK_WAIT", "soon")
+    with pytest.raises(CommandError, match="CORRAL_LOCK_WAIT must be a number of seconds"):
+        django_project.collectstatic()
+    assert not django_project.root.exists()
 
 
 # --- the prompt ----------------------------------------------------------------------------
@@ -376,6 +405,26 @@ class FixedHash(ManifestStaticFilesStorage):
 
     def file_hash(self, name: str, content: object = None) -> str:
         return "fixedhash000"
+
+
+def test_json_with_djangos_own_collection_is_still_json(django_project: Project) -> None:
+    django_project.write(SITE)
+    django_project.configure(STORAGES=storages(f"{__name__}.FixedHash"))
+    report = json.loads(django_project.collectstatic("--json").stdout)
+    assert report["collected_by"] == "django"
+    assert "overrides file_hash" in report["reason"]
+    assert report["counts"] == {"modified": 3, "unmodified": 0}
+    assert report["post_processed"] == 3
+
+
+def test_pruning_beyond_keep_is_not_reported_as_deleting(django_project: Project) -> None:
+    css = django_project.write(SITE) / "css/app.css"
+    django_project.configure(STORAGES=storages(CORRAL_MANIFEST))
+    for version in range(2):
+        css.write_text(f"body {{ z-index: {version}; }}\n")
+        run = django_project.collectstatic("--keep", "0", verbosity=2)
+    assert "Deleting" not in run.stdout  # Django says that only for --clear
+    assert re.search(r"Pruned 'css/app\.[0-9a-f]{12}\.css' \(no kept release uses it\)", run.stdout)
 
 
 def test_a_customised_storage_gets_djangos_own_collection(django_project: Project) -> None:

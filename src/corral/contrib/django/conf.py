@@ -31,6 +31,7 @@ __all__ = ["Kind", "Setup", "configure", "sources", "storage_kind"]
 Kind = Literal["plain", "manifest", "corral", "django"]
 
 ORIGIN = "Django settings"
+_OPTIONS_PLACE = 'STORAGES["staticfiles"]["OPTIONS"]'
 
 #: What makes ManifestStaticFilesStorage name and rewrite files. A subclass that
 #: overrides any of these asked for Django's algorithm with changes, which only
@@ -126,6 +127,10 @@ def configure(
             dir_mode=storage.directory_permissions_mode,
             project_root=_project_root(),
             origin=ORIGIN,
+            settings=_OPTIONS_PLACE
+            if kind == "corral"
+            else "OPTIONS of corral.contrib.django.storage.CorralStorage, which "
+            'STORAGES["staticfiles"] would need to use',
             **options,
         ),
     )

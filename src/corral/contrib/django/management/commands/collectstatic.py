@@ -48,8 +48,18 @@ class Command(_django.Command):
 
     def handle(self, **options: Any) -> str | None:
         summary = super().handle(**options)
-        if self.json and self.report is not None:
-            data = self.report.to_dict()
+        if self.json:
+            if self.report is not None:
+                data = self.report.to_dict()
+            else:  # Django's own collection ran (see corral.W001)
+                data = {
+                    "collected_by": "django",
+                    "reason": self.setup.reason if self.setup is not None else "",
+                    "counts": {
+                        "modified": len(self.copied_files) + len(self.symlinked_files),
+                        "unmodified": len(self.unmodified_files),
+                    },
+                }
             data["post_processed"] = len(self.post_processed_files)
             return json.dumps(data, indent=2)
         if summary and self.report is not None and self.verbosity >= 2:
@@ -97,7 +107,7 @@ class Command(_django.Command):
                 dry_run=self.dry_run,
                 clear=self.clear,
                 force=True,  # Django overwrites what is there: the prompt said so
-                wait=float(os.environ.get("CORRAL_LOCK_WAIT", "0") or 0),
+                wait=_lock_wait(),
                 progress=progress,
             )
         except CorralError as exc:
@@ -144,9 +154,14 @@ class Command(_django.Command):
             self.log(f"Skipping '{name}' (not modified)", level=2)
         for problem in report.warnings:
             self.stderr.write(f"warning: {problem}")
-        action = "Pretending to delete" if self.dry_run else "Deleting"
-        for name in report.pruned:
-            self.log(f"{action} '{name}'", level=1)
+        if self.clear:  # Django's --clear messages
+            action = "Pretending to delete" if self.dry_run else "Deleting"
+            for name in report.pruned:
+                self.log(f"{action} '{name}'", level=1)
+        else:  # corral's own pruning of releases beyond --keep
+            action = "Would prune" if self.dry_run else "Pruned"
+            for name in report.pruned:
+                self.log(f"{action} '{name}' (no kept release uses it)", level=2)
 
     def _refresh_manifest(self, config: Any) -> None:
         """Load the new manifest into the storage, as Django's post-processing leaves it."""
@@ -190,6 +205,19 @@ class _Progress:
         if self.shown:
             self.stream.write("\r\033[K", ending="")
             self.stream.flush()
+
+
+def _lock_wait() -> float:
+    value = os.environ.get("CORRAL_LOCK_WAIT", "").strip()
+    try:
+        wait = float(value) if value else 0.0
+    except ValueError:
+        wait = -1.0
+    if wait < 0:
+        raise CommandError(
+            f"CORRAL_LOCK_WAIT must be a number of seconds, 0 or more; found {value!r}"
+        )
+    return wait
 
 
 def _describe(exc: CorralError) -> str:
