@@ -574,8 +574,9 @@ Choose the storage per run with BENCH_STORAGE and the target with BENCH_STATIC_R
   static         django.contrib.staticfiles.storage.StaticFilesStorage
   manifest       django.contrib.staticfiles.storage.ManifestStaticFilesStorage
   whitenoise     whitenoise.storage.CompressedManifestStaticFilesStorage
-  corral         corral.contrib.django (collectstatic by corral) + ManifestStaticFilesStorage
-  corral-static  corral.contrib.django (collectstatic by corral) + StaticFilesStorage
+  corral         corral.contrib.django.storage.ManifestStaticFilesStorage, collectstatic
+                 by corral (corral.contrib.django listed before django.contrib.staticfiles)
+  corral-static  corral.contrib.django.storage.StaticFilesStorage, collectstatic by corral
 """
 
 import os
@@ -616,8 +617,8 @@ _BACKENDS = {{
     "static": "django.contrib.staticfiles.storage.StaticFilesStorage",
     "manifest": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage",
     "whitenoise": "whitenoise.storage.CompressedManifestStaticFilesStorage",
-    "corral": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage",
-    "corral-static": "django.contrib.staticfiles.storage.StaticFilesStorage",
+    "corral": "corral.contrib.django.storage.ManifestStaticFilesStorage",
+    "corral-static": "corral.contrib.django.storage.StaticFilesStorage",
 }}
 if BENCH_STORAGE not in _BACKENDS:
     raise RuntimeError(

@@ -421,18 +421,101 @@ class DjangoTool(Tool):
         run.summary = re.sub(r"to '[^']*'", "to STATIC_ROOT", run.summary)
 
 
-class CorralDjango(DjangoTool):
+#: Printed by the Django python in the benchmark project: which ``collectstatic`` command
+#: ``manage.py`` runs, the staticfiles storage, and how corral serves that storage
+#: (``plain``/``manifest``/``corral``; ``django`` means corral hands the run to Django's own
+#: collection, which would time Django under corral's name).
+_CORRAL_DJANGO_PROBE = r"""
+import json, django
+django.setup()
+from django.conf import settings
+from django.contrib.staticfiles.storage import staticfiles_storage
+from django.core.management import get_commands, load_command_class
+from corral.contrib.django.conf import storage_kind
+app = get_commands()["collectstatic"]
+command = type(load_command_class(app, "collectstatic"))
+apps = list(settings.INSTALLED_APPS)
+kind, reason = storage_kind(staticfiles_storage)
+print(json.dumps({
+    "command": f"{command.__module__}.{command.__qualname__}",
+    "storage": settings.STORAGES["staticfiles"]["BACKEND"],
+    "kind": kind,
+    "reason": reason,
+    "first": "corral.contrib.django" in apps and "django.contrib.staticfiles" in apps
+    and apps.index("corral.contrib.django") < apps.index("django.contrib.staticfiles"),
+}))
+"""
+
+
+class CorralDjangoTool(DjangoTool):
+    """``manage.py collectstatic`` with ``corral.contrib.django``: checked to really be
+    corral's command, collecting with corral (not handing the run back to Django)."""
+
+    kind = "corral"
+    expected_kind = ""
+
+    def _probe_project(self, ctx: Context) -> dict[str, Any] | str:
+        done = subprocess.run(
+            [ctx.python, "-c", _CORRAL_DJANGO_PROBE],
+            cwd=ctx.django_project,
+            env={
+                **os.environ,
+                "BENCH_STORAGE": self.storage,
+                "DJANGO_SETTINGS_MODULE": "benchsite.settings",
+            },
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        lines = done.stdout.strip().splitlines()
+        if done.returncode != 0 or not lines:
+            err = (done.stderr.strip().splitlines() or [f"exit {done.returncode}"])[-1]
+            return f"the benchmark project does not load with corral.contrib.django ({err})"
+        found: dict[str, Any] = json.loads(lines[-1])
+        return found
+
+    def unavailable(self, ctx: Context) -> str | None:
+        reason = super().unavailable(ctx)
+        if reason:
+            return reason
+        found = self._probe_project(ctx)
+        if isinstance(found, str):
+            return found
+        if not found["first"] or not found["command"].startswith("corral.contrib.django."):
+            return (
+                f"manage.py collectstatic is {found['command']}, not corral's: list "
+                "corral.contrib.django before django.contrib.staticfiles (rebuild the corpus)"
+            )
+        if found["kind"] != self.expected_kind:
+            return (
+                f"corral would serve {found['storage']} as {found['kind']!r}, not "
+                f"{self.expected_kind!r}: {found['reason'] or 'rebuild the corpus'}"
+            )
+        return None
+
+    def describe(self, ctx: Context) -> str:
+        found = self._probe_project(ctx)
+        if isinstance(found, str):
+            return found
+        return (
+            f"`manage.py collectstatic` is `{found['command']}` (corral.contrib.django listed "
+            f"before django.contrib.staticfiles); storage `{found['storage']}`, collected by "
+            f"corral as {found['kind']!r}"
+        )
+
+
+class CorralDjango(CorralDjangoTool):
     name = "corral-django"
     label = "corral manage.py collectstatic (Manifest)"
-    kind = "corral"
     storage = "corral"
+    expected_kind = "manifest"
 
 
-class CorralDjangoStatic(DjangoTool):
+class CorralDjangoStatic(CorralDjangoTool):
     name = "corral-django-static"
     label = "corral manage.py collectstatic (plain)"
-    kind = "corral"
     storage = "corral-static"
+    expected_kind = "plain"
 
 
 class DjangoStatic(DjangoTool):
@@ -934,15 +1017,39 @@ def tool_versions(ctx: Context) -> dict[str, str]:
         ok, out = _probe([ctx.corral, "--version"])
         if ok:
             versions["corral"] = out.removeprefix("corral").strip()
-    with contextlib.suppress(OSError, subprocess.CalledProcessError):
+    if commit := corral_commit(ctx.python):
+        versions["corral commit"] = commit
+    return versions
+
+
+def corral_commit(python: str) -> str:
+    """The commit of the corral that ``python`` imports (this checkout, or a pinned copy
+    such as ``git clone --shared`` of it put first on ``PYTHONPATH``), with "+ changes"
+    when its ``src/`` differs from that commit; empty if it is not in a git checkout."""
+    ok, where = _probe(
+        [
+            python,
+            "-c",
+            "import corral, os; print(os.path.dirname(os.path.abspath(corral.__file__)))",
+        ]
+    )
+    checkout = Path(where) if ok else REPO
+    try:
         commit = subprocess.run(
-            ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
+            ["git", "-C", str(checkout), "rev-parse", "--short", "HEAD"],
             capture_output=True,
             text=True,
             check=True,
         ).stdout.strip()
-        versions["corral commit"] = commit
-    return versions
+        changed = subprocess.run(
+            ["git", "-C", str(checkout), "status", "--porcelain", "--", "."],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return ""
+    return f"{commit} + changes" if changed else commit
 
 
 # --- reporting ------------------------------------------------------------------------------
@@ -954,7 +1061,8 @@ def _fmt_s(seconds: float) -> str:
     return f"{seconds:.2f} s" if seconds < 100 else f"{seconds:.0f} s"
 
 
-def _cell_text(cell: dict[str, Any]) -> str:
+def _cell_text(cell: dict[str, Any], repeat: int = 0) -> str:
+    """One cell; the number of runs is named when it is not the table's ``repeat``."""
     status = cell["status"]
     if status == "n/a":
         return DASH
@@ -964,6 +1072,8 @@ def _cell_text(cell: dict[str, Any]) -> str:
         return "**failed**"
     runs = len(cell["runs"])
     spread = f"{_fmt_s(cell['min'])}{DASH}{_fmt_s(cell['max'])}" if runs > 1 else "1 run"
+    if runs > 1 and runs != repeat:
+        spread += f", {runs} runs"
     cpu = f" \u00b7 CPU {_fmt_s(cell['cpu'])}" if "cpu" in cell else ""
     return f"{_fmt_s(cell['median'])} ({spread}){cpu} \u00b7 {cell['rss_mib']:.0f} MiB"
 
@@ -1005,7 +1115,8 @@ def markdown(data: dict[str, Any]) -> str:
             out.append(
                 f"| {tool['label']} | "
                 + " | ".join(
-                    _cell_text(row.get(s, {"status": _absent(name, s)})) for s in scenarios
+                    _cell_text(row.get(s, {"status": _absent(name, s)}), run_info["repeat"])
+                    for s in scenarios
                 )
                 + " |"
             )
@@ -1095,7 +1206,8 @@ COMPARE: dict[str, tuple[str, ...]] = {
     ),
     "corral-hash": ("django-manifest", "cp", "rsync", "sha256sum"),
     "corral-copy": ("django-static", "cp", "rsync"),
-    "corral-django": ("django-manifest", "whitenoise"),
+    # The drop-in with Django's storages does no compression (only CorralStorage does).
+    "corral-django": ("django-manifest", "corral-hash"),
     "corral-django-static": ("django-static",),
 }
 _SUMS = {"gzip+brotli": ("gzip", "brotli"), "gzip+brotli+zstd": ("gzip", "brotli", "zstd")}
@@ -1652,33 +1764,30 @@ def merge_results(paths: Sequence[Path]) -> dict[str, Any]:
     by_corpus: dict[tuple[str, str], dict[str, Any]] = {}
     loaded = [json.loads(path.read_text()) for path in paths]
     loaded.sort(key=lambda data: data["meta"]["date"])  # oldest first: later runs win
-    for data in loaded:
-        for entry in data["corpora"]:
-            info = entry.get("run") or _run_info(data["meta"])
-            info = {
-                **info,
-                "load": entry.get("load", []),
-                "corral": data["meta"]["versions"].get("corral commit", ""),
-            }
-            key = (entry["corpus"]["size"], entry["corpus"]["directory"])
-            base = by_corpus.get(key)
-            if base is None:
-                base = {**entry, "runs": [], "run": dict(info), "tools": {}, "results": {}}
-                by_corpus[key] = base
-                merged["corpora"].append(base)
-            index = len(base["runs"])
-            base["runs"].append(info)
-            base["run"]["scenarios"] = [
-                s for s in SCENARIOS if s in base["run"]["scenarios"] or s in info["scenarios"]
-            ]
-            for name, tool in entry["tools"].items():
-                cells = base["results"].setdefault(name, {})
-                if tool["available"] == "yes" or name not in base["tools"]:
-                    base["tools"][name] = tool
-                for scenario, cell in entry["results"][name].items():
-                    measured = cell["status"] in {"ok", "failed"}
-                    if measured or scenario not in cells:
-                        cells[scenario] = {**cell, "from_run": index}
+    # Every run of every file, oldest first; a merged file (e.g. results/DATE.json) counts
+    # as the runs it was merged from, so merging it again keeps their names and order.
+    single = [(info, entry) for data in loaded for info, entry in _runs_of(data)]
+    single.sort(key=lambda pair: pair[0]["date"])
+    for info, entry in single:
+        key = (entry["corpus"]["size"], entry["corpus"]["directory"])
+        base = by_corpus.get(key)
+        if base is None:
+            base = {**entry, "runs": [], "run": dict(info), "tools": {}, "results": {}}
+            by_corpus[key] = base
+            merged["corpora"].append(base)
+        index = len(base["runs"])
+        base["runs"].append(info)
+        base["run"]["scenarios"] = [
+            s for s in SCENARIOS if s in base["run"]["scenarios"] or s in info["scenarios"]
+        ]
+        for name, tool in entry["tools"].items():
+            cells = base["results"].setdefault(name, {})
+            if tool["available"] == "yes" or name not in base["tools"]:
+                base["tools"][name] = tool
+            for scenario, cell in entry["results"][name].items():
+                measured = cell["status"] in {"ok", "failed"}
+                if measured or scenario not in cells:
+                    cells[scenario] = {**cell, "from_run": index}
     for base in merged["corpora"]:
         for index, run_entry in enumerate(base["runs"]):
             run_entry["tools"] = sorted(
@@ -1702,6 +1811,25 @@ def merge_results(paths: Sequence[Path]) -> dict[str, Any]:
         key=lambda e: (order.get(e["corpus"]["size"], 99), e["corpus"]["logical_files"])
     )
     return merged
+
+
+def _runs_of(data: dict[str, Any]) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
+    """``(run info, corpus entry with only that run's cells)`` for each run in ``data``."""
+    commit = data["meta"]["versions"].get("corral commit", "")
+    for entry in data["corpora"]:
+        runs = entry.get("runs")
+        if not runs:  # written by one run
+            info = entry.get("run") or _run_info(data["meta"])
+            yield {**info, "load": entry.get("load", []), "corral": commit}, entry
+            continue
+        for index, run_entry in enumerate(runs):  # written by merge_results
+            info = {k: v for k, v in run_entry.items() if k != "tools"}
+            results = {
+                name: {s: c for s, c in cells.items() if c.get("from_run", 0) == index}
+                for name, cells in entry["results"].items()
+            }
+            part = {k: v for k, v in entry.items() if k not in {"runs", "run", "results"}}
+            yield info, {**part, "load": info.get("load", []), "results": results}
 
 
 def _report_from_json(args: argparse.Namespace) -> int:

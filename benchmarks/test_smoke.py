@@ -141,3 +141,64 @@ def test_smoke_run_completes_quickly(tmp_path: Path) -> None:
                 assert cell["status"] == "skipped" and tool["note"]
     assert "| tool |" in page.read_text()
     print(f"smoke benchmark took {elapsed:.1f} s")
+
+
+def _fake_run(date: str, commit: str, tool: str, wall: float) -> dict[str, object]:
+    cell = {
+        "status": "ok",
+        "note": "",
+        "median": wall,
+        "min": wall,
+        "max": wall,
+        "rss_mib": 10.0,
+        "cpu": wall,
+        "runs": [{"wall": wall}],
+    }
+    corpus_info = {
+        "size": "smoke",
+        "directory": "/c",
+        "logical_files": 10,
+        "logical_bytes": 1000,
+        "files": 10,
+        "conflicts": 0,
+        "sources": [],
+    }
+    return {
+        "meta": {
+            "date": date,
+            "command": f"run {tool}",
+            "repeat": 1,
+            "scenarios": ["cold"],
+            "machine": {"cores": "2"},
+            "versions": {"corral commit": commit},
+        },
+        "corpora": [
+            {
+                "corpus": corpus_info,
+                "load": [],
+                "tools": {
+                    tool: {"label": tool, "kind": "incumbent", "available": "yes", "note": ""}
+                },
+                "results": {tool: {"cold": cell}},
+                "run": {"date": date, "command": f"run {tool}", "repeat": 1, "scenarios": ["cold"]},
+            }
+        ],
+    }
+
+
+def test_merging_a_merged_file_keeps_its_runs(tmp_path: Path) -> None:
+    paths = []
+    for i, (tool, wall) in enumerate([("cp", 1.0), ("rsync", 2.0), ("cp", 3.0)]):
+        path = tmp_path / f"{i}.json"
+        path.write_text(json.dumps(_fake_run(f"2026-01-0{i + 1} 00:00 UTC", f"c{i}", tool, wall)))
+        paths.append(path)
+    first = tmp_path / "first.json"
+    first.write_text(json.dumps(run.merge_results(paths[:2])))
+    again = run.merge_results([first, paths[2]])
+    direct = run.merge_results(paths)
+    (entry,) = again["corpora"]
+    assert [r["command"] for r in entry["runs"]] == ["run cp", "run rsync", "run cp"]
+    assert [r["corral"] for r in entry["runs"]] == ["c0", "c1", "c2"]
+    assert entry["results"]["cp"]["cold"]["median"] == 3.0  # the later run wins
+    assert entry["results"]["rsync"]["cold"]["from_run"] == 1
+    assert run.markdown(again) == run.markdown(direct)
