@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 
-from corral.references.text import Kind, LineIndex, Reference
+from corral.references.text import Kind, LineIndex, Reference, compile_scanner
 
 __all__ = ["css_references", "css_unescape"]
 
@@ -36,7 +36,7 @@ _STRING = (
 # included: it stops at "/*", "@import", and at what may start url( or
 # [-webkit-]image-set( (the caller checks that no name char comes before).
 # Possessive quantifiers: no backtracking state over long stretches.
-_SKIP = re.compile(
+_SKIP = compile_scanner(
     rf"""(?:[^"'/\\@uUiI\-]++|{_STRING}|\\[\s\S]?|/(?!\*)"""
     rf"""|@(?!(?i:import)(?![{_NAME_CHAR}\\]))|[uU](?!(?i:rl)\()"""
     r"""|[iI](?!(?i:mage-set)\()|-(?!(?i:webkit-image-set)\())*+"""
@@ -47,8 +47,8 @@ _NESTED = re.compile(
     rf"""|@(?i:import)(?![{_NAME_CHAR}\\])"""
 )
 _STRING_BODY = {
-    '"': re.compile(r'(?:[^"\\\n\r\f]++|\\(?:\r\n|[\s\S])?)*+'),
-    "'": re.compile(r"(?:[^'\\\n\r\f]++|\\(?:\r\n|[\s\S])?)*+"),
+    '"': compile_scanner(r'(?:[^"\\\n\r\f]++|\\(?:\r\n|[\s\S])?)*+'),
+    "'": compile_scanner(r"(?:[^'\\\n\r\f]++|\\(?:\r\n|[\s\S])?)*+"),
 }
 _WS = re.compile(r"[ \t\n\r\f]*")
 _TRIVIA = re.compile(r"(?:[ \t\n\r\f]+|/\*[\s\S]*?(?:\*/|\Z))*")

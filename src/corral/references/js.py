@@ -31,7 +31,7 @@ from __future__ import annotations
 import contextlib
 import re
 
-from corral.references.text import Kind, LineIndex, Reference
+from corral.references.text import Kind, LineIndex, Reference, compile_scanner
 
 __all__ = ["js_references", "js_unescape"]
 
@@ -44,15 +44,15 @@ _STRING = (
 # at its line's end). Inside "${...}" braces stop it too. Possessive
 # quantifiers: nothing here ever backtracks, and sre keeps no backtracking
 # state for a match that may run over a whole megabyte.
-_SKIP = re.compile(rf"(?:[^\"'`/ie]++|{_STRING}|i(?!mport)|e(?!xport))*+")
-_SKIP_IN_SUBSTITUTION = re.compile(rf"(?:[^\"'`/ie{{}}]++|{_STRING}|i(?!mport)|e(?!xport))*+")
+_SKIP = compile_scanner(rf"(?:[^\"'`/ie]++|{_STRING}|i(?!mport)|e(?!xport))*+")
+_SKIP_IN_SUBSTITUTION = compile_scanner(rf"(?:[^\"'`/ie{{}}]++|{_STRING}|i(?!mport)|e(?!xport))*+")
 _LINE_TERMINATOR = re.compile("[\n\r\u2028\u2029]")
 _STRING_BODY = {
-    '"': re.compile(r'(?:[^"\\\n\r]++|\\(?:\r\n|[\s\S])?)*+'),
-    "'": re.compile(r"(?:[^'\\\n\r]++|\\(?:\r\n|[\s\S])?)*+"),
+    '"': compile_scanner(r'(?:[^"\\\n\r]++|\\(?:\r\n|[\s\S])?)*+'),
+    "'": compile_scanner(r"(?:[^'\\\n\r]++|\\(?:\r\n|[\s\S])?)*+"),
 }
 _TEMPLATE_STOP = re.compile(r"[`\\]|\$\{")
-_REGEX_BODY = re.compile(
+_REGEX_BODY = compile_scanner(
     "(?:[^/\\\\\\[\n\r\u2028\u2029]++|\\\\[^\n\r\u2028\u2029]"
     "|\\[(?:[^\\]\\\\\n\r\u2028\u2029]++|\\\\[^\n\r\u2028\u2029])*+\\]?)*+"
 )

@@ -8,6 +8,7 @@ break); lines and columns are 1-based and columns count code points.
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass
 from typing import Literal
 
@@ -18,6 +19,7 @@ __all__ = [
     "Kind",
     "LineIndex",
     "Reference",
+    "compile_scanner",
     "decode_text",
     "encode_text",
     "has_bom",
@@ -171,3 +173,21 @@ def _decode_error(data: bytes, skip: int, bad: int, path: str) -> DecodeError:
             "(`ignore` in [tool.corral], or --ignore)"
         ),
     )
+
+
+#: CPython before 3.11.5 mis-handles possessive quantifiers and atomic groups in some
+#: patterns (gh-106052): matches end early, and references go unnoticed.
+_POSSESSIVE_WORKS = sys.version_info >= (3, 11, 5)
+
+
+def compile_scanner(pattern: str) -> re.Pattern[str]:
+    """Compile a tokenizer pattern written with possessive quantifiers.
+
+    The scanners' patterns always succeed where they start and nothing follows the
+    repetition, so the plain greedy form matches exactly the same text; it only keeps
+    backtracking state the possessive form avoids. Pythons with the possessive bug get
+    the plain form.
+    """
+    if not _POSSESSIVE_WORKS:
+        pattern = pattern.replace("++", "+").replace("*+", "*").replace("?+", "?")
+    return re.compile(pattern)
