@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from urllib.parse import unquote, urlsplit
 
 from corral.config import Config
@@ -50,19 +51,8 @@ def find(config: Config, path: str) -> FindResult:
             st = os.stat(candidate)
         except OSError:
             continue
-        if os.path.isfile(candidate):
-            hits.append(
-                SourceFile(
-                    logical,
-                    candidate,
-                    source.index,
-                    st.st_size,
-                    st.st_mtime_ns,
-                    st.st_ctime_ns,
-                    st.st_ino,
-                    st.st_dev,
-                )
-            )
+        if stat.S_ISREG(st.st_mode):
+            hits.append(SourceFile.of(logical, candidate, source.index, st))
     target = os.path.join(config.root, *logical.split("/")) if hits else None
     if target is not None and not os.path.isfile(target):
         target = None

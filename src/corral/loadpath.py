@@ -42,6 +42,20 @@ class SourceFile:
     ino: int
     dev: int
 
+    @classmethod
+    def of(cls, logical: str, path: str, source: int, st: os.stat_result) -> SourceFile:
+        """The file at ``path`` (``st`` is its ``stat``), from source number ``source``."""
+        return cls(
+            logical,
+            path,
+            source,
+            st.st_size,
+            st.st_mtime_ns,
+            st.st_ctime_ns,
+            st.st_ino,
+            st.st_dev,
+        )
+
     @property
     def identity(self) -> tuple[int, int, int, int, int]:
         return (self.size, self.mtime_ns, self.ctime_ns, self.ino, self.dev)
@@ -183,18 +197,7 @@ def _scan_source(
                         )
                     )
                     continue
-                found.append(
-                    SourceFile(
-                        logical,
-                        entry.path,
-                        source.index,
-                        st.st_size,
-                        st.st_mtime_ns,
-                        st.st_ctime_ns,
-                        st.st_ino,
-                        st.st_dev,
-                    )
-                )
+                found.append(SourceFile.of(logical, entry.path, source.index, st))
             else:
                 problems.append(
                     Problem(
@@ -233,18 +236,7 @@ def _listed_files(
                 )
             )
             continue
-        found.append(
-            SourceFile(
-                logical,
-                path,
-                source.index,
-                st.st_size,
-                st.st_mtime_ns,
-                st.st_ctime_ns,
-                st.st_ino,
-                st.st_dev,
-            )
-        )
+        found.append(SourceFile.of(logical, path, source.index, st))
     return found
 
 

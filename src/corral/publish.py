@@ -20,6 +20,7 @@ import itertools
 import os
 import stat
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -165,18 +166,19 @@ class LocalTarget:
 
     def stage_symlink(self, relpath: str, source: str, digest: str) -> Staged:
         """Stage a symbolic link to a source file (``--link``); never a twin of a copy."""
-        tmp = self._tmp_name()
-        try:
-            os.symlink(source, tmp)
-        except OSError as exc:
-            raise self._write_error(exc, relpath) from exc
-        return Staged(relpath, tmp, digest)
+        return self._stage_entry(os.symlink, source, relpath, digest)
 
     def stage_link(self, relpath: str, entry: str, digest: str) -> Staged:
         """Stage a hard link to a file inside the target (a compression cache entry)."""
+        return self._stage_entry(os.link, entry, relpath, digest)
+
+    def _stage_entry(
+        self, make: Callable[[str, str], None], existing: str, relpath: str, digest: str
+    ) -> Staged:
+        """Stage a new directory entry ``make(existing, tmp)`` makes (a link of either kind)."""
         tmp = self._tmp_name()
         try:
-            os.link(entry, tmp)
+            make(existing, tmp)
         except OSError as exc:
             raise self._write_error(exc, relpath) from exc
         return Staged(relpath, tmp, digest)
