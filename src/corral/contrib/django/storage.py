@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
 from collections.abc import Iterator, Mapping
@@ -27,6 +28,7 @@ from django.contrib.staticfiles import storage as _django
 from django.core.files.base import ContentFile
 
 from corral.errors import BuildError, ConfigError
+from corral.hashing import CORRAL_MANIFEST
 
 __all__ = ["CorralStorage", "ManifestStaticFilesStorage", "StaticFilesStorage"]
 
@@ -39,9 +41,6 @@ class StaticFilesStorage(_django.StaticFilesStorage):
 
 class ManifestStaticFilesStorage(_django.ManifestStaticFilesStorage):
     """Django's ``ManifestStaticFilesStorage`` with corral's fingerprinting."""
-
-    _resolver: Any = None  # corral's manifest, loaded by integrity()
-    _resolver_stamp: tuple[int, int] | None = None
 
     def post_process(
         self, paths: dict[str, Any], dry_run: bool = False, **options: Any
@@ -69,18 +68,10 @@ class ManifestStaticFilesStorage(_django.ManifestStaticFilesStorage):
 
         Empty when the manifest does not list it and ``manifest_strict`` is off.
         """
-        from corral.fingerprint import Resolver  # noqa: PLC0415
-
-        path = self.path("corral-manifest.json")
-        try:
-            st = os.stat(path)
-        except FileNotFoundError:
-            return _file_integrity(self, self.stored_name(name))
-        stamp = (st.st_ino, st.st_mtime_ns)
-        if self._resolver is None or stamp != self._resolver_stamp:
-            self._resolver = Resolver.from_manifest(path, strict=self.manifest_strict)
-            self._resolver_stamp = stamp
-        return str(self._resolver.integrity(name.split("?", 1)[0].split("#", 1)[0]))
+        resolver = cached_resolver(self.path(CORRAL_MANIFEST), strict=self.manifest_strict)
+        if resolver is None:
+            return file_integrity(self.path(self.stored_name(name)))
+        return str(resolver.integrity(bare(name)))
 
 
 class CorralStorage(ManifestStaticFilesStorage):
@@ -158,16 +149,41 @@ def _validated(options: dict[str, Any]) -> dict[str, Any]:
     return normalized
 
 
-def _file_integrity(storage: Any, name: str) -> str:
-    """SRI of a file that is in the storage but not (yet) in a manifest."""
+def bare(name: str) -> str:
+    """A static path without its query string or fragment."""
+    return name.split("?", 1)[0].split("#", 1)[0]
+
+
+_resolvers: dict[tuple[str, bool], tuple[tuple[int, int], Any]] = {}
+
+
+def cached_resolver(manifest: str, *, strict: bool) -> Any:
+    """corral's manifest at ``manifest`` as a Resolver, reloaded when the file is replaced.
+
+    ``None`` when there is no such file.
+    """
+    from corral.fingerprint import Resolver  # noqa: PLC0415
+
     try:
-        with storage.open(name) as fh:
-            data = fh.read()
+        st = os.stat(manifest)
+    except FileNotFoundError:
+        return None
+    stamp = (st.st_ino, st.st_mtime_ns)
+    cached = _resolvers.get((manifest, strict))
+    if cached is None or cached[0] != stamp:
+        cached = (stamp, Resolver.from_manifest(manifest, strict=strict))
+        _resolvers[(manifest, strict)] = cached
+    return cached[1]
+
+
+def file_integrity(path: str) -> str:
+    """``sha384-…`` of the file at ``path``; ``""`` if it can't be read."""
+    try:
+        with open(path, "rb") as fh:
+            digest = hashlib.file_digest(fh, "sha384").digest()
     except OSError:
         return ""
-    import base64  # noqa: PLC0415
-
-    return "sha384-" + base64.b64encode(hashlib.sha384(data).digest()).decode()
+    return "sha384-" + base64.b64encode(digest).decode()
 
 
 def _fingerprint_stored(
