@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from corral import cli
+from corral import progress
 from corral.cli import main
 
 from .conftest import served_files, write_tree
@@ -198,7 +198,7 @@ def test_progress_bar_draws_only_on_a_terminal(
     monkeypatch.chdir(site)
     write_tree(site / "assets", {f"many/{n}.txt": str(n) for n in range(450)})
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
-    monkeypatch.setattr(cli.time, "monotonic", iter(range(0, 10**6, 1)).__next__)
+    monkeypatch.setattr(progress.time, "monotonic", iter(range(0, 10**6, 1)).__next__)
     assert main(["collect"]) == 0
     err = capsys.readouterr().err
     assert "stage    [" in err and "453/453" in err

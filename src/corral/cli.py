@@ -10,7 +10,6 @@ import argparse
 import json
 import os
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
@@ -19,6 +18,7 @@ from corral import __version__
 from corral.build import clean, collect
 from corral.config import Config, load_config
 from corral.errors import BuildError, ConfigError, CorralError, Problem
+from corral.progress import ProgressBar
 from corral.report import Report
 
 __all__ = ["main", "run"]
@@ -34,33 +34,6 @@ class _Style:
 
     def __call__(self, text: str, code: str) -> str:
         return f"\033[{code}m{text}\033[0m" if self.on else text
-
-
-class _ProgressBar:
-    """A one-line progress bar on a terminal; silent elsewhere and for short runs."""
-
-    def __init__(self, stream: TextIO, *, enabled: bool) -> None:
-        self.stream = stream
-        self.enabled = enabled and stream.isatty()
-        self.started = time.monotonic()
-        self.shown = False
-
-    def __call__(self, phase: str, done: int, total: int) -> None:
-        if not self.enabled or total == 0:
-            return
-        if not self.shown and time.monotonic() - self.started < 0.3:
-            return
-        width = 30
-        filled = width * done // total
-        bar = "#" * filled + "-" * (width - filled)
-        self.stream.write(f"\r  {phase:<8} [{bar}] {done:,}/{total:,}")
-        self.stream.flush()
-        self.shown = True
-
-    def close(self) -> None:
-        if self.shown:
-            self.stream.write("\r\033[K")
-            self.stream.flush()
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -342,7 +315,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _collect(
     config: Config, args: argparse.Namespace, out: TextIO, err: TextIO, style: _Style
 ) -> int:
-    bar = _ProgressBar(err, enabled=not (args.quiet or args.json))
+    bar = ProgressBar(err, enabled=not (args.quiet or args.json))
     try:
         report = collect(
             config,

@@ -17,6 +17,7 @@ from django.contrib.staticfiles.management.commands import collectstatic as _dja
 from django.core.management.base import CommandError
 
 from corral.errors import BuildError, CorralError
+from corral.progress import ProgressBar
 
 __all__ = ["Command"]
 
@@ -100,7 +101,8 @@ class Command(_django.Command):
         from corral.build import collect  # noqa: PLC0415
 
         config = setup.config
-        progress = _Progress(self.stderr) if self.verbosity >= 1 else None
+        # The bar writes to the stream under Django's wrapper (which would add newlines).
+        progress = ProgressBar(self.stderr._out, enabled=self.verbosity >= 1)
         try:
             report = collect(
                 config,
@@ -113,8 +115,7 @@ class Command(_django.Command):
         except CorralError as exc:
             raise CommandError(_describe(exc)) from None
         finally:
-            if progress is not None:
-                progress.close()
+            progress.close()
         self.report = report
         self._log_run(report, config)
         modified = sorted(report.new + report.changed + report.repaired)
@@ -181,30 +182,6 @@ class Command(_django.Command):
         for name in sorted(hashed_files):
             self.log(f"Post-processed '{name}' as '{hashed_files[name]}'", level=2)
             self.post_processed_files.append(name)
-
-
-class _Progress:
-    """A one-line progress bar on a terminal's stderr; silent elsewhere."""
-
-    def __init__(self, stream: Any) -> None:
-        self.stream = stream
-        self.enabled = bool(getattr(stream, "isatty", lambda: False)())
-        self.shown = False
-
-    def __call__(self, phase: str, done: int, total: int) -> None:
-        if not self.enabled or total < 500:
-            return
-        filled = 30 * done // total
-        self.stream.write(
-            f"\r  {phase:<8} [{'#' * filled}{'-' * (30 - filled)}] {done:,}/{total:,}", ending=""
-        )
-        self.stream.flush()
-        self.shown = True
-
-    def close(self) -> None:
-        if self.shown:
-            self.stream.write("\r\033[K", ending="")
-            self.stream.flush()
 
 
 def _lock_wait() -> float:
