@@ -15,6 +15,7 @@ from corral.references import (
     rewrite,
     sourcemap_references,
 )
+from corral.references.js import _tokenize
 
 Tokenizer = Callable[[str], list[Reference]]
 
@@ -144,6 +145,19 @@ def test_sourcemap_identity_rewrite_returns_the_exact_text(text: str) -> None:
     refs = sourcemap_references(text)
     check_invariants(text, refs)
     assert rewrite(text, {r: r.url for r in refs}) == text
+
+
+@given(soup(JS_PIECES), st.booleans())
+def test_js_shortcut_agrees_with_the_tokenizer(text: str, modules: bool) -> None:
+    # js_references answers texts without "import", "export" or "sourceMappingURL"
+    # (and, with modules=False, without "sourceMappingURL") without tokenizing.
+    full = _tokenize(text)
+    expected = full if modules else [r for r in full if r.kind == "sourcemap"]
+    assert js_references(text, modules=modules) == expected
+    without_markers = text.replace("import", "imp").replace("export", "exp")
+    assert _tokenize(without_markers.replace("sourceMappingURL", "map")) == []
+    if "sourceMappingURL" not in without_markers:
+        assert _tokenize(without_markers) == []
 
 
 # -- (2) nothing is found inside comments and strings ---------------------------

@@ -28,7 +28,6 @@ __all__ = ["Link", "Scan", "adjustable", "render", "scan", "scannable"]
 
 # The suffixes corral.references.find_references scans (kept in step by a test).
 SCANNED_SUFFIXES = (".css", ".js", ".mjs", ".cjs", ".map")
-_MODULE_KINDS = ("module", "dynamic-import")
 
 
 def scannable(logical: str) -> bool:
@@ -78,9 +77,7 @@ def scan(logical: str, data: bytes, files: Set[str], options: FingerprintOptions
     text = decode_text(data, logical)
     links: list[Link] = []
     missing: list[Missing] = []
-    for ref in find_references(logical, text) or ():
-        if ref.kind in _MODULE_KINDS and not options.modules:
-            continue
+    for ref in find_references(logical, text, modules=options.modules) or ():
         target = resolve(ref.url, ref.kind, logical, options.url)
         if target is None:
             continue

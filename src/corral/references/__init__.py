@@ -43,13 +43,18 @@ _BY_SUFFIX = {
 }
 
 
-def find_references(path: str, text: str) -> list[Reference] | None:
+def find_references(path: str, text: str, *, modules: bool = True) -> list[Reference] | None:
     """Return the references in ``text`` by the kind ``path``'s suffix names.
 
     ``.css`` files are CSS, ``.js``/``.mjs``/``.cjs`` JavaScript and ``.map``
     source maps (case-insensitive); for any other file return None: it is not
-    scanned.
+    scanned. ``modules=False`` leaves out JavaScript module specifiers (and
+    spares tokenizing a script without a source map comment).
     """
     dot = path.rfind(".")
     scan = _BY_SUFFIX.get(path[dot:].lower()) if dot >= 0 else None
-    return scan(text) if scan else None
+    if scan is None:
+        return None
+    if scan is js_references:
+        return js_references(text, modules=modules)
+    return scan(text)
