@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import random
 
@@ -27,19 +28,25 @@ TREE = {
 }
 
 
-def test_every_file_is_named_by_its_published_bytes() -> None:
-    result = run(TREE)
-    made = outputs(TREE, result)
+@pytest.mark.parametrize("digests", [False, True], ids=["digests unknown", "digests known"])
+def test_every_file_is_named_by_its_published_bytes(digests: bool) -> None:
+    # With digests known (as the pipeline gives them), a scanned file that needs no
+    # rewriting reuses them; a rewritten one is hashed anew: either way they describe
+    # the published bytes.
+    tree = {**TREE, "css/plain.css": b"a{color:red}\n"}
+    result = run(tree, digests=digests)
+    made = outputs(tree, result)
     for logical, fp in result.fingerprints.items():
         data = made[fp.hashed]
         assert fp.hashed == md5_name(logical, data)
         assert fp.sha256 == hashlib.sha256(data).hexdigest()
+        assert fp.integrity == "sha384-" + base64.b64encode(hashlib.sha384(data).digest()).decode()
         assert fp.size == len(data)
-        assert fp.md5 == hashlib.md5(TREE[logical]).hexdigest()
-        assert fp.rewritten == (data != TREE[logical])
+        assert fp.md5 == hashlib.md5(tree[logical]).hexdigest()
+        assert fp.rewritten == (data != tree[logical])
     assert result.fingerprints["css/app.css"].deps == ("css/base.css", "img/bg.png")
     assert result.contents.keys() == {"css/app.css", "css/base.css"}
-    assert result.processed == sorted(TREE)
+    assert result.processed == sorted(tree)
 
 
 def test_a_changed_image_renames_the_css_using_it_and_the_css_importing_that() -> None:

@@ -190,7 +190,7 @@ class _Run:
             out, rewrites = render(logical, scanned, self.hashed)
             self.result.rewrites.extend(rewrites)
         name = logical if self.options.is_passthrough(logical) else None
-        self._store(scanned_record(logical, scanned, out, inputs, name), out)
+        self._store(scanned_record(self.files[logical], scanned, out, inputs, name), out)
 
     def _group(self, members: tuple[str, ...]) -> None:
         """Name a reference cycle's members together (see the package docstring)."""
@@ -217,9 +217,10 @@ class _Run:
         for member, scanned in scans.items():
             out, rewrites = render(member, scanned, self.hashed)
             self.result.rewrites.extend(rewrites)
-            self._store(
-                scanned_record(member, scanned, out, keys[member], self.hashed[member]), out
+            record = scanned_record(
+                self.files[member], scanned, out, keys[member], self.hashed[member]
             )
+            self._store(record, out)
 
     # -- records --------------------------------------------------------------------------
 

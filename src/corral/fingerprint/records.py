@@ -3,28 +3,36 @@
 from __future__ import annotations
 
 from corral.fingerprint.model import FileFacts, Fingerprint
-from corral.fingerprint.names import hashed_name, integrity, md5_hex, name_hash, sha256_hex
+from corral.fingerprint.names import HASH_LENGTH, hashed_name, integrity, md5_hex, sha256_hex
 from corral.fingerprint.scan import Scan
 
 __all__ = ["copied_record", "opaque_record", "scanned_record"]
 
 
 def scanned_record(
-    logical: str, scanned: Scan, out: bytes, inputs: str, name: str | None
+    facts: FileFacts, scanned: Scan, out: bytes, inputs: str, name: str | None
 ) -> Fingerprint:
     """The record of a scanned text file whose hashed copy holds ``out``.
 
     ``name`` is its hashed name if already decided (pass-through, cycle
-    member); None names it by the MD5 of ``out``, as Django does.
+    member); None names it by the MD5 of ``out``, as Django does. Digests the
+    read already computed (``facts``) are reused, so a file that needed no
+    rewriting is not hashed again.
     """
+    rewritten = out is not scanned.data and out != scanned.data
+    md5 = facts.md5 or md5_hex(scanned.data)
+    if rewritten:
+        out_md5, sha256, sri = md5_hex(out), sha256_hex(out), integrity(out)
+    else:
+        out_md5, sha256, sri = md5, facts.digest, facts.integrity or integrity(out)
     return Fingerprint(
-        logical=logical,
-        hashed=hashed_name(logical, name_hash(out)) if name is None else name,
-        rewritten=out != scanned.data,
-        sha256=sha256_hex(out),
+        logical=facts.logical,
+        hashed=hashed_name(facts.logical, out_md5[:HASH_LENGTH]) if name is None else name,
+        rewritten=rewritten,
+        sha256=sha256,
         size=len(out),
-        integrity=integrity(out),
-        md5=md5_hex(scanned.data),
+        integrity=sri,
+        md5=md5,
         deps=scanned.deps(),
         inputs=inputs,
         missing=tuple(scanned.missing),
