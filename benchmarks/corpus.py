@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Build a benchmark corpus of real third-party static files.
 
-``python benchmarks/corpus.py build --size small|medium|large|smoke --out DIR`` installs the
+``python benchmarks/corpus.py build --size small|medium|full|large|smoke --out DIR`` installs the
 pinned packages (``requirements.txt`` with pip into the benchmark virtualenv,
 ``package.json``/``package-lock.json`` with ``npm ci`` into ``DIR/node_modules``) and lays
 out, under ``DIR``:
@@ -43,7 +43,7 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-SIZES = ("smoke", "small", "medium", "large")
+SIZES = ("smoke", "small", "medium", "full", "large")
 #: Django's default ignore patterns (``collectstatic`` without ``--no-default-ignore``).
 DEFAULT_IGNORE = ("CVS", ".*", "*~")
 CORPUS_FORMAT = 1
@@ -138,7 +138,7 @@ class SizeSpec:
     npm: tuple[NpmDir, ...]
     apps: tuple[str, ...]
     asset_pages: int  # how many generated "page" bundles the site's own assets have
-    replicas: int  # extra copies of every source under rN/ prefixes (large only)
+    replicas: int  # extra copies of every source under rN/ prefixes
     description: str
 
 
@@ -160,6 +160,15 @@ SIZE_SPECS: dict[str, SizeSpec] = {
         0,
         "thousands of files: small + Wagtail, Jazzmin, Grappelli, CKEditor 5, TinyMCE, "
         "Swagger UI, pdf.js, Font Awesome, MathJax, Chart.js, KaTeX",
+    ),
+    "full": SizeSpec(
+        "full",
+        _NPM_LARGE,
+        _APPS_MEDIUM,
+        32,
+        0,
+        "about eleven thousand files: every real package of large, once (no replicas); "
+        "the size of the Django project issue #4 measures (11,516 files, 240 MB)",
     ),
     "large": SizeSpec(
         "large",
@@ -996,6 +1005,7 @@ def main(argv: Sequence[str] | None = None) -> int:
               smoke   about 50 generated files; no network, no Django needed (for CI)
               small   hundreds of files
               medium  thousands of files
+              full    about eleven thousand files (every real package once)
               large   tens of thousands of files (real packages plus distinct replicas)
 
             example:
