@@ -159,12 +159,25 @@ def collect(
             target.discard_staged()
             raise
         with clock("record"):
-            _record(target.state_dir, state, loadpath, run, report, scanned_ns=scanned_ns)
+            dirty = _record(target.state_dir, state, loadpath, run, report, scanned_ns=scanned_ns)
         keep = 0 if clear else config.keep
-        if keep is not None and (report.published or clear):
+        outcome = None
+        try:
+            if keep is not None and (report.published or clear):
+                with clock("prune"):
+                    outcome = _prune_files(target, state, keep, remove_unowned=clear and force)
+                    report.pruned = outcome.pruned + outcome.unowned_removed
+        finally:
+            # One save for the release and the pruning (the state is the biggest write
+            # of a small run); until it lands, pending.json keeps the new files owned.
+            if dirty or (outcome is not None and outcome.changed):
+                with clock("record"):
+                    target.state_dir.save(state)
+                    target.state_dir.clear_pending()
+                report.state_written = True
+        if outcome is not None and outcome.changed:
             with clock("prune"):
-                outcome = _prune(target, state, keep, remove_unowned=clear and force)
-                report.pruned = outcome.pruned + outcome.unowned_removed
+                _forget(target.state_dir, state, outcome)
     return report
 
 
@@ -692,12 +705,14 @@ def _record(
     report: Report,
     *,
     scanned_ns: int,
-) -> None:
+) -> bool:
+    """Record the run in ``state`` (and a new release's record); return whether the
+    state must be saved."""
     staged_any = bool(
         run.staged or run.compressed or (run.hashed and (run.hashed.staged or run.hashed.manifests))
     )
     if not (run.publish or staged_any or report.repaired or run.refresh):
-        return
+        return False
     hashed = run.hashed
     if run.publish:
         assert run.release_id is not None
@@ -724,9 +739,7 @@ def _record(
     elif hashed.fingerprints:
         state.fingerprints = {k: fp.to_json() for k, fp in hashed.fingerprints.items()}
     state.scanned_ns = scanned_ns
-    state_dir.save(state)
-    state_dir.clear_pending()
-    report.state_written = True
+    return True
 
 
 # --- prune --------------------------------------------------------------------------------
@@ -738,6 +751,10 @@ class _PruneOutcome:
     dropped: list[int]
     pruned: list[str]
     unowned_removed: list[str]
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.dropped or self.pruned or self.unowned_removed)
 
 
 def _prune_selection(
@@ -771,20 +788,38 @@ def _prune_plan(state_dir: StateDir, state: State, report: Report, keep: int | N
 
 
 def _prune(target: LocalTarget, state: State, keep: int, *, remove_unowned: bool) -> _PruneOutcome:
-    state_dir = target.state_dir
-    kept, dropped, doomed = _prune_selection(state_dir, state, keep)
+    """Prune and save the state (``corral clean``)."""
+    outcome = _prune_files(target, state, keep, remove_unowned=remove_unowned)
+    if outcome.changed:
+        target.state_dir.save(state)
+        _forget(target.state_dir, state, outcome)
+    return outcome
+
+
+def _prune_files(
+    target: LocalTarget, state: State, keep: int, *, remove_unowned: bool
+) -> _PruneOutcome:
+    """Delete the files no kept release references and drop them from ``state``.
+
+    The caller saves the state, then calls :func:`_forget`: a run killed before the
+    save leaves the dropped releases' records, so the next run prunes again.
+    """
+    kept, dropped, doomed = _prune_selection(target.state_dir, state, keep)
     unowned = target.unowned_files(state.targets) if remove_unowned else []
     if not (doomed or dropped or unowned):
         return _PruneOutcome(kept, dropped, [], [])
     pruned = target.remove(doomed)
     for relpath in doomed:
         state.targets.pop(relpath, None)
-    state_dir.save(state)
-    _prune_cache(state_dir, state)
-    for release_id in dropped:
-        state_dir.delete_release(release_id)
     removed_unowned = target.remove(unowned)
     return _PruneOutcome(kept, dropped, pruned, removed_unowned)
+
+
+def _forget(state_dir: StateDir, state: State, outcome: _PruneOutcome) -> None:
+    """After the state is saved: drop the pruned releases' records and cache entries."""
+    _prune_cache(state_dir, state)
+    for release_id in outcome.dropped:
+        state_dir.delete_release(release_id)
 
 
 def _prune_cache(state_dir: StateDir, state: State) -> None:
