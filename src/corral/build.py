@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from corral.config import Config
 from corral.errors import BuildError, OwnershipError, Problem, TargetError
@@ -28,6 +28,9 @@ from corral.publish import Digests, LocalTarget, Staged, digest_file
 from corral.report import CleanReport, Progress, Report
 from corral.sources import ResolvedSource, resolve_sources
 from corral.state import STATE_DIR, Release, SourceRecord, State, StateDir, TargetRecord, settled
+
+if TYPE_CHECKING:
+    from corral.scanpool import ScanPool
 
 __all__ = ["clean", "collect", "guard_root", "load_sources"]
 
@@ -94,29 +97,35 @@ def collect(
     ) -> _Run:
         """Plan every file, then fingerprint and compress; stage into ``staging`` if given."""
         report.release = state.release
-        run = _plan(
-            loadpath,
-            state,
-            intact,
-            report,
-            clock=clock,
-            progress=progress,
-            target=staging,
-            scanned_ns=scanned_ns,
-            all_digests=config.hash,
-            link=config.link,
-        )
-        _derive(
-            config,
-            loadpath,
-            state,
-            intact,
-            run,
-            report,
-            clock=clock,
-            progress=progress,
-            target=staging,
-        )
+        pool = _scan_pool(config, loadpath, state)
+        try:
+            run = _plan(
+                loadpath,
+                state,
+                intact,
+                report,
+                clock=clock,
+                progress=progress,
+                target=staging,
+                scanned_ns=scanned_ns,
+                all_digests=config.hash,
+                link=config.link,
+            )
+            _derive(
+                config,
+                loadpath,
+                state,
+                intact,
+                run,
+                report,
+                clock=clock,
+                progress=progress,
+                target=staging,
+                pool=pool,
+            )
+        finally:
+            if pool is not None:
+                pool.close()
         return run
 
     owned = target.state_dir.owned()
@@ -192,6 +201,7 @@ def _derive(
     clock: _Clock,
     progress: Progress | None,
     target: LocalTarget | None,
+    pool: ScanPool | None = None,
 ) -> None:
     """Fingerprint and compress (as configured), decide the release, make the manifests."""
     sources_changed = bool(report.new or report.changed or report.removed)
@@ -208,6 +218,7 @@ def _derive(
                 run.read_digests,
                 target=target,
                 sources_changed=sources_changed,
+                pool=pool,
             )
         result = hashed.result
         if result is not None:
@@ -294,6 +305,24 @@ def _release_contents(
                 where = target.path_of(fp.hashed) if fp.rewritten else loadpath.files[logical].path
             contents[fp.hashed] = Content(fp.sha256, where, fp.size)
     return contents
+
+
+def _scan_pool(config: Config, loadpath: LoadPath, state: State) -> ScanPool | None:
+    """Start scanning the text files whose content is not known in worker processes
+    (see :mod:`corral.scanpool`), when there are enough of them and a second core."""
+    if not config.hash or (os.cpu_count() or 1) < 2:
+        return None
+    from corral.fingerprint.scan import scannable  # noqa: PLC0415
+    from corral.scanpool import MIN_BYTES, ScanPool  # noqa: PLC0415
+
+    jobs = [
+        (logical, found.path, found.size)
+        for logical, found in loadpath.files.items()
+        if scannable(logical) and state.trusted(logical, found.path, found.identity) is None
+    ]
+    if not jobs or sum(size for _, _, size in jobs) < MIN_BYTES:
+        return None
+    return ScanPool(jobs, loadpath.files.keys(), config.fingerprint_options())
 
 
 def target_ids(target: LocalTarget | None, state: State) -> list[int]:

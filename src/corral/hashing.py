@@ -27,6 +27,7 @@ from corral.state import State
 
 if TYPE_CHECKING:
     from corral.fingerprint import Fingerprint, FingerprintResult
+    from corral.scanpool import ScanPool
 
 __all__ = [
     "CORRAL_MANIFEST",
@@ -89,12 +90,14 @@ def hash_stage(
     *,
     target: LocalTarget | None,
     sources_changed: bool,
+    pool: ScanPool | None = None,
 ) -> Hashed:
     """Fingerprint every collected file; stage what the target lacks.
 
     ``digests`` holds every file's sha256, ``read_digests`` the full digests of the
     files read this run. Raises :class:`BuildError` for missing references (under
-    the error policy) and undecodable text, before anything is published.
+    the error policy) and undecodable text, before anything is published. ``pool``
+    holds what worker processes found in the text files meanwhile.
     """
     key = options_key(config)
     names = manifest_names(config)
@@ -131,7 +134,8 @@ def hash_stage(
             return fh.read()
 
     try:
-        result = fingerprint(files, read, previous, config.fingerprint_options())
+        found = pool.results() if pool is not None else None
+        result = fingerprint(files, read, previous, config.fingerprint_options(), found)
     except OSError as exc:
         raise BuildError(
             [

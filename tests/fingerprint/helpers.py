@@ -19,6 +19,7 @@ from corral.fingerprint import (
     FingerprintResult,
     fingerprint,
 )
+from corral.fingerprint.scan import Found
 
 DRIVER = Path(__file__).with_name("django_driver.py")
 
@@ -56,6 +57,7 @@ def run(
     *,
     reader: CountingReader | None = None,
     digests: bool = False,
+    found: Mapping[str, Found] | None = None,
 ) -> FingerprintResult:
     """Fingerprint ``tree`` (logical path -> bytes)."""
     return fingerprint(
@@ -63,6 +65,7 @@ def run(
         reader or CountingReader(tree),
         previous or {},
         options or FingerprintOptions(),
+        found,
     )
 
 

@@ -9,6 +9,7 @@ import random
 import pytest
 
 from corral.fingerprint import FingerprintOptions, fingerprint, hashed_name
+from corral.fingerprint.scan import find
 
 from .helpers import CountingReader, facts, names, outputs, run
 
@@ -256,3 +257,40 @@ def test_a_hashed_name_that_is_another_files_path_is_a_problem() -> None:
     [problem] = result.problems
     assert (problem.code, problem.logical_path) == ("hashed-name-clash", "app.css")
     assert problem.message == f'its hashed name "{name}" is also the path of "{name}"'
+
+
+def test_files_found_elsewhere_are_not_tokenized_again_and_link_free_ones_not_read() -> None:
+    tree = {
+        **TREE,
+        "js/plain.js": b"var a = 1;\n",
+        "css/gone.css": b"a{background:url(nope.png)}\n",
+    }
+    options = FingerprintOptions(missing={"url": "warn"})
+    expected = run(tree, options, digests=True)
+    found = {
+        logical: f
+        for logical, data in tree.items()
+        if logical.endswith((".css", ".js"))
+        and (f := find(logical, data, tree.keys(), options)) is not None
+    }
+    reader = CountingReader(tree)
+    result = run(tree, options, reader=reader, digests=True, found=found)
+    assert result.fingerprints == expected.fingerprints
+    assert result.contents == expected.contents
+    assert result.warnings == expected.warnings
+    # Named no collected file: nothing to rewrite, digests known, so not read at all.
+    assert reader.calls["js/plain.js"] == 0
+    assert reader.calls["css/gone.css"] == 0
+    assert reader.calls["css/app.css"] == 1  # rewritten: read once, not tokenized again
+
+
+def test_a_result_for_other_bytes_is_not_used() -> None:
+    old = {**TREE, "css/base.css": b"a{background:url(../img/bg.png)}\n"}
+    found = {
+        logical: f
+        for logical, data in old.items()
+        if logical.endswith(".css")
+        and (f := find(logical, data, old.keys(), FingerprintOptions())) is not None
+    }
+    # css/base.css changed after it was scanned elsewhere: its result must not count.
+    assert run(TREE, digests=True, found=found).fingerprints == run(TREE, digests=True).fingerprints

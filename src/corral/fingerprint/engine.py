@@ -18,7 +18,7 @@ from corral.fingerprint.names import group_member_hash, hashed_name
 from corral.fingerprint.options import FingerprintOptions
 from corral.fingerprint.records import copied_record, opaque_record, scanned_record
 from corral.fingerprint.report import decode_problem, name_clashes, report_missing
-from corral.fingerprint.scan import Scan, adjustable, render, scan, scannable
+from corral.fingerprint.scan import Found, Scan, adjustable, rebuild, render, scan, scannable
 
 __all__ = ["ENGINE_VERSION", "fingerprint"]
 
@@ -36,6 +36,7 @@ def fingerprint(
     read: Callable[[str], bytes],
     previous: Mapping[str, Fingerprint],
     options: FingerprintOptions,
+    found: Mapping[str, Found] | None = None,
 ) -> FingerprintResult:
     """Give every file in ``files`` its hashed name and, for CSS/JS, its rewritten bytes.
 
@@ -45,8 +46,11 @@ def fingerprint(
     whose cache key (:attr:`Fingerprint.inputs`) is unchanged is reused
     without reading it. Missing references and text that is not UTF-8 are
     all collected into the result's ``problems``/``warnings``, never raised.
+    ``found`` holds what :func:`~corral.fingerprint.scan.find` already found in
+    some files (elsewhere, e.g. in worker processes): such a file is not
+    tokenized again, and one that names no collected file is not even read.
     """
-    return _Run(files, read, previous, options).run()
+    return _Run(files, read, previous, options, found or {}).run()
 
 
 @dataclass(slots=True)
@@ -66,11 +70,14 @@ class _Run:
         read: Callable[[str], bytes],
         previous: Mapping[str, Fingerprint],
         options: FingerprintOptions,
+        found: Mapping[str, Found],
     ) -> None:
         self.files = files
         self.read = read
         self.previous = previous
         self.options = options
+        self.found = found
+        self.link_free: set[str] = set()  # found to name no collected file: copied as is
         self.result = FingerprintResult()
         self.plans: dict[str, _Plan] = {}
         self.scans: dict[str, Scan] = {}  # read and scanned, not yet processed
@@ -123,6 +130,11 @@ class _Run:
         prev = self.previous.get(logical)
         if prev is not None and prev.inputs.partition(":")[0] == own:
             return _Plan(own, prev.deps, prev.missing, can_adjust)
+        early = self.found.get(logical)
+        if early is not None and early.digest == facts.digest:
+            if not early.links and facts.md5 is not None and facts.integrity is not None:
+                self.link_free.add(logical)
+            return _Plan(own, early.deps(), early.missing, can_adjust)
         scanned = self._scan(logical)
         if scanned is None:
             return _Plan(own, (), (), False)
@@ -135,8 +147,11 @@ class _Run:
         if logical in self.result.fingerprints:
             return None  # not UTF-8: already reported and stored as opaque bytes
         data = self.read(logical)
+        early = self.found.get(logical)
         try:
-            scanned = self.scans[logical] = scan(logical, data, self.files.keys(), self.options)
+            rebuilt = rebuild(logical, data, early) if early is not None else None
+            scanned = rebuilt or scan(logical, data, self.files.keys(), self.options)
+            self.scans[logical] = scanned
         except DecodeError as exc:
             # Fatal where references must be rewritten; a warning where they are only checked.
             must_rewrite = adjustable(logical, self.options)
@@ -180,6 +195,20 @@ class _Run:
             return
         if not scannable(logical):
             self._store(self._plain(logical, inputs), None)
+            return
+        if logical in self.link_free:
+            facts, plan = self.files[logical], self.plans[logical]
+            assert facts.md5 is not None and facts.integrity is not None
+            passthrough = self.options.is_passthrough(logical)
+            record = copied_record(
+                facts,
+                facts.md5,
+                facts.integrity,
+                passthrough=passthrough,
+                inputs=inputs,
+                missing=plan.missing,
+            )
+            self._store(record, None)
             return
         scanned = self._scan(logical)
         if scanned is None:

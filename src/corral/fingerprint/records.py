@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from corral.fingerprint.model import FileFacts, Fingerprint
+from corral.fingerprint.model import FileFacts, Fingerprint, Missing
 from corral.fingerprint.names import HASH_LENGTH, hashed_name, integrity, md5_hex, sha256_hex
 from corral.fingerprint.scan import Scan
 
@@ -40,9 +40,19 @@ def scanned_record(
 
 
 def copied_record(
-    facts: FileFacts, md5: str, sri: str, *, passthrough: bool, inputs: str
+    facts: FileFacts,
+    md5: str,
+    sri: str,
+    *,
+    passthrough: bool,
+    inputs: str,
+    missing: tuple[Missing, ...] = (),
 ) -> Fingerprint:
-    """The record of a file copied as is, from digests already known (no read)."""
+    """The record of a file copied as is, from digests already known (no read).
+
+    ``missing``: the references to files not collected, for a scanned file that
+    names no collected file (so nothing in it is rewritten).
+    """
     return Fingerprint(
         logical=facts.logical,
         hashed=facts.logical if passthrough else hashed_name(facts.logical, md5[:12]),
@@ -53,6 +63,7 @@ def copied_record(
         md5=md5,
         deps=(),
         inputs=inputs,
+        missing=missing,
     )
 
 

@@ -12,7 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Set
 from dataclasses import dataclass
 
+from corral.errors import DecodeError
 from corral.fingerprint.model import Missing, Rewrite
+from corral.fingerprint.names import sha256_hex
 from corral.fingerprint.options import FingerprintOptions
 from corral.fingerprint.resolve import Target, new_url, resolve
 from corral.references import (
@@ -24,7 +26,7 @@ from corral.references import (
     rewrite,
 )
 
-__all__ = ["Link", "Scan", "adjustable", "render", "scan", "scannable"]
+__all__ = ["Found", "Link", "Scan", "adjustable", "find", "rebuild", "render", "scan", "scannable"]
 
 # The suffixes corral.references.find_references scans (kept in step by a test).
 SCANNED_SUFFIXES = (".css", ".js", ".mjs", ".cjs", ".map")
@@ -86,6 +88,42 @@ def scan(logical: str, data: bytes, files: Set[str], options: FingerprintOptions
         else:
             missing.append(Missing(ref.kind, ref.url, target.logical, ref.line, ref.column))
     return Scan(data, text, has_bom(data), links, missing)
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """What scanning a file found, without its text: small enough to cross processes.
+
+    ``digest`` is the SHA-256 of the bytes scanned; a result is used only for
+    exactly those bytes (:func:`rebuild`).
+    """
+
+    digest: str
+    links: tuple[Link, ...]
+    missing: tuple[Missing, ...]
+
+    def deps(self) -> tuple[str, ...]:
+        return tuple(sorted({link.target.logical for link in self.links}))
+
+
+def find(logical: str, data: bytes, files: Set[str], options: FingerprintOptions) -> Found | None:
+    """Scan ``data`` and keep only what was found; None if it is not UTF-8."""
+    try:
+        scanned = scan(logical, data, files, options)
+    except DecodeError:
+        return None  # the engine reads it again and reports it
+    return Found(sha256_hex(data), tuple(scanned.links), tuple(scanned.missing))
+
+
+def rebuild(logical: str, data: bytes, found: Found) -> Scan | None:
+    """The :class:`Scan` of ``data`` from what :func:`find` found in it, without tokenizing.
+
+    None if ``data`` are not the bytes ``found`` was made from.
+    """
+    if sha256_hex(data) != found.digest:
+        return None
+    text = decode_text(data, logical)
+    return Scan(data, text, has_bom(data), list(found.links), list(found.missing))
 
 
 def render(logical: str, scanned: Scan, hashed: Mapping[str, str]) -> tuple[bytes, list[Rewrite]]:
