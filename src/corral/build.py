@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import os
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from corral.config import Config
 from corral.errors import BuildError, OwnershipError, Problem, TargetError
@@ -33,8 +32,6 @@ if TYPE_CHECKING:
     from corral.scanpool import ScanPool
 
 __all__ = ["clean", "collect", "guard_root", "load_sources"]
-
-_T = TypeVar("_T")
 
 
 def load_sources(config: Config) -> LoadPath:
@@ -150,16 +147,11 @@ def collect(
         target.state_dir.create()
         target.state_dir.clean_tmp()
         with clock("scan"):
+            # One thread: the scan and the inspection are both many tiny system calls,
+            # and two threads passing the GIL back and forth made them slower, not faster.
+            state, intact = _inspect(target, config.link)
             if owned:
-                # Read the state and check the published files while scanning the
-                # sources: both are mostly system calls, which run in parallel.
-                inspection = _Background(_inspect, target, config.link)
-                try:
-                    loadpath = scan_sources()
-                finally:
-                    state, intact = inspection.result()
-            else:
-                state, intact = _inspect(target, config.link)
+                loadpath = scan_sources()
         try:
             run = decide(loadpath, state, intact, target)
             with clock("publish"):
@@ -327,29 +319,6 @@ def _scan_pool(config: Config, loadpath: LoadPath, state: State) -> ScanPool | N
 
 def target_ids(target: LocalTarget | None, state: State) -> list[int]:
     return target.state_dir.release_ids() if target is not None else []
-
-
-class _Background(Generic[_T]):
-    """Run a function on a thread; ``result()`` waits and returns (or raises) its outcome."""
-
-    def __init__(self, func: Callable[..., _T], *args: object) -> None:
-        self._result: list[_T] = []
-        self._error: list[BaseException] = []
-
-        def run() -> None:
-            try:
-                self._result.append(func(*args))
-            except BaseException as exc:  # handed to the caller by result()
-                self._error.append(exc)
-
-        self._thread = threading.Thread(target=run, name="corral-inspect", daemon=True)
-        self._thread.start()
-
-    def result(self) -> _T:
-        self._thread.join()
-        if self._error:
-            raise self._error[0]
-        return self._result[0]
 
 
 def _inspect(target: LocalTarget, link: bool = False) -> tuple[State, set[str]]:
