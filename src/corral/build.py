@@ -735,7 +735,14 @@ def _record(
     if hashed is None:
         state.fingerprints = {}
     elif hashed.fingerprints:
-        state.fingerprints = {k: fp.to_json() for k, fp in hashed.fingerprints.items()}
+        # A record reused from the last run is stored as it was read; only the files
+        # fingerprinted this run are encoded again.
+        old = state.fingerprints
+        redone = set(hashed.result.processed) if hashed.result is not None else set(old)
+        state.fingerprints = {
+            k: old[k] if k in old and k not in redone else fp.to_json()
+            for k, fp in hashed.fingerprints.items()
+        }
     state.scanned_ns = scanned_ns
     return True
 
