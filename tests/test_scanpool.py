@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -123,7 +124,7 @@ def test_collect_with_the_pool_publishes_the_same_bytes(
     monkeypatch.setattr(ScanPool, "__init__", counting_init)
     pooled = hashing_config(tmp_path, root=tmp_path / "pooled")
     report = collect(pooled)
-    if (os.cpu_count() or 1) > 1:
+    if (os.cpu_count() or 1) > 1 and corral.scanpool.usable():
         assert used, "the pool was not used"
     assert served_files(pooled.root) == served_files(in_process.root)
     assert [w.logical_path for w in report.warnings] == ["css/base.css"]  # missing.png
@@ -134,3 +135,15 @@ def test_collect_with_the_pool_publishes_the_same_bytes(
     collect(pooled)
     assert used == []
     assert snapshot(pooled.root) == before
+
+
+def test_no_pool_while_another_thread_runs() -> None:
+    # A forked worker would inherit any lock the other thread holds.
+    release = threading.Event()
+    other = threading.Thread(target=release.wait)
+    other.start()
+    try:
+        assert not corral.scanpool.usable()
+    finally:
+        release.set()
+        other.join()

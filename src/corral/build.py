@@ -305,7 +305,10 @@ def _scan_pool(config: Config, loadpath: LoadPath, state: State) -> ScanPool | N
     if not config.hash or (os.cpu_count() or 1) < 2:
         return None
     from corral.fingerprint.scan import scannable  # noqa: PLC0415
-    from corral.scanpool import MIN_BYTES, ScanPool  # noqa: PLC0415
+    from corral.scanpool import MIN_BYTES, ScanPool, usable  # noqa: PLC0415
+
+    if not usable():
+        return None
 
     jobs = [
         (logical, found.path, found.size)

@@ -13,13 +13,16 @@ no collected file, reads them at all.
 A result counts only for exactly the bytes it was made from: the engine checks
 the digest against the bytes it staged, and a file that changed in between is
 simply scanned again in the main process. Any failure of the pool (a worker
-killed, no way to start processes) costs the speed-up, never the result.
+killed, no way to start processes) costs the speed-up, never the result. Workers are
+forked (see :func:`usable`); where that is not safe, there is no pool.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
+import threading
 from collections.abc import Set
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -27,7 +30,7 @@ from concurrent.futures.process import BrokenProcessPool
 from corral.fingerprint.options import FingerprintOptions
 from corral.fingerprint.scan import Found, find
 
-__all__ = ["MIN_BYTES", "ScanPool"]
+__all__ = ["MIN_BYTES", "ScanPool", "usable"]
 
 #: Below this many bytes to scan, starting processes costs more than it saves.
 MIN_BYTES = 8 << 20
@@ -58,6 +61,17 @@ def _scan_task(task: list[tuple[str, str]]) -> list[tuple[str, Found]]:
     return out
 
 
+def usable() -> bool:
+    """Whether worker processes can be started safely here: by ``fork`` on Linux, while
+    this is the process's only thread.
+
+    Forking re-imports nothing (spawning would re-run a host program's ``__main__``),
+    but a lock another thread holds would stay held in the child, and macOS frameworks
+    are not fork-safe; elsewhere the files are scanned in the main process.
+    """
+    return sys.platform.startswith("linux") and threading.active_count() == 1
+
+
 class ScanPool:
     """Scan ``jobs`` (logical path, file path, size) in worker processes, starting now."""
 
@@ -72,8 +86,7 @@ class ScanPool:
         self._futures: list[Future[list[tuple[str, Found]]]] = []
         self._pool: ProcessPoolExecutor | None = None
         count = workers or os.cpu_count() or 1
-        methods = multiprocessing.get_all_start_methods()
-        context = multiprocessing.get_context("fork" if "fork" in methods else None)
+        context = multiprocessing.get_context("fork")
         try:
             self._pool = ProcessPoolExecutor(
                 max_workers=count,
