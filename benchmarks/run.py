@@ -165,6 +165,10 @@ def measure(command: Command, log: Path, timeout: float) -> Run:
         timer.start()
         try:
             _, status, usage = os.wait4(proc.pid, 0)
+        except BaseException:  # interrupted (Ctrl-C, SIGTERM): take the run down with us
+            _kill_group(proc.pid)
+            os.waitpid(proc.pid, 0)
+            raise
         finally:
             timer.cancel()
         wall = time.perf_counter() - start
@@ -844,6 +848,7 @@ class Bench:
         self.synced: dict[str, int | None] = {t.name: None for t in tools}
         self.mutator = Mutator(ctx.root, ctx.winners)
         self.counter = 0
+        self.interrupted = False
 
     def say(self, message: str) -> None:
         if self.echo:
@@ -853,6 +858,14 @@ class Bench:
         try:
             for scenario in self.scenarios:
                 self.scenario(scenario)
+        except KeyboardInterrupt:
+            # Keep what was measured: the cells still waiting are marked, not lost.
+            self.interrupted = True
+            self.say("interrupted: writing the results measured so far")
+            for cells in self.cells.values():
+                for cell in cells.values():
+                    if cell.status == "ok" and not cell.runs:
+                        cell.status, cell.note = "not run", "the benchmark was interrupted"
         finally:
             self.mutator.restore()
         tools = {}
@@ -870,6 +883,8 @@ class Bench:
                     continue
                 if not available:
                     cells[scenario] = Cell(status="skipped", note=self.notes[name])
+                elif self.interrupted and self.plan.wants(tool, scenario):
+                    cells[scenario] = Cell(status="not run", note="the benchmark was interrupted")
                 elif scenario in tool.scenarios:
                     cells[scenario] = Cell(status="not run", note="left out by --scenarios-for")
                 else:
@@ -1165,7 +1180,12 @@ def _runs_text(entry: dict[str, Any], run_info: dict[str, Any]) -> list[str]:
         runs = [r for r in runs if r["tools"]]
     if len(runs) == 1:
         r = runs[0]
-        return [f"Measured {r['date']} with `{r['command']}`.{_load_text(r['load'])}", ""]
+        cut = (
+            " The run was interrupted; cells marked not run were not reached."
+            if r.get("interrupted")
+            else ""
+        )
+        return [f"Measured {r['date']} with `{r['command']}`.{_load_text(r['load'])}{cut}", ""]
     out = [f"Measured in {len(runs)} runs, merged tool by tool:", ""]
     for i, r in enumerate(runs, 1):
         tools = ", ".join(f"`{n}`" for n in r["tools"]) or "none kept"
@@ -1650,8 +1670,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # SIGTERM ends a run as Ctrl-C does: results so far are kept
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _interrupt)
     if args.from_json:
         return _report_from_json(args)
     tool_names = _split(args.tools, list(TOOLS), "tools")
@@ -1697,6 +1722,7 @@ def _bench(
 ) -> int:
     results: list[CorpusResult] = []
     ctx: Context | None = None
+    interrupted = False
     for corpus_dir in corpus_dirs:
         ctx = make_context(corpus_dir, args)
         if not args.quiet:
@@ -1710,6 +1736,9 @@ def _bench(
         results[-1].load = [round(x, 2) for x in (*load_before, *os.getloadavg())]
         if not args.keep_work:
             remove_tree(ctx.work)
+        if bench.interrupted:
+            interrupted = True
+            break
     assert ctx is not None
     command = "python benchmarks/run.py " + " ".join(
         shlex.quote(a) for a in (sys.argv[1:] if not args.smoke else ["--smoke"])
@@ -1724,6 +1753,7 @@ def _bench(
             "scenarios": list(scenarios),
             "machine": machine_info(ctx.root),
             "versions": {**tool_versions(ctx), **ctx.corpus.versions},
+            "interrupted": interrupted,
         },
         "corpora": [r.to_json() for r in results],
     }
@@ -1743,11 +1773,13 @@ def _bench(
         for s, c in row.items()
         if c.status == "failed"
     ]
+    if interrupted:
+        return 130
     return 1 if failed else 0
 
 
 def _run_info(meta: dict[str, Any]) -> dict[str, Any]:
-    keys = ("date", "command", "repeat", "repeat_for", "scenarios_for", "scenarios")
+    keys = ("date", "command", "repeat", "repeat_for", "scenarios_for", "scenarios", "interrupted")
     return {k: meta[k] for k in keys if k in meta}
 
 

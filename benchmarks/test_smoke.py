@@ -7,6 +7,7 @@ the interpreter lacks them). Run with ``pytest benchmarks/test_smoke.py``.
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 import time
@@ -141,6 +142,33 @@ def test_smoke_run_completes_quickly(tmp_path: Path) -> None:
                 assert cell["status"] == "skipped" and tool["note"]
     assert "| tool |" in page.read_text()
     print(f"smoke benchmark took {elapsed:.1f} s")
+
+
+def test_an_interrupted_run_keeps_what_it_measured(tmp_path: Path) -> None:
+    out = tmp_path / "smoke.json"
+    proc = subprocess.Popen(
+        [sys.executable, str(HERE / "run.py"), "--smoke", "--json", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert proc.stdout is not None
+    lines = []
+    for line in proc.stdout:  # wait for the first measured run, then stop the benchmark
+        lines.append(line)
+        if line.startswith("cold "):
+            proc.send_signal(signal.SIGTERM)
+            break
+    rest, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 130, "".join(lines) + rest
+    assert "interrupted" in rest
+    data = json.loads(out.read_text())
+    assert data["meta"]["interrupted"] is True
+    (entry,) = data["corpora"]
+    cells = [cell for row in entry["results"].values() for cell in row.values()]
+    assert any(cell["status"] == "ok" and cell["runs"] for cell in cells)
+    assert any(cell["note"] == "the benchmark was interrupted" for cell in cells)
+    assert all(cell["status"] != "ok" or cell["runs"] for cell in cells)
 
 
 def _fake_run(date: str, commit: str, tool: str, wall: float) -> dict[str, object]:
