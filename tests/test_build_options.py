@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -132,6 +133,29 @@ def test_manifest_name_moves_djangos_manifest(project: Path) -> None:
     assert not report.state_written  # the name is part of what a no-change run compares
     collect(config_for(project, hash=True))
     assert (root / "staticfiles.json").is_file()
+
+
+def test_a_manifest_inside_a_directory_is_still_published_last(project: Path) -> None:
+    # A first run moves whole top-level directories into place; a manifest inside one
+    # ("css/") is taken out of the tree first and renamed after everything else.
+    renamed: list[str] = []
+
+    def audit(event: str, args: tuple[object, ...]) -> None:
+        if event == "os.rename" and str(args[1]).startswith(str(project / "static_root")):
+            renamed.append(Path(str(args[1])).relative_to(project / "static_root").as_posix())
+
+    sys.addaudithook(audit)
+    config = config_for(project, hash=True, manifest_name="css/manifest.json")
+    collect(config)
+    root = project / "static_root"
+    published = [p for p in renamed if not p.startswith(".corral")]
+    assert published[-2:] == ["css/manifest.json", "corral-manifest.json"]
+    assert set(published[:-2]) == {"css", "js", "lib"}  # one rename per directory
+    paths = json.loads((root / "css/manifest.json").read_text())["paths"]
+    assert (root / paths["css/app.css"]).is_file()
+    assert not list((root / ".corral" / "tmp").iterdir())  # no staging tree left behind
+    renamed.clear()
+    assert not collect(config).state_written
 
 
 def test_a_source_file_named_like_the_manifest_is_refused(project: Path) -> None:

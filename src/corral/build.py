@@ -146,6 +146,8 @@ def collect(
         empty = _check_ownership(target, force=force)
         target.state_dir.create()
         target.state_dir.clean_tmp()
+        if empty:
+            target.begin_tree()
         with clock("scan"):
             # One thread: the scan and the inspection are both many tiny system calls,
             # and two threads passing the GIL back and forth made them slower, not faster.
@@ -156,6 +158,7 @@ def collect(
             run = decide(loadpath, state, intact, target)
             with clock("publish"):
                 _publish(target, state, run, report, force=force, fresh=empty)
+                target.end_tree()
         except BaseException:
             target.discard_staged()
             raise
@@ -693,7 +696,16 @@ def _publish(
     if removals:
         for relpath in target.remove(removals):
             state.targets.pop(relpath, None)
-    for staged in order:
+    # A first run staged a tree: whole top-level directories go into place at once,
+    # then the manifests (and anything staged outside the tree) one by one.
+    manifests = [target.out_of_tree(s) for s in hashed.manifests] if hashed else []
+    singles = [s for s in order[: len(order) - len(manifests)] if not target.in_tree(s)]
+    tree = [s for s in order[: len(order) - len(manifests)] if target.in_tree(s)]
+    if tree:
+        for staged in tree:
+            state.targets[staged.relpath] = target.record(staged)
+        target.commit_tree()
+    for staged in (*singles, *manifests):
         state.targets[staged.relpath] = target.commit(staged)
     report.files_linked = target.linked
 

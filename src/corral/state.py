@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -284,7 +285,10 @@ class StateDir:
         with contextlib.suppress(FileNotFoundError):
             for entry in os.scandir(self.tmp):
                 with contextlib.suppress(FileNotFoundError):
-                    os.unlink(entry.path)
+                    if entry.is_dir(follow_symlinks=False):  # a first run's staging tree
+                        shutil.rmtree(entry.path)
+                    else:
+                        os.unlink(entry.path)
 
     def write_json(self, path: Path, data: Any) -> None:
         """Write JSON durably and atomically (see :meth:`write_bytes`)."""
