@@ -100,7 +100,12 @@ class IgnoreRules:
     def ignores(self, name: str, relative: str, logical: str, *, is_dir: bool) -> bool:
         """Return whether a file (or directory) is ignored by any pattern."""
         match = (self._dirs if is_dir else self._any).match
-        return bool(match(name) or match(relative) or match(logical))
+        # The three are often the same string (a file at a source's top, no prefix).
+        return bool(
+            match(name)
+            or (relative != name and match(relative))
+            or (logical != relative and match(logical))
+        )
 
 
 def _compile(patterns: list[str]) -> re.Pattern[str]:
