@@ -182,7 +182,8 @@ def measure(command: Command, log: Path, timeout: float) -> Run:
     )
     if GNU_TIME and time_file.exists():
         fields = (time_file.read_text().strip().splitlines() or [""])[-1].split()
-        with contextlib.suppress(ValueError):
+        # A run killed with its process group (timeout, Ctrl-C) killed `time` too: no figures.
+        with contextlib.suppress(ValueError, IndexError):
             rss, user, system = int(fields[0]), float(fields[1]), float(fields[2])
             run.maxrss_kib, run.user, run.sys = rss, user, system
     return run
