@@ -20,10 +20,12 @@ and decided by its digest, never by comparing mtimes.
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import os
 import shutil
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,6 +52,24 @@ RACY_NS = 2_000_000_000
 def settled(ctime_ns: int, scanned_ns: int) -> bool:
     """Whether a file last changed at ``ctime_ns`` can be trusted by a scan at ``scanned_ns``."""
     return ctime_ns < scanned_ns - RACY_NS
+
+
+@contextlib.contextmanager
+def _no_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while the state's records are built.
+
+    Building hundreds of thousands of records only allocates (nothing becomes garbage),
+    yet each allocation threshold crossed starts a collection that walks them all: on
+    big states that made loading about 1.35 times slower (a 60 MB state, as on the
+    large benchmark corpus: 1.43 s against 1.05 s).
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,7 +233,7 @@ class StateDir:
     def load(self) -> State:
         """Load the state; a missing or unreadable state means "know nothing"."""
         try:
-            with self.state_file.open("rb") as fh:
+            with self.state_file.open("rb") as fh, _no_gc():
                 return State.from_json(json.load(fh))
         except FileNotFoundError:
             return State()
@@ -223,7 +243,9 @@ class StateDir:
             return State()
 
     def save(self, state: State) -> None:
-        self.write_json(self.state_file, state.to_json())
+        with _no_gc():
+            data = state.to_json()
+        self.write_json(self.state_file, data)
 
     def release_ids(self) -> list[int]:
         ids: list[int] = []
