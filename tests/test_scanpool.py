@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -147,3 +149,25 @@ def test_no_pool_while_another_thread_runs() -> None:
     finally:
         release.set()
         other.join()
+
+
+def test_a_no_change_run_loads_neither_the_pool_nor_the_tokenizers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(corral.state, "RACY_NS", 0)
+    write_tree(tmp_path / "assets", TREE)
+    collect(hashing_config(tmp_path))
+    script = (
+        "import sys, corral.state; from pathlib import Path; corral.state.RACY_NS = 0\n"
+        "from corral import Config, DirectorySource, collect\n"
+        f"p = Path({str(tmp_path)!r})\n"
+        "collect(Config(sources=(DirectorySource(p / 'assets'),), root=p / 'static_root',"
+        " project_root=p, compress=False, missing={'url': 'warn'}, ignore=('js/latin1.js',)))\n"
+        "print(sorted(m for m in ('corral.scanpool', 'corral.references', 'multiprocessing')"
+        " if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], check=False, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

@@ -307,18 +307,18 @@ def _scan_pool(config: Config, loadpath: LoadPath, state: State) -> ScanPool | N
     (see :mod:`corral.scanpool`), when there are enough of them and a second core."""
     if not config.hash or (os.cpu_count() or 1) < 2:
         return None
+    untrusted = [
+        (logical, found)
+        for logical, found in loadpath.files.items()
+        if state.trusted(logical, found.path, found.identity) is None
+    ]
+    if not untrusted:
+        return None  # a no-change run: it imports neither the tokenizers nor the pool
     from corral.fingerprint.scan import scannable  # noqa: PLC0415
     from corral.scanpool import MIN_BYTES, ScanPool, usable  # noqa: PLC0415
 
-    if not usable():
-        return None
-
-    jobs = [
-        (logical, found.path, found.size)
-        for logical, found in loadpath.files.items()
-        if scannable(logical) and state.trusted(logical, found.path, found.identity) is None
-    ]
-    if not jobs or sum(size for _, _, size in jobs) < MIN_BYTES:
+    jobs = [(logical, found.path, found.size) for logical, found in untrusted if scannable(logical)]
+    if sum(size for _, _, size in jobs) < MIN_BYTES or not usable():
         return None
     return ScanPool(jobs, loadpath.files.keys(), config.fingerprint_options())
 

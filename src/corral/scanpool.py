@@ -19,16 +19,17 @@ forked (see :func:`usable`); where that is not safe, there is no pool.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import sys
 import threading
 from collections.abc import Set
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from typing import TYPE_CHECKING
 
 from corral.fingerprint.options import FingerprintOptions
 from corral.fingerprint.scan import Found, find
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future, ProcessPoolExecutor
 
 __all__ = ["MIN_BYTES", "ScanPool", "usable"]
 
@@ -83,6 +84,11 @@ class ScanPool:
         *,
         workers: int | None = None,
     ) -> None:
+        # Imported here: a run that starts no pool never loads multiprocessing.
+        import multiprocessing  # noqa: PLC0415
+        from concurrent.futures import ProcessPoolExecutor  # noqa: PLC0415
+        from concurrent.futures.process import BrokenProcessPool  # noqa: PLC0415
+
         self._futures: list[Future[list[tuple[str, Found]]]] = []
         self._pool: ProcessPoolExecutor | None = None
         count = workers or os.cpu_count() or 1
@@ -102,6 +108,8 @@ class ScanPool:
 
     def results(self) -> dict[str, Found]:
         """Wait for the workers; return what they found (possibly not everything)."""
+        from concurrent.futures.process import BrokenProcessPool  # noqa: PLC0415
+
         found: dict[str, Found] = {}
         try:
             for future in self._futures:
