@@ -706,8 +706,9 @@ def _publish(
     # A first run staged a tree: whole top-level directories go into place at once,
     # then the manifests (and anything staged outside the tree) one by one.
     manifests = [target.out_of_tree(s) for s in hashed.manifests] if hashed else []
-    singles = [s for s in order[: len(order) - len(manifests)] if not target.in_tree(s)]
-    tree = [s for s in order[: len(order) - len(manifests)] if target.in_tree(s)]
+    files = order[: len(order) - len(manifests)]
+    singles = [s for s in files if not target.in_tree(s)]
+    tree = [s for s in files if target.in_tree(s)]
     if tree:
         for staged in tree:
             state.targets[staged.relpath] = target.record(staged)

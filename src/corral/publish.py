@@ -208,6 +208,9 @@ class LocalTarget:
                         raise self._write_error(exc, relpath) from exc
                     self._tree_dirs.add(parent)
                 return path
+        return self._flat_name()
+
+    def _flat_name(self) -> str:
         return f"{self.state_dir.tmp}/{os.getpid()}-{self._token}-{next(self._counter)}"
 
     # --- a first run: the release staged as a tree ----------------------------------------
@@ -243,7 +246,7 @@ class LocalTarget:
         """Move a staged file out of the tree, to be committed on its own (after it)."""
         if not self.in_tree(staged):
             return staged
-        tmp = f"{self.state_dir.tmp}/{os.getpid()}-{self._token}-{next(self._counter)}"
+        tmp = self._flat_name()
         try:
             os.replace(staged.tmp, tmp)
         except OSError as exc:

@@ -196,19 +196,8 @@ class _Run:
         if not scannable(logical):
             self._store(self._plain(logical, inputs), None)
             return
-        if logical in self.link_free:
-            facts, plan = self.files[logical], self.plans[logical]
-            assert facts.md5 is not None and facts.integrity is not None
-            passthrough = self.options.is_passthrough(logical)
-            record = copied_record(
-                facts,
-                facts.md5,
-                facts.integrity,
-                passthrough=passthrough,
-                inputs=inputs,
-                missing=plan.missing,
-            )
-            self._store(record, None)
+        if logical in self.link_free:  # nothing to rewrite, digests known: a plain copy
+            self._store(self._plain(logical, inputs, self.plans[logical].missing), None)
             return
         scanned = self._scan(logical)
         if scanned is None:
@@ -265,8 +254,11 @@ class _Run:
         if out is not None and fp.rewritten:
             self.result.contents[fp.logical] = out
 
-    def _plain(self, logical: str, inputs: str) -> Fingerprint:
-        """The record of a file copied as is, read only if its digests are unknown."""
+    def _plain(self, logical: str, inputs: str, missing: tuple[Missing, ...] = ()) -> Fingerprint:
+        """The record of a file copied as is, read only if its digests are unknown.
+
+        ``missing``: what a scanned file that names no collected file references.
+        """
         facts = self.files[logical]
         md5, sri = facts.md5, facts.integrity
         prev = self.previous.get(logical)
@@ -276,7 +268,9 @@ class _Run:
         if md5 is None or sri is None:
             data = self.read(logical)
             return opaque_record(logical, data, passthrough=passthrough, inputs=inputs)
-        return copied_record(facts, md5, sri, passthrough=passthrough, inputs=inputs)
+        return copied_record(
+            facts, md5, sri, passthrough=passthrough, inputs=inputs, missing=missing
+        )
 
 
 def _same_source(prev: Fingerprint, facts: FileFacts) -> bool:

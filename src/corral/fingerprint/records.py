@@ -55,7 +55,7 @@ def copied_record(
     """
     return Fingerprint(
         logical=facts.logical,
-        hashed=facts.logical if passthrough else hashed_name(facts.logical, md5[:12]),
+        hashed=facts.logical if passthrough else hashed_name(facts.logical, md5[:HASH_LENGTH]),
         rewritten=False,
         sha256=facts.digest,
         size=facts.size,
@@ -72,7 +72,7 @@ def opaque_record(logical: str, data: bytes, *, passthrough: bool, inputs: str) 
     md5 = md5_hex(data)
     return Fingerprint(
         logical=logical,
-        hashed=logical if passthrough else hashed_name(logical, md5[:12]),
+        hashed=logical if passthrough else hashed_name(logical, md5[:HASH_LENGTH]),
         rewritten=False,
         sha256=sha256_hex(data),
         size=len(data),

@@ -9,7 +9,7 @@ in Django's format (:func:`corral.references.rewrite`), keeping a BOM.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Set
+from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass
 
 from corral.errors import DecodeError
@@ -67,7 +67,7 @@ class Scan:
 
     def deps(self) -> tuple[str, ...]:
         """The collected files it references, sorted, each once."""
-        return tuple(sorted({link.target.logical for link in self.links}))
+        return _deps(self.links)
 
 
 def scan(logical: str, data: bytes, files: Set[str], options: FingerprintOptions) -> Scan:
@@ -103,7 +103,11 @@ class Found:
     missing: tuple[Missing, ...]
 
     def deps(self) -> tuple[str, ...]:
-        return tuple(sorted({link.target.logical for link in self.links}))
+        return _deps(self.links)
+
+
+def _deps(links: Iterable[Link]) -> tuple[str, ...]:
+    return tuple(sorted({link.target.logical for link in links}))
 
 
 def find(logical: str, data: bytes, files: Set[str], options: FingerprintOptions) -> Found | None:
