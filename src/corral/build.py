@@ -94,10 +94,12 @@ def collect(
     ) -> _Run:
         """Plan every file, then fingerprint and compress; stage into ``staging`` if given."""
         report.release = state.release
-        pool = _scan_pool(config, loadpath, state)
+        run, to_read = _triage(loadpath, state, intact, report, clock=clock)
+        pool = _scan_pool(config, loadpath, [found for found, why in to_read if why != "repair"])
         try:
-            run = _plan(
-                loadpath,
+            _stage(
+                run,
+                to_read,
                 state,
                 intact,
                 report,
@@ -302,22 +304,18 @@ def _release_contents(
     return contents
 
 
-def _scan_pool(config: Config, loadpath: LoadPath, state: State) -> ScanPool | None:
-    """Start scanning the text files whose content is not known in worker processes
-    (see :mod:`corral.scanpool`), when there are enough of them and a second core."""
-    if not config.hash or (os.cpu_count() or 1) < 2:
-        return None
-    untrusted = [
-        (logical, found)
-        for logical, found in loadpath.files.items()
-        if state.trusted(logical, found.path, found.identity) is None
-    ]
-    if not untrusted:
-        return None  # a no-change run: it imports neither the tokenizers nor the pool
+def _scan_pool(config: Config, loadpath: LoadPath, unknown: list[SourceFile]) -> ScanPool | None:
+    """Start scanning the text files among ``unknown`` (files whose content the state
+    does not vouch for) in worker processes (see :mod:`corral.scanpool`), when there
+    are enough of them and a second core."""
+    if not config.hash or not unknown or (os.cpu_count() or 1) < 2:
+        return None  # a no-change run imports neither the tokenizers nor the pool
     from corral.fingerprint.scan import scannable  # noqa: PLC0415
     from corral.scanpool import MIN_BYTES, ScanPool, usable  # noqa: PLC0415
 
-    jobs = [(logical, found.path, found.size) for logical, found in untrusted if scannable(logical)]
+    jobs = [
+        (found.logical, found.path, found.size) for found in unknown if scannable(found.logical)
+    ]
     if sum(size for _, _, size in jobs) < MIN_BYTES or not usable():
         return None
     return ScanPool(jobs, loadpath.files.keys(), config.fingerprint_options())
@@ -503,20 +501,10 @@ def _load_state(state_dir: StateDir) -> State:
     return state
 
 
-def _plan(
-    loadpath: LoadPath,
-    state: State,
-    intact: set[str],
-    report: Report,
-    *,
-    clock: _Clock,
-    progress: Progress | None,
-    target: LocalTarget | None,
-    scanned_ns: int,
-    all_digests: bool,
-    link: bool = False,
-) -> _Run:
-    """Decide what each file needs; with a ``target``, stage what must be written."""
+def _triage(
+    loadpath: LoadPath, state: State, intact: set[str], report: Report, *, clock: _Clock
+) -> tuple[_Run, list[tuple[SourceFile, str]]]:
+    """Decide what each file needs: trusted and in place, or to be read (and why)."""
     run = _Run()
     to_read: list[tuple[SourceFile, str]] = []  # (file, why: new | suspect | repair)
     with clock("plan"):
@@ -532,7 +520,24 @@ def _plan(
             else:
                 to_read.append((found, "repair"))
         report.removed = sorted(set(state.sources) - set(loadpath.files))
+    return run, to_read
 
+
+def _stage(
+    run: _Run,
+    to_read: list[tuple[SourceFile, str]],
+    state: State,
+    intact: set[str],
+    report: Report,
+    *,
+    clock: _Clock,
+    progress: Progress | None,
+    target: LocalTarget | None,
+    scanned_ns: int,
+    all_digests: bool,
+    link: bool = False,
+) -> None:
+    """Read and digest the files :func:`_triage` chose; with a ``target``, stage them."""
     problems: list[Problem] = []
     with clock("stage"):
         total = len(to_read)
@@ -564,7 +569,6 @@ def _plan(
         raise BuildError(problems)
     for names in (report.new, report.changed, report.repaired, report.unchanged):
         names.sort()
-    return run
 
 
 _Examined = tuple[SourceFile, str, Digests | None, Staged | None, Problem | None]
