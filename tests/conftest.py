@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import os
 import subprocess
+import sys
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,27 @@ import pytest
 from corral import Config, DirectorySource
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+_RECORDERS: list[list[str]] = []
+
+
+def _audit(event: str, args: tuple[object, ...]) -> None:
+    if _RECORDERS and event == "open" and isinstance(args[0], str | bytes):
+        _RECORDERS[-1].append(os.fsdecode(args[0]))
+
+
+sys.addaudithook(_audit)
+
+
+@contextmanager
+def opened_files() -> Iterator[list[str]]:
+    """Record every file opened (read or written) in this process meanwhile."""
+    _RECORDERS.append([])
+    try:
+        yield _RECORDERS[-1]
+    finally:
+        _RECORDERS.pop()
 
 
 def need(condition: bool, reason: str) -> None:

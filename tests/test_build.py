@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -14,27 +11,7 @@ import corral.state
 from corral import BuildError, OwnershipError, clean, collect
 from corral.state import StateDir
 
-from .conftest import config_for, served_files, snapshot, write_tree
-
-_recorders: list[list[str]] = []
-
-
-def _audit(event: str, args: tuple[object, ...]) -> None:
-    if _recorders and event == "open" and isinstance(args[0], str | bytes):
-        _recorders[-1].append(os.fsdecode(args[0]))
-
-
-sys.addaudithook(_audit)
-
-
-@contextmanager
-def opened_files() -> Iterator[list[str]]:
-    """Record every file opened (read or written) in this process meanwhile."""
-    _recorders.append([])
-    try:
-        yield _recorders[-1]
-    finally:
-        _recorders.pop()
+from .conftest import config_for, opened_files, served_files, snapshot, write_tree
 
 
 def test_first_run_collects_every_file_first_source_winning(project: Path) -> None:

@@ -14,8 +14,7 @@ import corral.state
 from corral import BuildError, clean, collect, find
 from corral.hashing import CORRAL_MANIFEST, DJANGO_MANIFEST
 
-from .conftest import config_for, served_files, snapshot, write_tree
-from .test_build import opened_files
+from .conftest import config_for, opened_files, served_files, snapshot, write_tree
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from corral.config import Config
 from corral.errors import BuildError, OwnershipError, Problem, TargetError
 from corral.hashing import Hashed, hash_stage, located, manifest_stage, reserved_problems
+from corral.hashing import options_key as fingerprint_options_key
 from corral.loadpath import Conflict, IgnoreRules, LoadPath, SourceFile, scan
 from corral.lock import TargetLock
 from corral.precompress import (
@@ -202,6 +203,10 @@ def _derive(
 ) -> None:
     """Fingerprint and compress (as configured), decide the release, make the manifests."""
     sources_changed = bool(report.new or report.changed or report.removed)
+    if _quiet(config, state, intact, run, report, sources_changed):
+        run.quiet = True  # the last release stands as it is: nothing to derive
+        run.release_id = state.release
+        return
     next_release = max([*target_ids(target, state), state.release or 0]) + 1
     hashed = None
     if config.hash:
@@ -281,6 +286,31 @@ def _derive(
                 run.variants, {k: fp.hashed for k, fp in hashed.fingerprints.items()}
             ),
         )
+
+
+def _quiet(
+    config: Config,
+    state: State,
+    intact: set[str],
+    run: _Run,
+    report: Report,
+    sources_changed: bool,
+) -> bool:
+    """Whether the last release stands as it is: the same sources, all trusted and in
+    place, the same fingerprinting and compression options, and every file corral owns
+    still exactly as written (so every hashed copy, variant and manifest).
+
+    Such a run needs none of the fingerprints and variants, and never reads them.
+    """
+    if sources_changed or report.repaired or run.staged or state.release is None:
+        return False
+    if len(intact) != len(state.targets):  # intact is a subset of the targets
+        return False
+    hashing = fingerprint_options_key(config) if config.hash else ""
+    if hashing != state.hashing:
+        return False
+    compression = options_key(config.compression_options()) if config.compress else ""
+    return compression == state.compression
 
 
 def _release_contents(
@@ -477,6 +507,7 @@ class _Run:
     staged: list[Staged] = field(default_factory=list)
     read_digests: dict[str, Digests] = field(default_factory=dict)  # files read this run
     refresh: bool = False  # state must be rewritten even if nothing is published
+    quiet: bool = False  # nothing changed: the last release, fingerprints and variants stand
     hashed: Hashed | None = None  # the fingerprint stage's outcome (when hashing)
     compressed: list[Staged] = field(default_factory=list)  # staged variants
     variants: dict[str, Any] = field(default_factory=dict)  # file -> encoding -> [path, size, sri]
@@ -756,6 +787,9 @@ def _record(
         logical: SourceRecord(found.path, found.identity, run.digests[logical])
         for logical, found in loadpath.files.items()
     }
+    state.scanned_ns = scanned_ns
+    if run.quiet:
+        return True  # only the sources' records changed (files that can now be trusted)
     state.variants = run.variants
     state.compression = run.compression
     state.hashing = hashed.options_key if hashed is not None else ""
@@ -770,7 +804,6 @@ def _record(
             k: old[k] if k in old and k not in redone else fp.to_json()
             for k, fp in hashed.fingerprints.items()
         }
-    state.scanned_ns = scanned_ns
     return True
 
 

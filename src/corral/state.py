@@ -6,6 +6,7 @@
       owner.json            ownership marker: this directory is corral's to fill and prune
       lock                  held (fcntl) by the run that is writing
       state.json            source identities and digests; every file corral owns in ROOT
+      derived.<n>.json      fingerprints and compressed variants (read only when needed)
       releases/<id>.json    one record per release: the files it consists of
       pending.json          files a run is renaming into place (exists only mid-publish)
       tmp/                  files being written; never visible where a web server looks
@@ -15,6 +16,12 @@ matches the state *and* its ctime is older than the run that recorded it by more
 than :data:`RACY_NS` (the "racy git" rule): ctime changes on every write, even when
 a tool restores an old mtime, so content that may have changed is always re-read
 and decided by its digest, never by comparing mtimes.
+
+The fingerprints and variants are most of the state's bytes, and a run in which
+nothing changed needs neither: they live in their own file, named by a generation
+number that ``state.json`` records, and are parsed on first use. A new generation
+is written before the ``state.json`` that names it, so a killed run leaves either
+the old pair or the new one.
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,7 +50,7 @@ __all__ = [
     "settled",
 ]
 
-FORMAT = 2
+FORMAT = 3
 STATE_DIR = ".corral"
 #: A file whose ctime is this close to the recording run's start is re-read next time.
 RACY_NS = 2_000_000_000
@@ -91,6 +98,9 @@ class TargetRecord:
     mtime_ns: int
 
 
+_Derived = tuple[dict[str, Any], dict[str, Any]]  # (fingerprints, variants)
+
+
 @dataclass(slots=True)
 class State:
     """The persistent state of one target directory."""
@@ -99,14 +109,52 @@ class State:
     scanned_ns: int = 0
     sources: dict[str, SourceRecord] = field(default_factory=dict)
     targets: dict[str, TargetRecord] = field(default_factory=dict)
-    #: Fingerprints by logical path, as JSON (parsed only by runs that need them).
-    fingerprints: dict[str, Any] = field(default_factory=dict)
-    #: Precompressed variants by published file: encoding -> [path, size, integrity].
-    variants: dict[str, Any] = field(default_factory=dict)
-    #: The compression options those variants were made with.
+    #: The compression options the variants were made with.
     compression: str = ""
-    #: The fingerprinting options (and corral version) those fingerprints were made with.
+    #: The fingerprinting options (and corral version) the fingerprints were made with.
     hashing: str = ""
+    #: The generation of the derived file (fingerprints and variants); 0: none yet.
+    derived: int = 0
+    _fingerprints: dict[str, Any] | None = None
+    _variants: dict[str, Any] | None = None
+    _derived_loader: Callable[[], _Derived] | None = None
+
+    @property
+    def fingerprints(self) -> dict[str, Any]:
+        """Fingerprints by logical path, as JSON (parsed by the runs that need them)."""
+        if self._fingerprints is None:
+            self._read_derived()
+        assert self._fingerprints is not None
+        return self._fingerprints
+
+    @fingerprints.setter
+    def fingerprints(self, value: dict[str, Any]) -> None:
+        self._fingerprints = value
+
+    @property
+    def variants(self) -> dict[str, Any]:
+        """Precompressed variants by published file: encoding -> [path, size, integrity]."""
+        if self._variants is None:
+            self._read_derived()
+        assert self._variants is not None
+        return self._variants
+
+    @variants.setter
+    def variants(self, value: dict[str, Any]) -> None:
+        self._variants = value
+
+    @property
+    def derived_touched(self) -> bool:
+        """Whether the fingerprints or variants were read or replaced (and may differ)."""
+        return self._fingerprints is not None or self._variants is not None
+
+    def _read_derived(self) -> None:
+        fingerprints, variants = self._derived_loader() if self._derived_loader else ({}, {})
+        self._derived_loader = None
+        if self._fingerprints is None:
+            self._fingerprints = fingerprints
+        if self._variants is None:
+            self._variants = variants
 
     def trusted(
         self, logical: str, path: str, identity: tuple[int, int, int, int, int]
@@ -130,39 +178,48 @@ class State:
             "targets": {
                 k: [r.digest, r.ino, r.size, r.mtime_ns] for k, r in sorted(self.targets.items())
             },
-            "fingerprints": dict(sorted(self.fingerprints.items())),
-            "variants": dict(sorted(self.variants.items())),
             "compression": self.compression,
             "hashing": self.hashing,
+            "derived": self.derived,
+        }
+
+    def derived_json(self) -> dict[str, Any]:
+        return {
+            "fingerprints": dict(sorted(self.fingerprints.items())),
+            "variants": dict(sorted(self.variants.items())),
         }
 
     @classmethod
-    def from_json(cls, data: Any) -> State:
-        if not isinstance(data, dict) or data.get("format") != FORMAT:
+    def from_json(cls, data: Any, derived: Callable[[int], _Derived] | None = None) -> State:
+        """The state in ``data``; ``derived(n)`` reads generation ``n``'s derived file."""
+        if not isinstance(data, dict) or data.get("format") not in (2, FORMAT):
             raise ValueError("unknown state format")
         sources = {
             k: SourceRecord(v[0], (v[1], v[2], v[3], v[4], v[5]), v[6])
             for k, v in data["sources"].items()
         }
         targets = {k: TargetRecord(v[0], v[1], v[2], v[3]) for k, v in data["targets"].items()}
-        fingerprints = data.get("fingerprints", {})
-        variants = data.get("variants", {})
-        if not isinstance(fingerprints, dict) or not isinstance(variants, dict):
-            raise ValueError("fingerprints and variants must be tables")
         compression = data.get("compression", "")
         hashing = data.get("hashing", "")
         if not isinstance(compression, str) or not isinstance(hashing, str):
             raise ValueError("compression and hashing must be strings")
-        return cls(
-            data["release"],
-            data["scanned_ns"],
-            sources,
-            targets,
-            fingerprints,
-            variants,
-            compression,
-            hashing,
-        )
+        state = cls(data["release"], data["scanned_ns"], sources, targets, compression, hashing)
+        if data["format"] == 2:  # corral 0.1.0.dev before the split: all in one file
+            state.fingerprints, state.variants = _derived_tables(data)
+        elif data["derived"]:
+            generation = int(data["derived"])
+            state.derived = generation
+            if derived is not None:
+                state._derived_loader = lambda: derived(generation)
+        return state
+
+
+def _derived_tables(data: Any) -> _Derived:
+    fingerprints = data.get("fingerprints", {})
+    variants = data.get("variants", {})
+    if not isinstance(fingerprints, dict) or not isinstance(variants, dict):
+        raise ValueError("fingerprints and variants must be tables")
+    return fingerprints, variants
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,7 +291,7 @@ class StateDir:
         """Load the state; a missing or unreadable state means "know nothing"."""
         try:
             with self.state_file.open("rb") as fh, _no_gc():
-                return State.from_json(json.load(fh))
+                return State.from_json(json.load(fh), self._load_derived)
         except FileNotFoundError:
             return State()
         except (OSError, ValueError, KeyError, IndexError, TypeError):
@@ -242,10 +299,41 @@ class StateDir:
             # Ownership is rebuilt from the release records (see recover_targets).
             return State()
 
+    def derived_path(self, generation: int) -> Path:
+        return self.path / f"derived.{generation}.json"
+
+    def _load_derived(self, generation: int) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Generation ``generation``'s fingerprints and variants; if that file is lost
+        or torn, none (the run then fingerprints and compresses again, from its cache)."""
+        try:
+            with self.derived_path(generation).open("rb") as fh, _no_gc():
+                return _derived_tables(json.load(fh))
+        except (OSError, ValueError, TypeError):
+            return {}, {}
+
     def save(self, state: State) -> None:
+        """Write the state: a new derived file first if the fingerprints or variants
+        may have changed, then ``state.json`` naming it, then drop older generations."""
+        if state.derived_touched or not state.derived:
+            with _no_gc():
+                derived = state.derived_json()
+            generation = state.derived + 1
+            self.write_json(self.derived_path(generation), derived)
+            state.derived = generation
         with _no_gc():
             data = state.to_json()
         self.write_json(self.state_file, data)
+        self._drop_derived(keep=state.derived)
+
+    def _drop_derived(self, keep: int) -> None:
+        """Remove derived files of other generations (older ones, or a killed run's)."""
+        wanted = self.derived_path(keep).name
+        with contextlib.suppress(FileNotFoundError):
+            for entry in os.scandir(self.path):
+                name = entry.name
+                if name.startswith("derived.") and name.endswith(".json") and name != wanted:
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(entry.path)
 
     def release_ids(self) -> list[int]:
         ids: list[int] = []
