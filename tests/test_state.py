@@ -10,6 +10,7 @@ import pytest
 
 import corral.state
 from corral import collect
+from corral.find import find
 from corral.state import StateDir
 
 from .conftest import config_for, opened_files, served_files, snapshot, write_tree
@@ -142,3 +143,25 @@ def test_state_of_the_single_file_format_is_still_trusted(
     assert report.published and report.changed == ["js/app.js"]
     assert json.loads((corral_dir / "state.json").read_text())["format"] == corral.state.FORMAT
     assert _derived_files(site / "static_root") == ["derived.1.json"]
+
+
+def test_find_reads_again_when_a_run_replaced_the_derived_file_meanwhile(
+    site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = _config(site)
+    collect(config)
+    state_dir = StateDir(site / "static_root")
+    real_load = StateDir.load
+    stale = real_load(state_dir)  # names generation 1 ...
+    (site / "assets/js/app.js").write_text("console.log('changed');\n" * 40)
+    collect(config)  # ... which this run replaced with generation 2
+    assert not state_dir.derived_path(1).exists()
+    loads = iter([stale])
+    monkeypatch.setattr(StateDir, "load", lambda self: next(loads, None) or real_load(self))
+
+    found = find(config, "js/app.js")
+    assert found.hashed is not None
+    assert (
+        found.hashed
+        == json.loads((site / "static_root/staticfiles.json").read_text())["paths"]["js/app.js"]
+    )

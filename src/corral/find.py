@@ -57,8 +57,9 @@ def find(config: Config, path: str) -> FindResult:
     if target is not None and not os.path.isfile(target):
         target = None
     hashed = None
-    if hits and StateDir(config.root).owned():
-        entry = StateDir(config.root).load().fingerprints.get(logical)
+    state_dir = StateDir(config.root)
+    if hits and state_dir.owned():
+        entry = _fingerprints(state_dir).get(logical)
         if isinstance(entry, dict) and isinstance(entry.get("hashed"), str):
             hashed = entry["hashed"]
     return FindResult(
@@ -69,3 +70,14 @@ def find(config: Config, path: str) -> FindResult:
         hashed=hashed,
         source_labels={s.index: s.label for s in resolved},
     )
+
+
+def _fingerprints(state_dir: StateDir) -> dict[str, object]:
+    """The fingerprints, read without the lock: a run finishing meanwhile may replace
+    the derived file ``state.json`` named a moment ago, so read both again then."""
+    for _ in range(5):
+        state = state_dir.load()
+        fingerprints = state.fingerprints
+        if fingerprints or not state.derived or state_dir.derived_path(state.derived).exists():
+            break
+    return fingerprints
