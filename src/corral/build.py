@@ -30,7 +30,7 @@ from corral.sources import ResolvedSource, resolve_sources
 from corral.state import STATE_DIR, Release, SourceRecord, State, StateDir, TargetRecord, settled
 
 if TYPE_CHECKING:
-    from corral.scanpool import ScanPool
+    from corral.workers import WorkerPool
 
 __all__ = ["clean", "collect", "guard_root", "load_sources"]
 
@@ -96,7 +96,7 @@ def collect(
         """Plan every file, then fingerprint and compress; stage into ``staging`` if given."""
         report.release = state.release
         run, to_read = _triage(loadpath, state, intact, report, clock=clock)
-        pool = _scan_pool(config, loadpath, [found for found, why in to_read if why != "repair"])
+        pool = _worker_pool(config, loadpath, to_read, staging)
         try:
             _stage(
                 run,
@@ -110,6 +110,7 @@ def collect(
                 scanned_ns=scanned_ns,
                 all_digests=config.hash,
                 link=config.link,
+                pool=pool,
             )
             _derive(
                 config,
@@ -199,7 +200,7 @@ def _derive(
     clock: _Clock,
     progress: Progress | None,
     target: LocalTarget | None,
-    pool: ScanPool | None = None,
+    pool: WorkerPool | None = None,
 ) -> None:
     """Fingerprint and compress (as configured), decide the release, make the manifests."""
     sources_changed = bool(report.new or report.changed or report.removed)
@@ -334,21 +335,48 @@ def _release_contents(
     return contents
 
 
-def _scan_pool(config: Config, loadpath: LoadPath, unknown: list[SourceFile]) -> ScanPool | None:
-    """Start scanning the text files among ``unknown`` (files whose content the state
-    does not vouch for) in worker processes (see :mod:`corral.scanpool`), when there
-    are enough of them and a second core."""
-    if not config.hash or not unknown or (os.cpu_count() or 1) < 2:
+def _worker_pool(
+    config: Config,
+    loadpath: LoadPath,
+    to_read: list[tuple[SourceFile, str]],
+    staging: LocalTarget | None,
+) -> WorkerPool | None:
+    """Start worker processes (see :mod:`corral.workers`) when there is enough for them:
+    the small files of a first run into an empty root to stage, and the text files
+    whose content the state does not vouch for to scan; and a second core."""
+    if not to_read or (os.cpu_count() or 1) < 2:
         return None  # a no-change run imports neither the tokenizers nor the pool
-    from corral.fingerprint.scan import scannable  # noqa: PLC0415
-    from corral.scanpool import MIN_BYTES, ScanPool, usable  # noqa: PLC0415
+    from corral.workers import MIN_SCAN_BYTES, MIN_STAGE_FILES, WorkerPool, usable  # noqa: PLC0415
 
-    jobs = [
-        (found.logical, found.path, found.size) for found in unknown if scannable(found.logical)
-    ]
-    if sum(size for _, _, size in jobs) < MIN_BYTES or not usable():
+    stage: list[SourceFile] = []
+    if staging is not None and staging.staging_tree and not config.link:
+        stage = [f for f, why in to_read if why == "new" and f.size < _THREAD_MIN_SIZE]
+    scan: list[tuple[str, str, int]] = []
+    if config.hash:
+        from corral.fingerprint.scan import scannable  # noqa: PLC0415
+
+        scan = [
+            (f.logical, f.path, f.size)
+            for f, why in to_read
+            if why != "repair" and scannable(f.logical)
+        ]
+    stage_too = bool(stage) and len(stage) >= MIN_STAGE_FILES
+    scan_too = bool(scan) and sum(size for _, _, size in scan) >= MIN_SCAN_BYTES
+    if not (stage_too or scan_too) or not usable():
         return None
-    return ScanPool(jobs, loadpath.files.keys(), config.fingerprint_options())
+    options = config.fingerprint_options() if scan_too else None
+    pool = WorkerPool(loadpath.files.keys(), options)
+    if stage_too:
+        assert staging is not None
+        jobs = []
+        for found in stage:
+            tmp = staging.tree_path(found.logical)
+            if tmp is not None:
+                jobs.append((found.logical, found.path, tmp))
+        pool.stage(jobs, all_digests=config.hash, mode=config.file_mode)
+    if scan_too:
+        pool.scan(scan)
+    return pool
 
 
 def target_ids(target: LocalTarget | None, state: State) -> list[int]:
@@ -567,14 +595,16 @@ def _stage(
     scanned_ns: int,
     all_digests: bool,
     link: bool = False,
+    pool: WorkerPool | None = None,
 ) -> None:
-    """Read and digest the files :func:`_triage` chose; with a ``target``, stage them."""
+    """Read and digest the files :func:`_triage` chose; with a ``target``, stage them
+    (``pool``: worker processes that stage some of them)."""
     problems: list[Problem] = []
     with clock("stage"):
         total = len(to_read)
         done = 0
         for found, why, digests, staged, problem in _examine_all(
-            to_read, state, intact, target, all_digests=all_digests, link=link
+            to_read, state, intact, target, all_digests=all_digests, link=link, pool=pool
         ):
             done += 1
             if progress is not None and (done % 200 == 0 or done == total):
@@ -615,14 +645,16 @@ def _examine_all(
     *,
     all_digests: bool,
     link: bool,
+    pool: WorkerPool | None = None,
 ) -> Iterator[_Examined]:
-    """Read, digest and (if ``stage``) stage files: big ones on threads, small ones here.
+    """Read, digest and (if ``stage``) stage files: big ones on threads, small ones here
+    or, when a ``pool`` was handed them, in its worker processes.
 
     Reading, hashing and writing a big file release the GIL for long stretches, so a
     few threads hash big files in parallel. A small file is mostly Python and a few tiny
     system calls, each a GIL hand-over between threads: small files are examined in
     this thread meanwhile (threads made a copy of 5,271 mostly small files take 1.5
-    times as long, with four times the system time).
+    times as long, with four times the system time), or by worker processes.
     """
 
     def work(chunk: list[tuple[SourceFile, str]]) -> list[_Examined]:
@@ -631,24 +663,41 @@ def _examine_all(
             for found, reason in chunk
         ]
 
-    big = [item for item in to_read if item[0].size >= _THREAD_MIN_SIZE]
+    handed = pool.staging if pool is not None else {}
+
+    def from_workers() -> Iterator[_Examined]:
+        if not handed:
+            return
+        assert pool is not None and target is not None
+        by_logical = {found.logical: found for found, _ in to_read if found.logical in handed}
+        for logical, digests, identity in pool.staged():
+            staged = Staged(logical, handed[logical], digests.sha256, identity)
+            target.register(staged)
+            yield by_logical.pop(logical), "new", digests, staged, None
+        # Whatever a worker could not stage, this process stages (or reports) itself.
+        yield from work([(found, "new") for found in by_logical.values()])
+
+    local = [item for item in to_read if item[0].logical not in handed]
+    big = [item for item in local if item[0].size >= _THREAD_MIN_SIZE]
     if len(big) < 2:
-        yield from work(to_read)
+        yield from work(local)
+        yield from from_workers()
         return
-    small = [item for item in to_read if item[0].size < _THREAD_MIN_SIZE]
+    small = [item for item in local if item[0].size < _THREAD_MIN_SIZE]
     # Imported here: concurrent.futures pulls in logging, which a no-change run never needs.
     from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
 
     big.sort(key=lambda item: -item[0].size)  # largest first: no big file left for last
     workers = min(4, os.cpu_count() or 1)
-    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="corral-stage")
+    threads = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="corral-stage")
     try:
-        futures = [pool.submit(work, [item]) for item in big]
+        futures = [threads.submit(work, [item]) for item in big]
         yield from work(small)
+        yield from from_workers()
         for future in futures:
             yield from future.result()
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        threads.shutdown(wait=True, cancel_futures=True)
 
 
 def _examine(

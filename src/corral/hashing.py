@@ -27,7 +27,7 @@ from corral.state import State
 
 if TYPE_CHECKING:
     from corral.fingerprint import Fingerprint, FingerprintResult
-    from corral.scanpool import ScanPool
+    from corral.workers import WorkerPool
 
 __all__ = [
     "CORRAL_MANIFEST",
@@ -90,7 +90,7 @@ def hash_stage(
     *,
     target: LocalTarget | None,
     sources_changed: bool,
-    pool: ScanPool | None = None,
+    pool: WorkerPool | None = None,
 ) -> Hashed:
     """Fingerprint every collected file; stage what the target lacks.
 

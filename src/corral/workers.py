@@ -1,0 +1,243 @@
+"""Worker processes for the two CPU-bound jobs of a cold run: staging many small files,
+and finding the references of many text files.
+
+Both are mostly Python, and Python in one process runs on one core at a time. A
+:class:`WorkerPool` forks worker processes as soon as the run knows which files it
+must read, and hands them two kinds of tasks:
+
+- **staging** (a first run into an empty root, see
+  :meth:`~corral.publish.LocalTarget.begin_tree`): a worker reads a small file,
+  computes its digests and writes it to the path in the staging tree that the main
+  process claimed for it, and sends back the digests and the written file's identity.
+  Staging tasks go first: the main process waits for them.
+- **scanning**: a worker reads a CSS, JS or source map file and sends back only what
+  it found (:class:`~corral.fingerprint.scan.Found`: the links and missing
+  references, plus the digest of the bytes it scanned), so the fingerprint engine
+  neither tokenizes those files again nor, for files that name no collected file,
+  reads them at all. A result counts only for exactly the bytes it was made from:
+  the engine checks the digest against the bytes it staged.
+
+Any failure costs the speed-up, never the result: a file a worker could not stage
+(it removes what it wrote) or a task lost with its worker is done by the main
+process, which then reports whatever is wrong with the file as it always does.
+Workers are forked (see :func:`usable`); where that is not safe, there is no pool.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sys
+import threading
+from collections.abc import Iterator, Set
+from typing import TYPE_CHECKING
+
+from corral.publish import Digests, digest_file, write_new
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future, ProcessPoolExecutor
+
+    from corral.fingerprint.options import FingerprintOptions
+    from corral.fingerprint.scan import Found
+
+__all__ = ["MIN_SCAN_BYTES", "MIN_STAGE_FILES", "WorkerPool", "usable"]
+
+#: Below this many bytes to scan, starting processes costs more than it saves.
+MIN_SCAN_BYTES = 8 << 20
+#: Below this many files to stage, likewise.
+MIN_STAGE_FILES = 1000
+#: Bytes per scanning task (large enough to amortise the round trip).
+_TASK_BYTES = 2 << 20
+#: Files per staging task.
+_STAGE_TASK_FILES = 200
+
+#: What a worker sends back for a staged file: logical path, sha256, md5, integrity,
+#: and the (inode, size, mtime) of the file it wrote.
+_StagedFile = tuple[str, str, str | None, str | None, tuple[int, int, int]]
+
+_PR_SET_PDEATHSIG = 1  # prctl(2)
+
+# Set in each worker by _init (inherited without copying when processes fork).
+_files: Set[str] = frozenset()
+_options: FingerprintOptions | None = None
+
+
+def _init(parent: int, files: Set[str], options: FingerprintOptions | None) -> None:
+    global _files, _options  # per-process worker state
+    _files, _options = files, options
+    _die_with(parent)
+
+
+def _die_with(parent: int) -> None:
+    """End this worker when the run that forked it ends, even by SIGKILL.
+
+    Otherwise a killed run's worker could go on writing into the staging tree that
+    the next run is removing.
+    """
+    import ctypes  # noqa: PLC0415
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # it died before the request took effect
+        os._exit(1)
+
+
+def _scan_task(task: list[tuple[str, str]]) -> list[tuple[str, Found]]:
+    from corral.fingerprint.scan import find  # noqa: PLC0415 - loaded before the fork
+
+    assert _options is not None, "a pool that scans has fingerprinting options"
+    out: list[tuple[str, Found]] = []
+    for logical, path in task:
+        try:
+            with open(path, "rb") as fh:
+                data = fh.read()
+        except OSError:
+            continue  # the main process reads it itself and reports the problem
+        found = find(logical, data, _files, _options)
+        if found is not None:
+            out.append((logical, found))
+    return out
+
+
+def _stage_task(
+    task: list[tuple[str, str, str]], all_digests: bool, mode: int | None
+) -> list[_StagedFile]:
+    out: list[_StagedFile] = []
+    for logical, source, tmp in task:
+        try:
+            digests, data = digest_file(source, all_digests=all_digests)
+            if data is None:
+                continue  # too big to hold: left to the main process (it streams it)
+            identity = write_new(tmp, data, mode)
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)  # the main process stages it elsewhere, or reports why not
+            continue
+        out.append((logical, digests.sha256, digests.md5, digests.integrity, identity))
+    return out
+
+
+def usable() -> bool:
+    """Whether worker processes can be started safely here: by ``fork`` on Linux, while
+    this is the process's only thread.
+
+    Forking re-imports nothing (spawning would re-run a host program's ``__main__``),
+    but a lock another thread holds would stay held in the child, and macOS frameworks
+    are not fork-safe; elsewhere everything is done in the main process.
+    """
+    return sys.platform.startswith("linux") and threading.active_count() == 1
+
+
+class WorkerPool:
+    """Worker processes, forked now; give them work with :meth:`stage` and :meth:`scan`.
+
+    ``files`` are the run's logical paths and ``options`` its fingerprinting options
+    (what a scan resolves references against; a pool that only stages needs none).
+    """
+
+    def __init__(
+        self,
+        files: Set[str],
+        options: FingerprintOptions | None = None,
+        *,
+        workers: int | None = None,
+    ) -> None:
+        # Imported here: a run that starts no pool never loads multiprocessing.
+        import multiprocessing  # noqa: PLC0415
+        from concurrent.futures import ProcessPoolExecutor  # noqa: PLC0415
+
+        self._scans: list[Future[list[tuple[str, Found]]]] = []
+        self._stages: list[Future[list[_StagedFile]]] = []
+        #: Logical path -> staging path of every file handed to the workers to stage.
+        self.staging: dict[str, str] = {}
+        self._pool: ProcessPoolExecutor | None = ProcessPoolExecutor(
+            max_workers=workers or os.cpu_count() or 1,
+            mp_context=multiprocessing.get_context("fork"),
+            initializer=_init,
+            initargs=(os.getpid(), frozenset(files), options),
+        )
+
+    def stage(
+        self, jobs: list[tuple[str, str, str]], *, all_digests: bool, mode: int | None
+    ) -> None:
+        """Stage ``jobs`` (logical path, source file, staging path) in the workers."""
+        from concurrent.futures.process import BrokenProcessPool  # noqa: PLC0415
+
+        for start in range(0, len(jobs), _STAGE_TASK_FILES):
+            task = jobs[start : start + _STAGE_TASK_FILES]
+            if self._pool is None:
+                return
+            try:
+                self._stages.append(self._pool.submit(_stage_task, task, all_digests, mode))
+            except (OSError, BrokenProcessPool):
+                self.close()
+                return
+            self.staging.update((logical, tmp) for logical, _, tmp in task)
+
+    def scan(self, jobs: list[tuple[str, str, int]]) -> None:
+        """Find the references of ``jobs`` (logical path, file, size) in the workers
+        (the pool must have been given fingerprinting options)."""
+        from concurrent.futures.process import BrokenProcessPool  # noqa: PLC0415
+
+        # Largest first, so no big file is left for the end.
+        for task in _tasks(sorted(jobs, key=lambda job: -job[2])):
+            if self._pool is None:
+                return
+            try:
+                self._scans.append(self._pool.submit(_scan_task, task))
+            except (OSError, BrokenProcessPool):
+                self.close()
+                return
+
+    def staged(self) -> Iterator[tuple[str, Digests, tuple[int, int, int]]]:
+        """Wait for the staging tasks: each file staged (logical path, its digests and
+        its identity). A file handed out but not yielded was not staged."""
+        from concurrent.futures import CancelledError  # noqa: PLC0415
+        from concurrent.futures.process import BrokenProcessPool  # noqa: PLC0415
+
+        futures, self._stages = self._stages, []
+        for future in futures:
+            try:
+                done = future.result()
+            except (OSError, BrokenProcessPool, CancelledError):
+                continue  # a worker died: its files are staged by the main process
+            for logical, sha256, md5, integrity, identity in done:
+                yield logical, Digests(sha256, md5, integrity), identity
+
+    def results(self) -> dict[str, Found]:
+        """Wait for the scanning tasks; return what they found (possibly not everything)."""
+        from concurrent.futures import CancelledError  # noqa: PLC0415
+        from concurrent.futures.process import BrokenProcessPool  # noqa: PLC0415
+
+        found: dict[str, Found] = {}
+        try:
+            for future in self._scans:
+                try:
+                    found.update(future.result())
+                except (OSError, BrokenProcessPool, CancelledError):
+                    continue  # that task's files are scanned in the main process
+        finally:
+            self.close()
+        return found
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
+def _tasks(jobs: list[tuple[str, str, int]]) -> list[list[tuple[str, str]]]:
+    """Group jobs into tasks of about ``_TASK_BYTES`` each."""
+    tasks: list[list[tuple[str, str]]] = []
+    current: list[tuple[str, str]] = []
+    size = 0
+    for logical, path, nbytes in jobs:
+        current.append((logical, path))
+        size += nbytes
+        if size >= _TASK_BYTES:
+            tasks.append(current)
+            current, size = [], 0
+    if current:
+        tasks.append(current)
+    return tasks

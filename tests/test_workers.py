@@ -1,0 +1,329 @@
+"""Worker processes that stage and scan: same results as in-process, any failure harmless."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+import corral.state
+import corral.workers
+from corral import Config, collect
+from corral.fingerprint import FingerprintOptions
+from corral.fingerprint.scan import Found, find
+from corral.workers import WorkerPool
+
+from .conftest import config_for, served_files, snapshot, write_tree
+
+TREE = {
+    "css/app.css": '@import "base.css";\nbody { background: url(../img/bg.png) }\n',
+    "css/base.css": ".a { background: url(missing.png) }\n",
+    "css/plain.css": ".b { color: red }\n",
+    "img/bg.png": b"\x89PNG fake",
+    "js/app.js": 'import { x } from "./lib.js";\n//# sourceMappingURL=app.js.map\n',
+    "js/app.js.map": '{"version":3,"file":"app.js","sources":[],"mappings":""}',
+    "js/lib.js": "export const x = 1;\n",
+    "js/legacy.js": "var a = 1;\n",
+    "js/latin1.js": b"var s = '\xe9';\n",
+}
+
+
+def jobs(base: Path) -> list[tuple[str, str, int]]:
+    return [
+        (logical, str(base / logical), (base / logical).stat().st_size)
+        for logical in TREE
+        if logical.endswith((".css", ".js", ".map"))
+    ]
+
+
+def scan(
+    listed: list[tuple[str, str, int]], options: FingerprintOptions, *, workers: int
+) -> dict[str, Found]:
+    pool = WorkerPool(TREE.keys(), options, workers=workers)
+    pool.scan(listed)
+    return dict(pool.results())
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_workers_find_what_the_main_process_finds(tmp_path: Path, workers: int) -> None:
+    base = write_tree(tmp_path / "src", TREE)
+    options = FingerprintOptions()
+    found = scan(jobs(base), options, workers=workers)
+    expected = {}
+    for logical, path, _ in jobs(base):
+        result = find(logical, Path(path).read_bytes(), TREE.keys(), options)
+        if result is not None:
+            expected[logical] = result
+    assert found == expected
+    assert "js/latin1.js" not in found  # not UTF-8: left for the engine to report
+    assert {link.target.logical for link in found["css/app.css"].links} == {
+        "css/base.css",
+        "img/bg.png",
+    }
+    assert [m.resolved for m in found["css/base.css"].missing] == ["css/missing.png"]
+    assert found["js/legacy.js"].links == ()
+
+
+def test_an_unreadable_file_is_left_out(tmp_path: Path) -> None:
+    base = write_tree(tmp_path / "src", TREE)
+    listed = [*jobs(base), ("js/gone.js", str(base / "js/gone.js"), 10)]
+    found = scan(listed, FingerprintOptions(), workers=1)
+    assert "js/gone.js" not in found
+    assert "css/app.css" in found
+
+
+def hashing_config(project: Path, **kwargs: object) -> Config:
+    """Fingerprinting on (compression off), the missing image only a warning."""
+    options: dict[str, object] = {
+        "hash": True,
+        "missing": {"url": "warn"},
+        "ignore": ("js/latin1.js",),
+        **kwargs,
+    }
+    return config_for(project, "assets", **options)
+
+
+def _die(task: list[tuple[str, str]]) -> list[object]:
+    os._exit(3)  # a worker killed mid-task (OOM killer, SIGKILL)
+
+
+def test_a_dead_worker_gives_no_results_not_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    base = write_tree(tmp_path / "src", TREE)
+    monkeypatch.setattr(corral.workers, "_scan_task", _die)
+    assert scan(jobs(base), FingerprintOptions(), workers=2) == {}
+
+
+def test_a_dead_worker_costs_only_the_speed_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_tree(tmp_path / "assets", TREE)
+    config = hashing_config(tmp_path)
+    collect(config)
+    expected = served_files(config.root)
+
+    monkeypatch.setattr(corral.workers, "MIN_SCAN_BYTES", 0)
+    monkeypatch.setattr(corral.workers, "_scan_task", _die)
+    again = hashing_config(tmp_path, root=tmp_path / "root2")
+    collect(again)
+    assert served_files(again.root) == expected
+
+
+def test_collect_with_the_pool_publishes_the_same_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(corral.state, "RACY_NS", 0)  # the sources are trusted at once
+    write_tree(tmp_path / "assets", TREE)
+    in_process = hashing_config(tmp_path)
+    collect(in_process)
+
+    used: list[int] = []
+    real_init = WorkerPool.__init__
+
+    def counting_init(self: WorkerPool, *args: object, **kwargs: object) -> None:
+        used.append(1)
+        real_init(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(corral.workers, "MIN_SCAN_BYTES", 0)
+    monkeypatch.setattr(WorkerPool, "__init__", counting_init)
+    pooled = hashing_config(tmp_path, root=tmp_path / "pooled")
+    report = collect(pooled)
+    if (os.cpu_count() or 1) > 1 and corral.workers.usable():
+        assert used, "the pool was not used"
+    assert served_files(pooled.root) == served_files(in_process.root)
+    assert [w.logical_path for w in report.warnings] == ["css/base.css"]  # missing.png
+
+    # A re-run with nothing changed starts no pool and writes nothing.
+    used.clear()
+    before = snapshot(pooled.root)
+    collect(pooled)
+    assert used == []
+    assert snapshot(pooled.root) == before
+
+
+def test_no_pool_while_another_thread_runs() -> None:
+    # A forked worker would inherit any lock the other thread holds.
+    release = threading.Event()
+    other = threading.Thread(target=release.wait)
+    other.start()
+    try:
+        assert not corral.workers.usable()
+    finally:
+        release.set()
+        other.join()
+
+
+def test_a_no_change_run_loads_neither_the_pool_nor_the_tokenizers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(corral.state, "RACY_NS", 0)
+    write_tree(tmp_path / "assets", TREE)
+    collect(hashing_config(tmp_path))
+    script = (
+        "import sys, corral.state; from pathlib import Path; corral.state.RACY_NS = 0\n"
+        "from corral import Config, DirectorySource, collect\n"
+        f"p = Path({str(tmp_path)!r})\n"
+        "collect(Config(sources=(DirectorySource(p / 'assets'),), root=p / 'static_root',"
+        " project_root=p, compress=False, missing={'url': 'warn'}, ignore=('js/latin1.js',)))\n"
+        "print(sorted(m for m in ('corral.workers', 'corral.references', 'multiprocessing')"
+        " if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], check=False, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
+# --- staging a first run's small files -----------------------------------------------------
+
+MANY = {f"icons/{i:03d}.svg": f"<svg id='{i % 40}'/>\n" for i in range(120)}  # twins too
+
+
+def _count_pools(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    used: list[int] = []
+    real_init = WorkerPool.__init__
+
+    def counting_init(self: WorkerPool, *args: object, **kwargs: object) -> None:
+        used.append(1)
+        real_init(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(WorkerPool, "__init__", counting_init)
+    return used
+
+
+@pytest.mark.parametrize("hashing", [False, True])
+def test_workers_stage_a_first_run_as_this_process_would(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, hashing: bool
+) -> None:
+    write_tree(tmp_path / "assets", {**TREE, **MANY})
+    here = hashing_config(tmp_path, hash=hashing, file_mode=0o640)
+    collect(here)
+
+    monkeypatch.setattr(corral.workers, "MIN_STAGE_FILES", 0)
+    used = _count_pools(monkeypatch)
+    there = hashing_config(tmp_path, hash=hashing, file_mode=0o640, root=tmp_path / "pooled")
+    report = collect(there)
+    if (os.cpu_count() or 1) > 1 and corral.workers.usable():
+        assert used, "the pool was not used"
+    assert served_files(there.root) == served_files(here.root)
+    assert sorted(report.new) == sorted(set(TREE) - {"js/latin1.js"} | set(MANY))
+    for path in there.root.rglob("*"):
+        if path.is_file() and ".corral" not in path.parts:
+            assert path.stat().st_mode & 0o777 == 0o640, path
+    # The state trusts what the workers staged: nothing to do next time.
+    again = collect(there)
+    assert not again.published and again.new == again.changed == again.repaired == []
+
+
+def test_a_file_no_worker_could_stage_is_staged_by_the_main_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_tree(tmp_path / "assets", {**TREE, **MANY})
+    here = hashing_config(tmp_path)
+    collect(here)
+
+    real_write = corral.workers.write_new
+
+    def flaky_write(path: str, data: bytes, mode: int | None = None) -> tuple[int, int, int]:
+        identity = real_write(path, data, mode)  # written, then the disk "fills up"
+        if path.endswith("7.svg"):
+            raise OSError(28, "No space left on device")
+        return identity
+
+    monkeypatch.setattr(corral.workers, "MIN_STAGE_FILES", 0)
+    monkeypatch.setattr(corral.workers, "write_new", flaky_write)
+    there = hashing_config(tmp_path, root=tmp_path / "pooled")
+    collect(there)
+    assert served_files(there.root) == served_files(here.root)
+    assert not list((there.root / ".corral/tmp").iterdir())  # no half-staged leftovers
+
+
+def _die_staging(task: object, all_digests: bool, mode: object) -> list[object]:
+    os._exit(3)
+
+
+def test_a_dead_staging_worker_costs_only_the_speed_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_tree(tmp_path / "assets", {**TREE, **MANY})
+    here = hashing_config(tmp_path)
+    collect(here)
+
+    monkeypatch.setattr(corral.workers, "MIN_STAGE_FILES", 0)
+    monkeypatch.setattr(corral.workers, "_stage_task", _die_staging)
+    there = hashing_config(tmp_path, root=tmp_path / "pooled")
+    collect(there)
+    assert served_files(there.root) == served_files(here.root)
+
+
+def test_only_a_first_run_into_an_empty_root_stages_in_workers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_tree(tmp_path / "assets", MANY)
+    config = config_for(tmp_path, "assets")
+    collect(config)
+    for name in MANY:
+        (tmp_path / "assets" / name).write_text("<svg/>\n")  # every file changed
+    monkeypatch.setattr(corral.workers, "MIN_STAGE_FILES", 0)
+    used = _count_pools(monkeypatch)
+    report = collect(config)
+    assert sorted(report.changed) == sorted(MANY)
+    assert used == []  # staged one by one over the live release, in this process
+
+
+def _processes_with(marker: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if marker.encode() in (entry / "cmdline").read_bytes():
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def test_a_killed_first_run_takes_its_workers_with_it(tmp_path: Path) -> None:
+    write_tree(
+        tmp_path / "assets", {f"icons/{i:03d}.svg": f"<svg id='{i}'/>\n" for i in range(400)}
+    )
+    marker = f"corral-kill-test-{os.getpid()}-{tmp_path.name}"
+    root = tmp_path / "static_root"
+    script = (
+        f"# {marker}\n"
+        "import time, corral.workers\n"
+        "from pathlib import Path\n"
+        "from corral import Config, DirectorySource, collect\n"
+        "corral.workers.MIN_STAGE_FILES = 0\n"
+        "real = corral.workers.write_new\n"
+        "def slow(path, data, mode=None):\n"
+        "    time.sleep(0.02)\n"
+        "    return real(path, data, mode)\n"
+        "corral.workers.write_new = slow\n"
+        f"p = Path({str(tmp_path)!r})\n"
+        "collect(Config(sources=(DirectorySource(p / 'assets'),), root=p / 'static_root',"
+        " project_root=p, hash=False, compress=False))\n"
+    )
+    run = subprocess.Popen([sys.executable, "-c", script])
+    deadline = time.monotonic() + 20
+    while not list(root.glob(".corral/tmp/tree-*/icons/*.svg")):
+        assert run.poll() is None and time.monotonic() < deadline, "staging never started"
+        time.sleep(0.01)
+    run.kill()
+    run.wait()
+    deadline = time.monotonic() + 5
+    while _processes_with(marker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _processes_with(marker) == []  # no orphan worker still writing
+    assert served_files(root) == {}  # killed while staging: nothing was published
+
+    report = collect(config_for(tmp_path, "assets"))
+    assert len(report.new) == 400
+    assert not list((root / ".corral/tmp").iterdir())
