@@ -17,6 +17,7 @@ import brotli
 import pytest
 import zstandard
 
+import corral.state
 from corral import clean, collect
 from corral.hashing import CORRAL_MANIFEST, DJANGO_MANIFEST
 
@@ -86,6 +87,28 @@ def test_identical_contents_are_compressed_once_and_kept_between_runs(site: Path
     third = collect(config)
     assert third.compressed == 3  # one new content, three encodings
     assert third.compress_cache_hits > 0 or third.compressed == 3
+
+
+def test_a_no_change_run_loads_no_encoder(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A no-change run compares the compression options with the last run's, and that is
+    # all it needs of compression: the encoders, the cache and the engine stay unloaded.
+    monkeypatch.setattr(corral.state, "RACY_NS", 0)
+    collect(config_for(site, "assets", hash=True, compress=True))
+    script = (
+        "import sys, corral.state; from pathlib import Path; corral.state.RACY_NS = 0\n"
+        "from corral import Config, DirectorySource, collect\n"
+        f"p = Path({str(site)!r})\n"
+        "report = collect(Config(sources=(DirectorySource(p / 'assets'),),"
+        " root=p / 'static_root', project_root=p, hash=True, compress=True))\n"
+        "assert not report.published and not report.state_written\n"
+        "print(sorted(m for m in sys.modules if m.startswith('corral.compress.')"
+        " or m in ('brotli', 'zstandard')))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], check=False, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "['corral.compress.policy']"
 
 
 def test_output_is_deterministic(site: Path, tmp_path: Path) -> None:

@@ -62,8 +62,11 @@ load they were taken under.
 
 from __future__ import annotations
 
-from corral.compress.cache import CachedVariant, CompressionCache, NoGain, PruneStats
-from corral.compress.engine import compress_many
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# The options are light and every run builds them (a no-change run too, to compare the
+# options with the last run's); the encoders, cache and engine load on first use.
 from corral.compress.policy import (
     ENCODINGS,
     SKIP_EXTENSIONS,
@@ -71,15 +74,50 @@ from corral.compress.policy import (
     Encoding,
     SkipReason,
 )
-from corral.compress.results import (
-    CompressionResults,
-    CompressJob,
-    JobInput,
-    JobResult,
-    ProgressCallback,
-    Skip,
-    Variant,
-)
+
+if TYPE_CHECKING:
+    from corral.compress.cache import CachedVariant, CompressionCache, NoGain, PruneStats
+    from corral.compress.engine import compress_many
+    from corral.compress.results import (
+        CompressionResults,
+        CompressJob,
+        JobInput,
+        JobResult,
+        ProgressCallback,
+        Skip,
+        Variant,
+    )
+
+_LAZY = {
+    **dict.fromkeys(
+        ("CachedVariant", "CompressionCache", "NoGain", "PruneStats"), "corral.compress.cache"
+    ),
+    "compress_many": "corral.compress.engine",
+    **dict.fromkeys(
+        (
+            "CompressionResults",
+            "CompressJob",
+            "JobInput",
+            "JobResult",
+            "ProgressCallback",
+            "Skip",
+            "Variant",
+        ),
+        "corral.compress.results",
+    ),
+}
+
+
+if not TYPE_CHECKING:  # type checkers see the imports above, and keep flagging unknown names
+
+    def __getattr__(name: str) -> Any:
+        module = _LAZY.get(name)
+        if module is None:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(module), name)
+        globals()[name] = value  # later lookups skip this function
+        return value
+
 
 __all__ = [
     "ENCODINGS",
