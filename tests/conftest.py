@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -123,6 +124,28 @@ def config_for(project: Path, *sources: str, **kwargs: object) -> Config:
     }
     options.update(kwargs)
     return Config(sources=tuple(specs), **options)  # type: ignore[arg-type]
+
+
+def collect_in_fresh_interpreter(project: Path, options: str) -> dict[str, object]:
+    """Collect ``PROJECT/assets`` into ``PROJECT/static_root`` in a new interpreter (with
+    ``RACY_NS = 0``), ``options`` being further ``Config`` keyword arguments as Python
+    source; return the report's ``published`` and ``state_written`` and the names of
+    every module loaded by the end of the run (``modules``)."""
+    script = (
+        "import json, sys, corral.state; from pathlib import Path; corral.state.RACY_NS = 0\n"
+        "from corral import Config, DirectorySource, collect\n"
+        f"p = Path({str(project)!r})\n"
+        "report = collect(Config(sources=(DirectorySource(p / 'assets'),),"
+        f" root=p / 'static_root', project_root=p, {options}))\n"
+        "print(json.dumps({'published': report.published,"
+        " 'state_written': report.state_written, 'modules': sorted(sys.modules)}))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], check=False, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    result: dict[str, object] = json.loads(done.stdout)
+    return result
 
 
 @pytest.fixture

@@ -21,7 +21,13 @@ import corral.state
 from corral import clean, collect
 from corral.hashing import CORRAL_MANIFEST, DJANGO_MANIFEST
 
-from .conftest import config_for, served_files, snapshot, write_tree
+from .conftest import (
+    collect_in_fresh_interpreter,
+    config_for,
+    served_files,
+    snapshot,
+    write_tree,
+)
 
 CSS = "".join(f".rule-{n} {{ color: #{n:06x}; margin: {n}px; }}\n" for n in range(400))
 DECODE = {
@@ -94,21 +100,13 @@ def test_a_no_change_run_loads_no_encoder(site: Path, monkeypatch: pytest.Monkey
     # all it needs of compression: the encoders, the cache and the engine stay unloaded.
     monkeypatch.setattr(corral.state, "RACY_NS", 0)
     collect(config_for(site, "assets", hash=True, compress=True))
-    script = (
-        "import sys, corral.state; from pathlib import Path; corral.state.RACY_NS = 0\n"
-        "from corral import Config, DirectorySource, collect\n"
-        f"p = Path({str(site)!r})\n"
-        "report = collect(Config(sources=(DirectorySource(p / 'assets'),),"
-        " root=p / 'static_root', project_root=p, hash=True, compress=True))\n"
-        "assert not report.published and not report.state_written\n"
-        "print(sorted(m for m in sys.modules if m.startswith('corral.compress.')"
-        " or m in ('brotli', 'zstandard')))\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", script], check=False, capture_output=True, text=True
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "['corral.compress.policy']"
+    run = collect_in_fresh_interpreter(site, "hash=True, compress=True")
+    assert not run["published"] and not run["state_written"]
+    loaded = run["modules"]
+    assert isinstance(loaded, list)
+    assert [
+        m for m in loaded if m.startswith("corral.compress.") or m in ("brotli", "zstandard")
+    ] == ["corral.compress.policy"]
 
 
 def test_output_is_deterministic(site: Path, tmp_path: Path) -> None:

@@ -18,7 +18,13 @@ from corral.fingerprint import FingerprintOptions
 from corral.fingerprint.scan import Found, find
 from corral.workers import WorkerPool
 
-from .conftest import config_for, served_files, snapshot, write_tree
+from .conftest import (
+    collect_in_fresh_interpreter,
+    config_for,
+    served_files,
+    snapshot,
+    write_tree,
+)
 
 TREE = {
     "css/app.css": '@import "base.css";\nbody { background: url(../img/bg.png) }\n',
@@ -165,20 +171,14 @@ def test_a_no_change_run_loads_neither_the_pool_nor_the_tokenizers(
     monkeypatch.setattr(corral.state, "RACY_NS", 0)
     write_tree(tmp_path / "assets", TREE)
     collect(hashing_config(tmp_path))
-    script = (
-        "import sys, corral.state; from pathlib import Path; corral.state.RACY_NS = 0\n"
-        "from corral import Config, DirectorySource, collect\n"
-        f"p = Path({str(tmp_path)!r})\n"
-        "collect(Config(sources=(DirectorySource(p / 'assets'),), root=p / 'static_root',"
-        " project_root=p, compress=False, missing={'url': 'warn'}, ignore=('js/latin1.js',)))\n"
-        "print(sorted(m for m in ('corral.workers', 'corral.references', 'multiprocessing')"
-        " if m in sys.modules))\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", script], check=False, capture_output=True, text=True
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "[]"
+    loaded = collect_in_fresh_interpreter(
+        tmp_path,
+        "compress=False, missing={'url': 'warn'}, ignore=('js/latin1.js',)",
+    )["modules"]
+    assert isinstance(loaded, list)
+    assert [
+        m for m in ("corral.workers", "corral.references", "multiprocessing") if m in loaded
+    ] == []
 
 
 # --- staging a first run's small files -----------------------------------------------------

@@ -87,36 +87,18 @@ if TYPE_CHECKING:
         Skip,
         Variant,
     )
-
-_LAZY = {
-    **dict.fromkeys(
-        ("CachedVariant", "CompressionCache", "NoGain", "PruneStats"), "corral.compress.cache"
-    ),
-    "compress_many": "corral.compress.engine",
-    **dict.fromkeys(
-        (
-            "CompressionResults",
-            "CompressJob",
-            "JobInput",
-            "JobResult",
-            "ProgressCallback",
-            "Skip",
-            "Variant",
-        ),
-        "corral.compress.results",
-    ),
-}
-
-
-if not TYPE_CHECKING:  # type checkers see the imports above, and keep flagging unknown names
+else:  # type checkers see the imports above, so they still flag unknown names
 
     def __getattr__(name: str) -> Any:
-        module = _LAZY.get(name)
-        if module is None:
-            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-        value = getattr(importlib.import_module(module), name)
-        globals()[name] = value  # later lookups skip this function
-        return value
+        """Load the cache, engine and result types on first use of one of their names."""
+        if name in __all__:  # a public name not defined yet: one of the lazy ones
+            for module in ("cache", "engine", "results"):
+                found = importlib.import_module(f"{__name__}.{module}")
+                if hasattr(found, name):
+                    value = getattr(found, name)
+                    globals()[name] = value  # later lookups skip this function
+                    return value
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = [
