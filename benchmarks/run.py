@@ -152,26 +152,34 @@ def measure(command: Command, log: Path, timeout: float) -> Run:
         err = stack.enter_context(log.with_suffix(log.suffix + ".err").open("wb"))
         stdin = stack.enter_context(command.stdin.open("rb")) if command.stdin else None
         start = time.perf_counter()
-        proc = subprocess.Popen(
-            argv,
-            cwd=command.cwd,
-            env=env,
-            stdin=stdin or subprocess.DEVNULL,
-            stdout=out,
-            stderr=err,
-            start_new_session=True,
-        )
-        timer = threading.Timer(timeout, _kill_group, (proc.pid,))
-        timer.start()
+        proc: subprocess.Popen[bytes] | None = None
+        timer: threading.Timer | None = None
         try:
+            with _interrupts_deferred():
+                proc = subprocess.Popen(
+                    argv,
+                    cwd=command.cwd,
+                    env=env,
+                    stdin=stdin or subprocess.DEVNULL,
+                    stdout=out,
+                    stderr=err,
+                    start_new_session=True,
+                )
+            timer = threading.Timer(timeout, _kill_group, (proc.pid,))
+            timer.start()
             _, status, usage = os.wait4(proc.pid, 0)
         except BaseException:  # interrupted (Ctrl-C, SIGTERM): take the run down with us
-            _kill_group(proc.pid)
-            os.waitpid(proc.pid, 0)
+            if proc is not None:  # (a signal can come as soon as the command started)
+                _kill_group(proc.pid)
+                with contextlib.suppress(ChildProcessError):
+                    os.waitpid(proc.pid, 0)
+                _wait_group_gone(proc.pid)
             raise
         finally:
-            timer.cancel()
+            if timer is not None:
+                timer.cancel()
         wall = time.perf_counter() - start
+    _wait_group_gone(proc.pid)  # a killed run's other processes may still be writing
     proc.returncode = os.waitstatus_to_exitcode(status)
     run = Run(
         wall=wall,
@@ -192,6 +200,23 @@ def measure(command: Command, log: Path, timeout: float) -> Run:
 def _kill_group(pid: int) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, signal.SIGKILL)
+
+
+def _wait_group_gone(pgid: int, limit: float = 10.0) -> None:
+    """Wait (up to ``limit`` seconds) until no process of group ``pgid`` is left.
+
+    Waiting for the group's leader is not enough: after a ``SIGKILL`` of the group its
+    other members (the timed command under GNU ``time``, its worker processes) die on
+    their own schedule, finishing the system call they are in, so a file can still appear
+    in the target while the next step removes it.
+    """
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.005)
 
 
 def tail(path: Path, lines: int = 12) -> str:
@@ -1671,13 +1696,39 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
+class _Interrupts:
+    """Ctrl-C and SIGTERM end the benchmark, keeping the results so far; while a command
+    is being started they are held back (see :func:`_interrupts_deferred`)."""
+
+    deferring = False
+    pending = False
+
+
 def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt  # SIGTERM ends a run as Ctrl-C does: results so far are kept
+    if _Interrupts.deferring:
+        _Interrupts.pending = True
+        return
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _interrupts_deferred() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM back while a command starts: raised inside
+    ``subprocess.Popen``, they would leave a started command with no handle to kill it."""
+    _Interrupts.deferring = True
+    try:
+        yield
+    finally:
+        _Interrupts.deferring = False
+        if _Interrupts.pending:
+            _Interrupts.pending = False
+            raise KeyboardInterrupt
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
     if args.from_json:
         return _report_from_json(args)
     tool_names = _split(args.tools, list(TOOLS), "tools")
