@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from corral.config import Config
 from corral.errors import BuildError, OwnershipError, Problem, TargetError
+from corral.gcpause import gc_paused
 from corral.hashing import Hashed, hash_stage, located, manifest_stage, reserved_problems
 from corral.hashing import options_key as fingerprint_options_key
 from corral.loadpath import Conflict, IgnoreRules, LoadPath, SourceFile, scan
@@ -43,6 +44,7 @@ def load_sources(config: Config) -> LoadPath:
     return loadpath
 
 
+@gc_paused()
 def collect(
     config: Config,
     *,
@@ -398,6 +400,7 @@ def _inspect(target: LocalTarget, link: bool = False) -> tuple[State, set[str]]:
     return state, intact
 
 
+@gc_paused()
 def clean(
     config: Config,
     *,

@@ -1,0 +1,48 @@
+"""JSON for corral's own bookkeeping files: the state, the derived tables, release
+records and the pending list.
+
+These are corral's biggest writes on a run that changes anything and its biggest
+read on every run (on the large benchmark corpus, an 83 MB ``state.json``), so they
+go through orjson, which encodes them several times faster than the standard
+library and decodes them about a fifth faster. Nothing a web server serves is
+written here: the manifests keep the standard library's exact bytes (Django's
+``staticfiles.json`` must match Django's own).
+
+What orjson refuses falls back to the standard library, so every state can be
+written and read back: names that are not valid UTF-8 (kept by Python as lone
+surrogates, which orjson neither writes nor reads), integers beyond 64 bits, or
+orjson not being installed at all (it is a dependency, but a vendored copy of
+corral may lack it). Both write compact JSON and read each other's files.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+__all__ = ["dumps", "loads"]
+
+try:
+    import orjson as _orjson
+except ImportError:  # pragma: no cover - exercised by tests that hide the module
+    _orjson = None  # type: ignore[assignment]
+
+
+def dumps(data: Any) -> bytes:
+    """``data`` as compact JSON, in the order its dictionaries hold their keys."""
+    if _orjson is not None:
+        try:
+            return _orjson.dumps(data)
+        except TypeError:
+            pass  # lone surrogates, huge integers: the standard library writes those
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=True).encode()
+
+
+def loads(payload: bytes) -> Any:
+    """The value encoded in ``payload``; :class:`ValueError` if it is not JSON."""
+    if _orjson is not None:
+        try:
+            return _orjson.loads(payload)
+        except ValueError:
+            pass  # lone surrogate escapes; a torn file fails again just below
+    return json.loads(payload)

@@ -1,0 +1,73 @@
+"""corral's own JSON files: written fast, read back exactly, whichever codec ran."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from corral import collect, jsonio
+from corral.state import StateDir
+
+from .conftest import config_for, write_tree
+
+_TABLE = {
+    "format": 3,
+    "release": 7,
+    "scanned_ns": 1_764_000_000_123_456_789,
+    "sources": {"css/ünï cødé#?.css": ["/srv/app/static/css/ünï cødé#?.css", 1, 2, 3, 4, 5, "ab"]},
+    "targets": {"日本.js": ["cd", 2**64 - 1, 0, -1]},
+    "derived": 0,
+    "hashing": "",
+    "nothing": None,
+    "flags": [True, False],
+}
+
+
+@pytest.fixture(params=["orjson", "stdlib"])
+def codec(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    if request.param == "stdlib":
+        monkeypatch.setattr(jsonio, "_orjson", None)
+    else:
+        assert jsonio._orjson is not None, "orjson is a dependency: pip install -e ."
+    return str(request.param)
+
+
+def test_a_table_reads_back_exactly(codec: str) -> None:
+    payload = jsonio.dumps(_TABLE)
+    assert jsonio.loads(payload) == _TABLE
+    assert json.loads(payload) == _TABLE  # plain JSON, whichever codec wrote it
+    assert b", " not in payload and b": " not in payload  # compact
+
+
+def test_each_codec_reads_the_others_files(monkeypatch: pytest.MonkeyPatch) -> None:
+    fast = jsonio.dumps(_TABLE)
+    monkeypatch.setattr(jsonio, "_orjson", None)
+    slow = jsonio.dumps(_TABLE)
+    assert jsonio.loads(fast) == jsonio.loads(slow) == _TABLE
+    monkeypatch.undo()
+    assert jsonio.loads(slow) == _TABLE
+
+
+def test_names_that_are_not_utf8_and_huge_integers_still_round_trip(codec: str) -> None:
+    table = {os.fsdecode(b"/srv/bad\xff/app.css"): [2**70, "x"]}
+    assert jsonio.loads(jsonio.dumps(table)) == table
+
+
+@pytest.mark.parametrize("torn", [b"", b'{"format": 3, "sources": {"a', b"\x00\x01"])
+def test_a_torn_file_is_a_value_error(codec: str, torn: bytes) -> None:
+    with pytest.raises(ValueError):
+        jsonio.loads(torn)
+
+
+def test_the_state_of_a_project_under_a_non_utf8_directory_is_kept(tmp_path: Path) -> None:
+    project = tmp_path / os.fsdecode(b"caf\xe9")
+    write_tree(project / "assets", {"css/site.css": "a { color: red }"})
+    config = config_for(project, "assets")
+    assert collect(config).published
+    state = StateDir(config.root).load()
+    assert state.release == 1
+    assert state.sources["css/site.css"].path == str(project / "assets/css/site.css")
+    assert not collect(config).published  # trusted from the state: nothing to redo
