@@ -114,6 +114,18 @@ def test_verbosity_2_names_each_copy_and_skip(django_project: Project) -> None:
     assert not any(line.startswith("Copying") for line in lines)
 
 
+def test_per_file_lines_appear_at_verbosity_2_only(django_project: Project) -> None:
+    django_project.write(SITE)
+    django_project.configure(STORAGES=storages(CORRAL_MANIFEST))
+    quiet = django_project.collectstatic(verbosity=1).stdout.splitlines()
+    assert not any(line.startswith(("Post-processed '", "Skipping '")) for line in quiet)
+    lines = django_project.collectstatic(verbosity=2).stdout.splitlines()
+    manifest = json.loads((django_project.root / "staticfiles.json").read_text())["paths"]
+    for name in SITE:
+        assert f"Skipping '{name}' (not modified)" in lines
+        assert f"Post-processed '{name}' as '{manifest[name]}'" in lines
+
+
 # --- dry run -------------------------------------------------------------------------------
 
 

@@ -151,8 +151,9 @@ class Command(_django.Command):
                 self.log(f"Pretending to {verb} '{source}'", level=1)
             else:
                 self.log(f"{'Linking' if self.symlink else 'Copying'} '{source}'", level=2)
-        for name in report.unchanged:
-            self.log(f"Skipping '{name}' (not modified)", level=2)
+        if self.verbosity >= 2:  # one line per file: not even formatted below that
+            for name in report.unchanged:
+                self.log(f"Skipping '{name}' (not modified)", level=2)
         for problem in report.warnings:
             self.stderr.write(f"warning: {problem}")
         if self.clear:  # Django's --clear messages
@@ -179,9 +180,11 @@ class Command(_django.Command):
         manifest_storage = getattr(storage, "manifest_storage", storage)
         if getattr(manifest_storage, "location", None) != storage.location:
             storage.save_manifest()  # a manifest kept elsewhere (manifest_storage)
-        for name in sorted(hashed_files):
-            self.log(f"Post-processed '{name}' as '{hashed_files[name]}'", level=2)
-            self.post_processed_files.append(name)
+        names = sorted(hashed_files)
+        if self.verbosity >= 2:
+            for name in names:
+                self.log(f"Post-processed '{name}' as '{hashed_files[name]}'", level=2)
+        self.post_processed_files.extend(names)
 
 
 def _lock_wait() -> float:
