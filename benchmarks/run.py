@@ -1213,11 +1213,14 @@ def _runs_text(entry: dict[str, Any], run_info: dict[str, Any]) -> list[str]:
         )
         return [f"Measured {r['date']} with `{r['command']}`.{_load_text(r['load'])}{cut}", ""]
     out = [f"Measured in {len(runs)} runs, merged tool by tool:", ""]
+    machines = len({r.get("cpu", "") for r in runs}) > 1
     for i, r in enumerate(runs, 1):
         tools = ", ".join(f"`{n}`" for n in r["tools"]) or "none kept"
         corral = f" corral at `{r['corral']}`." if r.get("corral") else ""
+        cpu = f" On {r.get('cpu') or 'an unrecorded CPU'}." if machines else ""
         out.append(
-            f"{i}. {r['date']}: `{r['command']}` (kept: {tools}).{corral}{_load_text(r['load'])}"
+            f"{i}. {r['date']}: `{r['command']}` (kept: {tools}).{corral}{cpu}"
+            f"{_load_text(r['load'])}"
         )
     return [*out, ""]
 
@@ -1832,7 +1835,12 @@ def _bench(
 
 def _run_info(meta: dict[str, Any]) -> dict[str, Any]:
     keys = ("date", "command", "repeat", "repeat_for", "scenarios_for", "scenarios", "interrupted")
-    return {k: meta[k] for k in keys if k in meta}
+    return {**{k: meta[k] for k in keys if k in meta}, "cpu": _cpu(meta)}
+
+
+def _cpu(meta: dict[str, Any]) -> str:
+    """The processor a run was measured on ("" if its file predates recording it)."""
+    return str(meta.get("machine", {}).get("cpu", ""))
 
 
 def merge_results(paths: Sequence[Path]) -> dict[str, Any]:
@@ -1890,6 +1898,8 @@ def merge_results(paths: Sequence[Path]) -> dict[str, Any]:
         }
     if len({d["meta"]["versions"].get("corral commit") for d in loaded}) > 1:
         merged["meta"]["versions"]["corral commit"] = "per run, below"
+    if len({info["cpu"] for info, _ in single}) > 1:  # runs on different machines
+        merged["meta"]["machine"] = {**merged["meta"]["machine"], "cpu": "per run, below"}
     order = {name: i for i, name in enumerate(corpus_mod.SIZES)}
     merged["corpora"].sort(
         key=lambda e: (order.get(e["corpus"]["size"], 99), e["corpus"]["logical_files"])
@@ -1903,11 +1913,12 @@ def _runs_of(data: dict[str, Any]) -> Iterator[tuple[dict[str, Any], dict[str, A
     for entry in data["corpora"]:
         runs = entry.get("runs")
         if not runs:  # written by one run
-            info = entry.get("run") or _run_info(data["meta"])
+            info = {"cpu": _cpu(data["meta"]), **(entry.get("run") or _run_info(data["meta"]))}
             yield {**info, "load": entry.get("load", []), "corral": commit}, entry
             continue
         for index, run_entry in enumerate(runs):  # written by merge_results
             info = {k: v for k, v in run_entry.items() if k != "tools"}
+            info.setdefault("cpu", _cpu(data["meta"]))  # merged before runs named their CPU
             results = {
                 name: {s: c for s, c in cells.items() if c.get("from_run", 0) == index}
                 for name, cells in entry["results"].items()

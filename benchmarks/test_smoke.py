@@ -171,7 +171,9 @@ def test_an_interrupted_run_keeps_what_it_measured(tmp_path: Path) -> None:
     assert all(cell["status"] != "ok" or cell["runs"] for cell in cells)
 
 
-def _fake_run(date: str, commit: str, tool: str, wall: float) -> dict[str, object]:
+def _fake_run(
+    date: str, commit: str, tool: str, wall: float, cpu: str = "Test CPU"
+) -> dict[str, object]:
     cell = {
         "status": "ok",
         "note": "",
@@ -197,7 +199,7 @@ def _fake_run(date: str, commit: str, tool: str, wall: float) -> dict[str, objec
             "command": f"run {tool}",
             "repeat": 1,
             "scenarios": ["cold"],
-            "machine": {"cores": "2"},
+            "machine": {"cpu": cpu, "cores": "2"},
             "versions": {"corral commit": commit},
         },
         "corpora": [
@@ -230,3 +232,20 @@ def test_merging_a_merged_file_keeps_its_runs(tmp_path: Path) -> None:
     assert entry["results"]["cp"]["cold"]["median"] == 3.0  # the later run wins
     assert entry["results"]["rsync"]["cold"]["from_run"] == 1
     assert run.markdown(again) == run.markdown(direct)
+
+
+def test_runs_on_different_machines_are_named_with_their_cpu(tmp_path: Path) -> None:
+    paths = []
+    for i, cpu in enumerate(["AMD EPYC", "Intel Xeon"]):
+        path = tmp_path / f"{i}.json"
+        data = _fake_run(f"2026-01-0{i + 1} 00:00 UTC", f"c{i}", ["cp", "rsync"][i], 1.0, cpu)
+        path.write_text(json.dumps(data))
+        paths.append(path)
+    merged = run.merge_results(paths)
+    assert merged["meta"]["machine"]["cpu"] == "per run, below"
+    text = run.markdown(merged)
+    assert "cpu per run, below" in text
+    assert "(kept: `cp`). corral at `c0`. On AMD EPYC." in text
+    assert "(kept: `rsync`). corral at `c1`. On Intel Xeon." in text
+    same = run.markdown(run.merge_results([paths[0], paths[0]]))
+    assert "On AMD EPYC" not in same and "cpu AMD EPYC" in same
