@@ -1269,6 +1269,18 @@ def _value(entry: dict[str, Any], tool: str, scenario: str, key: str) -> float |
     return _median(entry, tool, scenario, key)
 
 
+def _machines(entry: dict[str, Any], tool: str, scenario: str) -> set[str]:
+    """The CPUs the cells behind ``tool`` (or each tool of a sum) were measured on."""
+    runs = entry.get("runs") or []
+    found = set()
+    for name in _SUMS.get(tool, (tool,)):
+        cell = entry["results"].get(name, {}).get(scenario)
+        index = cell.get("from_run", 0) if cell else None
+        if index is not None and index < len(runs) and runs[index].get("cpu"):
+            found.add(runs[index]["cpu"])
+    return found
+
+
 def _ratios(entry: dict[str, Any], scenarios: Sequence[str]) -> list[str]:
     mine = [
         n
@@ -1281,7 +1293,8 @@ def _ratios(entry: dict[str, Any], scenarios: Sequence[str]) -> list[str]:
         "Ratios: each corral variant's median time \u00f7 the other tool's median time in the "
         "same scenario, against the tools that do the same work and the floors (below 1 "
         "means corral is faster). In brackets the same ratio of CPU time, which a busy "
-        "machine disturbs less.",
+        "machine disturbs less. No ratio is given between cells measured on different "
+        "machines.",
         "",
         "| corral | vs | " + " | ".join(SCENARIOS[s] for s in scenarios) + " |",
         "|---|---|" + "---|" * len(scenarios),
@@ -1292,6 +1305,9 @@ def _ratios(entry: dict[str, Any], scenarios: Sequence[str]) -> list[str]:
             for s in scenarios:
                 a, b = _median(entry, name, s), _value(entry, other, s, "median")
                 ca, cb = _median(entry, name, s, "cpu"), _value(entry, other, s, "cpu")
+                if len(_machines(entry, name, s) | _machines(entry, other, s)) > 1:
+                    cells.append(f"{DASH} (other machine)")  # no ratio across machines
+                    continue
                 text = _ratio(a / b) if a and b else DASH
                 if a and b and ca and cb:
                     text += f" (CPU {_ratio(ca / cb)})"
@@ -1360,16 +1376,25 @@ this page comes from `benchmarks/run.py` (see `benchmarks/README.md` to reproduc
 """
 
 
-def write_markdown(path: Path, block: str) -> None:
-    """Replace the results block of ``path`` (or write the whole page if it has none)."""
-    wrapped = f"{RESULTS_START}\n{block}{RESULTS_END}\n"
+def write_markdown(path: Path, block: str, name: str = "results") -> None:
+    """Replace the block ``name`` of ``path`` (between ``<!-- bench:NAME:start -->`` and
+    ``<!-- bench:NAME:end -->``), or write the whole page if it does not exist.
+
+    A page that exists but lacks the block is an error: the markers say where it goes.
+    """
+    start, end = f"<!-- bench:{name}:start -->", f"<!-- bench:{name}:end -->"
+    wrapped = f"{start}\n{block}{end}\n"
     if path.exists():
         text = path.read_text()
-        if RESULTS_START in text and RESULTS_END in text:
-            head, _, rest = text.partition(RESULTS_START)
-            _, _, tail_text = rest.partition(RESULTS_END)
+        if start in text and end in text:
+            head, _, rest = text.partition(start)
+            _, _, tail_text = rest.partition(end)
             path.write_text(head + wrapped + tail_text.lstrip("\n"))
             return
+        raise SystemExit(
+            f"{path} has no complete block {name!r}: put the lines {start} and {end} "
+            "where it belongs, then run again"
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(_DOC_HEAD + "## Results\n\n" + wrapped)
 
@@ -1645,6 +1670,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "existing docs/performance.md)",
     )
     parser.add_argument(
+        "--block",
+        default="results",
+        metavar="NAME",
+        help="which block of the --markdown page to replace: the one between "
+        "<!-- bench:NAME:start --> and <!-- bench:NAME:end --> (default: %(default)s)",
+    )
+    parser.add_argument(
         "--python",
         help="interpreter for the Django tools (default: the one "
         "recorded in corpus.json, else this one)",
@@ -1819,7 +1851,7 @@ def _bench(
         args.json.write_text(json.dumps(data, indent=1) + "\n")
     block = markdown(data)
     if args.markdown:
-        write_markdown(args.markdown, block)
+        write_markdown(args.markdown, block, args.block)
     print(block)
     failed = [
         (n, s)
@@ -1933,7 +1965,7 @@ def _report_from_json(args: argparse.Namespace) -> int:
         args.json.write_text(json.dumps(data, indent=1) + "\n")
     block = markdown(data)
     if args.markdown:
-        write_markdown(args.markdown, block)
+        write_markdown(args.markdown, block, args.block)
     print(block)
     return 0
 

@@ -103,6 +103,23 @@ def test_markdown_block_replaces_only_the_results(tmp_path: Path) -> None:
     assert "second" in text and "first" not in text and "keep me" in text
 
 
+def test_a_named_block_is_replaced_and_a_missing_one_is_an_error(tmp_path: Path) -> None:
+    page = tmp_path / "performance.md"
+    run.write_markdown(page, "main\n")
+    page.write_text(
+        page.read_text() + "\n## Elsewhere\n\n<!-- bench:other:start -->\nold\n"
+        "<!-- bench:other:end -->\nafter\n"
+    )
+    run.write_markdown(page, "new\n", "other")
+    text = page.read_text()
+    assert "main" in text and "stale figures" not in text
+    assert "new\n<!-- bench:other:end -->" in text
+    assert text.endswith("after\n")
+    with pytest.raises(SystemExit, match="no complete block 'third'"):
+        run.write_markdown(page, "x\n", "third")
+    assert page.read_text() == text  # nothing lost
+
+
 def test_smoke_run_completes_quickly(tmp_path: Path) -> None:
     out = tmp_path / "smoke.json"
     page = tmp_path / "performance.md"
@@ -249,3 +266,20 @@ def test_runs_on_different_machines_are_named_with_their_cpu(tmp_path: Path) -> 
     assert "(kept: `rsync`). corral at `c1`. On Intel Xeon." in text
     same = run.markdown(run.merge_results([paths[0], paths[0]]))
     assert "On AMD EPYC" not in same and "cpu AMD EPYC" in same
+
+
+def test_no_ratio_is_given_across_machines(tmp_path: Path) -> None:
+    paths = []
+    runs = [("corral-copy", "AMD EPYC"), ("cp", "Intel Xeon"), ("cp", "AMD EPYC")]
+    for i, (tool, cpu) in enumerate(runs):
+        data = _fake_run(f"2026-01-0{i + 1} 00:00 UTC", f"c{i}", tool, 1.0 + i, cpu)
+        data["corpora"][0]["tools"][tool]["kind"] = (
+            "corral" if tool.startswith("corral") else "floor"
+        )  # type: ignore[index]
+        path = tmp_path / f"{i}.json"
+        path.write_text(json.dumps(data))
+        paths.append(path)
+    across = run.markdown(run.merge_results(paths[:2]))
+    assert "| `corral-copy` | cp | \u2013 (other machine) |" in across
+    same = run.markdown(run.merge_results([paths[0], paths[2]]))
+    assert "| `corral-copy` | cp | 0.33\u00d7" in same
