@@ -7,6 +7,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -327,3 +328,30 @@ def test_a_killed_first_run_takes_its_workers_with_it(tmp_path: Path) -> None:
     report = collect(config_for(tmp_path, "assets"))
     assert len(report.new) == 400
     assert not list((root / ".corral/tmp").iterdir())
+
+
+def test_staging_tasks_go_out_while_later_jobs_are_still_being_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(corral.workers, "_STAGE_TASK_FILES", 3)
+    names = [f"f{i}.txt" for i in range(8)]
+    src = write_tree(tmp_path / "src", {name: name * 10 for name in names})
+    out = tmp_path / "out"
+    out.mkdir()
+    pool = WorkerPool(set(names))
+    handed_out: list[int] = []  # tasks already with the workers as each job is made
+
+    def made_lazily() -> Iterator[tuple[str, str, str]]:
+        for name in names:
+            handed_out.append(len(pool.staging))
+            yield name, str(src / name), str(out / name)
+
+    try:
+        pool.stage(made_lazily(), all_digests=False, mode=None)
+        staged = {logical for logical, _, _ in pool.staged()}
+    finally:
+        pool.close()
+    assert handed_out == [0, 0, 0, 3, 3, 3, 6, 6]  # a task leaves as soon as it is full
+    assert staged == set(names)
+    assert sorted(p.name for p in out.iterdir()) == sorted(names)
+    assert (out / "f5.txt").read_text() == "f5.txt" * 10

@@ -370,12 +370,17 @@ def _worker_pool(
     pool = WorkerPool(loadpath.files.keys(), options)
     if stage_too:
         assert staging is not None
-        jobs = []
-        for found in stage:
-            tmp = staging.tree_path(found.logical)
-            if tmp is not None:
-                jobs.append((found.logical, found.path, tmp))
-        pool.stage(jobs, all_digests=config.hash, mode=config.file_mode)
+        tree = staging
+
+        def jobs() -> Iterator[tuple[str, str, str]]:
+            # Made as the pool takes them: the workers start staging the first files
+            # while the staging tree's directories for the rest are made here.
+            for found in stage:
+                tmp = tree.tree_path(found.logical)
+                if tmp is not None:
+                    yield found.logical, found.path, tmp
+
+        pool.stage(jobs(), all_digests=config.hash, mode=config.file_mode)
     if scan_too:
         pool.scan(scan)
     return pool

@@ -30,7 +30,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Iterator, Set
+from collections.abc import Iterable, Iterator, Set
 from typing import TYPE_CHECKING
 
 from corral.publish import Digests, digest_file, write_new
@@ -159,21 +159,39 @@ class WorkerPool:
         )
 
     def stage(
-        self, jobs: list[tuple[str, str, str]], *, all_digests: bool, mode: int | None
+        self, jobs: Iterable[tuple[str, str, str]], *, all_digests: bool, mode: int | None
     ) -> None:
-        """Stage ``jobs`` (logical path, source file, staging path) in the workers."""
+        """Stage ``jobs`` (logical path, source file, staging path) in the workers.
+
+        ``jobs`` may be made lazily: each task goes to the workers as soon as it is
+        complete, so they start on the first files while the main process is still
+        making the staging tree's directories for the others. A job not taken (the pool
+        broke) is left unconsumed, for the main process to stage.
+        """
+        task: list[tuple[str, str, str]] = []
+        for job in jobs:
+            task.append(job)
+            if len(task) == _STAGE_TASK_FILES:
+                if not self._submit_stage(task, all_digests, mode):
+                    return
+                task = []
+        if task:
+            self._submit_stage(task, all_digests, mode)
+
+    def _submit_stage(
+        self, task: list[tuple[str, str, str]], all_digests: bool, mode: int | None
+    ) -> bool:
         from concurrent.futures.process import BrokenProcessPool  # noqa: PLC0415
 
-        for start in range(0, len(jobs), _STAGE_TASK_FILES):
-            task = jobs[start : start + _STAGE_TASK_FILES]
-            if self._pool is None:
-                return
-            try:
-                self._stages.append(self._pool.submit(_stage_task, task, all_digests, mode))
-            except (OSError, BrokenProcessPool):
-                self.close()
-                return
-            self.staging.update((logical, tmp) for logical, _, tmp in task)
+        if self._pool is None:
+            return False
+        try:
+            self._stages.append(self._pool.submit(_stage_task, task, all_digests, mode))
+        except (OSError, BrokenProcessPool):
+            self.close()
+            return False
+        self.staging.update((logical, tmp) for logical, _, tmp in task)
+        return True
 
     def scan(self, jobs: list[tuple[str, str, int]]) -> None:
         """Find the references of ``jobs`` (logical path, file, size) in the workers
