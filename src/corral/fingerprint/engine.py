@@ -165,6 +165,8 @@ class _Run:
     def _inputs(self, logical: str, group: tuple[str, ...] = ()) -> str:
         """The cache key of ``logical`` now, its cycle's members marked as such."""
         plan = self.plans[logical]
+        if not plan.deps and not plan.missing:
+            return f"{plan.own}:{_NO_LINKS}"  # most files (images, fonts) reference nothing
         targets = sorted({*plan.deps, *(m.resolved for m in plan.missing)})
         states = []
         for target in targets:
@@ -282,3 +284,7 @@ def _key(*parts: str) -> str:
     """A short hash of ``parts``, unambiguous: each part is prefixed with its length."""
     encoded = "".join(f"{len(part)}:{part}" for part in parts).encode("utf-8", "surrogatepass")
     return hashlib.sha256(encoded).hexdigest()[:32]
+
+
+#: The links part of the key of a file that references nothing (computed once).
+_NO_LINKS = _key()
