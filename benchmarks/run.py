@@ -1945,7 +1945,8 @@ def _runs_of(data: dict[str, Any]) -> Iterator[tuple[dict[str, Any], dict[str, A
     for entry in data["corpora"]:
         runs = entry.get("runs")
         if not runs:  # written by one run
-            info = {"cpu": _cpu(data["meta"]), **(entry.get("run") or _run_info(data["meta"]))}
+            info = dict(entry.get("run") or _run_info(data["meta"]))
+            info.setdefault("cpu", _cpu(data["meta"]))  # written before runs named their CPU
             yield {**info, "load": entry.get("load", []), "corral": commit}, entry
             continue
         for index, run_entry in enumerate(runs):  # written by merge_results

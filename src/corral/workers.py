@@ -30,8 +30,8 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Iterable, Iterator, Set
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterable, Iterator, Set
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from corral.publish import Digests, digest_file, write_new
 
@@ -51,6 +51,8 @@ MIN_STAGE_FILES = 1000
 _TASK_BYTES = 2 << 20
 #: Files per staging task.
 _STAGE_TASK_FILES = 200
+
+_T = TypeVar("_T")
 
 #: What a worker sends back for a staged file: logical path, sha256, md5, integrity,
 #: and the (inode, size, mtime) of the file it wrote.
@@ -165,48 +167,51 @@ class WorkerPool:
 
         ``jobs`` may be made lazily: each task goes to the workers as soon as it is
         complete, so they start on the first files while the main process is still
-        making the staging tree's directories for the others. A job not taken (the pool
-        broke) is left unconsumed, for the main process to stage.
+        making the staging tree's directories for the others. If the pool breaks, the
+        rest of ``jobs`` is not taken; what was not handed out the main process stages.
         """
         task: list[tuple[str, str, str]] = []
         for job in jobs:
             task.append(job)
             if len(task) == _STAGE_TASK_FILES:
-                if not self._submit_stage(task, all_digests, mode):
+                if not self._hand_out_staging(task, all_digests, mode):
                     return
                 task = []
         if task:
-            self._submit_stage(task, all_digests, mode)
+            self._hand_out_staging(task, all_digests, mode)
 
-    def _submit_stage(
+    def _hand_out_staging(
         self, task: list[tuple[str, str, str]], all_digests: bool, mode: int | None
     ) -> bool:
-        from concurrent.futures.process import BrokenProcessPool  # noqa: PLC0415
-
-        if self._pool is None:
+        future = self._submit(_stage_task, task, all_digests, mode)
+        if future is None:
             return False
-        try:
-            self._stages.append(self._pool.submit(_stage_task, task, all_digests, mode))
-        except (OSError, BrokenProcessPool):
-            self.close()
-            return False
+        self._stages.append(future)
         self.staging.update((logical, tmp) for logical, _, tmp in task)
         return True
 
     def scan(self, jobs: list[tuple[str, str, int]]) -> None:
         """Find the references of ``jobs`` (logical path, file, size) in the workers
         (the pool must have been given fingerprinting options)."""
-        from concurrent.futures.process import BrokenProcessPool  # noqa: PLC0415
-
         # Largest first, so no big file is left for the end.
         for task in _tasks(sorted(jobs, key=lambda job: -job[2])):
-            if self._pool is None:
+            future = self._submit(_scan_task, task)
+            if future is None:
                 return
-            try:
-                self._scans.append(self._pool.submit(_scan_task, task))
-            except (OSError, BrokenProcessPool):
-                self.close()
-                return
+            self._scans.append(future)
+
+    def _submit(self, fn: Callable[..., _T], *args: Any) -> Future[_T] | None:
+        """Hand ``fn(*args)`` to a worker; None if the pool is closed or broke (then it
+        is closed: the main process does the rest)."""
+        from concurrent.futures.process import BrokenProcessPool  # noqa: PLC0415
+
+        if self._pool is None:
+            return None
+        try:
+            return self._pool.submit(fn, *args)
+        except (OSError, BrokenProcessPool):
+            self.close()
+            return None
 
     def staged(self) -> Iterator[tuple[str, Digests, tuple[int, int, int]]]:
         """Wait for the staging tasks: each file staged (logical path, its digests and
