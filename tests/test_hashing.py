@@ -6,10 +6,12 @@ import base64
 import hashlib
 import json
 import os
+from collections.abc import Collection
 from pathlib import Path
 
 import pytest
 
+import corral.fingerprint
 import corral.state
 from corral import BuildError, clean, collect, find
 from corral.hashing import CORRAL_MANIFEST, DJANGO_MANIFEST
@@ -191,3 +193,42 @@ def test_changing_an_option_refingerprints_without_any_source_change(site: Path)
     assert b'from "./lib.js"' in (root / after["js/app.js"]).read_bytes()
     again = collect(config_for(site, "assets", hash=True, modules=False))
     assert not again.published and again.fingerprinted == []
+
+
+def test_a_run_vouches_only_for_files_the_state_fingerprinted_with_the_same_setup(
+    site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    vouched: list[set[str]] = []
+    real = corral.fingerprint.fingerprint
+
+    def spy(*args: object, unchanged: Collection[str] = (), **kwargs: object) -> object:
+        vouched.append(set(unchanged))
+        return real(*args, unchanged=unchanged, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(corral.fingerprint, "fingerprint", spy)
+    root = site / "static_root"
+    collect(config_for(site, "assets", hash=True))
+    (site / "assets/img/logo.svg").write_text("<svg id='2'/>")
+    collect(config_for(site, "assets", hash=True))
+    others = {"css/base.css", "css/theme.css", "img/bg.png", "js/app.js", "js/lib.js"}
+    assert vouched[-2:] == [set(), others]
+    # Other options: nothing is vouched for.
+    (site / "assets/img/logo.svg").write_text("<svg id='3'/>")
+    collect(config_for(site, "assets", hash=True, modules=False))
+    assert vouched[-1] == set()
+    # Another set of files: likewise.
+    write_tree(site / "assets", {"img/new.png": b"\x89PNG new"})
+    collect(config_for(site, "assets", hash=True, modules=False))
+    assert vouched[-1] == set()
+    # A run without fingerprints in between (which records sources but no fingerprints),
+    # then an edit and a fingerprinting run again: it vouches for nothing, and its
+    # output is what a first run makes.
+    collect(config_for(site, "assets", hash=False))
+    (site / "assets/css/theme.css").write_text(".logo { background: url('../img/new.png') }\n")
+    collect(config_for(site, "assets", hash=True))
+    assert vouched[-1] == set()
+    fresh = site / "fresh_root"
+    collect(config_for(site, "assets", hash=True, root=fresh))
+    assert hashed(root) == hashed(fresh)
+    for logical, name in hashed(fresh).items():
+        assert (root / name).read_bytes() == (fresh / name).read_bytes(), logical

@@ -135,7 +135,9 @@ def hash_stage(
 
     try:
         found = pool.results() if pool is not None else None
-        result = fingerprint(files, read, previous, config.fingerprint_options(), found)
+        unchanged = _unchanged(state, key, loadpath, digests)
+        options = config.fingerprint_options()
+        result = fingerprint(files, read, previous, options, found, unchanged=unchanged)
     except OSError as exc:
         raise BuildError(
             [
@@ -262,6 +264,25 @@ def _parse(state: State) -> dict[str, Fingerprint]:
         except ValueError:
             continue  # a damaged record: recompute it
     return known
+
+
+def _unchanged(state: State, key: str, loadpath: LoadPath, digests: Mapping[str, str]) -> list[str]:
+    """The files whose fingerprint record was made from their current bytes, with the
+    current options and set of files (see the engine's ``unchanged``); none if unsure.
+
+    A state's fingerprints were recorded together with its sources, by one run with
+    the options ``state.hashing`` names (which includes corral's version).
+    """
+    if key != state.hashing or state.release is None:
+        return []
+    if state.fingerprints.keys() != loadpath.files.keys():
+        return []
+    sources = state.sources
+    return [
+        logical
+        for logical in loadpath.files
+        if (record := sources.get(logical)) is not None and record.digest == digests[logical]
+    ]
 
 
 def _reusable(

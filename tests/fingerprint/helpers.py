@@ -8,7 +8,7 @@ import json
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,6 +58,7 @@ def run(
     reader: CountingReader | None = None,
     digests: bool = False,
     found: Mapping[str, Found] | None = None,
+    unchanged: Collection[str] = (),
 ) -> FingerprintResult:
     """Fingerprint ``tree`` (logical path -> bytes)."""
     return fingerprint(
@@ -66,6 +67,7 @@ def run(
         previous or {},
         options or FingerprintOptions(),
         found,
+        unchanged=unchanged,
     )
 
 

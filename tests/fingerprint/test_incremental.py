@@ -6,7 +6,9 @@ from __future__ import annotations
 import dataclasses
 import json
 
-from corral.fingerprint import Fingerprint, FingerprintOptions
+import pytest
+
+from corral.fingerprint import Fingerprint, FingerprintOptions, engine
 
 from .helpers import CountingReader, run
 
@@ -161,3 +163,67 @@ def test_a_foreign_previous_record_is_not_trusted() -> None:
     result = run(TREE, previous=previous, reader=reader)
     assert result.processed == ["css/base.css"]
     assert result.fingerprints == first()
+
+
+# -- ``unchanged``: the caller vouches for files; the outcome must not change, only the work.
+
+EDITS = {
+    "an image": {"img/icon.png": PNG + b"new icon"},
+    "an imported stylesheet": {"css/base.css": TREE["css/base.css"] + b"/* edited */\n"},
+    "a top-level stylesheet": {"css/app.css": TREE["css/app.css"] + b"x{y:z}\n"},
+    "a cycle member": {"js/b.js": b'import "./a.js";\nexport const b = 2;\n'},
+    "a file a cycle imports": {"js/util.js": b"export const u = 2;\n"},
+    "a new reference in a cycle": {"js/b.js": b'import "./a.js";\nimport "./util.js";\n'},
+    "nothing": {},
+}
+
+
+def vouched(tree: dict[str, bytes]) -> list[str]:
+    """What a pipeline would call unchanged: the files whose bytes are TREE's."""
+    return [k for k, v in tree.items() if TREE.get(k) == v]
+
+
+@pytest.mark.parametrize("edit", EDITS.values(), ids=EDITS.keys())
+def test_unchanged_files_give_the_same_outcome(edit: dict[str, bytes]) -> None:
+    previous = first()
+    tree = {**TREE, **edit}
+    plain = run(tree, previous=previous)
+    reader = CountingReader(tree)
+    fast = run(tree, previous=previous, reader=reader, unchanged=vouched(tree))
+    assert fast.fingerprints == plain.fingerprints
+    assert fast.contents == plain.contents
+    assert fast.processed == plain.processed
+    assert fast.rewrites == plain.rewrites
+    assert fast.cycles == plain.cycles == [("js/a.js", "js/b.js")]
+    assert fast.warnings == plain.warnings and fast.problems == plain.problems
+    assert set(reader.calls) <= set(plain.processed)
+
+
+def test_unchanged_files_are_not_keyed_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    previous = first()
+    tree = {**TREE, "img/icon.png": PNG + b"new icon"}
+    keyed: list[str] = []
+    real_key = engine._key
+
+    def counting_key(*parts: str) -> str:
+        if parts and parts[0] == engine.ENGINE_VERSION:  # a file's own key: (version, path, ...)
+            keyed.append(parts[1])
+        return real_key(*parts)
+
+    monkeypatch.setattr(engine, "_key", counting_key)
+    run(tree, previous=previous)
+    everything = set(keyed)
+    keyed.clear()
+    result = run(tree, previous=previous, unchanged=vouched(tree))
+    # The image and the stylesheets that (transitively) reference it; nothing else.
+    assert sorted(keyed) == ["css/app.css", "css/base.css", "img/icon.png"]
+    assert everything == set(TREE)
+    assert result.processed == ["css/app.css", "css/base.css", "img/icon.png"]
+
+
+def test_a_vouched_file_without_a_previous_record_is_processed() -> None:
+    previous = {k: v for k, v in first().items() if k != "css/base.css"}
+    result = run(TREE, previous=previous, unchanged=list(TREE))
+    assert result.processed == ["css/base.css"]  # its referrer is keyed, and keeps its record
+    assert result.fingerprints == first()
+    assert result.fingerprints["css/app.css"] is previous["css/app.css"]

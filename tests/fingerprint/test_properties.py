@@ -132,3 +132,25 @@ def test_names_do_not_depend_on_input_order(tree: dict[str, bytes], rng: object)
     # ...and every record survives the state's JSON round trip.
     for fp in again.fingerprints.values():
         assert Fingerprint.from_json(json.loads(json.dumps(fp.to_json()))) == fp
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@given(trees(), st.data())
+def test_vouching_for_unchanged_files_changes_no_outcome(
+    tree: dict[str, bytes], data: st.DataObject
+) -> None:
+    previous = run(tree).fingerprints
+    edited = dict(tree)
+    for logical in data.draw(st.lists(st.sampled_from(sorted(tree)), max_size=3, unique=True)):
+        edited[logical] = data.draw(trees().map(lambda t: next(iter(t.values()))))
+    unchanged = [k for k in edited if edited[k] == tree[k]]
+    plain = run(edited, previous=previous)
+    fast = run(edited, previous=previous, unchanged=unchanged)
+    assert fast.fingerprints == plain.fingerprints
+    assert fast.contents == plain.contents
+    assert (fast.processed, fast.rewrites, fast.cycles) == (
+        plain.processed,
+        plain.rewrites,
+        plain.cycles,
+    )
+    assert (fast.problems, fast.warnings) == (plain.problems, plain.warnings)
