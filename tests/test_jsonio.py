@@ -71,3 +71,16 @@ def test_the_state_of_a_project_under_a_non_utf8_directory_is_kept(tmp_path: Pat
     assert state.release == 1
     assert state.sources["css/site.css"].path == str(project / "assets/css/site.css")
     assert not collect(config).published  # trusted from the state: nothing to redo
+
+
+def test_the_sorted_form_is_the_standard_librarys_bytes(codec: str) -> None:
+    # Every character below U+0250 and some beyond (controls, DEL, line separators,
+    # a BOM, an emoji), in keys (sorted) and values, nested, with integers and lists.
+    text = [chr(i) for i in range(0x250)] + ["\u2028", "\u2029", "\ufeff", "\U0001f600"]
+    data = {
+        f"{c}.css": {"z": c, "size": i, "list": [c, i, True, None], "e": {}}
+        for i, c in enumerate(text)
+    }
+    data["huge"] = {"n": 2**64 - 1}
+    expected = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    assert jsonio.dumps_sorted(data) == expected.encode()

@@ -29,6 +29,7 @@ import mimetypes
 from collections.abc import Mapping
 from typing import Any
 
+from corral import jsonio
 from corral.fingerprint.model import Fingerprint
 from corral.fingerprint.names import md5_hex
 
@@ -126,4 +127,4 @@ def corral_manifest(
         "url": url,
         "files": files,
     }
-    return json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+    return jsonio.dumps_sorted(payload)
