@@ -19,9 +19,10 @@ import pytest
 from django.contrib.staticfiles.storage import ManifestStaticFilesStorage, staticfiles_storage
 from django.core.exceptions import ImproperlyConfigured
 from django.core.files.storage import FileSystemStorage
-from django.core.management.base import CommandError
+from django.core.management.base import BaseCommand, CommandError
 from django.template import Context, Template
 
+from corral.contrib.django.management.commands import collectstatic
 from corral.state import RACY_NS
 
 from ...conftest import served_files, snapshot
@@ -528,3 +529,16 @@ def test_a_bad_keep_is_a_command_error(django_project: Project) -> None:
     with pytest.raises(CommandError, match="'keep' must be a whole number"):
         django_project.collectstatic("--keep", "-1")
     assert not django_project.root.exists()
+
+
+def test_manage_py_skips_the_last_collection_but_call_command_does_not(
+    django_project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[str] = []
+    monkeypatch.setattr(collectstatic, "skip_final_collection", lambda: calls.append("skip"))
+    django_project.write(SITE)
+    django_project.collectstatic()  # call_command: the process goes on
+    assert calls == []
+    monkeypatch.setattr(BaseCommand, "run_from_argv", lambda self, argv: calls.append("run"))
+    collectstatic.Command().run_from_argv(["manage.py", "collectstatic", "--noinput"])
+    assert calls == ["skip", "run"]  # as manage.py runs it: the process ends with it
