@@ -165,3 +165,29 @@ def test_find_reads_again_when_a_run_replaced_the_derived_file_meanwhile(
         found.hashed
         == json.loads((site / "static_root/staticfiles.json").read_text())["paths"]["js/app.js"]
     )
+
+
+def test_pruning_after_a_publish_does_not_read_back_the_new_release(site: Path) -> None:
+    config = config_for(site, "assets", keep=0)
+    collect(config)
+    (site / "assets/js/app.js").write_text("console.log('two');\n")
+    with opened_files() as opened:
+        report = collect(config)
+    releases = site / "static_root/.corral/releases"
+    assert report.release == 2 and report.pruned == []  # the original of app.js stays
+    assert [p for p in opened if p.startswith(f"{releases}/")] == []
+    (site / "assets/js/app.js").unlink()
+    report = collect(config)
+    assert report.pruned == ["js/app.js"]  # it was still in release 2, but not in 3
+    assert sorted(p.name for p in releases.iterdir()) == ["00000003.json"]
+
+
+def test_a_release_record_reads_back_the_same_from_disk_and_from_memory(site: Path) -> None:
+    collect(config_for(site, "assets"))
+    state_dir = StateDir(site / "static_root")
+    on_disk = state_dir.load_release(1)
+    state_dir.save_release(on_disk)
+    assert state_dir.load_release(1) == on_disk == StateDir(site / "static_root").load_release(1)
+    state_dir.delete_release(1)
+    with pytest.raises(corral.TargetError):
+        state_dir.load_release(1)

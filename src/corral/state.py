@@ -233,6 +233,9 @@ class StateDir:
         self.state_file = self.path / "state.json"
         self.lock_file = self.path / "lock"
         self.pending_file = self.path / "pending.json"
+        # The releases this object wrote: pruning right after a publish needs the new
+        # record, and reading back 2.7 MB of JSON it just wrote (full corpus) is waste.
+        self._written: dict[int, Release] = {}
 
     def owned(self) -> bool:
         return self.marker.is_file()
@@ -330,6 +333,9 @@ class StateDir:
         return sorted(ids)
 
     def load_release(self, release_id: int) -> Release:
+        written = self._written.get(release_id)
+        if written is not None:
+            return written
         path = self._release_path(release_id)
         try:
             data = jsonio.loads(path.read_bytes())
@@ -344,8 +350,10 @@ class StateDir:
 
     def save_release(self, release: Release) -> None:
         self.write_json(self._release_path(release.id), release.to_json())
+        self._written[release.id] = release
 
     def delete_release(self, release_id: int) -> None:
+        self._written.pop(release_id, None)
         for path in (self._release_path(release_id), self.release_manifest_path(release_id)):
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()

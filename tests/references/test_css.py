@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from corral.references import Reference, css_references
+from corral.references import Reference, css, css_references
 from corral.references.css import css_unescape
 
 Found = tuple[str, str, str, str]  # kind, url, the URL text as written, quote
@@ -172,3 +174,13 @@ def test_line_and_column_with_lone_cr() -> None:
 )
 def test_css_unescape(raw: str, value: str) -> None:
     assert css_unescape(raw) == value
+
+
+def test_the_name_character_classes_are_word_characters_hyphen_and_non_ascii() -> None:
+    name = re.compile(rf"[{css._NAME_CHAR}]")
+    name_or_escape = re.compile(rf"[{css._NAME_CHAR_OR_ESCAPE}]")
+    for code in range(0x110000):
+        char = chr(code)
+        expected = char.isascii() is False or char == "-" or re.match(r"\w", char) is not None
+        assert bool(name.match(char)) is expected, hex(code)
+        assert bool(name_or_escape.match(char)) is (expected or char == "\\"), hex(code)

@@ -26,7 +26,13 @@ from corral.references.text import Kind, LineIndex, Reference, compile_scanner
 
 __all__ = ["css_references", "css_unescape"]
 
-_NAME_CHAR = r"\w\-\u0080-\U0010ffff"
+# A name character is a word character, "-" or any non-ASCII character. Written as the
+# complement of the ASCII characters that are none of those: the same set (checked over
+# every code point by a test), compiled in 0.1 ms instead of the 4-5 ms a class with
+# \w and the range U+0080..U+10FFFF takes, in every process that scans a stylesheet.
+_NAME_CHAR = r"^\x00-\x2c\x2e\x2f\x3a-\x40\x5b-\x5e\x60\x7b-\x7f"
+#: A name character or a backslash (which starts an escape inside a name).
+_NAME_CHAR_OR_ESCAPE = r"^\x00-\x2c\x2e\x2f\x3a-\x40\x5b\x5d\x5e\x60\x7b-\x7f"
 _IS_NAME_CHAR = re.compile(rf"[{_NAME_CHAR}]")
 _STRING = (
     r'"(?:[^"\\\n\r\f]++|\\(?:\r\n|[\s\S])?)*+"?'
@@ -38,13 +44,13 @@ _STRING = (
 # Possessive quantifiers: no backtracking state over long stretches.
 _SKIP = compile_scanner(
     rf"""(?:[^"'/\\@uUiI\-]++|{_STRING}|\\[\s\S]?|/(?!\*)"""
-    rf"""|@(?!(?i:import)(?![{_NAME_CHAR}\\]))|[uU](?!(?i:rl)\()"""
+    rf"""|@(?!(?i:import)(?![{_NAME_CHAR_OR_ESCAPE}]))|[uU](?!(?i:rl)\()"""
     r"""|[iI](?!(?i:mage-set)\()|-(?!(?i:webkit-image-set)\())*+"""
 )
 # Inside image-set() strings and every parenthesis matter: a plain search.
 _NESTED = re.compile(
     rf"""/\*|["'\\()]|(?<![{_NAME_CHAR}])(?i:url|(?:-webkit-)?image-set)\("""
-    rf"""|@(?i:import)(?![{_NAME_CHAR}\\])"""
+    rf"""|@(?i:import)(?![{_NAME_CHAR_OR_ESCAPE}])"""
 )
 _STRING_BODY = {
     '"': compile_scanner(r'(?:[^"\\\n\r\f]++|\\(?:\r\n|[\s\S])?)*+'),
