@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -289,6 +290,24 @@ def test_torn_state_file_is_recovered_from_release_records(project: Path) -> Non
     assert served_files(project / "static_root")["css/app.css"] == b"body { color: red }\n"
     # Ownership survived: the removed file of release 1 is still prunable.
     assert clean(config, keep=0).pruned == ["js/app.js"]
+
+
+@pytest.mark.parametrize(
+    ("table", "record"),
+    [("targets", ["abc", 1, 2]), ("targets", {"a": 1, "b": 2, "c": 3, "d": 4}), ("sources", [])],
+)
+def test_a_state_record_of_the_wrong_shape_is_a_torn_state(
+    project: Path, table: str, record: object
+) -> None:
+    config = config_for(project, keep=None)
+    collect(config)
+    state_file = project / "static_root/.corral/state.json"
+    data = json.loads(state_file.read_bytes())
+    data[table][next(iter(data[table]))] = record
+    state_file.write_text(json.dumps(data))
+    report = collect(config)
+    assert report.new == ["css/app.css", "js/app.js", "lib/lib.js"]  # nothing trusted
+    assert served_files(project / "static_root")["css/app.css"] == b"body { color: red }\n"
 
 
 def test_file_replaced_by_directory_between_releases(tmp_path: Path) -> None:

@@ -84,3 +84,16 @@ def test_the_sorted_form_is_the_standard_librarys_bytes(codec: str) -> None:
     data["huge"] = {"n": 2**64 - 1}
     expected = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     assert jsonio.dumps_sorted(data) == expected.encode()
+
+
+def test_sorted_tables_are_sorted_at_every_level(codec: str) -> None:
+    table = {"b": {"z": 1, "é": [2], "a": {"y": None, "x": True}}, "a": 3, "日本": "ü"}
+    payload = jsonio.dumps(table, sort_keys=True)
+    orders: list[list[str]] = []
+
+    def record(pairs: list[tuple[str, object]]) -> dict[str, object]:
+        orders.append([key for key, _ in pairs])
+        return dict(pairs)
+
+    assert json.loads(payload, object_pairs_hook=record) == table
+    assert orders == [["x", "y"], ["a", "z", "é"], ["a", "b", "日本"]]

@@ -10,7 +10,7 @@ import pytest
 
 import corral.state
 from corral import collect
-from corral.find import find
+from corral.lookup import find
 from corral.state import StateDir
 
 from .conftest import config_for, opened_files, served_files, snapshot, write_tree

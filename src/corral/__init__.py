@@ -24,16 +24,16 @@ from corral.errors import (
 
 if TYPE_CHECKING:
     from corral.build import clean, collect
-    from corral.check import CheckReport, check
+    from corral.diagnose import CheckReport, check
     from corral.config import Config, DirectorySource, PackageSource, load_config
-    from corral.find import find
+    from corral.lookup import find
     from corral.fingerprint import Resolver
     from corral.report import CleanReport, FindResult, Report
 
 __version__ = "0.1.0.dev0"
 
 _LAZY = {
-    "CheckReport": "corral.check",
+    "CheckReport": "corral.diagnose",
     "CleanReport": "corral.report",
     "Config": "corral.config",
     "DirectorySource": "corral.config",
@@ -41,10 +41,10 @@ _LAZY = {
     "PackageSource": "corral.config",
     "Report": "corral.report",
     "Resolver": "corral.fingerprint",
-    "check": "corral.check",
+    "check": "corral.diagnose",
     "clean": "corral.build",
     "collect": "corral.build",
-    "find": "corral.find",
+    "find": "corral.lookup",
     "load_config": "corral.config",
 }
 

@@ -396,13 +396,7 @@ def _inspect(target: LocalTarget, link: bool = False) -> tuple[State, set[str]]:
     ``link``: originals should be symbolic links to their sources (``--link``).
     """
     state = _load_state(target.state_dir)
-    sources = state.sources if link else {}
-    intact = {
-        relpath
-        for relpath, record in state.targets.items()
-        if target.intact(relpath, record, link=relpath in sources)
-    }
-    return state, intact
+    return state, target.intact_files(state.targets, state.sources.keys() if link else set())
 
 
 @gc_paused()
@@ -836,7 +830,7 @@ def _record(
             files.update(hashed.files)
             if hashed.manifest is not None:
                 state_dir.save_release_manifest(run.release_id, hashed.manifest)
-        state_dir.save_release(Release(run.release_id, created, dict(sorted(files.items()))))
+        state_dir.save_release(Release(run.release_id, created, files))
         state.release = run.release_id
         report.published = True
     report.release = state.release

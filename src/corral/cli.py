@@ -265,7 +265,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     out.writelines(f"  {p}\n" for p in files)
             return 0
         if args.command == "find":
-            from corral.find import find  # noqa: PLC0415 - only this command needs it
+            from corral.lookup import find  # noqa: PLC0415 - only this command needs it
 
             found = find(config, args.path)
             if args.json:
@@ -284,7 +284,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 if found.hashed:
                     out.write(f"  hashed  {found.hashed}\n")
             return 0 if found.winner is not None else 1
-        from corral.check import check  # noqa: PLC0415 - only this command needs it
+        from corral.diagnose import check  # noqa: PLC0415 - only this command needs it
 
         result = check(config)
         if args.json:

@@ -29,14 +29,15 @@ except ImportError:  # pragma: no cover - exercised by tests that hide the modul
     _orjson = None  # type: ignore[assignment]
 
 
-def dumps(data: Any) -> bytes:
-    """``data`` as compact JSON, in the order its dictionaries hold their keys."""
+def dumps(data: Any, *, sort_keys: bool = False) -> bytes:
+    """``data`` as compact JSON, its dictionaries' keys in the order they hold them
+    or, with ``sort_keys``, sorted (by code point, at every level)."""
     if _orjson is not None:
         try:
-            return _orjson.dumps(data)
+            return _orjson.dumps(data, option=_orjson.OPT_SORT_KEYS if sort_keys else None)
         except TypeError:
             pass  # lone surrogates, huge integers: the standard library writes those
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=True).encode()
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=True, sort_keys=sort_keys).encode()
 
 
 def dumps_sorted(data: Any) -> bytes:

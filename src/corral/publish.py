@@ -27,7 +27,7 @@ import itertools
 import os
 import stat
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Set
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -128,15 +128,29 @@ class LocalTarget:
 
         ``link``: it should be a symbolic link (``--link``), not a file.
         """
-        try:
-            st = os.lstat(self.path_of(relpath))
-        except OSError:
-            return False
-        return (st.st_ino, st.st_size, st.st_mtime_ns) == (
-            record.ino,
-            record.size,
-            record.mtime_ns,
-        ) and (stat.S_ISLNK(st.st_mode) if link else stat.S_ISREG(st.st_mode))
+        return bool(self.intact_files({relpath: record}, {relpath} if link else frozenset()))
+
+    def intact_files(self, records: Mapping[str, TargetRecord], links: Set[str]) -> set[str]:
+        """The files of ``records`` still exactly as corral wrote them: same inode, size
+        and mtime, and a regular file (a symbolic link for those in ``links``).
+
+        One loop with local names: every run checks every published file.
+        """
+        lstat, root = os.lstat, f"{self._root_str}/"
+        found: set[str] = set()
+        for relpath, record in records.items():
+            try:
+                st = lstat(root + relpath)
+            except OSError:
+                continue
+            if (
+                st.st_ino == record.ino
+                and st.st_size == record.size
+                and st.st_mtime_ns == record.mtime_ns
+                and (stat.S_ISLNK(st.st_mode) if relpath in links else stat.S_ISREG(st.st_mode))
+            ):
+                found.add(relpath)
+        return found
 
     # --- staging ------------------------------------------------------------------------
 
