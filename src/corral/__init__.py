@@ -24,10 +24,10 @@ from corral.errors import (
 
 if TYPE_CHECKING:
     from corral.build import clean, collect
-    from corral.diagnose import CheckReport, check
     from corral.config import Config, DirectorySource, PackageSource, load_config
-    from corral.lookup import find
+    from corral.diagnose import CheckReport, check
     from corral.fingerprint import Resolver
+    from corral.lookup import find
     from corral.report import CleanReport, FindResult, Report
 
 __version__ = "0.1.0.dev0"

@@ -155,12 +155,8 @@ class State:
             "format": FORMAT,
             "release": self.release,
             "scanned_ns": self.scanned_ns,
-            "sources": {
-                k: [r.path, *r.identity, r.digest] for k, r in self.sources.items()
-            },
-            "targets": {
-                k: [r.digest, r.ino, r.size, r.mtime_ns] for k, r in self.targets.items()
-            },
+            "sources": {k: [r.path, *r.identity, r.digest] for k, r in self.sources.items()},
+            "targets": {k: [r.digest, r.ino, r.size, r.mtime_ns] for k, r in self.targets.items()},
             "compression": self.compression,
             "hashing": self.hashing,
             "derived": self.derived,
