@@ -834,8 +834,9 @@ def _record(
         state.release = run.release_id
         report.published = True
     report.release = state.release
+    new, digests = tuple.__new__, run.digests  # see State.from_json
     state.sources = {
-        logical: SourceRecord(found.path, found.identity, run.digests[logical])
+        logical: new(SourceRecord, (found.path, found.identity, digests[logical]))
         for logical, found in loadpath.files.items()
     }
     state.scanned_ns = scanned_ns

@@ -116,8 +116,7 @@ def hash_stage(
     # the engine and its tokenizers.
     from corral.fingerprint import FileFacts, fingerprint  # noqa: PLC0415
 
-    known = _parse(state)
-    previous = _reusable(known, state, intact)
+    known, previous = _parse(state, intact)
     files = {
         logical: FileFacts(
             logical,
@@ -154,15 +153,20 @@ def hash_stage(
     fingerprints = result.fingerprints
     changed = sources_changed or state.release is None or _differs(known, fingerprints)
     hashed = Hashed(fingerprints=fingerprints, changed=changed, result=result, options_key=key)
-    for logical, fp in sorted(fingerprints.items()):
-        if fp.hashed == logical:
+    targets, release = state.targets, hashed.files
+    missing: list[Fingerprint] = []  # hashed copies the target lacks
+    for logical, fp in fingerprints.items():
+        name = fp.hashed
+        if name == logical:
             continue  # pass-through: the original already carries a content hash
-        hashed.files[fp.hashed] = fp.sha256
-        record = state.targets.get(fp.hashed)
-        if fp.hashed in intact and record is not None and record.digest == fp.sha256:
-            continue
-        if target is None:
-            continue
+        release[name] = fp.sha256
+        record = targets.get(name)
+        if record is None or record.digest != fp.sha256 or name not in intact:
+            missing.append(fp)
+    if target is None:
+        return hashed
+    for fp in sorted(missing, key=lambda fp: fp.logical):
+        logical = fp.logical
         if fp.rewritten:
             hashed.staged.append(target.stage_bytes(fp.hashed, result.contents[logical], fp.sha256))
         else:
@@ -254,16 +258,27 @@ def _release_files_raw(raw: dict[str, Any], state: State, names: tuple[str, str]
     return files
 
 
-def _parse(state: State) -> dict[str, Fingerprint]:
+def _parse(state: State, intact: set[str]) -> tuple[dict[str, Fingerprint], dict[str, Fingerprint]]:
+    """Last run's fingerprints, and those of them whose hashed file is still in place
+    (the others are redone)."""
     from corral.fingerprint import Fingerprint  # noqa: PLC0415
 
+    parse, targets = Fingerprint.from_json, state.targets
     known: dict[str, Fingerprint] = {}
+    previous: dict[str, Fingerprint] = {}
     for logical, raw in state.fingerprints.items():
         try:
-            known[logical] = Fingerprint.from_json(raw)
+            fp = known[logical] = parse(raw)
         except ValueError:
             continue  # a damaged record: recompute it
-    return known
+        name = fp.hashed
+        if name == logical or (
+            name in intact
+            and (record := targets.get(name)) is not None
+            and record.digest == fp.sha256
+        ):
+            previous[logical] = fp
+    return known, previous
 
 
 def _unchanged(state: State, key: str, loadpath: LoadPath, digests: Mapping[str, str]) -> list[str]:
@@ -285,24 +300,11 @@ def _unchanged(state: State, key: str, loadpath: LoadPath, digests: Mapping[str,
     ]
 
 
-def _reusable(
-    known: Mapping[str, Fingerprint], state: State, intact: set[str]
-) -> dict[str, Fingerprint]:
-    """Last run's fingerprints whose hashed file is still in place (others are redone)."""
-    previous: dict[str, Fingerprint] = {}
-    for logical, fp in known.items():
-        record = state.targets.get(fp.hashed)
-        if fp.hashed == logical or (
-            fp.hashed in intact and record is not None and record.digest == fp.sha256
-        ):
-            previous[logical] = fp
-    return previous
-
-
 def _differs(previous: Mapping[str, Fingerprint], current: Mapping[str, Fingerprint]) -> bool:
     if previous.keys() != current.keys():
         return True
-    return any(
-        (previous[k].hashed, previous[k].sha256) != (fp.hashed, fp.sha256)
-        for k, fp in current.items()
-    )
+    for logical, fp in current.items():
+        prev = previous[logical]
+        if prev is not fp and (prev.hashed, prev.sha256) != (fp.hashed, fp.sha256):
+            return True
+    return False

@@ -8,7 +8,7 @@ import random
 
 import pytest
 
-from corral.fingerprint import content_type, corral_manifest, django_manifest
+from corral.fingerprint import content_type, corral_manifest, django_manifest, manifest
 
 from .helpers import run
 
@@ -91,3 +91,38 @@ def test_corral_manifest() -> None:
 )
 def test_content_types(logical: str, expected: str) -> None:
     assert content_type(logical) == expected
+
+
+def test_media_types_by_suffix_are_what_the_full_lookup_gives() -> None:
+    names = [
+        "a.js",
+        "b/A.JS",
+        "c.min.js",
+        "d.css",
+        "e.tar.gz",
+        "f.gz",
+        "g.tgz",
+        "h.svgz",
+        "i.svg.gz",
+        "j.PNG",
+        "k.png",
+        "l/.htaccess",
+        "m.",
+        "n",
+        "o/p.q/r",
+        "s.woff2",
+        "t.json.br",
+        "u.xz",
+        "v.Z",
+        "w.bz2",
+        "x.txt",
+        "y.TXT",
+        "z.unknownext",
+        "data.png",
+        "a.b.c.wasm",
+        "k.png",
+    ]
+    for name in names + names:  # the second time from the cache
+        dot = name.rfind(".")
+        fixed = manifest._FIXES.get(name[dot:].lower()) if dot > name.rfind("/") else None
+        assert content_type(name) == (fixed or manifest._guess(name)), name

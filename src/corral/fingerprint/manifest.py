@@ -79,10 +79,28 @@ _DEFAULT_TYPE = "application/octet-stream"
 def content_type(logical: str) -> str:
     """Return the media type to serve ``logical`` with (no charset parameter)."""
     dot = logical.rfind(".")
-    if dot > logical.rfind("/"):
-        fixed = _FIXES.get(logical[dot:].lower())
+    if dot <= logical.rfind("/"):
+        return _guess(logical)
+    suffix = logical[dot:]
+    known = _BY_SUFFIX.get(suffix)
+    if known is None:
+        fixed = _FIXES.get(suffix.lower())
         if fixed is not None:
-            return fixed
+            known = fixed
+        elif suffix in _TYPES.encodings_map or suffix.lower() in _TYPES.encodings_map:
+            return _guess(logical)  # "a.tar.gz": the suffix before it decides too
+        else:
+            known = _guess(logical)
+        _BY_SUFFIX[suffix] = known  # otherwise only the last suffix decides
+    return known
+
+
+# Media types by exact last suffix: every file of a release is looked up, most share a
+# handful of suffixes, and guess_type costs more than the manifest entry it goes into.
+_BY_SUFFIX: dict[str, str] = {}
+
+
+def _guess(logical: str) -> str:
     guessed, encoding = _TYPES.guess_type(logical, strict=False)
     if encoding is not None:
         return _ENCODED.get(encoding, _DEFAULT_TYPE)
