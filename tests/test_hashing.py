@@ -232,3 +232,26 @@ def test_a_run_vouches_only_for_files_the_state_fingerprinted_with_the_same_setu
     assert hashed(root) == hashed(fresh)
     for logical, name in hashed(fresh).items():
         assert (root / name).read_bytes() == (fresh / name).read_bytes(), logical
+
+
+def test_a_changed_run_makes_facts_only_for_the_files_it_processes(
+    site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made: list[str] = []
+    real = corral.fingerprint.FileFacts
+
+    def counting(logical: str, *args: object) -> object:
+        made.append(logical)
+        return real(logical, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(corral.fingerprint, "FileFacts", counting)
+    collect(config_for(site, "assets", hash=True))
+    assert sorted(made) == sorted(hashed(site / "static_root"))  # a first run: every file
+    made.clear()
+    (site / "assets/img/logo.svg").write_text("<svg id='2'/>")
+    report = collect(config_for(site, "assets", hash=True))
+    assert sorted(made) == sorted(report.fingerprinted) == [
+        "css/base.css",
+        "css/theme.css",
+        "img/logo.svg",
+    ]

@@ -15,7 +15,7 @@ target, and stages the two manifests, which are published last:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, KeysView, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +26,7 @@ from corral.publish import Digests, LocalTarget, Staged
 from corral.state import State
 
 if TYPE_CHECKING:
-    from corral.fingerprint import Fingerprint, FingerprintResult
+    from corral.fingerprint import FileFacts, Fingerprint, FingerprintResult
     from corral.workers import WorkerPool
 
 __all__ = [
@@ -117,16 +117,7 @@ def hash_stage(
     from corral.fingerprint import FileFacts, fingerprint  # noqa: PLC0415
 
     known, previous = _parse(state, intact)
-    files = {
-        logical: FileFacts(
-            logical,
-            digests[logical],
-            found.size,
-            read_digests[logical].md5 if logical in read_digests else None,
-            read_digests[logical].integrity if logical in read_digests else None,
-        )
-        for logical, found in loadpath.files.items()
-    }
+    files = _Facts(loadpath, digests, read_digests, FileFacts)
 
     def read(logical: str) -> bytes:
         with open(loadpath.files[logical].path, "rb") as fh:
@@ -205,6 +196,50 @@ def manifest_stage(
             continue
         if target is not None:
             hashed.manifests.append(target.stage_bytes(name, payload, digest))
+
+
+class _Facts(Mapping[str, "FileFacts"]):
+    """What the engine gets to know of each file, made on first use: the engine asks
+    only about the files it processes, and a run that changed 1% processes about 1%."""
+
+    def __init__(
+        self,
+        loadpath: LoadPath,
+        digests: Mapping[str, str],
+        read_digests: Mapping[str, Digests],
+        make: type[FileFacts],
+    ) -> None:
+        self._files = loadpath.files
+        self._digests = digests
+        self._read = read_digests
+        self._make = make
+        self._made: dict[str, FileFacts] = {}
+
+    def __getitem__(self, logical: str) -> FileFacts:
+        facts = self._made.get(logical)
+        if facts is None:
+            found = self._files[logical]  # KeyError for a file that is not collected
+            read = self._read.get(logical)
+            facts = self._made[logical] = self._make(
+                logical,
+                self._digests[logical],
+                found.size,
+                read.md5 if read is not None else None,
+                read.integrity if read is not None else None,
+            )
+        return facts
+
+    def __contains__(self, logical: object) -> bool:
+        return logical in self._files
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._files)
+
+    def __len__(self) -> int:
+        return len(self._files)
+
+    def keys(self) -> KeysView[str]:
+        return self._files.keys()
 
 
 def options_key(config: Config) -> str:

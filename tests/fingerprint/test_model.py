@@ -65,3 +65,12 @@ def test_missing_keys_and_non_dicts_raise_value_error() -> None:
         Fingerprint.from_json(data)
     with pytest.raises(ValueError):
         Fingerprint.from_json([])
+
+
+def test_a_parsed_record_is_a_complete_immutable_record() -> None:
+    parsed = Fingerprint.from_json(FP.to_json())
+    for field in dataclasses.fields(Fingerprint):  # every field set, to the same value
+        assert getattr(parsed, field.name) == getattr(FP, field.name), field.name
+    assert hash(parsed) == hash(FP) and type(parsed) is Fingerprint
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        parsed.hashed = "x"  # type: ignore[misc]

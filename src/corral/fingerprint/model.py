@@ -147,9 +147,53 @@ class Fingerprint:
             found = tuple(Missing.from_json(m) for m in missing)
         else:
             raise ValueError("missing must be a list")
-        return cls(
-            logical, hashed, rewritten, sha256, size, integrity, md5, tuple(deps), inputs, found
-        )
+        if cls is not Fingerprint:  # a subclass gets its own __init__
+            return cls(
+                logical, hashed, rewritten, sha256, size, integrity, md5, tuple(deps), inputs, found
+            )
+        # The frozen dataclass's __init__ sets each field through object.__setattr__: half
+        # the cost of parsing a record. The slots' own setters do the same, directly.
+        record = _new(Fingerprint)
+        _set_logical(record, logical)
+        _set_hashed(record, hashed)
+        _set_rewritten(record, rewritten)
+        _set_sha256(record, sha256)
+        _set_size(record, size)
+        _set_integrity(record, integrity)
+        _set_md5(record, md5)
+        _set_deps(record, tuple(deps))
+        _set_inputs(record, inputs)
+        _set_missing(record, found)
+        return record
+
+
+_new = object.__new__
+(
+    _set_logical,
+    _set_hashed,
+    _set_rewritten,
+    _set_sha256,
+    _set_size,
+    _set_integrity,
+    _set_md5,
+    _set_deps,
+    _set_inputs,
+    _set_missing,
+) = (
+    getattr(Fingerprint, name).__set__
+    for name in (
+        "logical",
+        "hashed",
+        "rewritten",
+        "sha256",
+        "size",
+        "integrity",
+        "md5",
+        "deps",
+        "inputs",
+        "missing",
+    )
+)
 
 
 class Rewrite(NamedTuple):
