@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from corral.config import Config
 from corral.errors import BuildError, OwnershipError, Problem, TargetError
+from corral.fork import in_child
 from corral.gcpause import gc_paused
 from corral.hashing import Hashed, hash_stage, located, manifest_stage, reserved_problems
 from corral.hashing import options_key as fingerprint_options_key
@@ -155,11 +156,15 @@ def collect(
         if empty:
             target.begin_tree()
         with clock("scan"):
-            # One thread: the scan and the inspection are both many tiny system calls,
-            # and two threads passing the GIL back and forth made them slower, not faster.
-            state, intact = _inspect(target, config.link)
-            if owned:
-                loadpath = scan_sources()
+            # The published files are checked in a forked process while this one scans
+            # the sources (threads would not do: both are many tiny system calls, and two
+            # threads passing the GIL back and forth made them slower, not faster).
+            state, intact_later = _inspect_later(target, config.link)
+            try:
+                if owned:
+                    loadpath = scan_sources()
+            finally:
+                intact = intact_later()
         try:
             run = decide(loadpath, state, intact, target)
             with clock("publish"):
@@ -395,8 +400,34 @@ def _inspect(target: LocalTarget, link: bool = False) -> tuple[State, set[str]]:
 
     ``link``: originals should be symbolic links to their sources (``--link``).
     """
+    state, intact = _inspect_later(target, link, fork=False)
+    return state, intact()
+
+
+def _inspect_later(
+    target: LocalTarget, link: bool = False, *, fork: bool = True
+) -> tuple[State, Callable[[], set[str]]]:
+    """Load the state, and start finding which published files are still exactly as
+    written: in a forked process when there are many (see :func:`corral.fork.in_child`);
+    the function returned waits for the answer (call it exactly once)."""
     state = _load_state(target.state_dir)
-    return state, target.intact_files(state.targets, state.sources.keys() if link else set())
+    targets = state.targets
+    links = state.sources.keys() if link else set()
+    if not fork or len(targets) < _MIN_CHECK_FILES or (os.cpu_count() or 1) < 2:
+        checked = target.intact_files(targets, links)
+        return state, lambda: checked
+
+    def changed() -> list[str]:  # the few files that differ cross back, not the many
+        intact = target.intact_files(targets, links)
+        return [relpath for relpath in targets if relpath not in intact]
+
+    later = in_child(changed)
+
+    def wait() -> set[str]:
+        differ = set(later())
+        return {relpath for relpath in targets if relpath not in differ}
+
+    return state, wait
 
 
 @gc_paused()
@@ -637,6 +668,8 @@ def _stage(
 _Examined = tuple[SourceFile, str, Digests | None, Staged | None, Problem | None]
 #: Files at least this big are read, hashed and staged on threads (see _examine_all).
 _THREAD_MIN_SIZE = 128 << 10
+#: Below this many published files to check, forking costs more than it saves.
+_MIN_CHECK_FILES = 5000
 
 
 def _examine_all(

@@ -20,19 +20,18 @@ must read, and hands them two kinds of tasks:
 Any failure costs the speed-up, never the result: a file a worker could not stage
 (it removes what it wrote) or a task lost with its worker is done by the main
 process, which then reports whatever is wrong with the file as it always does.
-Workers are forked (see :func:`usable`); where that is not safe, there is no pool.
+Workers are forked (see :func:`corral.fork.usable`); where that is not safe, there is
+no pool.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import signal
-import sys
-import threading
 from collections.abc import Callable, Iterable, Iterator, Set
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from corral.fork import die_with, usable
 from corral.publish import Digests, digest_file, write_new
 
 if TYPE_CHECKING:
@@ -41,7 +40,12 @@ if TYPE_CHECKING:
     from corral.fingerprint.options import FingerprintOptions
     from corral.fingerprint.scan import Found
 
-__all__ = ["MIN_SCAN_BYTES", "MIN_STAGE_FILES", "WorkerPool", "usable"]
+__all__ = [
+    "MIN_SCAN_BYTES",
+    "MIN_STAGE_FILES",
+    "WorkerPool",
+    "usable",
+]
 
 #: Below this many bytes to scan, starting processes costs more than it saves.
 MIN_SCAN_BYTES = 8 << 20
@@ -58,8 +62,6 @@ _T = TypeVar("_T")
 #: and the (inode, size, mtime) of the file it wrote.
 _StagedFile = tuple[str, str, str | None, str | None, tuple[int, int, int]]
 
-_PR_SET_PDEATHSIG = 1  # prctl(2)
-
 # Set in each worker by _init (inherited without copying when processes fork).
 _files: Set[str] = frozenset()
 _options: FingerprintOptions | None = None
@@ -68,21 +70,7 @@ _options: FingerprintOptions | None = None
 def _init(parent: int, files: Set[str], options: FingerprintOptions | None) -> None:
     global _files, _options  # per-process worker state
     _files, _options = files, options
-    _die_with(parent)
-
-
-def _die_with(parent: int) -> None:
-    """End this worker when the run that forked it ends, even by SIGKILL.
-
-    Otherwise a killed run's worker could go on writing into the staging tree that
-    the next run is removing.
-    """
-    import ctypes  # noqa: PLC0415
-
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() != parent:  # it died before the request took effect
-        os._exit(1)
+    die_with(parent)
 
 
 def _scan_task(task: list[tuple[str, str]]) -> list[tuple[str, Found]]:
@@ -118,17 +106,6 @@ def _stage_task(
             continue
         out.append((logical, digests.sha256, digests.md5, digests.integrity, identity))
     return out
-
-
-def usable() -> bool:
-    """Whether worker processes can be started safely here: by ``fork`` on Linux, while
-    this is the process's only thread.
-
-    Forking re-imports nothing (spawning would re-run a host program's ``__main__``),
-    but a lock another thread holds would stay held in the child, and macOS frameworks
-    are not fork-safe; elsewhere everything is done in the main process.
-    """
-    return sys.platform.startswith("linux") and threading.active_count() == 1
 
 
 class WorkerPool:

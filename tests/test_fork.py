@@ -1,0 +1,93 @@
+"""One function in a forked child: the same result as in this process, the child always
+reaped, and this process's own run when the child cannot give it."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+import corral.build
+import corral.fork
+import corral.state
+from corral import collect
+from corral.fork import in_child
+
+from .conftest import config_for, served_files, write_tree
+
+
+def _no_children_left() -> bool:
+    try:
+        os.waitpid(-1, os.WNOHANG)
+    except ChildProcessError:
+        return True
+    return False
+
+
+def test_the_result_comes_from_another_process() -> None:
+    here = os.getpid()
+    result = in_child(lambda: (os.getpid(), sorted({"b", "a"})))()
+    assert result[1] == ["a", "b"]
+    assert result[0] != here  # it ran in the child
+    assert _no_children_left()
+
+
+def test_a_failing_child_costs_the_speed_up_not_the_result() -> None:
+    here = os.getpid()
+
+    def fails_in_the_child() -> int:
+        if os.getpid() != here:
+            raise RuntimeError("only in the child")
+        return 42
+
+    assert in_child(fails_in_the_child)() == 42
+    assert _no_children_left()
+
+
+def test_a_child_that_dies_costs_the_speed_up_not_the_result() -> None:
+    here = os.getpid()
+
+    def dies_in_the_child() -> str:
+        if os.getpid() != here:
+            os._exit(3)
+        return "here"
+
+    assert in_child(dies_in_the_child)() == "here"
+    assert _no_children_left()
+
+
+def test_where_forking_is_not_safe_the_function_runs_here(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(corral.fork, "usable", lambda: False)
+    here = os.getpid()
+    assert in_child(os.getpid)() == here
+
+
+def test_a_run_checks_its_published_files_in_a_child_and_still_sees_every_change(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(corral.state, "RACY_NS", 0)
+    monkeypatch.setattr(corral.build, "_MIN_CHECK_FILES", 1)
+    forked: list[int] = []
+    real = corral.build.in_child
+
+    def counting(fn: object) -> object:
+        forked.append(1)
+        return real(fn)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(corral.build, "in_child", counting)
+    write_tree(tmp_path / "assets", {f"css/{i}.css": f"a{{b:{i}}}\n" for i in range(5)})
+    config = config_for(tmp_path, "assets")
+    collect(config)
+    root = tmp_path / "static_root"
+    (root / "css/2.css").write_text("tampered\n")  # by hand, in place
+    (root / "css/3.css").unlink()
+    report = collect(config)
+    assert forked == [1]  # a first run into an empty root has nothing to check
+    assert report.repaired == ["css/2.css", "css/3.css"]
+    assert served_files(root)["css/2.css"] == b"a{b:2}\n"
+    assert (root / "css/3.css").read_bytes() == b"a{b:3}\n"
+    assert collect(config).repaired == []
+    assert forked == [1, 1] and _no_children_left()
