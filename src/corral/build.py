@@ -583,10 +583,13 @@ def _load_state(state_dir: StateDir) -> State:
     if state.release is None and state_dir.release_ids():
         # The state file was lost or torn: rebuild ownership from the release records.
         # The identities are unknown, so every file is re-read and rewritten.
+        state.retired = None
         for release_id in state_dir.release_ids():
             for relpath, digest in state_dir.load_release(release_id).files.items():
                 state.targets[relpath] = TargetRecord(digest, -1, -1, -1)
     pending = state_dir.load_pending()
+    if pending:
+        state.retired = None  # a killed run's files: which release lists them is not known
     for relpath, digest in pending.items():
         # A run was killed while renaming these into place: they are corral's.
         state.targets.setdefault(relpath, TargetRecord(digest, -1, -1, -1))
@@ -864,6 +867,7 @@ def _record(
             if hashed.manifest is not None:
                 state_dir.save_release_manifest(run.release_id, hashed.manifest)
         state_dir.save_release(Release(run.release_id, created, files))
+        state.retired = _retire(state, files)
         state.release = run.release_id
         report.published = True
     report.release = state.release
@@ -907,20 +911,73 @@ class _PruneOutcome:
         return bool(self.dropped or self.pruned or self.unowned_removed)
 
 
+def _retire(state: State, listed: dict[str, str]) -> dict[str, int] | None:
+    """``state.retired`` once a new release listing ``listed`` is current.
+
+    A target the last release listed and this one does not was last listed by the last
+    release; one the table already knew keeps its entry. Called before ``state.release``
+    moves on, with ``state.targets`` holding every file the new release placed.
+    """
+    old, last = state.retired, state.release
+    if old is None:
+        return None
+    return {p: old.get(p, last or 0) for p in state.targets if p not in listed}
+
+
 def _prune_selection(
     state_dir: StateDir, state: State, keep: int
 ) -> tuple[list[int], list[int], list[str]]:
+    """The releases kept and dropped, and the files no kept release lists (sorted).
+
+    Right after a publish, ``state.retired`` answers without reading a release record:
+    a file the new release does not list is still listed by a kept release exactly when
+    the newest release that listed it is kept (the kept ones are the newest). Otherwise
+    the kept releases' records are read, and ``state.retired`` is rebuilt from them.
+    """
     ids = state_dir.release_ids()
     current = state.release
     older = [i for i in ids if current is None or i <= current]
     newer = [i for i in ids if current is not None and i > current]  # records of killed runs
     kept = older[-(keep + 1) :] + newer
     dropped = [i for i in ids if i not in kept]
-    referenced: set[str] = set()
-    for release_id in kept:
-        referenced.update(state_dir.load_release(release_id).files)
-    doomed = sorted(p for p in state.targets if p not in referenced)
+    doomed = _doomed_from_retired(state_dir, state, kept, newer)
+    if doomed is not None:
+        return kept, dropped, doomed
+    listed: dict[str, int] = {}  # file -> the newest kept release that lists it
+    for release_id in sorted(kept):
+        listed.update(dict.fromkeys(state_dir.load_release(release_id).files, release_id))
+    doomed = sorted(p for p in state.targets if p not in listed)
+    if current is None or current not in kept:
+        state.retired = None
+    else:
+        state.retired = {
+            p: listed[p] for p in state.targets if p in listed and listed[p] != current
+        }
     return kept, dropped, doomed
+
+
+def _doomed_from_retired(
+    state_dir: StateDir, state: State, kept: list[int], newer: list[int]
+) -> list[str] | None:
+    """The files to prune by ``state.retired``; None when it can't tell (read the records)."""
+    retired, current = state.retired, state.release
+    if retired is None or current is None or newer or current not in kept:
+        return None
+    written = state_dir.written_release(current)
+    if written is None:
+        return None  # not a publishing run (e.g. ``corral clean``)
+    listed, oldest_kept = written.files, min(kept)
+    doomed: list[str] = []
+    for relpath in state.targets:
+        if relpath in listed:
+            continue
+        last = retired.get(relpath)
+        if last is None:
+            return None  # a target the table does not know: trust the records
+        if last < oldest_kept:
+            doomed.append(relpath)
+    doomed.sort()
+    return doomed
 
 
 def _prune_plan(state_dir: StateDir, state: State, report: Report, keep: int | None) -> list[str]:
@@ -959,8 +1016,10 @@ def _prune_files(
     if not (doomed or dropped or unowned):
         return _PruneOutcome(kept, dropped, [], [])
     pruned = target.remove(doomed)
+    retired = state.retired if state.retired is not None else {}
     for relpath in doomed:
         state.targets.pop(relpath, None)
+        retired.pop(relpath, None)
     removed_unowned = target.remove(unowned)
     return _PruneOutcome(kept, dropped, pruned, removed_unowned)
 

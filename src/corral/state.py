@@ -98,6 +98,10 @@ class State:
     hashing: str = ""
     #: The generation of the derived file (fingerprints and variants); 0: none yet.
     derived: int = 0
+    #: For each target that the current release does not list: the newest release that
+    #: listed it (0: none). ``None``: not known; pruning then reads the release records
+    #: (and rebuilds this). With it, pruning after a publish reads no release record.
+    retired: dict[str, int] | None = None
     _fingerprints: dict[str, Any] | None = None
     _variants: dict[str, Any] | None = None
     _derived_loader: Callable[[], _Derived] | None = None
@@ -160,6 +164,7 @@ class State:
             "compression": self.compression,
             "hashing": self.hashing,
             "derived": self.derived,
+            "retired": self.retired,
         }
 
     def derived_json(self) -> dict[str, Any]:
@@ -191,6 +196,7 @@ class State:
         if not isinstance(compression, str) or not isinstance(hashing, str):
             raise ValueError("compression and hashing must be strings")
         state = cls(data["release"], data["scanned_ns"], sources, targets, compression, hashing)
+        state.retired = _retired(data.get("retired"), targets)
         if data["format"] == 2:  # corral 0.1.0.dev before the split: all in one file
             state.fingerprints, state.variants = _derived_tables(data)
         elif data["derived"]:
@@ -199,6 +205,17 @@ class State:
             if derived is not None:
                 state._derived_loader = lambda: derived(generation)
         return state
+
+
+def _retired(data: Any, targets: dict[str, TargetRecord]) -> dict[str, int] | None:
+    """The ``retired`` table if it is whole (every entry a target, every value a release
+    number); otherwise not known."""
+    if type(data) is not dict:
+        return None
+    for key, value in data.items():
+        if type(value) is not int or key not in targets:
+            return None
+    return data
 
 
 def _bad_record(key: str, value: Any) -> bool:
@@ -355,6 +372,10 @@ class StateDir:
                 hint="delete the record if that release is gone; its files will then be "
                 "pruned only once no kept release lists them",
             ) from exc
+
+    def written_release(self, release_id: int) -> Release | None:
+        """The record of ``release_id`` if this object wrote it (in this run)."""
+        return self._written.get(release_id)
 
     def save_release(self, release: Release) -> None:
         self.write_json(self._release_path(release.id), release.to_json())
