@@ -4,15 +4,19 @@ reaped, and this process's own run when the child cannot give it."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+import corral
 import corral.build
 import corral.fork
 import corral.state
 from corral import collect
 from corral.fork import in_child
+from corral.lock import TargetLock
 
 from .conftest import config_for, served_files, write_tree
 
@@ -91,3 +95,29 @@ def test_a_run_checks_its_published_files_in_a_child_and_still_sees_every_change
     assert (root / "css/3.css").read_bytes() == b"a{b:3}\n"
     assert collect(config).repaired == []
     assert forked == [1, 1] and _no_children_left()
+
+
+def test_the_run_keeps_its_lock_when_the_child_exits(tmp_path: Path) -> None:
+    lock_file = tmp_path / "lock"
+    lock_file.touch()
+    with TargetLock(lock_file, tmp_path, wait=0):
+        assert in_child(os.getpid)() != os.getpid()
+        probe = (
+            "import sys\n"
+            "from pathlib import Path\n"
+            "from corral.errors import LockError\n"
+            "from corral.lock import TargetLock\n"
+            "try:\n"
+            "    with TargetLock(Path(sys.argv[1]), Path(sys.argv[2]), wait=0):\n"
+            "        print('acquired')\n"
+            "except LockError:\n"
+            "    print('held')\n"
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", probe, str(lock_file), str(tmp_path)],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PYTHONPATH": str(Path(corral.__file__).parent.parent)},
+        )
+        assert done.stdout.strip() == "held"
