@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+import corral.fork
 import corral.state
 import corral.workers
 from corral import Config, collect
@@ -141,7 +142,7 @@ def test_collect_with_the_pool_publishes_the_same_bytes(
     monkeypatch.setattr(WorkerPool, "__init__", counting_init)
     pooled = hashing_config(tmp_path, root=tmp_path / "pooled")
     report = collect(pooled)
-    if (os.cpu_count() or 1) > 1 and corral.workers.usable():
+    if (os.cpu_count() or 1) > 1 and corral.fork.usable():
         assert used, "the pool was not used"
     assert served_files(pooled.root) == served_files(in_process.root)
     assert [w.logical_path for w in report.warnings] == ["css/base.css"]  # missing.png
@@ -160,7 +161,7 @@ def test_no_pool_while_another_thread_runs() -> None:
     other = threading.Thread(target=release.wait)
     other.start()
     try:
-        assert not corral.workers.usable()
+        assert not corral.fork.usable()
     finally:
         release.set()
         other.join()
@@ -211,7 +212,7 @@ def test_workers_stage_a_first_run_as_this_process_would(
     used = _count_pools(monkeypatch)
     there = hashing_config(tmp_path, hash=hashing, file_mode=0o640, root=tmp_path / "pooled")
     report = collect(there)
-    if (os.cpu_count() or 1) > 1 and corral.workers.usable():
+    if (os.cpu_count() or 1) > 1 and corral.fork.usable():
         assert used, "the pool was not used"
     assert served_files(there.root) == served_files(here.root)
     assert sorted(report.new) == sorted(set(TREE) - {"js/latin1.js"} | set(MANY))

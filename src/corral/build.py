@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from corral.config import Config
 from corral.errors import BuildError, OwnershipError, Problem, TargetError
-from corral.fork import in_child
+from corral.fork import in_child, usable
 from corral.gcpause import gc_paused
 from corral.hashing import Hashed, hash_stage, located, manifest_stage, reserved_problems
 from corral.hashing import options_key as fingerprint_options_key
@@ -353,7 +353,7 @@ def _worker_pool(
     whose content the state does not vouch for to scan; and a second core."""
     if not to_read or (os.cpu_count() or 1) < 2:
         return None  # a no-change run imports neither the tokenizers nor the pool
-    from corral.workers import MIN_SCAN_BYTES, MIN_STAGE_FILES, WorkerPool, usable  # noqa: PLC0415
+    from corral.workers import MIN_SCAN_BYTES, MIN_STAGE_FILES, WorkerPool  # noqa: PLC0415
 
     stage: list[SourceFile] = []
     if staging is not None and staging.staging_tree and not config.link:
@@ -402,6 +402,10 @@ def _inspect(target: LocalTarget, link: bool = False) -> tuple[State, set[str]]:
     """
     state, intact = _inspect_later(target, link, fork=False)
     return state, intact()
+
+
+#: Below this many published files to check, forking costs more than it saves.
+_MIN_CHECK_FILES = 5000
 
 
 def _inspect_later(
@@ -671,8 +675,6 @@ def _stage(
 _Examined = tuple[SourceFile, str, Digests | None, Staged | None, Problem | None]
 #: Files at least this big are read, hashed and staged on threads (see _examine_all).
 _THREAD_MIN_SIZE = 128 << 10
-#: Below this many published files to check, forking costs more than it saves.
-_MIN_CHECK_FILES = 5000
 
 
 def _examine_all(
@@ -1016,10 +1018,10 @@ def _prune_files(
     if not (doomed or dropped or unowned):
         return _PruneOutcome(kept, dropped, [], [])
     pruned = target.remove(doomed)
-    retired = state.retired if state.retired is not None else {}
     for relpath in doomed:
         state.targets.pop(relpath, None)
-        retired.pop(relpath, None)
+        if state.retired is not None:
+            state.retired.pop(relpath, None)
     removed_unowned = target.remove(unowned)
     return _PruneOutcome(kept, dropped, pruned, removed_unowned)
 

@@ -95,9 +95,10 @@ def _check_target(config: Config, report: CheckReport) -> None:
                 "'corral clean --force' deletes such files",
             )
         )
-    current = set(state.sources)
-    for relpath, record in sorted(state.targets.items()):
-        if relpath in current and not target.intact(relpath, record):
+    current = {p: r for p, r in state.targets.items() if p in state.sources}
+    intact = target.intact_files(current, frozenset())
+    for relpath in sorted(current):
+        if relpath not in intact:
             report.problems.append(
                 Problem(
                     "modified",

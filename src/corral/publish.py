@@ -123,13 +123,6 @@ class LocalTarget:
     def path_of(self, relpath: str) -> str:
         return f"{self._root_str}/{relpath}"
 
-    def intact(self, relpath: str, record: TargetRecord, *, link: bool = False) -> bool:
-        """Return whether the published file is still exactly what corral wrote.
-
-        ``link``: it should be a symbolic link (``--link``), not a file.
-        """
-        return bool(self.intact_files({relpath: record}, {relpath} if link else frozenset()))
-
     def intact_files(self, records: Mapping[str, TargetRecord], links: Set[str]) -> set[str]:
         """The files of ``records`` still exactly as corral wrote them: same inode, size
         and mtime, and a regular file (a symbolic link for those in ``links``).

@@ -31,7 +31,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Set
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from corral.fork import die_with, usable
+from corral.fork import die_with
 from corral.publish import Digests, digest_file, write_new
 
 if TYPE_CHECKING:
@@ -40,12 +40,7 @@ if TYPE_CHECKING:
     from corral.fingerprint.options import FingerprintOptions
     from corral.fingerprint.scan import Found
 
-__all__ = [
-    "MIN_SCAN_BYTES",
-    "MIN_STAGE_FILES",
-    "WorkerPool",
-    "usable",
-]
+__all__ = ["MIN_SCAN_BYTES", "MIN_STAGE_FILES", "WorkerPool"]
 
 #: Below this many bytes to scan, starting processes costs more than it saves.
 MIN_SCAN_BYTES = 8 << 20
