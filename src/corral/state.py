@@ -5,7 +5,9 @@
     ROOT/.corral/
       owner.json            ownership marker: this directory is corral's to fill and prune
       lock                  held (fcntl) by the run that is writing
-      state.json            source identities and digests; every file corral owns in ROOT
+      state.json            source identities and digests; every file corral owns in ROOT;
+                            for those the current release does not list, the newest
+                            release that did (so pruning need not read the records)
       derived.<n>.json      fingerprints and compressed variants (read only when needed)
       releases/<id>.json    one record per release: the files it consists of
       pending.json          files a run is renaming into place (exists only mid-publish)
