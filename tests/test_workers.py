@@ -12,11 +12,12 @@ from pathlib import Path
 
 import pytest
 
+import corral.fingerprint.engine
 import corral.fork
 import corral.state
 import corral.workers
 from corral import Config, collect
-from corral.fingerprint import FingerprintOptions
+from corral.fingerprint import FileFacts, FingerprintOptions
 from corral.fingerprint.scan import Found, find
 from corral.workers import WorkerPool
 
@@ -342,10 +343,10 @@ def test_staging_tasks_go_out_while_later_jobs_are_still_being_made(
     pool = WorkerPool(set(names))
     handed_out: list[int] = []  # tasks already with the workers as each job is made
 
-    def made_lazily() -> Iterator[tuple[str, str, str]]:
+    def made_lazily() -> Iterator[tuple[str, str, str, int]]:
         for name in names:
             handed_out.append(len(pool.staging))
-            yield name, str(src / name), str(out / name)
+            yield name, str(src / name), str(out / name), 60
 
     try:
         pool.stage(made_lazily(), all_digests=False, mode=None)
@@ -356,3 +357,99 @@ def test_staging_tasks_go_out_while_later_jobs_are_still_being_made(
     assert staged == set(names)
     assert sorted(p.name for p in out.iterdir()) == sorted(names)
     assert (out / "f5.txt").read_text() == "f5.txt" * 10
+
+
+def test_a_staging_task_leaves_when_its_files_reach_the_task_size(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(corral.workers, "_TASK_BYTES", 100)
+    names = [f"f{i}.txt" for i in range(5)]
+    src = write_tree(tmp_path / "src", {name: name * 10 for name in names})
+    out = tmp_path / "out"
+    out.mkdir()
+    pool = WorkerPool(set(names))
+    handed_out: list[int] = []
+
+    def made_lazily() -> Iterator[tuple[str, str, str, int]]:
+        for name in names:
+            handed_out.append(len(pool.staging))
+            yield name, str(src / name), str(out / name), 60
+
+    try:
+        pool.stage(made_lazily(), all_digests=False, mode=None)
+        staged = {logical for logical, _, _ in pool.staged()}
+    finally:
+        pool.close()
+    assert handed_out == [0, 0, 2, 2, 4]  # 120 bytes fill a task: two files each
+    assert staged == set(names)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_staging_workers_find_what_the_main_process_finds(tmp_path: Path, workers: int) -> None:
+    base = write_tree(tmp_path / "src", TREE)
+    out = tmp_path / "out"
+    for sub in ("css", "img", "js"):
+        (out / sub).mkdir(parents=True)
+    options = FingerprintOptions()
+    pool = WorkerPool(TREE.keys(), options, workers=workers)
+    try:
+        pool.stage(
+            ((name, str(base / name), str(out / name), 10) for name in TREE),
+            all_digests=True,
+            mode=None,
+        )
+        staged = {logical for logical, _, _ in pool.staged()}
+        found = pool.results()
+    finally:
+        pool.close()
+    assert staged == set(TREE)
+    expected = {}
+    for logical, path, _ in jobs(base):
+        result = find(logical, Path(path).read_bytes(), TREE.keys(), options)
+        if result is not None:
+            expected[logical] = result
+    assert found == expected  # every text file, found while it was staged
+    assert "js/latin1.js" not in found  # not UTF-8: left for the engine to report
+    assert [m.resolved for m in found["css/base.css"].missing] == ["css/missing.png"]
+
+
+def test_a_first_run_scans_and_names_each_file_in_the_worker_that_staged_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if (os.cpu_count() or 1) < 2 or not corral.fork.usable():
+        pytest.skip("no worker pool on one core")
+    write_tree(tmp_path / "assets", {**TREE, **MANY})
+    monkeypatch.setattr(corral.workers, "MIN_STAGE_FILES", 0)
+    monkeypatch.setattr(corral.workers, "MIN_SCAN_BYTES", 0)
+    scan_tasks: list[int] = []
+    real_submit = WorkerPool._submit
+
+    def counting_submit(self: WorkerPool, fn: object, *args: object) -> object:
+        if fn is corral.workers._scan_task:
+            scan_tasks.append(1)
+        return real_submit(self, fn, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(WorkerPool, "_submit", counting_submit)
+    scanned_here: list[str] = []
+    real_scan = corral.fingerprint.engine.scan
+
+    def counting_scan(logical: str, *args: object) -> object:
+        scanned_here.append(logical)
+        return real_scan(logical, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(corral.fingerprint.engine, "scan", counting_scan)
+    named_here: list[str] = []  # in this process (the workers' calls stay in theirs)
+    real_record = corral.fingerprint.engine.copied_record
+
+    def counting_record(facts: FileFacts, *args: object, **kwargs: object) -> object:
+        named_here.append(facts.logical)
+        return real_record(facts, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(corral.fingerprint.engine, "copied_record", counting_record)
+    config = hashing_config(tmp_path)
+    report = collect(config)
+    assert scan_tasks == []  # nothing was left to scan separately...
+    assert scanned_here == []  # ...nor for the engine to tokenize again
+    assert not set(named_here) & set(MANY)  # the images were named by their workers
+    assert report.rewrites  # and the references were still found and rewritten
+    assert {r[0] for r in report.rewrites} >= {"css/app.css", "js/app.js"}

@@ -127,7 +127,8 @@ def hash_stage(
         found = pool.results() if pool is not None else None
         unchanged = _unchanged(state, key, loadpath, digests)
         options = config.fingerprint_options()
-        result = fingerprint(files, read, previous, options, found, unchanged=unchanged)
+        made = pool.made if pool is not None else None
+        result = fingerprint(files, read, previous, options, found, unchanged=unchanged, made=made)
     except OSError as exc:
         raise BuildError(
             [

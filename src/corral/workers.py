@@ -6,10 +6,11 @@ Both are mostly Python, and Python in one process runs on one core at a time. A
 must read, and hands them two kinds of tasks:
 
 - **staging** (a first run into an empty root, see
-  :meth:`~corral.publish.LocalTarget.begin_tree`): a worker reads a small file,
-  computes its digests and writes it to the path in the staging tree that the main
-  process claimed for it, and sends back the digests and the written file's identity.
-  Staging tasks go first: the main process waits for them.
+  :meth:`~corral.publish.LocalTarget.begin_tree`): a worker reads a file, computes
+  its digests and writes it to the path in the staging tree that the main process
+  claimed for it, and sends back the digests and the written file's identity. When
+  the run fingerprints, it also scans the bytes it holds (below), so a text file is
+  read and hashed once. Staging tasks go first: the main process waits for them.
 - **scanning**: a worker reads a CSS, JS or source map file and sends back only what
   it found (:class:`~corral.fingerprint.scan.Found`: the links and missing
   references, plus the digest of the bytes it scanned), so the fingerprint engine
@@ -37,6 +38,7 @@ from corral.publish import Digests, digest_file, write_new
 if TYPE_CHECKING:
     from concurrent.futures import Future, ProcessPoolExecutor
 
+    from corral.fingerprint.model import Fingerprint
     from corral.fingerprint.options import FingerprintOptions
     from corral.fingerprint.scan import Found
 
@@ -48,14 +50,17 @@ MIN_SCAN_BYTES = 8 << 20
 MIN_STAGE_FILES = 1000
 #: Bytes per scanning task (large enough to amortise the round trip).
 _TASK_BYTES = 2 << 20
-#: Files per staging task.
+#: Files per staging task (or fewer, when they reach ``_TASK_BYTES``).
 _STAGE_TASK_FILES = 200
 
 _T = TypeVar("_T")
 
 #: What a worker sends back for a staged file: logical path, sha256, md5, integrity,
-#: and the (inode, size, mtime) of the file it wrote.
-_StagedFile = tuple[str, str, str | None, str | None, tuple[int, int, int]]
+#: the (inode, size, mtime) of the file it wrote, and, when the run fingerprints, what
+#: scanning it found or, for a file that is not scanned, its fingerprint record.
+_StagedFile = tuple[
+    str, str, str | None, str | None, tuple[int, int, int], "Found | None", "Fingerprint | None"
+]
 
 # Set in each worker by _init (inherited without copying when processes fork).
 _files: Set[str] = frozenset()
@@ -86,10 +91,16 @@ def _scan_task(task: list[tuple[str, str]]) -> list[tuple[str, Found]]:
 
 
 def _stage_task(
-    task: list[tuple[str, str, str]], all_digests: bool, mode: int | None
+    task: list[tuple[str, str, str, int]], all_digests: bool, mode: int | None
 ) -> list[_StagedFile]:
+    options = _options  # the run fingerprints: scan text files, name the others, here
+    if options is not None:
+        # Loaded before the fork.
+        from corral.fingerprint import FileFacts  # noqa: PLC0415
+        from corral.fingerprint.engine import plain_record  # noqa: PLC0415
+        from corral.fingerprint.scan import find, scannable  # noqa: PLC0415
     out: list[_StagedFile] = []
-    for logical, source, tmp in task:
+    for logical, source, tmp, size in task:
         try:
             digests, data = digest_file(source, all_digests=all_digests)
             if data is None:
@@ -99,7 +110,17 @@ def _stage_task(
             with contextlib.suppress(OSError):
                 os.unlink(tmp)  # the main process stages it elsewhere, or reports why not
             continue
-        out.append((logical, digests.sha256, digests.md5, digests.integrity, identity))
+        found = record = None
+        if options is None:
+            pass
+        elif scannable(logical):
+            found = find(logical, data, _files, options, digest=digests.sha256)
+        else:
+            facts = FileFacts(logical, digests.sha256, size, digests.md5, digests.integrity)
+            record = plain_record(facts, options)
+        out.append(
+            (logical, digests.sha256, digests.md5, digests.integrity, identity, found, record)
+        )
     return out
 
 
@@ -123,6 +144,9 @@ class WorkerPool:
 
         self._scans: list[Future[list[tuple[str, Found]]]] = []
         self._stages: list[Future[list[_StagedFile]]] = []
+        self._found: dict[str, Found] = {}  # what staging tasks found in the files they read
+        #: The fingerprint records staging tasks made for the files they do not scan.
+        self.made: dict[str, Fingerprint] = {}
         #: Logical path -> staging path of every file handed to the workers to stage.
         self.staging: dict[str, str] = {}
         self._pool: ProcessPoolExecutor | None = ProcessPoolExecutor(
@@ -133,33 +157,40 @@ class WorkerPool:
         )
 
     def stage(
-        self, jobs: Iterable[tuple[str, str, str]], *, all_digests: bool, mode: int | None
+        self, jobs: Iterable[tuple[str, str, str, int]], *, all_digests: bool, mode: int | None
     ) -> None:
-        """Stage ``jobs`` (logical path, source file, staging path) in the workers.
+        """Stage ``jobs`` (logical path, source file, staging path, size) in the workers.
+
+        A pool with fingerprinting options also scans the text files it stages, so
+        they need no scanning task (see :meth:`results`). Files bigger than
+        :data:`~corral.publish.WHOLE_READ_LIMIT` are left to the main process.
 
         ``jobs`` may be made lazily: each task goes to the workers as soon as it is
-        complete, so they start on the first files while the main process is still
-        making the staging tree's directories for the others. If the pool breaks, the
-        rest of ``jobs`` is not taken; what was not handed out the main process stages.
+        complete (``_STAGE_TASK_FILES`` files or ``_TASK_BYTES`` bytes), so they start on
+        the first files while the main process is still making the staging tree's
+        directories for the others. If the pool breaks, the rest of ``jobs`` is not
+        taken; what was not handed out the main process stages.
         """
-        task: list[tuple[str, str, str]] = []
+        task: list[tuple[str, str, str, int]] = []
+        size = 0
         for job in jobs:
             task.append(job)
-            if len(task) == _STAGE_TASK_FILES:
+            size += job[3]
+            if len(task) == _STAGE_TASK_FILES or size >= _TASK_BYTES:
                 if not self._hand_out_staging(task, all_digests, mode):
                     return
-                task = []
+                task, size = [], 0
         if task:
             self._hand_out_staging(task, all_digests, mode)
 
     def _hand_out_staging(
-        self, task: list[tuple[str, str, str]], all_digests: bool, mode: int | None
+        self, task: list[tuple[str, str, str, int]], all_digests: bool, mode: int | None
     ) -> bool:
         future = self._submit(_stage_task, task, all_digests, mode)
         if future is None:
             return False
         self._stages.append(future)
-        self.staging.update((logical, tmp) for logical, _, tmp in task)
+        self.staging.update((logical, tmp) for logical, _, tmp, _ in task)
         return True
 
     def scan(self, jobs: list[tuple[str, str, int]]) -> None:
@@ -197,15 +228,20 @@ class WorkerPool:
                 done = future.result()
             except (OSError, BrokenProcessPool, CancelledError):
                 continue  # a worker died: its files are staged by the main process
-            for logical, sha256, md5, integrity, identity in done:
+            for logical, sha256, md5, integrity, identity, found, record in done:
+                if found is not None:
+                    self._found[logical] = found
+                if record is not None:
+                    self.made[logical] = record
                 yield logical, Digests(sha256, md5, integrity), identity
 
     def results(self) -> dict[str, Found]:
-        """Wait for the scanning tasks; return what they found (possibly not everything)."""
+        """Wait for the scanning tasks; return what they and the staging tasks (once
+        :meth:`staged` went through them) found: possibly not everything."""
         from concurrent.futures import CancelledError  # noqa: PLC0415
         from concurrent.futures.process import BrokenProcessPool  # noqa: PLC0415
 
-        found: dict[str, Found] = {}
+        found, self._found = self._found, {}
         try:
             for future in self._scans:
                 try:

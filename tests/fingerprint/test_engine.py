@@ -9,6 +9,7 @@ import random
 import pytest
 
 from corral.fingerprint import FingerprintOptions, fingerprint, hashed_name
+from corral.fingerprint.engine import plain_record
 from corral.fingerprint.scan import find
 
 from .helpers import CountingReader, facts, names, outputs, run
@@ -262,6 +263,7 @@ def test_a_hashed_name_that_is_another_files_path_is_a_problem() -> None:
 def test_files_found_elsewhere_are_not_tokenized_again_and_link_free_ones_not_read() -> None:
     tree = {
         **TREE,
+        **VITE,
         "js/plain.js": b"var a = 1;\n",
         "css/gone.css": b"a{background:url(nope.png)}\n",
     }
@@ -270,7 +272,7 @@ def test_files_found_elsewhere_are_not_tokenized_again_and_link_free_ones_not_re
     found = {
         logical: f
         for logical, data in tree.items()
-        if logical.endswith((".css", ".js"))
+        if logical.endswith((".css", ".js", ".map"))
         and (f := find(logical, data, tree.keys(), options)) is not None
     }
     reader = CountingReader(tree)
@@ -281,7 +283,53 @@ def test_files_found_elsewhere_are_not_tokenized_again_and_link_free_ones_not_re
     # Named no collected file: nothing to rewrite, digests known, so not read at all.
     assert reader.calls["js/plain.js"] == 0
     assert reader.calls["css/gone.css"] == 0
+    # Names collected files but is never rewritten (a source map, a pass-through
+    # file): its links count for the graph, its bytes are not needed.
+    assert found["assets/index-BRH8ky4y.js.map"].links
+    assert reader.calls["assets/index-BRH8ky4y.js.map"] == 0
+    assert found["assets/index-BRH8ky4y.js"].links
+    assert reader.calls["assets/index-BRH8ky4y.js"] == 0
+    assert expected.fingerprints["assets/index-BRH8ky4y.js"].deps  # kept in the record
     assert reader.calls["css/app.css"] == 1  # rewritten: read once, not tokenized again
+
+
+def test_records_made_elsewhere_are_the_records_the_engine_makes() -> None:
+    tree = {**TREE, **VITE, "fonts/a.woff2": b"wOF2", "img/other.png": PNG + b"other"}
+    options = FingerprintOptions()
+    known = facts(tree, digests=True)
+    made = {
+        logical: record
+        for logical in tree
+        if (record := plain_record(known[logical], options)) is not None
+    }
+    # Only files the engine does not scan get one.
+    assert set(made) == {name for name in tree if name.endswith((".png", ".woff2"))}
+    expected = run(tree, options, digests=True)
+    assert {name: expected.fingerprints[name] for name in made} == made
+    reader = CountingReader(tree)
+    result = fingerprint(known, reader, {}, options, made=made)
+    assert result.fingerprints == expected.fingerprints
+    assert result.contents == expected.contents
+    assert result.processed == expected.processed  # made here or elsewhere, processed
+    assert not any(reader.calls[name] for name in made)
+    assert all(result.fingerprints[name] is made[name] for name in made)  # taken as made
+
+
+def test_a_record_made_for_other_bytes_is_not_taken() -> None:
+    options = FingerprintOptions()
+    old = facts({**TREE, "img/bg.png": PNG + b"old"}, digests=True)
+    stale = plain_record(old["img/bg.png"], options)
+    assert stale is not None
+    known = facts(TREE, digests=True)
+    result = fingerprint(known, CountingReader(TREE), {}, options, made={"img/bg.png": stale})
+    assert result.fingerprints["img/bg.png"] != stale
+    assert result.fingerprints == run(TREE, options, digests=True).fingerprints
+
+
+def test_no_plain_record_for_a_scanned_file_or_unknown_digests() -> None:
+    options = FingerprintOptions()
+    assert plain_record(facts(TREE, digests=True)["css/app.css"], options) is None
+    assert plain_record(facts(TREE)["img/bg.png"], options) is None
 
 
 def test_a_result_for_other_bytes_is_not_used() -> None:

@@ -20,7 +20,7 @@ from corral.fingerprint.records import copied_record, opaque_record, scanned_rec
 from corral.fingerprint.report import decode_problem, name_clashes, report_missing
 from corral.fingerprint.scan import Found, Scan, adjustable, rebuild, render, scan, scannable
 
-__all__ = ["ENGINE_VERSION", "fingerprint"]
+__all__ = ["ENGINE_VERSION", "fingerprint", "plain_record"]
 
 #: Part of every cache key: bump it whenever the same inputs would give other outputs.
 ENGINE_VERSION = "corral-fingerprint-1"
@@ -39,6 +39,7 @@ def fingerprint(
     found: Mapping[str, Found] | None = None,
     *,
     unchanged: Collection[str] = (),
+    made: Mapping[str, Fingerprint] | None = None,
 ) -> FingerprintResult:
     """Give every file in ``files`` its hashed name and, for CSS/JS, its rewritten bytes.
 
@@ -59,9 +60,26 @@ def fingerprint(
     directly or not, is not in ``unchanged``. The result is the same as
     without ``unchanged``; only the work differs (a run that changed 1% of a
     project's files computes about 1% of the keys).
+
+    ``made`` holds records that :func:`plain_record` already made for this run's
+    bytes of some files (elsewhere, e.g. in the worker process that read them). They
+    are taken as they are, for the same result with less work here.
     """
     run = _Run(files, read, previous, options, found or {})
-    return run.run(run.settled(unchanged))
+    return run.run(run.settled(unchanged), made or {})
+
+
+def plain_record(facts: FileFacts, options: FingerprintOptions) -> Fingerprint | None:
+    """The record :func:`fingerprint` makes for a file it does not scan (an image, a
+    font: it references nothing), from the digests read with it; None for a file it
+    scans, or whose md5 and integrity ``facts`` lack."""
+    logical = facts.logical
+    if scannable(logical) or facts.md5 is None or facts.integrity is None:
+        return None
+    passthrough = options.is_passthrough(logical)
+    own = _key(ENGINE_VERSION, logical, facts.digest, str(passthrough))
+    inputs = f"{own}:{_NO_LINKS}"
+    return copied_record(facts, facts.md5, facts.integrity, passthrough=passthrough, inputs=inputs)
 
 
 @dataclass(slots=True)
@@ -88,7 +106,9 @@ class _Run:
         self.previous = previous
         self.options = options
         self.found = found
-        self.link_free: set[str] = set()  # found to name no collected file: copied as is
+        #: Found to need no rewriting (they name no collected file, or are source maps or
+        #: pass-through files), their digests known: copied as is, never read.
+        self.as_is: set[str] = set()
         self.result = FingerprintResult()
         self.plans: dict[str, _Plan] = {}
         self.scans: dict[str, Scan] = {}  # read and scanned, not yet processed
@@ -113,13 +133,18 @@ class _Run:
                     work.append(referrer)
         return settled
 
-    def run(self, settled: Collection[str] = ()) -> FingerprintResult:
+    def run(
+        self, settled: Collection[str] = (), made: Mapping[str, Fingerprint] | None = None
+    ) -> FingerprintResult:
         edges: dict[str, list[str]] = {}
+        made = made or {}
         for logical in sorted(self.files):
             if logical in settled:
                 prev = self._reuse(self.previous[logical])
                 if prev.deps and adjustable(logical, self.options):
                     edges[logical] = list(prev.deps)  # only to report the cycles it is in
+            elif logical in made and self._take(made[logical]):
+                continue
             else:
                 self.plans[logical] = self._plan(logical)
         # Files whose references are not rewritten depend on nothing: they go first.
@@ -171,8 +196,12 @@ class _Run:
             return _Plan(own, prev.deps, prev.missing, can_adjust)
         early = self.found.get(logical)
         if early is not None and early.digest == facts.digest:
-            if not early.links and facts.md5 is not None and facts.integrity is not None:
-                self.link_free.add(logical)
+            if (
+                (not early.links or not can_adjust)
+                and facts.md5 is not None
+                and facts.integrity is not None
+            ):
+                self.as_is.add(logical)
             return _Plan(own, early.deps(), early.missing, can_adjust)
         scanned = self._scan(logical)
         if scanned is None:
@@ -237,8 +266,9 @@ class _Run:
         if not scannable(logical):
             self._store(self._plain(logical, inputs), None)
             return
-        if logical in self.link_free:  # nothing to rewrite, digests known: a plain copy
-            self._store(self._plain(logical, inputs, self.plans[logical].missing), None)
+        if logical in self.as_is:  # nothing to rewrite, digests known: a plain copy
+            plan = self.plans[logical]
+            self._store(self._plain(logical, inputs, plan.missing, plan.deps), None)
             return
         scanned = self._scan(logical)
         if scanned is None:
@@ -283,6 +313,23 @@ class _Run:
 
     # -- records --------------------------------------------------------------------------
 
+    def _take(self, fp: Fingerprint) -> bool:
+        """Use a record made by :func:`plain_record` (as :meth:`_single` would have made
+        it); False if it does not describe the file as ``files`` does."""
+        facts = self.files[fp.logical]
+        if scannable(fp.logical) or (fp.sha256, fp.size, fp.md5) != (
+            facts.digest,
+            facts.size,
+            facts.md5,
+        ):
+            return False
+        prev = self._reusable(fp.logical, fp.inputs)
+        if prev is not None:
+            self._reuse(prev)
+        else:
+            self._store(fp, None)
+        return True
+
     def _reuse(self, prev: Fingerprint) -> Fingerprint:
         self.hashed[prev.logical] = prev.hashed
         self.result.fingerprints[prev.logical] = prev
@@ -296,10 +343,16 @@ class _Run:
         if out is not None and fp.rewritten:
             self.result.contents[fp.logical] = out
 
-    def _plain(self, logical: str, inputs: str, missing: tuple[Missing, ...] = ()) -> Fingerprint:
+    def _plain(
+        self,
+        logical: str,
+        inputs: str,
+        missing: tuple[Missing, ...] = (),
+        deps: tuple[str, ...] = (),
+    ) -> Fingerprint:
         """The record of a file copied as is, read only if its digests are unknown.
 
-        ``missing``: what a scanned file that names no collected file references.
+        ``missing`` and ``deps``: what a scanned file that is not rewritten references.
         """
         facts = self.files[logical]
         md5, sri = facts.md5, facts.integrity
@@ -311,7 +364,7 @@ class _Run:
             data = self.read(logical)
             return opaque_record(logical, data, passthrough=passthrough, inputs=inputs)
         return copied_record(
-            facts, md5, sri, passthrough=passthrough, inputs=inputs, missing=missing
+            facts, md5, sri, passthrough=passthrough, inputs=inputs, missing=missing, deps=deps
         )
 
 

@@ -47,11 +47,12 @@ def copied_record(
     passthrough: bool,
     inputs: str,
     missing: tuple[Missing, ...] = (),
+    deps: tuple[str, ...] = (),
 ) -> Fingerprint:
     """The record of a file copied as is, from digests already known (no read).
 
-    ``missing``: the references to files not collected, for a scanned file that
-    names no collected file (so nothing in it is rewritten).
+    ``missing`` and ``deps``: the references to files not collected and the collected
+    files referenced, for a scanned file in which nothing is rewritten.
     """
     return Fingerprint(
         logical=facts.logical,
@@ -61,7 +62,7 @@ def copied_record(
         size=facts.size,
         integrity=sri,
         md5=md5,
-        deps=(),
+        deps=deps,
         inputs=inputs,
         missing=missing,
     )

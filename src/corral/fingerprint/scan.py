@@ -110,13 +110,23 @@ def _deps(links: Iterable[Link]) -> tuple[str, ...]:
     return tuple(sorted({link.target.logical for link in links}))
 
 
-def find(logical: str, data: bytes, files: Set[str], options: FingerprintOptions) -> Found | None:
-    """Scan ``data`` and keep only what was found; None if it is not UTF-8."""
+def find(
+    logical: str,
+    data: bytes,
+    files: Set[str],
+    options: FingerprintOptions,
+    *,
+    digest: str | None = None,
+) -> Found | None:
+    """Scan ``data`` and keep only what was found; None if it is not UTF-8.
+
+    ``digest`` is the SHA-256 of ``data`` when the caller already has it.
+    """
     try:
         scanned = scan(logical, data, files, options)
     except DecodeError:
         return None  # the engine reads it again and reports it
-    return Found(sha256_hex(data), tuple(scanned.links), tuple(scanned.missing))
+    return Found(digest or sha256_hex(data), tuple(scanned.links), tuple(scanned.missing))
 
 
 def rebuild(logical: str, data: bytes, found: Found) -> Scan | None:
