@@ -51,6 +51,20 @@ keep = 5
     assert config.project_root == tmp_path
 
 
+def test_the_integrity_hash_is_read_and_checked(tmp_path: Path) -> None:
+    write(tmp_path / "pyproject.toml", '[tool.corral]\nroot = "out"\nintegrity = "sha384"\n')
+    assert load_config(cwd=tmp_path).integrity == "sha384"
+    assert Config(root=tmp_path / "out").integrity == "sha256"  # the content digest's own
+    write(tmp_path / "pyproject.toml", '[tool.corral]\nroot = "out"\nintegrity = "md5"\n')
+    with pytest.raises(ConfigError) as info:
+        load_config(cwd=tmp_path)
+    assert info.value.key == "integrity"
+    assert info.value.file == str(tmp_path / "pyproject.toml")
+    assert "one of sha256, sha384, sha512; found 'md5'" in info.value.message
+    with pytest.raises(ConfigError, match="integrity"):
+        Config(root=tmp_path / "out", integrity="SHA384")
+
+
 def test_unknown_key_is_an_error_with_a_did_you_mean_hint(tmp_path: Path) -> None:
     write(tmp_path / "pyproject.toml", '[tool.corral]\nroot = "out"\nsorces = ["a"]\n')
     with pytest.raises(ConfigError) as info:

@@ -67,7 +67,7 @@ def test_collect_writes_originals_hashed_copies_and_manifests(site: Path) -> Non
     manifest = json.loads(files[CORRAL_MANIFEST])
     entry = manifest["files"]["css/base.css"]
     expected = (
-        "sha384-" + base64.b64encode(hashlib.sha384(files[entry["hashed"]]).digest()).decode()
+        "sha256-" + base64.b64encode(hashlib.sha256(files[entry["hashed"]]).digest()).decode()
     )
     assert entry["integrity"] == expected and entry["size"] == len(files[entry["hashed"]])
     assert manifest["release"] == "1" and report.release == 1
@@ -193,6 +193,33 @@ def test_changing_an_option_refingerprints_without_any_source_change(site: Path)
     assert b'from "./lib.js"' in (root / after["js/app.js"]).read_bytes()
     again = collect(config_for(site, "assets", hash=True, modules=False))
     assert not again.published and again.fingerprinted == []
+
+
+@pytest.mark.parametrize("algorithm", ["sha384", "sha512"])
+def test_the_integrity_option_picks_the_sri_hash_and_a_change_of_it_refingerprints(
+    site: Path, algorithm: str
+) -> None:
+    def sris(root: Path) -> dict[str, tuple[str, bytes]]:
+        manifest = json.loads((root / CORRAL_MANIFEST).read_bytes())
+        return {
+            logical: (entry["integrity"], (root / entry["hashed"]).read_bytes())
+            for logical, entry in manifest["files"].items()
+        }
+
+    def sri(name: str, data: bytes) -> str:
+        return f"{name}-" + base64.b64encode(hashlib.new(name, data).digest()).decode()
+
+    root = site / "static_root"
+    collect(config_for(site, "assets", hash=True))
+    assert all(value == sri("sha256", data) for value, data in sris(root).values())
+    # Nothing else changed: every file (even those the state vouches for) gets the new one.
+    report = collect(config_for(site, "assets", hash=True, integrity=algorithm))
+    assert report.published
+    assert all(value == sri(algorithm, data) for value, data in sris(root).values())
+    again = collect(config_for(site, "assets", hash=True, integrity=algorithm))
+    assert not again.published and again.fingerprinted == []
+    collect(config_for(site, "assets", hash=True))
+    assert all(value == sri("sha256", data) for value, data in sris(root).values())
 
 
 def test_a_run_vouches_only_for_files_the_state_fingerprinted_with_the_same_setup(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import os
 import shutil
 import subprocess
@@ -11,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from corral import BuildError, TargetError, collect
+from corral.publish import WHOLE_READ_LIMIT, digest_file, sri_value
 
 from .conftest import config_for, need, remount, served_files, snapshot, write_tree
 
@@ -124,3 +127,22 @@ def test_build_error_lists_every_problem(tmp_path: Path) -> None:
         "symlink-loop",
     ]
     assert str(info.value).startswith("3 problems found; nothing was published")
+
+
+@pytest.mark.parametrize("size", [0, 5, WHOLE_READ_LIMIT + 1])
+@pytest.mark.parametrize("sri", [None, "sha256", "sha384", "sha512"])
+def test_digest_file_reads_once_for_every_digest(
+    tmp_path: Path, size: int, sri: str | None
+) -> None:
+    data = bytes(range(256)) * (size // 256) + b"x" * (size % 256)
+    path = tmp_path / "f.bin"
+    path.write_bytes(data)
+    digests, held = digest_file(str(path), sri=sri)
+    assert digests.sha256 == hashlib.sha256(data).hexdigest()
+    assert held == (data if size <= WHOLE_READ_LIMIT else None)  # big files stream
+    if sri is None:
+        assert (digests.md5, digests.integrity) == (None, None)
+        return
+    assert digests.md5 == hashlib.md5(data).hexdigest()
+    raw = hashlib.new(sri, data).digest()
+    assert digests.integrity == f"{sri}-{base64.b64encode(raw).decode()}" == sri_value(sri, raw)

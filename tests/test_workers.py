@@ -248,7 +248,7 @@ def test_a_file_no_worker_could_stage_is_staged_by_the_main_process(
     assert not list((there.root / ".corral/tmp").iterdir())  # no half-staged leftovers
 
 
-def _die_staging(task: object, all_digests: bool, mode: object) -> list[object]:
+def _die_staging(task: object, sri: object, mode: object) -> list[object]:
     os._exit(3)
 
 
@@ -349,7 +349,7 @@ def test_staging_tasks_go_out_while_later_jobs_are_still_being_made(
             yield name, str(src / name), str(out / name), 60
 
     try:
-        pool.stage(made_lazily(), all_digests=False, mode=None)
+        pool.stage(made_lazily(), sri=None, mode=None)
         staged = {logical for logical, _, _ in pool.staged()}
     finally:
         pool.close()
@@ -376,7 +376,7 @@ def test_a_staging_task_leaves_when_its_files_reach_the_task_size(
             yield name, str(src / name), str(out / name), 60
 
     try:
-        pool.stage(made_lazily(), all_digests=False, mode=None)
+        pool.stage(made_lazily(), sri=None, mode=None)
         staged = {logical for logical, _, _ in pool.staged()}
     finally:
         pool.close()
@@ -395,7 +395,7 @@ def test_staging_workers_find_what_the_main_process_finds(tmp_path: Path, worker
     try:
         pool.stage(
             ((name, str(base / name), str(out / name), 10) for name in TREE),
-            all_digests=True,
+            sri="sha256",
             mode=None,
         )
         staged = {logical for logical, _, _ in pool.staged()}

@@ -111,7 +111,7 @@ def collect(
                 progress=progress,
                 target=staging,
                 scanned_ns=scanned_ns,
-                all_digests=config.hash,
+                sri=config.integrity if config.hash else None,
                 link=config.link,
                 pool=pool,
             )
@@ -391,7 +391,7 @@ def _worker_pool(
                 if tmp is not None:
                     yield found.logical, found.path, tmp, found.size
 
-        pool.stage(jobs(), all_digests=config.hash, mode=config.file_mode)
+        pool.stage(jobs(), sri=config.integrity if config.hash else None, mode=config.file_mode)
     if scan_too:
         pool.scan(scan)
     return pool
@@ -639,7 +639,7 @@ def _stage(
     progress: Progress | None,
     target: LocalTarget | None,
     scanned_ns: int,
-    all_digests: bool,
+    sri: str | None,
     link: bool = False,
     pool: WorkerPool | None = None,
 ) -> None:
@@ -650,7 +650,7 @@ def _stage(
         total = len(to_read)
         done = 0
         for found, why, digests, staged, problem in _examine_all(
-            to_read, state, intact, target, all_digests=all_digests, link=link, pool=pool
+            to_read, state, intact, target, sri=sri, link=link, pool=pool
         ):
             done += 1
             if progress is not None and (done % 200 == 0 or done == total):
@@ -689,7 +689,7 @@ def _examine_all(
     intact: set[str],
     target: LocalTarget | None,
     *,
-    all_digests: bool,
+    sri: str | None,
     link: bool,
     pool: WorkerPool | None = None,
 ) -> Iterator[_Examined]:
@@ -705,7 +705,7 @@ def _examine_all(
 
     def work(chunk: list[tuple[SourceFile, str]]) -> list[_Examined]:
         return [
-            _examine(found, reason, state, intact, target, all_digests=all_digests, link=link)
+            _examine(found, reason, state, intact, target, sri=sri, link=link)
             for found, reason in chunk
         ]
 
@@ -753,12 +753,12 @@ def _examine(
     intact: set[str],
     target: LocalTarget | None,
     *,
-    all_digests: bool,
+    sri: str | None,
     link: bool,
 ) -> _Examined:
     """Decide what a file that could not be trusted by its identity needs."""
     try:
-        digests, data = digest_file(found.path, all_digests=all_digests)
+        digests, data = digest_file(found.path, sri=sri)
     except OSError as exc:
         return found, "problem", None, None, _read_problem(exc, found)
     digest = digests.sha256

@@ -89,7 +89,7 @@ class Config:
     ``keep`` is how many releases before the current one a collect keeps when it
     prunes (``None``: never prune automatically). ``hash`` turns fingerprinting
     (content-hashed copies, rewritten references, manifests) on; ``modules``,
-    ``missing``, ``accept_missing`` and ``passthrough`` tune it (see
+    ``missing``, ``accept_missing``, ``passthrough`` and ``integrity`` tune it (see
     :class:`corral.fingerprint.FingerprintOptions`). ``manifest_name`` is where the
     Django-format manifest goes; ``link`` publishes each original as a symbolic link
     to its source file instead of a copy (hashed copies and variants stay files).
@@ -109,6 +109,7 @@ class Config:
     missing: Mapping[str, str] = field(default_factory=dict)
     accept_missing: tuple[str, ...] = ()
     passthrough: tuple[str, ...] | None = None
+    integrity: str = "sha256"
     compress: bool = True
     compression: Mapping[str, Any] = field(default_factory=dict)
     manifest_name: str = "staticfiles.json"
@@ -122,6 +123,7 @@ class Config:
 
     def __post_init__(self) -> None:
         _check_url(self.url, self.origin)
+        _check_integrity(self.integrity, self.origin)
         if self.keep is not None and (not isinstance(self.keep, int) or self.keep < 0):
             raise ConfigError(
                 f"'keep' must be a whole number of releases, 0 or more; found {self.keep!r}",
@@ -154,6 +156,7 @@ class Config:
                 modules=self.modules,
                 missing=dict(self.missing),  # type: ignore[arg-type]  # validated there
                 accept_missing=self.accept_missing,
+                integrity=self.integrity,
                 settings=self.settings,
                 **extra,
             )
@@ -201,6 +204,7 @@ _KEYS = (
     "missing",
     "accept_missing",
     "passthrough",
+    "integrity",
     "compress",
 )
 
@@ -295,6 +299,7 @@ def load_config(
         passthrough=None
         if passthrough is None
         else tuple(_strings(passthrough, "passthrough", origin)),
+        integrity=_expect(str, pick("integrity", "sha256"), "integrity", origin),
         sources=sources,
         url=_expect(str, pick("url", DEFAULT_URL), "url", origin),
         ignore=ignore,
@@ -440,6 +445,18 @@ def _prefix(value: str, origin: str) -> str:
             key="sources",
         )
     return prefix
+
+
+def _check_integrity(algorithm: object, origin: str) -> None:
+    from corral.publish import SRI_ALGORITHMS  # noqa: PLC0415
+
+    if algorithm not in SRI_ALGORITHMS:
+        raise ConfigError(
+            f"'integrity' must be one of {', '.join(SRI_ALGORITHMS)}; found {algorithm!r}",
+            hint='the hash of the Subresource Integrity values, e.g. integrity = "sha384"',
+            file=origin,
+            key="integrity",
+        )
 
 
 def _check_url(url: str, origin: str) -> None:

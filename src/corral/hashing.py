@@ -258,6 +258,7 @@ def options_key(config: Config) -> str:
             "missing": dict(sorted(config.missing.items())),
             "accept_missing": list(config.accept_missing),
             "passthrough": None if config.passthrough is None else list(config.passthrough),
+            "integrity": config.integrity,
         },
         sort_keys=True,
     )
@@ -341,6 +342,11 @@ def _differs(previous: Mapping[str, Fingerprint], current: Mapping[str, Fingerpr
         return True
     for logical, fp in current.items():
         prev = previous[logical]
-        if prev is not fp and (prev.hashed, prev.sha256) != (fp.hashed, fp.sha256):
+        # The integrity too: the same bytes get another one when its hash is changed.
+        if prev is not fp and (prev.hashed, prev.sha256, prev.integrity) != (
+            fp.hashed,
+            fp.sha256,
+            fp.integrity,
+        ):
             return True
     return False

@@ -34,7 +34,15 @@ from pathlib import Path
 from corral.errors import Problem, TargetError
 from corral.state import StateDir, TargetRecord
 
-__all__ = ["Digests", "LocalTarget", "Staged", "digest_file", "write_new"]
+__all__ = [
+    "SRI_ALGORITHMS",
+    "Digests",
+    "LocalTarget",
+    "Staged",
+    "digest_file",
+    "sri_value",
+    "write_new",
+]
 
 #: Files up to this size are read in one call and hashed in memory; larger ones stream.
 WHOLE_READ_LIMIT = 8 << 20
@@ -60,18 +68,33 @@ class Digests:
     integrity: str | None = None
 
 
-def digest_file(path: str, *, all_digests: bool = False) -> tuple[Digests, bytes | None]:
+#: The Subresource Integrity algorithms corral writes (browsers support all three).
+SRI_ALGORITHMS = ("sha256", "sha384", "sha512")
+
+
+def sri_value(algorithm: str, digest: bytes) -> str:
+    """The SRI string (``sha256-<base64>``) of a raw ``digest`` made by ``algorithm``."""
+    import base64  # noqa: PLC0415
+
+    return f"{algorithm}-{base64.b64encode(digest).decode('ascii')}"
+
+
+def digest_file(path: str, *, sri: str | None = None) -> tuple[Digests, bytes | None]:
     """Hash a file in one read; return its digests, and its bytes when it is small.
 
-    With ``all_digests``, also the md5 (Django's hashed names) and the sha384 SRI
-    integrity, so fingerprinting never has to read an unchanged file again.
+    With ``sri`` (one of :data:`SRI_ALGORITHMS`: the run fingerprints), also the md5
+    (Django's hashed names) and the SRI integrity, so fingerprinting never has to read
+    an unchanged file again. A ``sha256`` integrity is the content digest itself: it
+    costs nothing more.
     """
     # Imported here (cached after the first call): a no-change run reads no file.
     import hashlib  # noqa: PLC0415
 
     hashers = [hashlib.sha256()]
-    if all_digests:
-        hashers += [hashlib.md5(usedforsecurity=False), hashlib.sha384()]
+    if sri is not None:
+        hashers.append(hashlib.md5(usedforsecurity=False))
+        if sri != "sha256":
+            hashers.append(hashlib.new(sri))
     data: bytes | None = None
     fd = os.open(path, os.O_RDONLY)  # unbuffered: one read for a small file, no io objects
     try:
@@ -89,12 +112,10 @@ def digest_file(path: str, *, all_digests: bool = False) -> tuple[Digests, bytes
                     hasher.update(chunk)
     finally:
         os.close(fd)
-    if not all_digests:
+    if sri is None:
         return Digests(hashers[0].hexdigest()), data
-    import base64  # noqa: PLC0415
-
-    sri = "sha384-" + base64.b64encode(hashers[2].digest()).decode("ascii")
-    return Digests(hashers[0].hexdigest(), hashers[1].hexdigest(), sri), data
+    integrity = sri_value(sri, (hashers[2] if sri != "sha256" else hashers[0]).digest())
+    return Digests(hashers[0].hexdigest(), hashers[1].hexdigest(), integrity), data
 
 
 class LocalTarget:

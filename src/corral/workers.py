@@ -91,7 +91,7 @@ def _scan_task(task: list[tuple[str, str]]) -> list[tuple[str, Found]]:
 
 
 def _stage_task(
-    task: list[tuple[str, str, str, int]], all_digests: bool, mode: int | None
+    task: list[tuple[str, str, str, int]], sri: str | None, mode: int | None
 ) -> list[_StagedFile]:
     options = _options  # the run fingerprints: scan text files, name the others, here
     if options is not None:
@@ -102,7 +102,7 @@ def _stage_task(
     out: list[_StagedFile] = []
     for logical, source, tmp, size in task:
         try:
-            digests, data = digest_file(source, all_digests=all_digests)
+            digests, data = digest_file(source, sri=sri)
             if data is None:
                 continue  # too big to hold: left to the main process (it streams it)
             identity = write_new(tmp, data, mode)
@@ -157,7 +157,7 @@ class WorkerPool:
         )
 
     def stage(
-        self, jobs: Iterable[tuple[str, str, str, int]], *, all_digests: bool, mode: int | None
+        self, jobs: Iterable[tuple[str, str, str, int]], *, sri: str | None, mode: int | None
     ) -> None:
         """Stage ``jobs`` (logical path, source file, staging path, size) in the workers.
 
@@ -177,16 +177,16 @@ class WorkerPool:
             task.append(job)
             size += job[3]
             if len(task) == _STAGE_TASK_FILES or size >= _TASK_BYTES:
-                if not self._hand_out_staging(task, all_digests, mode):
+                if not self._hand_out_staging(task, sri, mode):
                     return
                 task, size = [], 0
         if task:
-            self._hand_out_staging(task, all_digests, mode)
+            self._hand_out_staging(task, sri, mode)
 
     def _hand_out_staging(
-        self, task: list[tuple[str, str, str, int]], all_digests: bool, mode: int | None
+        self, task: list[tuple[str, str, str, int]], sri: str | None, mode: int | None
     ) -> bool:
-        future = self._submit(_stage_task, task, all_digests, mode)
+        future = self._submit(_stage_task, task, sri, mode)
         if future is None:
             return False
         self._stages.append(future)

@@ -33,7 +33,7 @@ def facts(tree: Tree, *, digests: bool = False) -> dict[str, FileFacts]:
         md5 = hashlib.md5(data).hexdigest() if digests else None
         sri = None
         if digests:
-            sri = "sha384-" + base64.b64encode(hashlib.sha384(data).digest()).decode()
+            sri = "sha256-" + base64.b64encode(hashlib.sha256(data).digest()).decode()
         out[logical] = FileFacts(logical, hashlib.sha256(data).hexdigest(), len(data), md5, sri)
     return out
 

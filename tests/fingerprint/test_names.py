@@ -17,6 +17,7 @@ from corral.fingerprint.names import (
     integrity,
     md5_hex,
     name_hash,
+    sha256_and_integrity,
     sha256_hex,
 )
 
@@ -87,8 +88,19 @@ def test_digests() -> None:
     assert md5_hex(data) == hashlib.md5(data).hexdigest()
     assert name_hash(data) == hashlib.md5(data).hexdigest()[:12] == "5d41402abc4b"
     assert sha256_hex(data) == hashlib.sha256(data).hexdigest()
-    assert integrity(data) == "sha384-" + base64.b64encode(hashlib.sha384(data).digest()).decode()
-    assert integrity(b"").startswith("sha384-OLBgp1GsljhM2TJ+sbHjaiH9txEUvgdDTAzHv2P24donTt6")
+    assert integrity(data) == "sha256-" + base64.b64encode(hashlib.sha256(data).digest()).decode()
+    assert integrity(b"") == "sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+    assert integrity(b"", "sha384").startswith(
+        "sha384-OLBgp1GsljhM2TJ+sbHjaiH9txEUvgdDTAzHv2P24donTt6"
+    )
+    assert integrity(data, "sha512") == (
+        "sha512-" + base64.b64encode(hashlib.sha512(data).digest()).decode()
+    )
+    for algorithm in ("sha256", "sha384", "sha512"):
+        assert sha256_and_integrity(data, algorithm) == (
+            sha256_hex(data),
+            integrity(data, algorithm),
+        )
 
 
 def test_group_member_hashes_differ_per_member_and_per_group() -> None:

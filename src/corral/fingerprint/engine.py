@@ -77,7 +77,7 @@ def plain_record(facts: FileFacts, options: FingerprintOptions) -> Fingerprint |
     if scannable(logical) or facts.md5 is None or facts.integrity is None:
         return None
     passthrough = options.is_passthrough(logical)
-    own = _key(ENGINE_VERSION, logical, facts.digest, str(passthrough))
+    own = _key(ENGINE_VERSION, logical, facts.digest, str(passthrough), options.integrity)
     inputs = f"{own}:{_NO_LINKS}"
     return copied_record(facts, facts.md5, facts.integrity, passthrough=passthrough, inputs=inputs)
 
@@ -105,6 +105,7 @@ class _Run:
         self.read = read
         self.previous = previous
         self.options = options
+        self.sri = options.integrity
         self.found = found
         #: Found to need no rewriting (they name no collected file, or are source maps or
         #: pass-through files), their digests known: copied as is, never read.
@@ -181,7 +182,8 @@ class _Run:
         options = self.options
         can_adjust = adjustable(logical, options)
         if not scannable(logical):
-            own = _key(ENGINE_VERSION, logical, facts.digest, str(options.is_passthrough(logical)))
+            passthrough = str(options.is_passthrough(logical))
+            own = _key(ENGINE_VERSION, logical, facts.digest, passthrough, options.integrity)
             return _Plan(own, (), (), False)
         own = _key(
             ENGINE_VERSION,
@@ -190,6 +192,7 @@ class _Run:
             options.url,
             str(options.modules),
             str(can_adjust),
+            options.integrity,
         )
         prev = self.previous.get(logical)
         if prev is not None and prev.inputs.partition(":")[0] == own:
@@ -226,7 +229,10 @@ class _Run:
             problem = decode_problem(logical, exc, error=must_rewrite)
             (self.result.problems if must_rewrite else self.result.warnings).append(problem)
             passthrough = self.options.is_passthrough(logical)
-            self._store(opaque_record(logical, data, passthrough=passthrough, inputs=""), data)
+            record = opaque_record(
+                logical, data, passthrough=passthrough, inputs="", sri_algorithm=self.sri
+            )
+            self._store(record, data)
             return None
         return scanned
 
@@ -279,7 +285,7 @@ class _Run:
             out, rewrites = render(logical, scanned, self.hashed)
             self.result.rewrites.extend(rewrites)
         name = logical if self.options.is_passthrough(logical) else None
-        self._store(scanned_record(self.files[logical], scanned, out, inputs, name), out)
+        self._store(scanned_record(self.files[logical], scanned, out, inputs, name, self.sri), out)
 
     def _group(self, members: tuple[str, ...]) -> None:
         """Name a reference cycle's members together (see the package docstring)."""
@@ -307,7 +313,7 @@ class _Run:
             out, rewrites = render(member, scanned, self.hashed)
             self.result.rewrites.extend(rewrites)
             record = scanned_record(
-                self.files[member], scanned, out, keys[member], self.hashed[member]
+                self.files[member], scanned, out, keys[member], self.hashed[member], self.sri
             )
             self._store(record, out)
 
@@ -358,11 +364,15 @@ class _Run:
         md5, sri = facts.md5, facts.integrity
         prev = self.previous.get(logical)
         if prev is not None and _same_source(prev, facts):
-            md5, sri = md5 or prev.md5, sri or prev.integrity
+            md5 = md5 or prev.md5
+            if prev.integrity.startswith(f"{self.sri}-"):  # not one of another algorithm
+                sri = sri or prev.integrity
         passthrough = self.options.is_passthrough(logical)
         if md5 is None or sri is None:
             data = self.read(logical)
-            return opaque_record(logical, data, passthrough=passthrough, inputs=inputs)
+            return opaque_record(
+                logical, data, passthrough=passthrough, inputs=inputs, sri_algorithm=self.sri
+            )
         return copied_record(
             facts, md5, sri, passthrough=passthrough, inputs=inputs, missing=missing, deps=deps
         )

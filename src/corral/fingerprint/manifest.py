@@ -12,7 +12,7 @@ hash depends on.
     {"files": {"css/app.css": {"content_type": "text/css",
                                "encodings": {},
                                "hashed": "css/app.1a2b3c4d5e6f.css",
-                               "integrity": "sha384-...",
+                               "integrity": "sha256-...",
                                "sha256": "...",
                                "size": 1234}},
      "release": "42", "url": "/static/", "version": 1}

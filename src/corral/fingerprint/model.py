@@ -33,7 +33,7 @@ class FileFacts:
     digest: str  # SHA-256 hex of the source bytes
     size: int
     md5: str | None = None  # MD5 hex of the source bytes, if computed while reading
-    integrity: str | None = None  # "sha384-<base64>" of the source bytes, likewise
+    integrity: str | None = None  # "sha256-<base64>" (or as configured) of them, likewise
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,9 +17,10 @@ Django then never saves it.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import posixpath
+
+from corral.publish import sri_value
 
 __all__ = [
     "HASH_LENGTH",
@@ -28,6 +29,7 @@ __all__ = [
     "integrity",
     "md5_hex",
     "name_hash",
+    "sha256_and_integrity",
     "sha256_hex",
 ]
 
@@ -57,9 +59,18 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def integrity(data: bytes) -> str:
-    """Return the Subresource Integrity value (``sha384-<base64>``) of ``data``."""
-    return "sha384-" + base64.b64encode(hashlib.sha384(data).digest()).decode("ascii")
+def integrity(data: bytes, algorithm: str = "sha256") -> str:
+    """Return the Subresource Integrity value (``sha256-<base64>``) of ``data``."""
+    return sri_value(algorithm, hashlib.new(algorithm, data).digest())
+
+
+def sha256_and_integrity(data: bytes, algorithm: str) -> tuple[str, str]:
+    """Return the SHA-256 hex digest of ``data`` and its SRI value, hashing once when
+    ``algorithm`` is sha256."""
+    if algorithm != "sha256":
+        return sha256_hex(data), integrity(data, algorithm)
+    digest = hashlib.sha256(data)
+    return digest.hexdigest(), sri_value("sha256", digest.digest())
 
 
 def group_member_hash(group_digest: str, logical: str) -> str:

@@ -17,6 +17,7 @@ from types import MappingProxyType
 from typing import Literal, cast, get_args
 
 from corral.errors import ConfigError
+from corral.publish import SRI_ALGORITHMS
 from corral.references import Kind
 
 __all__ = [
@@ -83,6 +84,8 @@ class FingerprintOptions:
     * ``passthrough``: regular expressions searched in the logical path; a
       matching file already carries a bundler's content hash, keeps its name
       and its bytes (see the package docstring).
+    * ``integrity``: the hash of the Subresource Integrity values, ``"sha256"``
+      (the content digest corral computes anyway), ``"sha384"`` or ``"sha512"``.
     * ``settings``: where the user sets these options, named in hints
       (``"[tool.corral]"``, or e.g. a Django storage's ``OPTIONS``).
 
@@ -94,6 +97,7 @@ class FingerprintOptions:
     missing: Mapping[Kind, Policy] = field(default_factory=lambda: DEFAULT_MISSING)
     accept_missing: tuple[str, ...] = ()
     passthrough: tuple[str, ...] = DEFAULT_PASSTHROUGH
+    integrity: str = "sha256"
     settings: str = "[tool.corral]"
 
     def __post_init__(self) -> None:
@@ -114,6 +118,11 @@ class FingerprintOptions:
                     r"e.g. '-[A-Za-z0-9_-]{8}\.js$'",
                 ) from None
         object.__setattr__(self, "passthrough", patterns)
+        if self.integrity not in SRI_ALGORITHMS:
+            raise ConfigError(
+                f"integrity must be one of {', '.join(SRI_ALGORITHMS)}, not {self.integrity!r}",
+                key="integrity",
+            )
 
     def policy(self, kind: Kind) -> Policy:
         """Return what to do about a missing reference of ``kind``."""

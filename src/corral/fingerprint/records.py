@@ -3,28 +3,31 @@
 from __future__ import annotations
 
 from corral.fingerprint.model import FileFacts, Fingerprint, Missing
-from corral.fingerprint.names import HASH_LENGTH, hashed_name, integrity, md5_hex, sha256_hex
+from corral.fingerprint.names import HASH_LENGTH, hashed_name, md5_hex, sha256_and_integrity
 from corral.fingerprint.scan import Scan
 
 __all__ = ["copied_record", "opaque_record", "scanned_record"]
 
 
 def scanned_record(
-    facts: FileFacts, scanned: Scan, out: bytes, inputs: str, name: str | None
+    facts: FileFacts, scanned: Scan, out: bytes, inputs: str, name: str | None, sri_algorithm: str
 ) -> Fingerprint:
     """The record of a scanned text file whose hashed copy holds ``out``.
 
     ``name`` is its hashed name if already decided (pass-through, cycle
     member); None names it by the MD5 of ``out``, as Django does. Digests the
-    read already computed (``facts``) are reused, so a file that needed no
-    rewriting is not hashed again.
+    read already computed (``facts``, with an integrity made by ``sri_algorithm``)
+    are reused, so a file that needed no rewriting is not hashed again.
     """
     rewritten = out is not scanned.data and out != scanned.data
     md5 = facts.md5 or md5_hex(scanned.data)
     if rewritten:
-        out_md5, sha256, sri = md5_hex(out), sha256_hex(out), integrity(out)
+        out_md5 = md5_hex(out)
+        sha256, sri = sha256_and_integrity(out, sri_algorithm)
+    elif facts.integrity is not None:
+        out_md5, sha256, sri = md5, facts.digest, facts.integrity
     else:
-        out_md5, sha256, sri = md5, facts.digest, facts.integrity or integrity(out)
+        out_md5, (sha256, sri) = md5, sha256_and_integrity(out, sri_algorithm)
     return Fingerprint(
         logical=facts.logical,
         hashed=hashed_name(facts.logical, out_md5[:HASH_LENGTH]) if name is None else name,
@@ -68,16 +71,19 @@ def copied_record(
     )
 
 
-def opaque_record(logical: str, data: bytes, *, passthrough: bool, inputs: str) -> Fingerprint:
+def opaque_record(
+    logical: str, data: bytes, *, passthrough: bool, inputs: str, sri_algorithm: str
+) -> Fingerprint:
     """The record of a file copied as is, computed from its bytes ``data``."""
     md5 = md5_hex(data)
+    sha256, sri = sha256_and_integrity(data, sri_algorithm)
     return Fingerprint(
         logical=logical,
         hashed=logical if passthrough else hashed_name(logical, md5[:HASH_LENGTH]),
         rewritten=False,
-        sha256=sha256_hex(data),
+        sha256=sha256,
         size=len(data),
-        integrity=integrity(data),
+        integrity=sri,
         md5=md5,
         deps=(),
         inputs=inputs,

@@ -5,7 +5,7 @@
     resolver = Resolver.from_manifest(Path("static/.corral/manifest.json"))
     resolver.url("css/app.css")        # "/static/css/app.1a2b3c4d5e6f.css"
     resolver.url("fonts/x.eot?#iefix") # query strings and fragments are kept
-    resolver.integrity("css/app.css")  # "sha384-..."
+    resolver.integrity("css/app.css")  # "sha256-..."
 
 Reads corral's manifest (and, for convenience, Django's ``staticfiles.json``,
 which has no integrity and no URL: pass ``url=``). Strict mode (the default,
@@ -125,7 +125,7 @@ class Resolver:
         return out
 
     def integrity(self, logical: str) -> str:
-        """Return the SRI value (``sha384-...``) of ``logical``'s hashed file.
+        """Return the SRI value (``sha256-...``) of ``logical``'s hashed file.
 
         Empty for a path the manifest does not know (lenient mode), or when the
         manifest is Django's, which has none.

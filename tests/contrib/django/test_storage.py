@@ -44,7 +44,7 @@ TREE: dict[str, str | bytes] = {
 
 
 def sri(data: bytes) -> str:
-    return "sha384-" + base64.b64encode(hashlib.sha384(data).digest()).decode()
+    return "sha256-" + base64.b64encode(hashlib.sha256(data).digest()).decode()
 
 
 def stage(src: Path, root: Path) -> dict[str, tuple[Any, str]]:
@@ -151,6 +151,7 @@ def test_post_process_dry_run_does_nothing(django_project: Project, tmp_path: Pa
         ({"modules": "no"}, "modules"),
         ({"accept_missing": "vendor/*"}, "accept_missing"),
         ({"passthrough": ["("]}, "passthrough"),
+        ({"integrity": "md5"}, "integrity"),
     ],
 )
 def test_corral_storage_rejects_a_bad_option(

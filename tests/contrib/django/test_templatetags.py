@@ -16,7 +16,11 @@ STATIC = Template("{% load static %}{% static 'js/app.js' %}")
 
 
 def sri(path: Path) -> str:
-    return "sha384-" + base64.b64encode(hashlib.sha384(path.read_bytes()).digest()).decode()
+    return "sha256-" + base64.b64encode(hashlib.sha256(path.read_bytes()).digest()).decode()
+
+
+def sha512(path: Path) -> str:
+    return "sha512-" + base64.b64encode(hashlib.sha512(path.read_bytes()).digest()).decode()
 
 
 @pytest.mark.parametrize("backend", [CORRAL_MANIFEST, CORRAL_STORAGE, DJANGO_MANIFEST])
@@ -38,6 +42,16 @@ def test_integrity_of_the_hashed_file_then_of_the_source_with_debug(
     assert STATIC.render(Context()) == "/static/js/app.js"
     assert TAG.render(Context()) == sri(source)
     assert sri(source) != sri(published)
+
+
+def test_integrity_follows_the_corral_storage_option(django_project: Project) -> None:
+    source = django_project.write({"js/app.js": "console.log('published');\n"}) / "js/app.js"
+    django_project.configure(STORAGES=storages(CORRAL_STORAGE, integrity="sha512"))
+    django_project.collectstatic()
+    published = django_project.root / STATIC.render(Context()).removeprefix("/static/")
+    assert TAG.render(Context()) == sha512(published)
+    django_project.configure(DEBUG=True)  # from the source file, with the same hash
+    assert TAG.render(Context()) == sha512(source)
 
 
 def test_integrity_with_a_plain_storage_is_of_the_collected_file(

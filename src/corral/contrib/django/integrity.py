@@ -15,15 +15,17 @@ __all__ = ["integrity"]
 
 
 def integrity(path: str) -> str:
-    """``sha384-…`` of the file ``{% static path %}`` names; ``""`` if there is none.
+    """The SRI value (``sha256-…``, or as the storage's ``integrity`` option says) of
+    the file ``{% static path %}`` names; ``""`` if there is none.
 
     With ``DEBUG``, the source file the finders find (what the development server
     serves); otherwise the published file, from corral's manifest when there is one.
     """
     name = bare(path)
+    algorithm = str(getattr(staticfiles_storage, "integrity_algorithm", "sha256"))
     if settings.DEBUG:
         found = finders.find(name)
-        return file_integrity(found) if isinstance(found, str) else ""
+        return file_integrity(found, algorithm) if isinstance(found, str) else ""
     lookup = getattr(staticfiles_storage, "integrity", None)
     if lookup is not None:
         return str(lookup(name))
@@ -35,5 +37,5 @@ def integrity(path: str) -> str:
         # left by an earlier fingerprinting run may name another (a plain storage now).
         if resolver is not None and name in resolver and resolver.hashed(name) == served:
             return str(resolver.integrity(name))
-        return file_integrity(os.path.join(location, served))
+        return file_integrity(os.path.join(location, served), algorithm)
     return ""

@@ -7,7 +7,7 @@
   ``staticfiles.json`` is byte-compatible, so ``{% static %}`` works unchanged.
 * :class:`CorralStorage` — the same, plus corral's options in
   ``STORAGES["staticfiles"]["OPTIONS"]`` (``keep``, ``missing``,
-  ``accept_missing``, ``passthrough``, ``modules``, ``compress``) and
+  ``accept_missing``, ``passthrough``, ``modules``, ``integrity``, ``compress``) and
   :meth:`CorralStorage.integrity` for Subresource Integrity.
 
 ``manage.py collectstatic`` (with ``corral.contrib.django`` installed) never calls
@@ -17,7 +17,6 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import os
 from collections.abc import Iterator, Mapping
@@ -29,6 +28,7 @@ from django.core.files.base import ContentFile
 
 from corral.errors import BuildError, ConfigError
 from corral.hashing import CORRAL_MANIFEST
+from corral.publish import sri_value
 
 __all__ = ["CorralStorage", "ManifestStaticFilesStorage", "StaticFilesStorage"]
 
@@ -63,14 +63,19 @@ class ManifestStaticFilesStorage(_django.ManifestStaticFilesStorage):
     def _fingerprint_options(self) -> dict[str, Any]:
         return {"modules": bool(self.support_js_module_import_aggregation)}
 
+    @property
+    def integrity_algorithm(self) -> str:
+        """The hash of the SRI values corral writes for this storage (``"sha256"``)."""
+        return "sha256"
+
     def integrity(self, name: str) -> str:
-        """The SRI value (``sha384-…``) of ``name``'s published file, from corral's manifest.
+        """The SRI value (``sha256-…``) of ``name``'s published file, from corral's manifest.
 
         Empty when the manifest does not list it and ``manifest_strict`` is off.
         """
         resolver = cached_resolver(self.path(CORRAL_MANIFEST), strict=self.manifest_strict)
         if resolver is None:
-            return file_integrity(self.path(self.stored_name(name)))
+            return file_integrity(self.path(self.stored_name(name)), self.integrity_algorithm)
         return str(resolver.integrity(bare(name)))
 
 
@@ -80,7 +85,9 @@ class CorralStorage(ManifestStaticFilesStorage):
     ``keep`` (releases kept before the current one, default 2), ``missing`` (policy
     per reference kind), ``accept_missing`` (globs), ``passthrough`` (globs of
     already-hashed names), ``modules`` (rewrite ES module imports, default on),
-    ``compress`` (``True``/``False`` or a table of compression options, default on).
+    ``integrity`` (the hash of the SRI values: ``"sha256"``, the default,
+    ``"sha384"`` or ``"sha512"``), ``compress`` (``True``/``False`` or a table of
+    compression options, default on).
     """
 
     corral_option_names = (
@@ -89,6 +96,7 @@ class CorralStorage(ManifestStaticFilesStorage):
         "accept_missing",
         "passthrough",
         "modules",
+        "integrity",
         "compress",
     )
 
@@ -98,8 +106,12 @@ class CorralStorage(ManifestStaticFilesStorage):
         self.corral_options = _validated(options)
 
     def _fingerprint_options(self) -> dict[str, Any]:
-        keys = ("missing", "accept_missing", "passthrough", "modules")
+        keys = ("missing", "accept_missing", "passthrough", "modules", "integrity")
         return {k: self.corral_options[k] for k in keys if k in self.corral_options}
+
+    @property
+    def integrity_algorithm(self) -> str:
+        return str(self.corral_options.get("integrity", "sha256"))
 
 
 def _validated(options: dict[str, Any]) -> dict[str, Any]:
@@ -133,6 +145,7 @@ def _validated(options: dict[str, Any]) -> dict[str, Any]:
         accept_missing=options.get("accept_missing", ()),
         passthrough=options.get("passthrough"),
         modules=options.get("modules", True),
+        integrity=options.get("integrity", "sha256"),
         compression=dict(compress) if isinstance(compress, Mapping) else {},
         origin=_OPTIONS,
     )
@@ -176,14 +189,14 @@ def cached_resolver(manifest: str, *, strict: bool) -> Any:
     return cached[1]
 
 
-def file_integrity(path: str) -> str:
-    """``sha384-…`` of the file at ``path``; ``""`` if it can't be read."""
+def file_integrity(path: str, algorithm: str = "sha256") -> str:
+    """The SRI value (``sha256-…``) of the file at ``path``; ``""`` if it can't be read."""
     try:
         with open(path, "rb") as fh:
-            digest = hashlib.file_digest(fh, "sha384").digest()
+            digest = hashlib.file_digest(fh, algorithm).digest()
     except OSError:
         return ""
-    return "sha384-" + base64.b64encode(digest).decode()
+    return sri_value(algorithm, digest)
 
 
 def _fingerprint_stored(

@@ -1,6 +1,6 @@
 """Template tags: ``{% load corral %}`` then ``{% static_integrity 'js/app.js' %}``.
 
-``static_integrity`` gives the Subresource Integrity value (``sha384-…``) of the
+``static_integrity`` gives the Subresource Integrity value (``sha256-…``) of the
 file ``{% static %}`` points at::
 
     <script src="{% static 'js/app.js' %}"
