@@ -332,16 +332,15 @@ def test_a_killed_first_run_takes_its_workers_with_it(tmp_path: Path) -> None:
     assert not list((root / ".corral/tmp").iterdir())
 
 
-def test_staging_tasks_go_out_while_later_jobs_are_still_being_made(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(corral.workers, "_STAGE_TASK_FILES", 3)
-    names = [f"f{i}.txt" for i in range(8)]
+def _stage_lazily(tmp_path: Path, count: int) -> tuple[list[int], set[str], Path]:
+    """Stage ``count`` files of 60 bytes through jobs made one at a time; return how many
+    files were with the workers as each job was made, what was staged, and where."""
+    names = [f"f{i}.txt" for i in range(count)]
     src = write_tree(tmp_path / "src", {name: name * 10 for name in names})
     out = tmp_path / "out"
     out.mkdir()
     pool = WorkerPool(set(names))
-    handed_out: list[int] = []  # tasks already with the workers as each job is made
+    handed_out: list[int] = []  # files already with the workers as each job is made
 
     def made_lazily() -> Iterator[tuple[str, str, str, int]]:
         for name in names:
@@ -353,9 +352,17 @@ def test_staging_tasks_go_out_while_later_jobs_are_still_being_made(
         staged = {logical for logical, _, _ in pool.staged()}
     finally:
         pool.close()
-    assert handed_out == [0, 0, 0, 3, 3, 3, 6, 6]  # a task leaves as soon as it is full
     assert staged == set(names)
-    assert sorted(p.name for p in out.iterdir()) == sorted(names)
+    return handed_out, staged, out
+
+
+def test_staging_tasks_go_out_while_later_jobs_are_still_being_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(corral.workers, "_STAGE_TASK_FILES", 3)
+    handed_out, staged, out = _stage_lazily(tmp_path, 8)
+    assert handed_out == [0, 0, 0, 3, 3, 3, 6, 6]  # a task leaves as soon as it is full
+    assert sorted(p.name for p in out.iterdir()) == sorted(staged)
     assert (out / "f5.txt").read_text() == "f5.txt" * 10
 
 
@@ -363,25 +370,8 @@ def test_a_staging_task_leaves_when_its_files_reach_the_task_size(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(corral.workers, "_TASK_BYTES", 100)
-    names = [f"f{i}.txt" for i in range(5)]
-    src = write_tree(tmp_path / "src", {name: name * 10 for name in names})
-    out = tmp_path / "out"
-    out.mkdir()
-    pool = WorkerPool(set(names))
-    handed_out: list[int] = []
-
-    def made_lazily() -> Iterator[tuple[str, str, str, int]]:
-        for name in names:
-            handed_out.append(len(pool.staging))
-            yield name, str(src / name), str(out / name), 60
-
-    try:
-        pool.stage(made_lazily(), sri=None, mode=None)
-        staged = {logical for logical, _, _ in pool.staged()}
-    finally:
-        pool.close()
+    handed_out, _, _ = _stage_lazily(tmp_path, 5)
     assert handed_out == [0, 0, 2, 2, 4]  # 120 bytes fill a task: two files each
-    assert staged == set(names)
 
 
 @pytest.mark.parametrize("workers", [1, 2])

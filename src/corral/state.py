@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -418,6 +417,8 @@ class StateDir:
             for entry in os.scandir(self.tmp):
                 with contextlib.suppress(FileNotFoundError):
                     if entry.is_dir(follow_symlinks=False):  # a first run's staging tree
+                        import shutil  # noqa: PLC0415 - only after a killed run
+
                         shutil.rmtree(entry.path)
                     else:
                         os.unlink(entry.path)
