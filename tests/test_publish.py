@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
+import corral.publish
 from corral import BuildError, TargetError, collect
-from corral.publish import WHOLE_READ_LIMIT, digest_file, sri_value
+from corral.publish import _CHUNK, WHOLE_READ_LIMIT, digest_file, sri_value
 
 from .conftest import config_for, need, remount, served_files, snapshot, write_tree
 
@@ -146,3 +147,34 @@ def test_digest_file_reads_once_for_every_digest(
     assert digests.md5 == hashlib.md5(data).hexdigest()
     raw = hashlib.new(sri, data).digest()
     assert digests.integrity == f"{sri}-{base64.b64encode(raw).decode()}" == sri_value(sri, raw)
+
+
+@pytest.mark.parametrize(
+    ("seen", "now"),
+    [(0, 0), (5, 5), (5, 0), (5, 3), (5, 9), (3, 3 * 1024 * 1024), (2 * _CHUNK, _CHUNK + 7)],
+)
+def test_digest_file_reads_what_the_file_holds_whatever_size_the_scan_saw(
+    tmp_path: Path, seen: int, now: int
+) -> None:
+    # ``seen``: the size handed in (from the scan); ``now``: what the file holds when
+    # it is read, after it grew or shrank meanwhile.
+    data = bytes(range(256)) * (now // 256) + b"y" * (now % 256)
+    path = tmp_path / "f.bin"
+    path.write_bytes(data)
+    digests, held = digest_file(str(path), size=seen)
+    assert digests.sha256 == hashlib.sha256(data).hexdigest()
+    assert held == data
+
+
+def test_digest_file_given_a_size_takes_no_stat(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "f.bin"
+    path.write_bytes(b"abc")
+
+    def no_stat(fd: int) -> os.stat_result:
+        raise AssertionError("fstat called")
+
+    monkeypatch.setattr(corral.publish.os, "fstat", no_stat)
+    digests, held = digest_file(str(path), size=3)
+    assert (digests.sha256, held) == (hashlib.sha256(b"abc").hexdigest(), b"abc")

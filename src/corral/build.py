@@ -758,7 +758,7 @@ def _examine(
 ) -> _Examined:
     """Decide what a file that could not be trusted by its identity needs."""
     try:
-        digests, data = digest_file(found.path, sri=sri)
+        digests, data = digest_file(found.path, sri=sri, size=found.size)
     except OSError as exc:
         return found, "problem", None, None, _read_problem(exc, found)
     digest = digests.sha256

@@ -79,13 +79,18 @@ def sri_value(algorithm: str, digest: bytes) -> str:
     return f"{algorithm}-{base64.b64encode(digest).decode('ascii')}"
 
 
-def digest_file(path: str, *, sri: str | None = None) -> tuple[Digests, bytes | None]:
+def digest_file(
+    path: str, *, sri: str | None = None, size: int | None = None
+) -> tuple[Digests, bytes | None]:
     """Hash a file in one read; return its digests, and its bytes when it is small.
 
     With ``sri`` (one of :data:`SRI_ALGORITHMS`: the run fingerprints), also the md5
     (Django's hashed names) and the SRI integrity, so fingerprinting never has to read
     an unchanged file again. A ``sha256`` integrity is the content digest itself: it
     costs nothing more.
+
+    ``size`` is the size the scan saw, which spares a ``stat``; whatever the file holds
+    when it is read is what is hashed and returned, also if it has changed since.
     """
     # Imported here (cached after the first call): a no-change run reads no file.
     import hashlib  # noqa: PLC0415
@@ -98,12 +103,18 @@ def digest_file(path: str, *, sri: str | None = None) -> tuple[Digests, bytes | 
     data: bytes | None = None
     fd = os.open(path, os.O_RDONLY)  # unbuffered: one read for a small file, no io objects
     try:
-        size = os.fstat(fd).st_size
+        if size is None:
+            size = os.fstat(fd).st_size
         if size <= WHOLE_READ_LIMIT:
-            parts = [os.read(fd, size + 1)]
-            while parts[-1]:
-                parts.append(os.read(fd, _CHUNK))
-            data = parts[0] if len(parts) == 2 else b"".join(parts)
+            data = os.read(fd, size + 1)
+            if len(data) != size:
+                # It has grown or shrunk since its size was taken (or the file system
+                # gave a short read): read on to the end. Exactly ``size`` bytes, the
+                # usual case, needs no second read to find the end.
+                parts = [data]
+                while parts[-1]:
+                    parts.append(os.read(fd, _CHUNK))
+                data = b"".join(parts)
             for hasher in hashers:
                 hasher.update(data)
         else:

@@ -102,7 +102,7 @@ def _stage_task(
     out: list[_StagedFile] = []
     for logical, source, tmp, size in task:
         try:
-            digests, data = digest_file(source, sri=sri)
+            digests, data = digest_file(source, sri=sri, size=size)
             if data is None:
                 continue  # too big to hold: left to the main process (it streams it)
             identity = write_new(tmp, data, mode)
