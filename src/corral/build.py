@@ -646,6 +646,7 @@ def _stage(
     """Read and digest the files :func:`_triage` chose; with a ``target``, stage them
     (``pool``: worker processes that stage some of them)."""
     problems: list[Problem] = []
+    listed = {"new": report.new, "changed": report.changed, "repair": report.repaired}
     with clock("stage"):
         total = len(to_read)
         done = 0
@@ -666,9 +667,7 @@ def _stage(
                 # Rewrite the state only if that lets the next run trust this file.
                 run.refresh |= settled(found.ctime_ns, scanned_ns)
                 continue
-            {"new": report.new, "changed": report.changed, "repair": report.repaired}[why].append(
-                found.logical
-            )
+            listed[why].append(found.logical)
             if staged is not None:
                 run.staged.append(staged)
                 report.bytes_written += found.size
