@@ -25,7 +25,8 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
-    "django.contrib.staticfiles",
+    # Django's staticfiles app with the site's ignore patterns (site_project/apps.py)
+    "site_project.apps.SiteStaticFilesConfig",
     "pages",
 ]
 

@@ -43,6 +43,46 @@ def test_e001_when_corral_comes_after_staticfiles(django_project: Project, apps:
     assert not (django_project.root / ".corral").exists()
 
 
+OWN_STATICFILES = """
+from django.contrib.staticfiles.apps import StaticFilesConfig
+
+
+class SiteStaticFiles(StaticFilesConfig):
+    ignore_patterns = [*StaticFilesConfig.ignore_patterns, "*.scss"]
+"""
+
+
+def own_staticfiles(django_project: Project) -> str:
+    """A project's own StaticFilesConfig subclass (Django's way to change its
+    ignore_patterns); returns its dotted path for INSTALLED_APPS."""
+    package = django_project.app("sitestatic", {}).parent
+    (package / "apps.py").write_text(OWN_STATICFILES)
+    return "sitestatic.apps.SiteStaticFiles"
+
+
+def test_e001_sees_staticfiles_installed_through_a_projects_own_config(
+    django_project: Project,
+) -> None:
+    django_project.write({"a.txt": "a"})
+    django_project.configure(INSTALLED_APPS=[own_staticfiles(django_project), OURS])
+    [message] = corral_messages()
+    assert message.id == "corral.E001"
+    django_project.collectstatic()
+    assert not (django_project.root / ".corral").exists()  # Django's command ran
+
+
+def test_a_projects_own_staticfiles_config_after_corral_is_fine(
+    django_project: Project,
+) -> None:
+    django_project.write({"a.txt": "a", "css/theme.scss": "b"})
+    django_project.configure(INSTALLED_APPS=[OURS, own_staticfiles(django_project)])
+    assert corral_messages() == []
+    django_project.collectstatic()
+    assert (django_project.root / ".corral").is_dir()  # corral's command ran
+    assert (django_project.root / "a.txt").read_text() == "a"
+    assert not (django_project.root / "css/theme.scss").exists()  # the config's pattern
+
+
 def test_w001_when_the_storage_falls_back_to_djangos_collection(
     django_project: Project,
 ) -> None:

@@ -242,6 +242,22 @@ def test_collectstatic_collects_the_site(site: Site) -> None:
         assert (site.root / name).is_file(), name
 
 
+def test_collectstatic_leaves_out_what_the_site_ignores(site: Site) -> None:
+    # site_project/apps.py: the same patterns as [tool.corral]'s ignore.
+    assert (site.base / "assets/css/_theme.scss").is_file()
+    assert not (site.root / "css/_theme.scss").exists()
+    assert not (site.root / "js/drafts").exists()
+
+
+def test_corral_collect_in_the_site_finds_what_collectstatic_published(site: Site) -> None:
+    # The README: `corral collect` there collects the same sources into the same root.
+    plan = run(site.base, "-m", "corral", "collect", "--dry-run", "--json")
+    assert plan.returncode == 0, plan.stdout + plan.stderr
+    counts = json.loads(plan.stdout)["counts"]
+    assert counts["unchanged"] > 100
+    assert (counts["new"], counts["changed"], counts["removed"]) == (0, 0, 0)
+
+
 def test_the_pages_are_rendered_from_the_manifest(site: Site) -> None:
     assert site.rendered["debug"] is False
     assert site.rendered["static_url"] == STATIC_URL

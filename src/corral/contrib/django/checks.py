@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
+from django.apps import apps
 from django.core import checks
 
 __all__ = ["check_corral"]
@@ -16,9 +16,12 @@ __all__ = ["check_corral"]
 
 def check_corral(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
     messages: list[checks.CheckMessage] = []
-    apps = list(settings.INSTALLED_APPS)
-    ours = _index(apps, "corral.contrib.django")
-    theirs = _index(apps, "django.contrib.staticfiles")
+    # By the app registry, not by INSTALLED_APPS' strings: staticfiles may be installed
+    # through a project's own StaticFilesConfig subclass (Django's way to change its
+    # ignore_patterns), and the first app's command is the one manage.py runs.
+    names = [config.name for config in apps.get_app_configs()]
+    ours = _index(names, "corral.contrib.django")
+    theirs = _index(names, "django.contrib.staticfiles")
     if ours is not None and theirs is not None and ours > theirs:
         messages.append(
             checks.Error(
@@ -61,8 +64,5 @@ def _storage_messages() -> list[checks.CheckMessage]:
     return []
 
 
-def _index(apps: list[str], name: str) -> int | None:
-    for i, entry in enumerate(apps):
-        if entry == name or entry.startswith(name + ".apps."):
-            return i
-    return None
+def _index(names: list[str], name: str) -> int | None:
+    return names.index(name) if name in names else None
