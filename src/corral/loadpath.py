@@ -27,6 +27,7 @@ __all__ = ["Conflict", "IgnoreRules", "LoadPath", "SourceFile", "path_ignored", 
 
 #: Logical paths under this directory are corral's own bookkeeping in the target.
 RESERVED = ".corral"
+_RESERVED_DIR = RESERVED + "/"
 
 
 @dataclass(slots=True)  # not frozen: a frozen dataclass is slower to build, and scans build many
@@ -141,6 +142,9 @@ def _scan_source(
     found: list[SourceFile] = []
     root_stat = os.stat(source.path)
     base = f"{source.prefix}/" if source.prefix else ""
+    index = source.index
+    ignores = rules.ignores
+    suspect = _SUSPECT_NAME.search  # the common case of _bad_name: one C-level scan
     # (directory path, path relative to the source, real directories on the way down)
     stack: list[tuple[str, str, frozenset[tuple[int, int]]]] = [
         (str(source.path), "", frozenset({(root_stat.st_dev, root_stat.st_ino)}))
@@ -164,9 +168,9 @@ def _scan_source(
                 problems.append(_stat_problem(exc, entry.path, logical))
                 continue
             is_dir = stat.S_ISDIR(st.st_mode)
-            if rules.ignores(name, relative, logical, is_dir=is_dir):
+            if ignores(name, relative, logical, is_dir=is_dir):
                 continue
-            bad_name = _bad_name(name)
+            bad_name = _bad_name(name) if suspect(name) is not None else None
             if bad_name:
                 problems.append(
                     Problem(
@@ -192,7 +196,9 @@ def _scan_source(
                     continue
                 stack.append((entry.path, relative + "/", ancestors | {key}))
             elif stat.S_ISREG(st.st_mode):
-                if logical == RESERVED or logical.startswith(RESERVED + "/"):
+                if logical.startswith(RESERVED) and (
+                    logical == RESERVED or logical.startswith(_RESERVED_DIR)
+                ):
                     problems.append(
                         Problem(
                             "reserved-path",
@@ -202,7 +208,18 @@ def _scan_source(
                         )
                     )
                     continue
-                found.append(SourceFile.of(logical, entry.path, source.index, st))
+                found.append(
+                    SourceFile(
+                        logical,
+                        entry.path,
+                        index,
+                        st.st_size,
+                        st.st_mtime_ns,
+                        st.st_ctime_ns,
+                        st.st_ino,
+                        st.st_dev,
+                    )
+                )  # SourceFile.of, written out: this runs for every file of every run
             else:
                 problems.append(
                     Problem(
