@@ -130,15 +130,21 @@ def test_build_error_lists_every_problem(tmp_path: Path) -> None:
     assert str(info.value).startswith("3 problems found; nothing was published")
 
 
+def sample_file(tmp_path: Path, size: int) -> tuple[str, bytes]:
+    """A file of ``size`` bytes of every byte value; its path and its content."""
+    data = bytes(range(256)) * (size // 256) + b"x" * (size % 256)
+    path = tmp_path / "f.bin"
+    path.write_bytes(data)
+    return str(path), data
+
+
 @pytest.mark.parametrize("size", [0, 5, WHOLE_READ_LIMIT + 1])
 @pytest.mark.parametrize("sri", [None, "sha256", "sha384", "sha512"])
 def test_digest_file_reads_once_for_every_digest(
     tmp_path: Path, size: int, sri: str | None
 ) -> None:
-    data = bytes(range(256)) * (size // 256) + b"x" * (size % 256)
-    path = tmp_path / "f.bin"
-    path.write_bytes(data)
-    digests, held = digest_file(str(path), sri=sri)
+    path, data = sample_file(tmp_path, size)
+    digests, held = digest_file(path, sri=sri)
     assert digests.sha256 == hashlib.sha256(data).hexdigest()
     assert held == (data if size <= WHOLE_READ_LIMIT else None)  # big files stream
     if sri is None:
@@ -158,10 +164,8 @@ def test_digest_file_reads_what_the_file_holds_whatever_size_the_scan_saw(
 ) -> None:
     # ``seen``: the size handed in (from the scan); ``now``: what the file holds when
     # it is read, after it grew or shrank meanwhile.
-    data = bytes(range(256)) * (now // 256) + b"y" * (now % 256)
-    path = tmp_path / "f.bin"
-    path.write_bytes(data)
-    digests, held = digest_file(str(path), size=seen)
+    path, data = sample_file(tmp_path, now)
+    digests, held = digest_file(path, size=seen)
     assert digests.sha256 == hashlib.sha256(data).hexdigest()
     assert held == data
 
