@@ -27,7 +27,6 @@ __all__ = ["Conflict", "IgnoreRules", "LoadPath", "SourceFile", "path_ignored", 
 
 #: Logical paths under this directory are corral's own bookkeeping in the target.
 RESERVED = ".corral"
-_RESERVED_DIR = RESERVED + "/"
 
 
 @dataclass(slots=True)  # not frozen: a frozen dataclass is slower to build, and scans build many
@@ -142,9 +141,6 @@ def _scan_source(
     found: list[SourceFile] = []
     root_stat = os.stat(source.path)
     base = f"{source.prefix}/" if source.prefix else ""
-    index = source.index
-    ignores = rules.ignores
-    suspect = _SUSPECT_NAME.search  # the common case of _bad_name: one C-level scan
     # (directory path, path relative to the source, real directories on the way down)
     stack: list[tuple[str, str, frozenset[tuple[int, int]]]] = [
         (str(source.path), "", frozenset({(root_stat.st_dev, root_stat.st_ino)}))
@@ -168,9 +164,9 @@ def _scan_source(
                 problems.append(_stat_problem(exc, entry.path, logical))
                 continue
             is_dir = stat.S_ISDIR(st.st_mode)
-            if ignores(name, relative, logical, is_dir=is_dir):
+            if rules.ignores(name, relative, logical, is_dir=is_dir):
                 continue
-            bad_name = _bad_name(name) if suspect(name) is not None else None
+            bad_name = _bad_name(name)
             if bad_name:
                 problems.append(
                     Problem(
@@ -196,9 +192,7 @@ def _scan_source(
                     continue
                 stack.append((entry.path, relative + "/", ancestors | {key}))
             elif stat.S_ISREG(st.st_mode):
-                if logical.startswith(RESERVED) and (
-                    logical == RESERVED or logical.startswith(_RESERVED_DIR)
-                ):
+                if logical == RESERVED or logical.startswith(RESERVED + "/"):
                     problems.append(
                         Problem(
                             "reserved-path",
@@ -208,18 +202,7 @@ def _scan_source(
                         )
                     )
                     continue
-                found.append(
-                    SourceFile(
-                        logical,
-                        entry.path,
-                        index,
-                        st.st_size,
-                        st.st_mtime_ns,
-                        st.st_ctime_ns,
-                        st.st_ino,
-                        st.st_dev,
-                    )
-                )  # SourceFile.of, written out: this runs for every file of every run
+                found.append(SourceFile.of(logical, entry.path, source.index, st))
             else:
                 problems.append(
                     Problem(
