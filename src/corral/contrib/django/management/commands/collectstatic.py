@@ -13,6 +13,7 @@ import json
 import os
 from typing import Any
 
+import django
 from django.contrib.staticfiles.management.commands import collectstatic as _django
 from django.core.management.base import CommandError
 
@@ -21,6 +22,12 @@ from corral.gcpause import skip_final_collection
 from corral.progress import ProgressBar
 
 __all__ = ["Command"]
+
+#: Django 6.0 added the "deleted" and "skipped" counts to the summary line (and the
+#: lists behind them to ``collect()``'s result), and logs conflicts and ``--clear``'s
+#: deletions at verbosity 2 instead of 1.
+_SUMMARY_COUNTS = django.VERSION >= (6, 0)
+_QUIET_LEVEL = 2 if _SUMMARY_COUNTS else 1
 
 
 class Command(_django.Command):
@@ -131,11 +138,21 @@ class Command(_django.Command):
         self.unmodified_files.extend(report.unchanged)
         if config.hash:
             self._refresh_manifest(config)
-        return {
+        collected = {
             "modified": self.copied_files + self.symlinked_files,
             "unmodified": self.unmodified_files,
             "post_processed": self.post_processed_files,
         }
+        if _SUMMARY_COUNTS:
+            # Django 6 counts each file a conflict shadowed, and what --clear deleted.
+            self.skipped_files.extend(
+                conflict.logical for conflict in report.conflicts for _ in conflict.shadowed
+            )
+            if self.clear:
+                self.deleted_files.extend(report.pruned)
+            collected["skipped"] = self.skipped_files
+            collected["deleted"] = self.deleted_files
+        return collected
 
     def _log_run(self, report: Any, config: Any) -> None:
         for conflict in report.conflicts:
@@ -144,7 +161,7 @@ class Command(_django.Command):
                     f"Found another file with the destination path '{conflict.logical}'. It "
                     "will be ignored since only the first encountered file is collected. If "
                     "this is not what you want, make sure every static file has a unique path.",
-                    level=1,
+                    level=_QUIET_LEVEL,
                 )
         sources = {}
         if self.verbosity >= 2 or (self.dry_run and self.verbosity >= 1):
@@ -167,7 +184,7 @@ class Command(_django.Command):
         if self.clear:  # Django's --clear messages
             action = "Pretending to delete" if self.dry_run else "Deleting"
             for name in report.pruned:
-                self.log(f"{action} '{name}'", level=1)
+                self.log(f"{action} '{name}'", level=_QUIET_LEVEL)
         else:  # corral's own pruning of releases beyond --keep
             action = "Would prune" if self.dry_run else "Pruned"
             for name in report.pruned:
