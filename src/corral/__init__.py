@@ -26,9 +26,9 @@ if TYPE_CHECKING:
     from corral.build import clean, collect
     from corral.config import Config, DirectorySource, PackageSource, load_config
     from corral.diagnose import CheckReport, check
-    from corral.fingerprint import Resolver
     from corral.lookup import find
     from corral.report import CleanReport, FindResult, Report
+    from corral.resolver import Resolver
 
 __version__ = "0.1.0.dev0"
 
@@ -40,7 +40,7 @@ _LAZY = {
     "FindResult": "corral.report",
     "PackageSource": "corral.config",
     "Report": "corral.report",
-    "Resolver": "corral.fingerprint",
+    "Resolver": "corral.resolver",
     "check": "corral.diagnose",
     "clean": "corral.build",
     "collect": "corral.build",

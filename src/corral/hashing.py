@@ -9,8 +9,11 @@ target, and stages the two manifests, which are published last:
 * ``staticfiles.json`` — Django's format, so Django's ``{% static %}`` and
   ``ManifestStaticFilesStorage`` read it unchanged;
 * ``corral-manifest.json`` — per logical path: hashed name, size, content type,
-  SRI integrity and room for encoded variants. A copy is kept with each release
-  (``.corral/releases/<id>.manifest.json``) so old releases stay resolvable.
+  SRI integrity and encoded variants. A copy is kept with each release
+  (``.corral/releases/<id>.manifest.json``) so old releases stay resolvable; its
+  ``retained`` section lists the entries of the older releases the run keeps whose
+  hashed files the new release does not, so a server reading this one public file
+  keeps serving them until they are pruned.
 """
 
 from __future__ import annotations
@@ -184,7 +187,14 @@ def manifest_stage(
     from corral.fingerprint.manifest import corral_manifest, django_manifest  # noqa: PLC0415
 
     fingerprints = hashed.fingerprints
-    manifest = corral_manifest(fingerprints, url=config.url, release=release, encodings=encodings)
+    retained = (
+        _retained(target, config.keep, {fp.hashed for fp in fingerprints.values()})
+        if target is not None
+        else None
+    )
+    manifest = corral_manifest(
+        fingerprints, url=config.url, release=release, encodings=encodings, retained=retained
+    )
     hashed.manifest = manifest
     for name, payload in (
         (config.manifest_name, django_manifest(fingerprints)),
@@ -197,6 +207,36 @@ def manifest_stage(
             continue
         if target is not None:
             hashed.manifests.append(target.stage_bytes(name, payload, digest))
+
+
+def _retained(
+    target: LocalTarget, keep: int | None, current: set[str]
+) -> dict[str, dict[str, Any]]:
+    """The entries of the releases the coming prune keeps (the ``keep`` newest before
+    this one; all with ``keep=None``) whose hashed files this release does not list."""
+    from corral import jsonio  # noqa: PLC0415
+
+    ids = target.state_dir.release_ids()
+    if keep is not None:
+        ids = ids[-keep:] if keep else []
+    out: dict[str, dict[str, Any]] = {}
+    for release_id in ids:
+        try:
+            files = jsonio.loads(target.state_dir.release_manifest_path(release_id).read_bytes())[
+                "files"
+            ]
+        except (OSError, ValueError, KeyError, TypeError):
+            continue  # an older state kept no manifest for it: nothing to add
+        if not isinstance(files, dict):
+            continue
+        kept = {
+            logical: entry
+            for logical, entry in files.items()
+            if isinstance(entry, dict) and entry.get("hashed") not in current
+        }
+        if kept:
+            out[str(release_id)] = kept
+    return out
 
 
 class _Facts(Mapping[str, "FileFacts"]):

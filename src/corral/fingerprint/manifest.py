@@ -32,6 +32,7 @@ from typing import Any
 from corral import jsonio
 from corral.fingerprint.model import Fingerprint
 from corral.fingerprint.names import md5_hex
+from corral.manifest import CORRAL_MANIFEST_VERSION
 
 __all__ = [
     "CORRAL_MANIFEST_VERSION",
@@ -42,7 +43,6 @@ __all__ = [
 ]
 
 DJANGO_MANIFEST_VERSION = "1.1"
-CORRAL_MANIFEST_VERSION = 1
 
 # Only Python's built-in table (never /etc/mime.types): the same type on every machine.
 _TYPES = mimetypes.MimeTypes()
@@ -121,11 +121,15 @@ def corral_manifest(
     url: str,
     release: str | int,
     encodings: Mapping[str, Mapping[str, Any]] | None = None,
+    retained: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> bytes:
     """Return corral's manifest for ``fingerprints``, served under ``url``, of ``release``.
 
     ``encodings`` maps a logical path to its hashed file's precompressed variants
     (encoding -> ``{"path", "size", "integrity"}``), for servers to negotiate with.
+    ``retained`` maps the id of each older release kept in the root to its entries
+    whose hashed files this release does not list (see :mod:`corral.manifest`); it is
+    written only when not empty.
     """
     encodings = encodings or {}
     files: dict[str, Any] = {}
@@ -145,4 +149,6 @@ def corral_manifest(
         "url": url,
         "files": files,
     }
+    if retained:
+        payload["retained"] = {k: dict(v) for k, v in retained.items() if v}
     return jsonio.dumps_sorted(payload)
