@@ -16,7 +16,8 @@ Tools alternate run by run (A B C, B C A, ...; never A A A then B B B). Each run
 process whose wall time, CPU time and peak RSS (``os.wait4``'s ``ru_maxrss``, which covers
 its descendants) are recorded. A tool that is not installed or not written yet is skipped
 with a note; a run that fails is reported with the tail of its output. Results go to raw
-JSON and to a Markdown report (``docs/performance.md``).
+JSON and to a Markdown report (the blocks of ``benchmarks/results/HISTORY.md``; the summary
+``docs/performance.md`` is written by hand from them).
 
 ``--smoke`` builds the tiny offline corpus in a temporary directory and runs every scenario
 once for the tools available: the CI check that the benchmark does not rot.
@@ -1354,8 +1355,8 @@ _DOC_HEAD = """\
 # Performance
 
 How corral compares with the tools people use today, on the same real corpus, on the same
-machine, in the same run. Every performance claim in the README comes from this page, and
-this page comes from `benchmarks/run.py` (see `benchmarks/README.md` to reproduce it).
+machine, in the same run, as written by `benchmarks/run.py` (see `benchmarks/README.md`
+to reproduce it).
 
 - **Corpus**: real static files from pinned PyPI packages (Django admin, DRF,
   django-debug-toolbar, Wagtail, Jazzmin, Grappelli, CKEditor 5, TinyMCE, drf-spectacular
@@ -1622,7 +1623,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         epilog=f"tools:\n{tool_help}\n\nscenarios:\n{scen_help}\n\nexamples:\n"
         "  python benchmarks/run.py --smoke\n"
         "  python benchmarks/run.py --corpus /tmp/corpus-small --corpus /tmp/corpus-medium \\\n"
-        "      --repeat 5 --json results.json --markdown docs/performance.md\n"
+        "      --repeat 5 --json results.json --markdown report.md\n"
         "  python benchmarks/run.py --corpus /tmp/corpus-large --tools corral --profile\n",
     )
     parser.add_argument(
@@ -1667,7 +1668,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--markdown",
         type=Path,
         help="write the Markdown report here (replaces the results block of an "
-        "existing docs/performance.md)",
+        "existing page such as benchmarks/results/HISTORY.md)",
     )
     parser.add_argument(
         "--block",

@@ -89,3 +89,58 @@ def test_every_problem_code_is_documented() -> None:
     codes |= set(re.findall(r'_CODE = "([a-z0-9-]+)"', source))
     assert codes, "found no problem codes: the pattern is stale"
     assert sorted(c for c in codes if f"`{c}`" not in errors_doc) == []
+
+
+def _markdown_files() -> list[Path]:
+    tracked = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "*.md"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    return [ROOT / name for name in tracked if (ROOT / name).is_file()]
+
+
+def test_every_relative_link_in_the_docs_resolves_inside_the_repository() -> None:
+    broken = []
+    for page in _markdown_files():
+        text = re.sub(r"```.*?```", "", page.read_text(encoding="utf-8"), flags=re.S)
+        for target in re.findall(r"\]\(([^)\s]+)\)", text):
+            if re.match(r"[a-z]+:", target) or target.startswith("#"):
+                continue
+            path = (page.parent / target.split("#")[0]).resolve()
+            if not path.exists() or not path.is_relative_to(ROOT):
+                broken.append(f"{page.relative_to(ROOT)}: {target}")
+    assert broken == []
+
+
+def test_the_docs_index_lists_every_page_and_the_readme_links_it() -> None:
+    index = (ROOT / "docs/index.md").read_text(encoding="utf-8")
+    for heading in ("Tutorial", "How-to", "Reference", "Explanation"):
+        assert re.search(rf"^## {heading}", index, re.M), heading
+    pages = sorted(p.name for p in (ROOT / "docs").glob("*.md") if p.name != "index.md")
+    assert [p for p in pages if f"]({p}" not in index] == []
+    assert "](docs/index.md)" in README
+
+
+def test_the_performance_page_is_a_summary() -> None:
+    page = (ROOT / "docs/performance.md").read_text(encoding="utf-8")
+    assert len(page.splitlines()) <= 200
+    assert "](../benchmarks/results/HISTORY.md" in page
+
+
+def test_runs_are_named_by_date_machine_and_commit_not_by_sitting() -> None:
+    """ "session 9" or "s9" says nothing to a reader; a date, a machine and a commit do."""
+    results = ROOT / "benchmarks/results"
+    assert [p.name for p in results.iterdir() if re.search(r"(^|-)s\d+(-|\.)", p.name)] == []
+    pages = [*_markdown_files(), *ROOT.glob("benchmarks/*.py")]
+    named = [
+        f"{page.relative_to(ROOT)}: {match.group(0)}"
+        for page in pages
+        for match in re.finditer(
+            r"\b[Ss]ession \d+|\*s\d+\*|\bs\d+'s\b|--block s\d+\b|bench:s\d+:",
+            page.read_text(encoding="utf-8"),
+        )
+    ]
+    assert named == []
