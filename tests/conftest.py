@@ -39,6 +39,14 @@ def opened_files() -> Iterator[list[str]]:
         _RECORDERS.pop()
 
 
+@pytest.fixture(autouse=True)
+def shared_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own empty shared compression cache (never the user's own)."""
+    directory = tmp_path_factory.mktemp("corral-cache")
+    monkeypatch.setenv("CORRAL_CACHE_DIR", str(directory))
+    return directory
+
+
 def need(condition: bool, reason: str) -> None:
     """Skip when a real component is unavailable, but fail in CI: CI must have it."""
     if condition:

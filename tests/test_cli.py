@@ -219,3 +219,42 @@ def test_package_flag_collects_an_installed_packages_static_dir(tmp_path: Path) 
     )
     assert result.returncode == 0, result.stderr
     assert served_files(tmp_path / "out") == {"shopkit/cart.css": b".c{}"}
+
+
+def test_cache_dir_flag_no_cache_and_the_cache_commands(project: Path, tmp_path: Path) -> None:
+    (project / "pyproject.toml").write_text(
+        '[tool.corral]\nroot = "static_root"\nsources = ["assets"]\nhash = false\n'
+    )
+    (project / "assets/css/big.css").write_text(
+        "".join(f".r{n} {{ x: {n} }}\n" for n in range(500))
+    )
+    cache = tmp_path / "flag-cache"
+    first = corral("collect", "--cache-dir", str(cache), "--json", cwd=project)
+    assert first.returncode == 0, first.stderr
+    assert json.loads(first.stdout)["counts"]["compressed"] > 0
+    info = corral("cache", "info", "--cache-dir", str(cache), "--json", cwd=project)
+    assert info.returncode == 0, info.stderr
+    data = json.loads(info.stdout)
+    assert data["contents"] == 1 and data["files"] == 3 and data["bytes"] > 0
+    text = corral("cache", "info", cwd=project, env={"CORRAL_CACHE_DIR": str(cache)})
+    assert text.stdout.startswith(f"{cache}: 1 content(s), 3 file(s)")
+    uncached = corral("collect", "--no-cache", "--root", "other", "--json", cwd=project)
+    computed = json.loads(first.stdout)["counts"]["compressed"]
+    assert json.loads(uncached.stdout)["counts"]["compressed"] == computed
+    dry = corral("cache", "prune", "--max-size", "0", "-n", "--cache-dir", str(cache), cwd=project)
+    assert dry.returncode == 0 and dry.stdout.startswith("Would remove 1 content(s), 3 file(s)")
+    pruned = corral("cache", "prune", "--older-than", "0s", "--cache-dir", str(cache), cwd=project)
+    assert pruned.stdout.startswith("Removed 1 content(s)")
+    after = corral("cache", "info", "--cache-dir", str(cache), "--json", cwd=project)
+    assert json.loads(after.stdout)["contents"] == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [(["cache", "prune"], "needs --max-size SIZE, --older-than AGE or both"),
+     (["cache", "prune", "--max-size", "huge"], "'--max-size' must be a size"),
+     (["cache", "prune", "--older-than", "later"], "'--older-than' must be an age")],
+)  # fmt: skip
+def test_cache_prune_usage_errors(project: Path, args: list[str], message: str) -> None:
+    result = corral(*args, cwd=project)
+    assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr

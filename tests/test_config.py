@@ -152,3 +152,33 @@ def test_config_validates_when_built_directly(tmp_path: Path) -> None:
         Config(root=tmp_path, url="static/")
     with pytest.raises(ConfigError):
         Config(root=tmp_path, keep=-2)
+
+
+def test_cache_dir_flag_then_environment_then_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(
+        tmp_path / "pyproject.toml",
+        '[tool.corral]\nroot = "out"\ncache_dir = "build/cache"\ncache_max_size = "1G"\njobs = 3\n',
+    )
+    monkeypatch.delenv("CORRAL_CACHE_DIR")
+    config = load_config(cwd=tmp_path)
+    assert config.compression_cache_dir() == tmp_path / "build/cache"
+    assert (config.cache_max_size, config.jobs) == (1 << 30, 3)
+    monkeypatch.setenv("CORRAL_CACHE_DIR", str(tmp_path / "env"))
+    assert load_config(cwd=tmp_path).compression_cache_dir() == tmp_path / "env"
+    flagged = load_config(cwd=tmp_path, overrides={"cache_dir": "flag", "cache": True})
+    assert flagged.compression_cache_dir() == tmp_path / "flag"
+    assert load_config(cwd=tmp_path, overrides={"cache": False}).compression_cache_dir() is None
+
+
+@pytest.mark.parametrize(
+    ("body", "key"),
+    [("cache = 1", "cache"), ("cache_dir = 5", "cache_dir"),
+     ('cache_max_size = "lots"', "cache_max_size"), ("jobs = 0", "jobs")],
+)  # fmt: skip
+def test_bad_cache_settings_name_the_key(tmp_path: Path, body: str, key: str) -> None:
+    write(tmp_path / "pyproject.toml", f'[tool.corral]\nroot = "out"\n{body}\n')
+    with pytest.raises(ConfigError) as info:
+        load_config(cwd=tmp_path)
+    assert info.value.key == key and info.value.file == str(tmp_path / "pyproject.toml")

@@ -19,6 +19,7 @@ import zstandard
 
 import corral.state
 from corral import clean, collect
+from corral.compress import CachedVariant, CompressionCache
 from corral.hashing import CORRAL_MANIFEST, DJANGO_MANIFEST
 
 from .conftest import (
@@ -126,26 +127,76 @@ def _sources(site: Path) -> dict[str, bytes]:
     }
 
 
-def test_corrupt_cache_entry_is_detected_and_never_published(site: Path) -> None:
+def test_corrupt_cache_entry_is_detected_and_never_published(
+    site: Path, shared_cache: Path
+) -> None:
     config = config_for(site, "assets", hash=False, compress=True)
     collect(config)
     root = site / "static_root"
-    entries = sorted((root / ".corral/cache").rglob("*.br"))
+    entries = sorted(shared_cache.rglob("*.br"))
     assert entries
-    # Break every cached brotli entry (a new inode, so the published links stay whole),
-    # then delete the published variants so the next run must take them from the cache.
-    for entry in entries:
-        data = entry.read_bytes()
-        entry.unlink()
-        entry.write_bytes(data[:-3] + b"bad")
-    published = [root / p for p in served_files(root) if p.endswith(".br")]
+    published = {p: data for p, data in served_files(root).items() if p.endswith(".br")}
     assert published
-    for variant in published:
-        variant.unlink()
-    report = collect(config)
+    # Break every cached brotli entry in place (the same inode: what a stray writer
+    # would do). The published variants are private copies: they stay whole.
+    for entry in entries:
+        entry.chmod(0o644)
+        with entry.open("r+b") as handle:
+            handle.seek(-3, os.SEEK_END)
+            handle.write(b"bad")
+    assert {p: d for p, d in served_files(root).items() if p.endswith(".br")} == published
+    # A fresh root must take them from the cache: they are found bad and recomputed.
+    fresh = config_for(site, "assets", hash=False, compress=True, root=site / "fresh_root")
+    report = collect(fresh)
     assert report.compressed == len(published)  # recomputed, not taken from the bad entries
-    for variant in published:
-        assert brotli.decompress(variant.read_bytes()) == variant.with_suffix("").read_bytes()
+    assert {p: d for p, d in served_files(site / "fresh_root").items() if p.endswith(".br")} == (
+        published
+    )
+
+
+def test_a_fresh_root_with_a_warm_cache_compresses_nothing(site: Path, shared_cache: Path) -> None:
+    # The container / CI case: the target is new on every deploy, the cache is not.
+    first = collect(config_for(site, "assets", hash=True, compress=True))
+    assert first.compressed > 0
+    for name in ("fresh", "fresher"):
+        config = config_for(site, "assets", hash=True, compress=True, root=site / name)
+        report = collect(config)
+        assert report.compressed == 0
+        assert report.compress_cache_hits == first.compressed
+        assert served_files(site / name) == served_files(site / "static_root")
+    # Variants in a target never share an inode with a cache entry.
+    cached = {entry.stat().st_ino for entry in shared_cache.rglob("*") if entry.is_file()}
+    published = [p for p in (site / "fresh").rglob("*") if p.suffix in (".gz", ".br", ".zst")]
+    assert published and not {p.stat().st_ino for p in published} & cached
+
+
+def test_the_cache_dir_setting_and_no_cache(site: Path, shared_cache: Path) -> None:
+    elsewhere = site / "my-cache"
+    report = collect(config_for(site, "assets", hash=False, compress=True, cache_dir=elsewhere))
+    assert report.compressed > 0 and sorted(elsewhere.rglob("*.br"))
+    assert not sorted(shared_cache.rglob("*.br"))  # the setting beats the environment
+    uncached = config_for(site, "assets", hash=False, compress=True, root=site / "b", cache=False)
+    assert collect(uncached).compressed == report.compressed  # no cache: computed again
+    assert not sorted(shared_cache.rglob("*.br"))
+    assert served_files(site / "b") == served_files(site / "static_root")
+    assert not list((site / "b/.corral/tmp").glob("nocache-*"))  # its private cache is gone
+
+
+def test_the_cache_older_versions_kept_in_the_target_is_removed(site: Path) -> None:
+    config = config_for(site, "assets", hash=False, compress=True)
+    collect(config)
+    legacy = site / "static_root/.corral/cache/v1/ab/" / ("ab" * 32)
+    legacy.mkdir(parents=True)
+    (legacy / "gzip-9-zlib1.2.13.nogain-10").write_bytes(b"")
+    (site / "assets/css/plain.css").write_text(CSS + "/* edited */\n")
+    collect(config)
+    assert not (site / "static_root/.corral/cache").exists()
+
+
+def test_cache_max_size_bounds_the_cache_after_a_run(site: Path, shared_cache: Path) -> None:
+    collect(config_for(site, "assets", hash=False, compress=True, cache_max_size=0))
+    assert not [p for p in shared_cache.rglob("*") if p.is_file() and p.name != "CACHEDIR.TAG"]
+    assert [p for p in served_files(site / "static_root") if p.endswith(".br")]
 
 
 def test_turning_an_encoding_off_publishes_a_release_without_it(site: Path) -> None:
@@ -160,7 +211,9 @@ def test_turning_an_encoding_off_publishes_a_release_without_it(site: Path) -> N
     assert [p for p in published if p.endswith(".br")]
 
 
-def test_crash_during_compression_leaves_the_previous_release_intact(tmp_path: Path) -> None:
+def test_crash_during_compression_leaves_the_previous_release_intact(
+    tmp_path: Path, shared_cache: Path
+) -> None:
     write_tree(tmp_path / "src", {"a.css": CSS})
     root = tmp_path / "out"
     args = [sys.executable, "-m", "corral", "collect", "--root", str(root), "--source", "src"]
@@ -173,7 +226,7 @@ def test_crash_during_compression_leaves_the_previous_release_intact(tmp_path: P
         args, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     deadline = time.monotonic() + 30
-    while not _compressing(root) and time.monotonic() < deadline and proc.poll() is None:
+    while not _compressing(shared_cache) and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.01)
     assert proc.poll() is None, "the run ended before it was seen compressing"
     time.sleep(0.2)
@@ -187,9 +240,8 @@ def test_crash_during_compression_leaves_the_previous_release_intact(tmp_path: P
     assert brotli.decompress(files["big.css.br"]) == big.encode()
 
 
-def _compressing(root: Path) -> bool:
-    cache = root / ".corral/cache"
-    return cache.is_dir() and any(cache.rglob("*"))
+def _compressing(cache: Path) -> bool:
+    return any(p.name.startswith(".tmp-") for p in cache.rglob("*"))
 
 
 def test_variants_of_a_removed_file_leave_with_it(site: Path) -> None:
@@ -200,3 +252,27 @@ def test_variants_of_a_removed_file_leave_with_it(site: Path) -> None:
     assert report.removed == ["css/plain.css"] and report.published
     clean(config, keep=0)
     assert not [p for p in served_files(site / "static_root") if p.startswith("css/plain.css")]
+
+
+def test_an_entry_corrupted_after_its_lookup_is_recomputed_not_published(
+    site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    collect(config_for(site, "assets", hash=False, compress=True))
+    expected = served_files(site / "static_root")
+    real = CompressionCache.lookup_all
+    broken: list[Path] = []
+
+    def lookup_then_break(self: CompressionCache, digest: str, keys: object) -> object:
+        # Another process writes into the entry between our check and our copy.
+        answers, bad = real(self, digest, keys)  # type: ignore[arg-type]
+        for answer in answers:
+            if isinstance(answer, CachedVariant) and answer.path.suffix == ".br" and not broken:
+                answer.path.chmod(0o644)
+                answer.path.write_bytes(b"garbage")
+                broken.append(answer.path)
+        return answers, bad
+
+    monkeypatch.setattr(CompressionCache, "lookup_all", lookup_then_break)
+    report = collect(config_for(site, "assets", hash=False, compress=True, root=site / "fresh"))
+    assert broken and report.compressed == 1  # that one variant, computed again
+    assert served_files(site / "fresh") == expected

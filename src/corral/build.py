@@ -25,6 +25,7 @@ from corral.precompress import (
     manifest_encodings,
     nothing_to_do,
     options_key,
+    tidy_cache,
 )
 from corral.publish import WHOLE_READ_LIMIT, Digests, LocalTarget, Staged, digest_file
 from corral.report import CleanReport, Progress, Report
@@ -193,6 +194,9 @@ def collect(
         if outcome is not None and outcome.changed:
             with clock("prune"):
                 _forget(target.state_dir, state, outcome)
+        if config.compress:
+            with clock("prune"):
+                tidy_cache(target.state_dir.path, config, grew=run.cache_grew)
     return report
 
 
@@ -261,8 +265,11 @@ def _derive(
                     state,
                     intact,
                     target=target,
+                    cache_dir=config.compression_cache_dir(),
+                    workers=config.jobs,
                     progress=progress,
                 )
+            run.cache_grew = compressed.computed > 0
             run.compressed = compressed.staged
             run.variant_files = compressed.files
             run.variants = compressed.variants
@@ -584,6 +591,7 @@ class _Run:
     variants: dict[str, Any] = field(default_factory=dict)  # file -> encoding -> [path, size, sri]
     variant_files: dict[str, str] = field(default_factory=dict)  # variant path -> integrity
     compression: str = ""  # the compression options in force (their repr)
+    cache_grew: bool = False  # this run added entries to the shared compression cache
     publish: bool = False  # this run makes a new release
     release_id: int | None = None
 
@@ -1032,20 +1040,9 @@ def _prune_files(
 
 
 def _forget(state_dir: StateDir, state: State, outcome: _PruneOutcome) -> None:
-    """After the state is saved: drop the pruned releases' records and cache entries."""
-    _prune_cache(state_dir, state)
+    """After the state is saved: drop the pruned releases' records."""
     for release_id in outcome.dropped:
         state_dir.delete_release(release_id)
-
-
-def _prune_cache(state_dir: StateDir, state: State) -> None:
-    """Drop compression cache entries for contents no file in the target has any more."""
-    cache_dir = state_dir.path / "cache"
-    if not cache_dir.is_dir():
-        return
-    from corral.compress import CompressionCache  # noqa: PLC0415
-
-    CompressionCache(cache_dir).prune({record.digest for record in state.targets.values()})
 
 
 # --- timing -------------------------------------------------------------------------------

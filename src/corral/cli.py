@@ -118,6 +118,7 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="don't make gzip/brotli/zstd variants",
     )
+    _cache_options(p)
     p.add_argument(
         "--strict", action="store_true", help="make duplicate logical paths (conflicts) an error"
     )
@@ -171,17 +172,44 @@ def _parser() -> argparse.ArgumentParser:
         "gains from compression (same engine and cache as collect; a re-run writes nothing).",
     )
     p.add_argument("dir", type=Path, metavar="DIR", help="the directory to precompress")
-    p.add_argument(
-        "--cache",
-        type=Path,
-        metavar="DIR",
-        help="compression cache (default: $XDG_CACHE_HOME/corral/compress)",
-    )
+    _cache_options(p)
     for name in ("gzip", "brotli", "zstd"):
         p.add_argument(f"--no-{name}", action="store_true", help=f"don't write {name} variants")
     p.add_argument("-n", "--dry-run", action="store_true", help="list what would be compressed")
     p.add_argument("--json", action="store_true", help="print a machine-readable report")
     p.add_argument("-q", "--quiet", action="store_true", help="print only errors")
+
+    p = commands.add_parser(
+        "cache",
+        help="show or prune the shared compression cache",
+        description="The compression cache shared by every project (--cache-dir, else "
+        "$CORRAL_CACHE_DIR, else cache_dir in [tool.corral], else ~/.cache/corral).",
+    )
+    p.add_argument("--json", action="store_true", help="print a machine-readable report")
+    actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    for name, text in (("info", "what the cache holds"), ("prune", "remove entries")):
+        a = actions.add_parser(name, help=text, description=text[0].upper() + text[1:] + ".")
+        a.add_argument("--cache-dir", metavar="DIR", help="the cache directory")
+        a.add_argument("--config", type=Path, metavar="FILE", help="configuration file")
+        a.add_argument(
+            "--json",
+            action="store_true",
+            default=argparse.SUPPRESS,  # never overrides `corral cache --json ACTION`
+            help="print a machine-readable report",
+        )
+        if name == "prune":
+            a.add_argument(
+                "--max-size",
+                metavar="SIZE",
+                help="remove the least recently used contents until the cache holds at "
+                "most SIZE (e.g. 500M, 2G)",
+            )
+            a.add_argument(
+                "--older-than",
+                metavar="AGE",
+                help="remove contents not used for AGE (e.g. 30d, 12h)",
+            )
+            a.add_argument("-n", "--dry-run", action="store_true", help="only say what would go")
 
     commands.add_parser(
         "check",
@@ -191,6 +219,25 @@ def _parser() -> argparse.ArgumentParser:
         "the root by hand or changed there, and a root tracked by git.",
     )
     return parser
+
+
+def _cache_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--cache-dir",
+        "--cache",
+        dest="cache_dir",
+        metavar="DIR",
+        help="the shared compression cache (default: $CORRAL_CACHE_DIR, else cache_dir "
+        "in [tool.corral], else $XDG_CACHE_HOME/corral)",
+    )
+    parser.add_argument("--no-cache", action="store_true", help="compress without the shared cache")
+    parser.add_argument(
+        "--jobs",
+        "-j",
+        type=_count,
+        metavar="N",
+        help="compression threads (default: the CPUs available to this process)",
+    )
 
 
 def _wait_option(parser: argparse.ArgumentParser) -> None:
@@ -232,6 +279,12 @@ def _config(args: argparse.Namespace) -> Config:
         overrides["hash"] = False
     if getattr(args, "no_compress", False):
         overrides["compress"] = False
+    if getattr(args, "cache_dir", None) is not None:
+        overrides["cache_dir"] = args.cache_dir
+    if getattr(args, "no_cache", False):
+        overrides["cache"] = False
+    if getattr(args, "jobs", None):
+        overrides["jobs"] = args.jobs
     if getattr(args, "keep", None) is not None and args.command == "collect":
         overrides["keep"] = args.keep
     return load_config(args.config, overrides=overrides)
@@ -245,6 +298,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "compress":
             return _compress(args, out)
+        if args.command == "cache":
+            return _cache(args, out)
         config = _config(args)
         if args.command == "collect":
             return _collect(config, args, out, err, style)
@@ -350,7 +405,15 @@ def _compress(args: argparse.Namespace, out: TextIO) -> int:
     options = CompressionOptions(
         gzip=not args.no_gzip, brotli=not args.no_brotli, zstd=not args.no_zstd
     )
-    report = compress_tree(args.dir, options, cache_dir=args.cache, dry_run=args.dry_run)
+    from corral.compress.location import resolve_cache_dir  # noqa: PLC0415
+
+    report = compress_tree(
+        args.dir,
+        options,
+        cache_dir=None if args.no_cache else resolve_cache_dir(args.cache_dir),
+        workers=args.jobs or None,
+        dry_run=args.dry_run,
+    )
     if args.json:
         _dump(report.to_dict(), out)
     elif not args.quiet:
@@ -360,6 +423,66 @@ def _compress(args: argparse.Namespace, out: TextIO) -> int:
             f"the cache) for {report.files:,} file(s)\n"
         )
     return 0
+
+
+def _cache(args: argparse.Namespace, out: TextIO) -> int:
+    import time  # noqa: PLC0415 - only this command
+
+    from corral.compress import CompressionCache  # noqa: PLC0415
+    from corral.compress.location import (  # noqa: PLC0415
+        parse_age,
+        parse_size,
+        resolve_cache_dir,
+        variants_dir,
+    )
+    from corral.compress.maintenance import cache_info, prune_cache  # noqa: PLC0415
+    from corral.config import configured_cache_dir  # noqa: PLC0415
+
+    directory = resolve_cache_dir(args.cache_dir, configured_cache_dir(args.config))
+    cache = CompressionCache(variants_dir(directory))
+    if args.action == "info":
+        info = cache_info(cache)
+        if args.json:
+            _dump({**info.to_dict(), "root": str(directory)}, out)
+            return 0
+        used = ""
+        if info.oldest_use is not None:
+            oldest = time.strftime("%Y-%m-%d %H:%M", time.localtime(info.oldest_use))
+            used = f"; least recently used {oldest}"
+        out.write(
+            f"{directory}: {info.contents:,} content(s), {info.files:,} file(s), "
+            f"{_size(info.bytes)}{used}\n"
+        )
+        return 0
+    if args.max_size is None and args.older_than is None:
+        raise ConfigError(
+            "corral cache prune needs --max-size SIZE, --older-than AGE or both",
+            hint="e.g. corral cache prune --max-size 2G --older-than 30d",
+        )
+    max_size = None if args.max_size is None else parse_size(args.max_size, key="--max-size")
+    age = None if args.older_than is None else parse_age(args.older_than, key="--older-than")
+    stats = prune_cache(cache, max_size=max_size, older_than=age, dry_run=args.dry_run)
+    if args.json:
+        counts = {"contents": stats.contents, "files": stats.files, "bytes": stats.bytes}
+        _dump({"root": str(directory), "dry_run": args.dry_run, **counts}, out)
+        return 0
+    verb = "Would remove" if args.dry_run else "Removed"
+    out.write(
+        f"{verb} {stats.contents:,} content(s), {stats.files:,} file(s), "
+        f"{_size(stats.bytes)} from {directory}\n"
+    )
+    return 0
+
+
+def _size(count: int) -> str:
+    if count < 1024:
+        return f"{count:,} bytes"
+    value, unit = count / 1024, "KiB"
+    for bigger in ("MiB", "GiB"):
+        if value < 1024:
+            break
+        value, unit = value / 1024, bigger
+    return f"{value:,.1f} {unit}"
 
 
 def _summary(report: Report, config: Config, verbose: int, out: TextIO) -> None:

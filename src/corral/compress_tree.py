@@ -2,30 +2,35 @@
 
 Every file under ``DIR`` (dot-files and dot-directories aside, and existing
 ``.gz``/``.br``/``.zst`` files, which are variants, not inputs) gets its
-variants next to it, made by the same engine and cache as ``corral collect``.
-A variant is written under a temporary name in its directory and renamed into
-place, so a web server never sees a partial one; a variant already holding the
-right bytes is left untouched, so a re-run writes nothing. The cache defaults to
-``$XDG_CACHE_HOME/corral/compress`` (``~/.cache/corral/compress``).
+variants next to it, made by the same engine and shared cache as ``corral
+collect`` (see :mod:`corral.compress.location`). A variant is a verified private
+copy of its cache entry (:func:`corral.compress.place.copy_verified`), written
+under a temporary name in its directory and renamed into place, so a web server
+never sees a partial one; a variant already holding the right bytes is left
+untouched, so a re-run writes nothing. ``cache_dir=None`` compresses without the
+shared cache (into a temporary directory removed afterwards).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import shutil
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from corral.compress.cache import integrity_of
+from corral.compress.place import copy_verified
 from corral.errors import BuildError, Problem, TargetError
 
 if TYPE_CHECKING:
     from corral.compress import CompressionOptions
 
-__all__ = ["TreeReport", "compress_tree", "default_cache_dir"]
+__all__ = ["TreeReport", "compress_tree"]
 
 _VARIANT_SUFFIXES = (".gz", ".br", ".zst")
+_RETRIES = 2
 
 
 @dataclass(slots=True)
@@ -50,16 +55,12 @@ class TreeReport:
         }
 
 
-def default_cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(Path.home(), ".cache")
-    return Path(base) / "corral" / "compress"
-
-
 def compress_tree(
     root: Path,
     options: CompressionOptions,
     *,
     cache_dir: Path | None = None,
+    workers: int | None = None,
     dry_run: bool = False,
 ) -> TreeReport:
     """Write the variants of every file under ``root`` that gains from compression."""
@@ -69,6 +70,8 @@ def compress_tree(
         compress_many,
     )
     from corral.compress.encoders import EXTENSIONS  # noqa: PLC0415
+    from corral.compress.location import variants_dir  # noqa: PLC0415
+    from corral.compress.place import StaleEntry  # noqa: PLC0415
 
     if not root.is_dir():
         raise TargetError(f"{root} is not a directory", path=str(root), hint="pass a directory")
@@ -96,18 +99,34 @@ def compress_tree(
         raise BuildError(problems)
     if dry_run:
         return report
-    cache = CompressionCache(cache_dir or default_cache_dir())
-    run = compress_many(jobs, options, cache)
-    report.computed, report.cache_hits = run.computed, run.cache_hits
-    by_digest = {result.job.digest: result for result in run}
-    for relpath, digest in wanted:
-        for variant in by_digest[digest].variants:
-            target = root / (relpath + EXTENSIONS[variant.encoding])
-            if _same(target, variant.path):
-                report.unchanged += 1
-                continue
-            _place(variant.path, target)
-            report.written.append(target.relative_to(root).as_posix())
+    with tempfile.TemporaryDirectory(prefix="corral-nocache-") as private:
+        cache = CompressionCache(variants_dir(cache_dir) if cache_dir else private)
+        for attempt in range(_RETRIES + 1):
+            run = compress_many(jobs, options, cache, workers=workers)
+            report.computed += run.computed
+            report.cache_hits += run.cache_hits
+            by_digest = {result.job.digest: result for result in run}
+            stale: set[str] = set()
+            for relpath, digest in wanted:
+                if digest not in by_digest or digest in stale:
+                    continue
+                for variant in by_digest[digest].variants:
+                    target = root / (relpath + EXTENSIONS[variant.encoding])
+                    if _same(target, variant.size, variant.integrity):
+                        report.unchanged += 1
+                        continue
+                    try:
+                        _place(variant.path, target, variant.integrity)
+                    except StaleEntry:
+                        if attempt == _RETRIES:
+                            raise
+                        cache.discard(variant.path)
+                        stale.add(digest)
+                        break
+                    report.written.append(target.relative_to(root).as_posix())
+            if not stale:
+                break
+            jobs = [job for job in jobs if job.digest in stale]
     return report
 
 
@@ -131,24 +150,21 @@ def _sha256(path: Path) -> str:
     return hasher.hexdigest()
 
 
-def _same(target: Path, entry: Path) -> bool:
+def _same(target: Path, size: int, integrity: str) -> bool:
     try:
-        a, b = target.stat(), entry.stat()
+        if target.is_symlink() or target.stat().st_size != size:
+            return False
+        with target.open("rb") as handle:
+            return integrity_of(hashlib.file_digest(handle, "sha384").digest()) == integrity
     except OSError:
         return False
-    if (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino):
-        return True
-    return a.st_size == b.st_size and target.read_bytes() == entry.read_bytes()
 
 
-def _place(entry: Path, target: Path) -> None:
+def _place(entry: Path, target: Path, integrity: str) -> None:
     tmp = target.with_name(f".{target.name}.corral-{os.getpid()}.tmp")
     try:
-        try:
-            os.link(entry, tmp)  # same file system as the cache: no copy at all
-        except OSError:
-            shutil.copyfile(entry, tmp)
-            os.chmod(tmp, 0o644)
+        tmp.unlink(missing_ok=True)
+        copy_verified(str(entry), str(tmp), integrity)
         os.replace(tmp, target)
     except OSError as exc:
         tmp.unlink(missing_ok=True)

@@ -25,6 +25,7 @@ __all__ = [
     "ListedSource",
     "PackageSource",
     "SourceSpec",
+    "configured_cache_dir",
     "find_config_file",
     "load_config",
     "parse_source",
@@ -34,6 +35,8 @@ T = TypeVar("T")
 
 DEFAULT_URL = "/static/"
 DEFAULT_KEEP = 2
+#: The environment variable naming the shared compression cache directory.
+CACHE_ENV = "CORRAL_CACHE_DIR"
 #: Django's default ignore patterns (``collectstatic --no-default-ignore`` turns them off).
 DEFAULT_IGNORE: tuple[str, ...] = ("CVS", ".*", "*~")
 
@@ -112,6 +115,14 @@ class Config:
     integrity: str = "sha256"
     compress: bool = True
     compression: Mapping[str, Any] = field(default_factory=dict)
+    #: The shared compression cache: ``cache=False`` compresses without one;
+    #: ``cache_dir`` None means ``$CORRAL_CACHE_DIR`` or the user cache directory
+    #: (see :mod:`corral.compress.location`); ``cache_max_size`` (bytes) prunes it,
+    #: least recently used first, after a run that added to it.
+    cache: bool = True
+    cache_dir: Path | None = None
+    cache_max_size: int | None = None
+    jobs: int | None = None  # compression threads (None: the CPUs this process may use)
     manifest_name: str = "staticfiles.json"
     link: bool = False
     file_mode: int | None = None
@@ -184,6 +195,14 @@ class Config:
             message = exc.message if isinstance(exc, ConfigError) else str(exc)
             raise ConfigError(message, file=self.origin, key="compress") from None
 
+    def compression_cache_dir(self) -> Path | None:
+        """The shared cache directory runs compress through, or None (``cache = false``)."""
+        if not self.cache:
+            return None
+        from corral.compress.location import resolve_cache_dir  # noqa: PLC0415
+
+        return resolve_cache_dir(self.cache_dir)
+
     def with_overrides(self, **overrides: Any) -> Config:
         """Return a copy with the given fields replaced (same validation)."""
         return replace(self, **overrides)
@@ -206,6 +225,10 @@ _KEYS = (
     "passthrough",
     "integrity",
     "compress",
+    "cache",
+    "cache_dir",
+    "cache_max_size",
+    "jobs",
 )
 
 
@@ -216,6 +239,19 @@ def find_config_file(start: Path) -> Path | None:
         if candidate.is_file() and "corral" in _read_toml(candidate).get("tool", {}):
             return candidate
     return None
+
+
+def configured_cache_dir(config_file: Path | None = None, cwd: Path | None = None) -> Path | None:
+    """``cache_dir`` of ``[tool.corral]`` (absolute), from ``config_file`` or the nearest
+    ``pyproject.toml``; None if there is none (``corral cache`` needs no target)."""
+    cwd = (cwd or Path.cwd()).resolve()
+    found = (cwd / config_file).resolve() if config_file else find_config_file(cwd)
+    if found is None:
+        return None
+    table = _table_from_file(found)
+    if "cache_dir" not in table:
+        return None
+    return _path(found.parent, _expect(str, table["cache_dir"], "cache_dir", str(found)))
 
 
 def load_config(
@@ -289,6 +325,7 @@ def load_config(
             key="compress",
         )
     return Config(
+        **_cache_settings(table, overrides, base, cwd, origin),
         compress=compress is not False,
         compression=dict(compress) if isinstance(compress, Mapping) else {},
         root=root,
@@ -309,6 +346,40 @@ def load_config(
         project_root=base,
         origin=origin,
     )
+
+
+def _cache_settings(
+    table: Mapping[str, Any], overrides: Mapping[str, Any], base: Path, cwd: Path, origin: str
+) -> dict[str, Any]:
+    """``cache``, ``cache_dir`` (flag, else ``$CORRAL_CACHE_DIR``, else the file's),
+    ``cache_max_size`` and ``jobs``."""
+    found: dict[str, Any] = {}
+    cache = overrides.get("cache", table.get("cache", True))
+    found["cache"] = _expect(bool, cache, "cache", origin)
+    in_file = table.get("cache_dir")
+    if in_file is not None:
+        in_file = _path(base, _expect(str, in_file, "cache_dir", origin))
+    if "cache_dir" in overrides:
+        found["cache_dir"] = _path(cwd, _expect(str, overrides["cache_dir"], "cache_dir", origin))
+    elif os.environ.get(CACHE_ENV):
+        found["cache_dir"] = _path(cwd, os.environ[CACHE_ENV])
+    elif in_file is not None:
+        found["cache_dir"] = in_file
+    limit = overrides.get("cache_max_size", table.get("cache_max_size"))
+    if limit is not None:
+        from corral.compress.location import parse_size  # noqa: PLC0415
+
+        try:
+            found["cache_max_size"] = parse_size(limit)
+        except ConfigError as exc:
+            raise ConfigError(exc.message, hint=exc.hint, file=origin, key=exc.key) from None
+    jobs = overrides.get("jobs", table.get("jobs"))
+    if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
+        raise ConfigError(
+            f"'jobs' must be a whole number, 1 or more; found {jobs!r}", file=origin, key="jobs"
+        )
+    found["jobs"] = jobs
+    return found
 
 
 def parse_source(value: str | Mapping[str, Any], base: Path, origin: str) -> SourceSpec:

@@ -1,18 +1,28 @@
 """The compression stage of a run: gzip, brotli and zstd variants of published files.
 
 Every content the release publishes (originals and hashed copies) is compressed
-once per encoding and level by :mod:`corral.compress`, whose content-addressed
-cache lives in ``ROOT/.corral/cache``; a variant is staged as a hard link to its
-cache entry (both are inside the target, never linked to a source). Variants
-are named ``<file>.gz``, ``<file>.br`` and ``<file>.zst`` next to the file they
-encode, are published before the manifests, and belong to the release like any
-other file, so they are kept and pruned with it.
+once per encoding and level by :mod:`corral.compress`, through the shared,
+content-addressed cache outside the target (``cache_dir``, see
+:mod:`corral.compress.location`): a fresh target with a warm cache compresses
+nothing. Each variant is staged as a private, verified copy of its cache entry
+(a reflink where the file system has them, see :mod:`corral.compress.place`),
+never a hard link to it; a second file with the same variant bytes links to the
+first one's staged copy (both inside the target). An entry found gone or
+corrupt while it is copied is discarded and computed again. With ``cache =
+false`` the run compresses into a private directory under the target's
+``tmp/`` and removes it afterwards.
+
+Variants are named ``<file>.gz``, ``<file>.br`` and ``<file>.zst`` next to the
+file they encode, are published before the manifests, and belong to the
+release like any other file, so they are kept and pruned with it.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -21,9 +31,11 @@ from corral.report import Progress
 from corral.state import State
 
 if TYPE_CHECKING:
-    from corral.compress import CompressionOptions
+    from corral.compress import CompressionCache, CompressionOptions
+    from corral.config import Config
 
 __all__ = [
+    "LEGACY_CACHE",
     "Compressed",
     "Content",
     "all_files_raw",
@@ -31,7 +43,11 @@ __all__ = [
     "manifest_encodings",
     "nothing_to_do",
     "options_key",
+    "tidy_cache",
 ]
+
+#: Where versions before the shared cache kept it: ``<state dir>/cache``.
+LEGACY_CACHE = "cache"
 
 
 class Content(NamedTuple):
@@ -63,45 +79,110 @@ def compress_stage(
     intact: set[str],
     *,
     target: LocalTarget,
+    cache_dir: Path | None,
+    workers: int | None = None,
     progress: Progress | None = None,
 ) -> Compressed:
-    """Compress every content that needs it (cache first) and stage missing variants."""
-    from corral.compress import CompressionCache, CompressJob, compress_many  # noqa: PLC0415
-    from corral.compress.encoders import EXTENSIONS  # noqa: PLC0415
+    """Compress every content that needs it (cache first) and stage missing variants.
+
+    ``cache_dir`` is the shared cache directory, or None to compress without one.
+    """
+    import shutil  # noqa: PLC0415
+    import tempfile  # noqa: PLC0415
+
+    from corral.compress import CompressionCache  # noqa: PLC0415
+    from corral.compress.location import variants_dir  # noqa: PLC0415
 
     wanted = {
         relpath: content
         for relpath, content in contents.items()
         if options.skip_reason(relpath, content.size) is None
     }
+    private: str | None = None
+    if cache_dir is None:
+        target.state_dir.tmp.mkdir(parents=True, exist_ok=True)
+        private = tempfile.mkdtemp(prefix="nocache-", dir=target.state_dir.tmp)
+        cache = CompressionCache(private)
+    else:
+        cache = CompressionCache(variants_dir(cache_dir))
+    try:
+        return _stage_variants(options, wanted, state, intact, target, cache, workers, progress)
+    finally:
+        if private is not None:
+            shutil.rmtree(private, ignore_errors=True)
+
+
+#: How many times a variant whose cache entry turned out stale is computed again.
+_RETRIES = 2
+
+
+def _stage_variants(
+    options: CompressionOptions,
+    wanted: Mapping[str, Content],
+    state: State,
+    intact: set[str],
+    target: LocalTarget,
+    cache: CompressionCache,
+    workers: int | None,
+    progress: Progress | None,
+) -> Compressed:
+    from corral.compress import CompressJob, compress_many  # noqa: PLC0415
+    from corral.compress.encoders import EXTENSIONS  # noqa: PLC0415
+    from corral.compress.place import StaleEntry, copy_verified  # noqa: PLC0415
+
     jobs: dict[str, CompressJob] = {}
     for content in wanted.values():
         jobs.setdefault(
             content.digest, CompressJob(content.digest, Path(content.path), content.size)
         )
-    cache = CompressionCache(target.state_dir.path / "cache")
 
     def report(done: int, total: int) -> None:
         if progress is not None:
             progress("compress", done, total)
 
-    run = compress_many(list(jobs.values()), options, cache, progress=report)
-    by_digest = {result.job.digest: result for result in run}
-    out = Compressed(computed=run.computed, cache_hits=run.cache_hits)
-    for relpath, content in sorted(wanted.items()):
-        result = by_digest[content.digest]
-        for variant in result.variants:
-            vrel = relpath + EXTENSIONS[variant.encoding]
-            out.variants.setdefault(relpath, {})[variant.encoding] = [
-                vrel,
-                variant.size,
-                variant.integrity,
-            ]
-            out.files[vrel] = variant.integrity
-            record = state.targets.get(vrel)
-            if vrel in intact and record is not None and record.digest == variant.integrity:
+    out = Compressed()
+    first_copy: dict[str, str] = {}  # integrity -> the staged copy of those bytes
+    pending = set(jobs)
+    for attempt in range(_RETRIES + 1):
+        run = compress_many(
+            [jobs[d] for d in sorted(pending)], options, cache, workers=workers, progress=report
+        )
+        out.computed += run.computed
+        out.cache_hits += run.cache_hits
+        results = {result.job.digest: result for result in run}
+        stale: set[str] = set()
+        for relpath, content in sorted(wanted.items()):
+            if content.digest not in pending or content.digest in stale:
                 continue
-            out.staged.append(target.stage_link(vrel, str(variant.path), variant.integrity))
+            for variant in results[content.digest].variants:
+                vrel = relpath + EXTENSIONS[variant.encoding]
+                sri = variant.integrity
+                out.variants.setdefault(relpath, {})[variant.encoding] = [vrel, variant.size, sri]
+                out.files[vrel] = sri
+                record = state.targets.get(vrel)
+                if vrel in intact and record is not None and record.digest == sri:
+                    continue
+                if sri in first_copy:  # the same bytes, staged already: a twin in the target
+                    out.staged.append(target.stage_with(os.link, first_copy[sri], vrel, sri))
+                    continue
+                try:
+                    staged = target.stage_with(
+                        partial(copy_verified, integrity=sri),
+                        str(variant.path),
+                        vrel,
+                        sri,
+                    )
+                except StaleEntry:
+                    if attempt == _RETRIES:
+                        raise
+                    cache.discard(variant.path)  # computed again in the next pass
+                    stale.add(content.digest)
+                    break
+                first_copy[sri] = staged.tmp
+                out.staged.append(staged)
+        if not stale:
+            break
+        pending = stale
     out.changed = out.variants != state.variants
     return out
 
@@ -141,3 +222,22 @@ def nothing_to_do(state: State, intact: set[str]) -> bool:
     return all(
         rel in intact for found in state.variants.values() for rel, _size, _sri in found.values()
     )
+
+
+def tidy_cache(state_dir: Path, config: Config, *, grew: bool) -> None:
+    """After a run: remove the cache older versions kept in the target's state
+    directory, and bound the shared cache to ``cache_max_size`` if the run added to it."""
+    legacy = state_dir / LEGACY_CACHE
+    if legacy.is_dir() and not legacy.is_symlink():
+        from corral.compress.cache import remove_tree  # noqa: PLC0415
+
+        remove_tree(legacy)
+    if not grew or config.cache_max_size is None:
+        return
+    cache_dir = config.compression_cache_dir()
+    if cache_dir is not None:
+        from corral.compress import CompressionCache  # noqa: PLC0415
+        from corral.compress.location import variants_dir  # noqa: PLC0415
+        from corral.compress.maintenance import prune_cache  # noqa: PLC0415
+
+        prune_cache(CompressionCache(variants_dir(cache_dir)), max_size=config.cache_max_size)

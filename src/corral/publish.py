@@ -224,8 +224,15 @@ class LocalTarget:
         """Stage a hard link to a file inside the target (a compression cache entry)."""
         return self._stage_entry(os.link, entry, relpath, digest)
 
+    def stage_with(
+        self, make: Callable[[str, str], object], existing: str, relpath: str, digest: str
+    ) -> Staged:
+        """Stage the file ``make(existing, tmp)`` creates (a verified copy of a cache
+        entry, a hard link to a file staged earlier)."""
+        return self._stage_entry(make, existing, relpath, digest)
+
     def _stage_entry(
-        self, make: Callable[[str, str], None], existing: str, relpath: str, digest: str
+        self, make: Callable[[str, str], object], existing: str, relpath: str, digest: str
     ) -> Staged:
         """Stage a new directory entry ``make(existing, tmp)`` makes (a link of either kind)."""
         tmp = self._tmp_name(relpath)

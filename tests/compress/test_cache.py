@@ -141,7 +141,9 @@ def test_no_gain_is_remembered_and_the_gate_reapplied_on_read(
     assert compress_many([job], GZIP_ONLY, cache).computed == 0
 
 
-def test_entries_are_readable_by_a_web_server_user(site: dict[str, Path], cache_dir: Path) -> None:
+def test_entries_are_read_only_and_readable_by_everyone(
+    site: dict[str, Path], cache_dir: Path
+) -> None:
     old = os.umask(0o022)
     try:
         (result,) = compress_many(
@@ -149,7 +151,7 @@ def test_entries_are_readable_by_a_web_server_user(site: dict[str, Path], cache_
         )
     finally:
         os.umask(old)
-    assert result.variants[0].path.stat().st_mode & 0o777 == 0o644
+    assert result.variants[0].path.stat().st_mode & 0o777 == 0o444
 
 
 def test_prune_keeps_referenced_contents_and_removes_the_rest(

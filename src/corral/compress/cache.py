@@ -1,28 +1,36 @@
 """A content-addressed, self-verifying cache of compressed variants.
 
-Layout (the pipeline puts ``root`` at ``<target>/.corral/cache/``)::
+Layout (the pipeline puts ``root`` at ``<cache dir>/compress/``, see
+:mod:`corral.compress.location`; one cache serves every project and run of a user)::
 
     root/CACHEDIR.TAG
     root/v1/<digest[:2]>/<digest>/<encoding>-<level>-<library>.<sha384 hex><ext>
     root/v1/<digest[:2]>/<digest>/<encoding>-<level>-<library>.nogain-<encoded size>
 
 ``digest`` is the sha256 hex of the original bytes, ``library`` the
-:func:`~corral.compress.encoders.library_tag` that produced the bytes. A file of
-the first form holds exactly the encoded bytes (so it can be hardlinked or copied
-into a target as is); the sha384 of those bytes is in its name and is checked on
-every read: an entry whose bytes do not match (corrupt, truncated, torn by a power
-loss) is deleted and reported as a miss, never returned. A file of the second form
-is empty and records that the variant was ``encoded size`` bytes, too big to keep
-under the ratio gate in force when it was computed; the gate is re-applied on
-read, so tightening the gate needs no recomputation and loosening it recomputes
-only what might now pass.
+:func:`~corral.compress.encoders.library_tag` that produced the bytes. A file of the
+first form holds exactly the encoded bytes (so it can be copied into a target as is)
+and is read-only (``0o444`` less the umask): the cache never writes into an entry,
+it only adds and deletes whole files. The sha384 of those bytes is in its name and
+is checked on every read: an entry whose bytes do not match (corrupt, truncated,
+torn by a power loss) is deleted and reported as a miss, never returned. A file of
+the second form is empty and records that the variant was ``encoded size`` bytes,
+too big to keep under the ratio gate in force when it was computed; the gate is
+re-applied on read, so tightening the gate needs no recomputation and loosening it
+recomputes only what might now pass.
 
 Entries are written to ``.tmp-*`` files in the same directory and renamed into
 place; lookups ignore names starting with a dot, so a writer killed mid-write
 leaves nothing that can be served, and :meth:`CompressionCache.prune` removes such
 leftovers. No fsync: an entry torn by a crash fails verification instead.
 Concurrent writers of one entry write identical bytes under one name; the last
-rename wins. Prune while no other run uses the cache (the target lock ensures it).
+rename wins.
+
+Several processes of several projects may use one cache at once. A lookup that
+finds an entry touches its content directory (so the directory's mtime is its last
+use, which :mod:`.maintenance` prunes by); a content directory holding a fresh
+temporary file is being written and is never pruned; a reader that finds an entry
+gone or changed by the time it copies it treats it as a miss.
 """
 
 from __future__ import annotations
@@ -47,9 +55,11 @@ __all__ = [
     "CompressionCache",
     "NoGain",
     "PruneStats",
+    "being_written",
     "check_digest",
     "entry_key",
     "integrity_of",
+    "remove_tree",
 ]
 
 _SCHEMA = "v1"
@@ -122,6 +132,11 @@ class CompressionCache:
     def __repr__(self) -> str:
         return f"CompressionCache({str(self.root)!r})"
 
+    @property
+    def schema_dir(self) -> Path:
+        """The directory of this layout's content directories (``root/v1``)."""
+        return self.root / _SCHEMA
+
     def content_dir(self, digest: str) -> Path:
         """Return the directory holding every entry of the content ``digest``."""
         check_digest(digest)
@@ -155,14 +170,21 @@ class CompressionCache:
             answer, bad = _lookup(directory, names, encoding, level)
             answers.append(answer)
             discarded += bad
+        if any(answer is not None for answer in answers):
+            with contextlib.suppress(OSError):  # another user's, or a read-only cache
+                os.utime(directory)  # its last use: pruning takes the least recent first
         return answers, discarded
+
+    def discard(self, path: str | os.PathLike[str]) -> None:
+        """Delete an entry found bad after :meth:`lookup` returned it (e.g. while
+        copying it), so the next lookup misses and the variant is computed again."""
+        _discard(os.fspath(path), None)
 
     def prune(self, keep_digests: AbstractSet[str]) -> PruneStats:
         """Delete every entry of contents not in ``keep_digests``, and stale temp files.
 
-        Also removes directories of older cache layouts. Call it under the target's
-        lock: an entry being written by another run for a content not in
-        ``keep_digests`` would be removed.
+        Also removes directories of older cache layouts. A content another run is
+        writing (a fresh temporary file in its directory) is kept.
         """
         contents = files = size = 0
         if not self.root.is_dir():
@@ -170,7 +192,7 @@ class CompressionCache:
         for entry in os.scandir(self.root):
             old = entry.name != _SCHEMA and re.fullmatch(r"v\d+", entry.name)
             if old and entry.is_dir(follow_symlinks=False):
-                removed = _remove_tree(Path(entry.path))
+                removed = remove_tree(Path(entry.path))
                 files, size = files + removed[0], size + removed[1]
         schema_dir = self.root / _SCHEMA
         if not schema_dir.is_dir():
@@ -180,10 +202,12 @@ class CompressionCache:
             if not shard.is_dir(follow_symlinks=False):
                 continue
             for content in os.scandir(shard.path):
-                if content.name in keep_digests and content.is_dir(follow_symlinks=False):
+                if (
+                    content.name in keep_digests or being_written(content.path, now)
+                ) and content.is_dir(follow_symlinks=False):
                     removed = _remove_stale_temps(Path(content.path), now)
                 else:
-                    removed = _remove_tree(Path(content.path))
+                    removed = remove_tree(Path(content.path))
                     contents += 1
                 files, size = files + removed[0], size + removed[1]
             with contextlib.suppress(OSError):  # not empty: it holds kept contents
@@ -207,8 +231,9 @@ class CompressionCache:
     def new_temp(directory: Path) -> Path:
         """Create an empty, private-to-this-writer temporary file in ``directory``.
 
-        The file gets the usual umask-derived mode (not ``mkstemp``'s 0600), because
-        a published variant may be a hardlink of it that a web server must read.
+        The file gets the usual umask-derived mode (not ``mkstemp``'s 0600): the
+        cache may be shared by the users of a build machine. :meth:`seal` makes it
+        read-only before it is renamed into place.
         """
         while True:
             path = directory / f"{_TEMP_PREFIX}{os.getpid()}-{secrets.token_hex(8)}"
@@ -218,6 +243,15 @@ class CompressionCache:
                 continue
             os.close(fd)
             return path
+
+    @staticmethod
+    def seal(path: str | os.PathLike[str]) -> None:
+        """Make a finished entry read-only (``0o444`` less the umask) before publishing it.
+
+        The mode :meth:`new_temp` gave it already has the umask applied (reading the
+        umask would mean setting it, which is not thread-safe).
+        """
+        os.chmod(path, os.stat(path).st_mode & 0o444)
 
     def variant_path(self, digest: str, encoding: Encoding, level: int, sha384: bytes) -> Path:
         """Return where the variant with the given sha384 of its bytes is stored."""
@@ -287,7 +321,8 @@ def _discard(path: str, seen: os.stat_result | None) -> None:
         pass  # gone already, or not deletable: a rewrite will replace it
 
 
-def _remove_tree(directory: Path) -> tuple[int, int]:
+def remove_tree(directory: Path) -> tuple[int, int]:
+    """Delete a directory (never following a symbolic link); return files and bytes."""
     if not directory.is_dir() or directory.is_symlink():
         with contextlib.suppress(FileNotFoundError):
             size = directory.lstat().st_size
@@ -308,6 +343,20 @@ def _remove_tree(directory: Path) -> tuple[int, int]:
             _rmdir(os.path.join(dirpath, name))
     _rmdir(os.fspath(directory))
     return files, size
+
+
+def being_written(directory: str, now: float) -> bool:
+    """Whether a writer is (or was within the hour) writing into a content directory."""
+    try:
+        with os.scandir(directory) as entries:
+            for entry in entries:
+                if entry.name.startswith(_TEMP_PREFIX):
+                    with contextlib.suppress(FileNotFoundError):
+                        if now - entry.stat(follow_symlinks=False).st_mtime <= STALE_TEMP_SECONDS:
+                            return True
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    return False
 
 
 def _remove_stale_temps(directory: Path, now: float) -> tuple[int, int]:

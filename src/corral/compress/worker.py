@@ -15,7 +15,7 @@ import contextlib
 import hashlib
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import BinaryIO, Literal
@@ -27,6 +27,7 @@ from corral.compress.policy import Encoding
 __all__ = ["Kind", "Outcome", "Task", "run_task"]
 
 _CHUNK = 1 << 20
+_ATTEMPTS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +45,8 @@ class Task:
 #: ``stored``: a variant is in the cache at ``path``; ``nogain``: it failed the ratio
 #: gate, and that was recorded; the rest are failures, described by ``message``:
 #: the source can't be read, it changed, the cache can't be written, the encoder failed.
-Kind = Literal["stored", "nogain", "unreadable", "changed", "cache", "encoder"]
+#: ``vanished`` (retried, never returned): the cache directory was pruned meanwhile.
+Kind = Literal["stored", "nogain", "unreadable", "changed", "cache", "encoder", "vanished"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +68,20 @@ class _Failure(Exception):
 
 
 def run_task(task: Task, max_ratio: float) -> Outcome:
-    """Compress one (content, encoding) into the cache; never leaves a visible partial entry."""
+    """Compress one (content, encoding) into the cache; never leaves a visible partial entry.
+
+    If the content's cache directory disappears meanwhile (another process pruned
+    the shared cache between our ``mkdir`` and our ``rename``), it tries again.
+    """
+    for _attempt in range(_ATTEMPTS - 1):
+        outcome = _run_once(task, max_ratio)
+        if outcome.kind != "vanished":
+            return outcome
+    outcome = _run_once(task, max_ratio)
+    return outcome if outcome.kind != "vanished" else replace(outcome, kind="cache")
+
+
+def _run_once(task: Task, max_ratio: float) -> Outcome:
     cache = CompressionCache(task.cache_root)
     directory = cache.content_dir(task.digest)
     temp: Path | None = None
@@ -80,6 +95,8 @@ def run_task(task: Task, max_ratio: float) -> Outcome:
                 directory.mkdir(parents=True, exist_ok=True)
                 temp = cache.new_temp(directory)
                 sink = os.open(temp, os.O_WRONLY)
+            except FileNotFoundError as exc:  # pruned by another process just now
+                raise _Failure("vanished", _reason(exc)) from exc
             except OSError as exc:
                 raise _Failure("cache", _reason(exc)) from exc
             try:
@@ -151,7 +168,10 @@ def _rename(temp: Path, final: Path, *, empty: bool = False) -> None:
     try:
         if empty:
             os.truncate(temp, 0)
+        CompressionCache.seal(temp)
         os.replace(temp, final)
+    except FileNotFoundError as exc:  # the directory was pruned by another process
+        raise _Failure("vanished", _reason(exc)) from exc
     except OSError as exc:
         raise _Failure("cache", _reason(exc)) from exc
 
