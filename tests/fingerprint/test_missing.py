@@ -132,3 +132,17 @@ def test_extensionless_specifiers_point_at_the_bundler_file() -> None:
         '(there is "esm/internal/Observable.js", but browsers add no extension or index.js: '
         "this module is meant for a bundler or Node)"
     )
+
+
+def test_a_root_absolute_reference_that_climbs_back_under_the_static_url_is_no_escape() -> None:
+    # A browser resolves /static/../static/x.png to /static/x.png before asking for it.
+    tree = {
+        "css/app.css": b"a{background:url(/static/../static/img/x.png)}\n",
+        "img/x.png": b"png",
+    }
+    result = run(tree)
+    assert result.problems == [] and result.warnings == []
+    name = result.fingerprints["img/x.png"].hashed.rpartition("/")[2]
+    # The directory part stays as written (as Django's url_converter keeps it).
+    expected = f'a{{background:url("/static/../static/img/{name}")}}\n'
+    assert result.contents["css/app.css"] == expected.encode()

@@ -55,6 +55,10 @@ RESOLVED: list[tuple[str, Kind, str, str]] = [
     ("./b.js", "module", "js/a.js", "js/b.js"),
     ("../lib/b.mjs", "module", "js/a.js", "lib/b.mjs"),
     ("/static/js/b.js", "dynamic-import", "js/a.js", "js/b.js"),
+    # dot segments over the whole path, as a browser resolves them: not an escape
+    ("/static/../static/x.png", "url", "css/app.css", "x.png"),
+    ("/static/a/%2e%2e/b.png", "url", "css/app.css", "b.png"),
+    ("/static/./img/../x.png", "url", "css/app.css", "x.png"),
     ("app.js.map", "sourcemap", "js/app.js", "js/app.js.map"),
     ("app.js", "sourcemap-file", "js/app.js.map", "js/app.js"),
     ("a.png", "image-set", "css/app.css", "css/a.png"),

@@ -125,6 +125,31 @@ CASES: list[tuple[str, str, list[Found]]] = [
         [(D, "./z.js", "'")],
     ),
     ("division after ++", "x = a++ / 2 / 'q'; import('./z.js')", [(D, "./z.js", "'")]),
+    # A "/" in a string after the division: taken for a regex, the division's "/" would
+    # end at that "/" and the string's closing quote would open a string that swallows
+    # the import. Each fails if its "/" is taken for a regex (a mutant of the rule).
+    ("division after ], then a slash", 'a[0]/2,p="/";import("./x.js")', [(D, "./x.js", '"')]),
+    ("division after ), then a slash", '(a)/2,p="/";import("./x.js")', [(D, "./x.js", '"')]),
+    ("division after a name, then a slash", 'a/2,p="/";import("./x.js")', [(D, "./x.js", '"')]),
+    ("division after a number, then a slash", '1/2,p="/";import("./x.js")', [(D, "./x.js", '"')]),
+    ("division after a string, then a slash", '"1"/2,p="/";import("./x.js")', [(D, "./x.js", '"')]),
+    ("division after ++, then a slash", 'a++/2,p="/";import("./x.js")', [(D, "./x.js", '"')]),
+    (
+        "division after a template, then a slash",
+        '`1`/2,p="/";import("./x.js")',
+        [(D, "./x.js", '"')],
+    ),
+    ("division after a regex, then a slash", '/a/g/2,p="/";import("./x.js")', [(D, "./x.js", '"')]),
+    (
+        "division after a property named return, then a slash",
+        'a.return/2,p="/";import("./x.js")',
+        [(D, "./x.js", '"')],
+    ),
+    (
+        "a regex on the line after an unterminated one",
+        "x = (/[\n/'/; import('./z.js')",
+        [(D, "./z.js", "'")],
+    ),
     ("regex in a substitution", "`${ /`/ }` + import('./z.js')", [(D, "./z.js", "'")]),
     (
         "unterminated regex is a division",

@@ -96,3 +96,14 @@ def test_line_index_answers_in_any_order() -> None:
         if text[offset - 1 : offset + 1] == "\r\n":
             continue  # between the two halves of a CRLF
         assert index.position(offset) == naive[offset], offset
+
+
+def test_line_index_between_the_halves_of_a_crlf_after_a_lone_cr() -> None:
+    # Found by fuzzing: the line starts after the lone "\r", not at the CRLF's "\r".
+    assert LineIndex("aaa\r\r\n").position(5) == (2, 2)
+    assert LineIndex("aaa\r\r\nb").position(6) == (3, 1)
+
+
+def test_line_index_looks_back() -> None:
+    index = LineIndex("a\nbc\r\nd\re")
+    assert [index.position(o) for o in (9, 3, 0, 7, 5)] == [(4, 2), (2, 2), (1, 1), (3, 2), (2, 4)]

@@ -81,7 +81,13 @@ def resolve(url: str, kind: Kind, referrer: str, static_url: str) -> Target | No
     if path.startswith("/"):
         if not (static_url.startswith("/") and path.startswith(static_url)):
             return None
-        joined = unquote(path[len(static_url) :])
+        # Dot segments go over the whole path, as a browser resolves them before the
+        # request leaves it: "/static/../static/x.png" is x.png, not a climb out of the root.
+        absolute = posixpath.normpath(unquote(path))
+        if absolute.startswith(static_url):
+            joined = absolute[len(static_url) :]
+        else:
+            joined = unquote(path[len(static_url) :])
     else:
         joined = posixpath.join(posixpath.dirname(referrer), unquote(path))
     logical = posixpath.normpath(joined)

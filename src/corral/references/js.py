@@ -17,6 +17,10 @@ uses: after an identifier, a number, a string, a template, a regex, ``)`` or
 keywords in ``_REGEX_KEYWORDS`` (``return /x/``) a regex starts. A ``)`` that
 closes ``if (...)``, ``while (...)``, ``for (...)`` or ``with (...)`` allows a
 regex when the condition has no quote or slash (see ``_closes_keyword_paren``).
+A regex literal that does not end on its line is taken as a division, and no
+other ``/`` on the rest of that line starts one: the line is not valid
+JavaScript, and scanning the line again from every ``/`` would take time
+quadratic in its length.
 
 Every reference is reported whatever it names (bare specifiers such as
 ``"react"``, ``data:`` URLs, absolute URLs): filtering is a later stage's job.
@@ -126,6 +130,7 @@ def _tokenize(text: str) -> list[Reference]:
     substitutions: list[int] = []  # per open "${": depth of "{" inside it
     tok_end = 0  # end of the last "/", regex, template or brace token...
     tok_regex = True  # ...and whether a regex literal may follow it
+    no_regex_before = 0  # where the last unterminated regex literal's scan stopped
     pos = 0
     if text.startswith("#!"):  # a hashbang line is a comment
         pos = _comment(text, 0, line=True, comments=comments)
@@ -141,9 +146,11 @@ def _tokenize(text: str) -> list[Reference]:
                 pos = _comment(text, p, line=following == "/", comments=comments)
                 if not refs or p >= refs[-1].construct_end:  # not inside an import(...)
                     _sourcemap_comment(text, p, pos, lines, refs)
-            elif _regex_allowed(text, p, tok_end, tok_regex, comments):
-                end = _regex_end(text, p)
-                tok_regex = end is None  # an unterminated regex is taken as a division
+            elif p >= no_regex_before and _regex_allowed(text, p, tok_end, tok_regex, comments):
+                end, stop = _regex_end(text, p)
+                if end is None:  # unterminated: taken as a division, and the line is
+                    no_regex_before = stop  # not tried again (a scan per "/" is quadratic)
+                tok_regex = end is None
                 pos = tok_end = p + 1 if end is None else end
             else:
                 pos = tok_end = p + 1
@@ -248,14 +255,15 @@ def _plain_template_end(text: str, i: int) -> int | None:
         i = m.start() + 2
 
 
-def _regex_end(text: str, p: int) -> int | None:
-    """Return the end of the regex literal at ``p`` (flags included), or None."""
+def _regex_end(text: str, p: int) -> tuple[int | None, int]:
+    """Return the end of the regex literal at ``p`` (flags included), or None if it is
+    unterminated, and where the scan of its body stopped."""
     m = _REGEX_BODY.match(text, p + 1)
     e = m.end() if m else p + 1
     if e >= len(text) or text[e] != "/":
-        return None
+        return None, e
     flags = _IDENTIFIER.match(text, e + 1)
-    return flags.end() if flags else e + 1
+    return (flags.end() if flags else e + 1), e
 
 
 def _comment(text: str, p: int, *, line: bool, comments: dict[int, int]) -> int:

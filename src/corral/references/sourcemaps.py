@@ -32,7 +32,7 @@ def sourcemap_references(text: str) -> list[Reference]:
     """
     try:
         found = _find_file(text)
-    except (ValueError, IndexError):
+    except (ValueError, IndexError, RecursionError):  # RecursionError: nesting too deep
         return []
     if found is None:
         return []

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import sys
+from bisect import bisect_right
 from dataclasses import dataclass
 from typing import Literal
 
@@ -39,6 +40,7 @@ Kind = Literal[
 UTF8_BOM = b"\xef\xbb\xbf"
 
 _LINE_BREAK_BYTES = re.compile(rb"\r\n|\r|\n")
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,37 +76,54 @@ class LineIndex:
     """Turns ``str`` offsets into 1-based ``(line, column)``.
 
     Offsets asked in increasing order (as scanners do) cost O(text) in all:
-    each call counts line breaks only since the previous one, at C speed.
+    each call counts line breaks only since the previous one, at C speed. An
+    offset before the previous one is looked up by bisection in a table of line
+    starts, made once on the first such call, so no order of calls costs more
+    than O(text + calls * log(lines)).
     """
 
-    __slots__ = ("_line", "_line_start", "_offset", "_text")
+    __slots__ = ("_cr", "_line", "_line_start", "_offset", "_starts", "_text")
 
     def __init__(self, text: str) -> None:
         self._text = text
+        self._cr: bool | None = None  # whether the text has a "\r" at all (asked once)
         self._offset = 0  # the last offset asked for...
         self._line = 1  # ...its line...
         self._line_start = 0  # ...and where that line starts
+        self._starts: list[int] | None = None  # every line's start, for going back
 
     def position(self, offset: int) -> tuple[int, int]:
         """Return the 1-based line and column of ``offset``."""
         text = self._text
-        if offset < self._offset:
-            self._offset, self._line, self._line_start = 0, 1, 0
         last = self._offset
+        if offset < last:
+            return self._looked_up(offset)
         breaks = text.count("\n", last, offset)
-        if "\r" in text:
+        end = offset  # where the last break before offset may end
+        cr = self._cr
+        if cr is None:
+            cr = self._cr = "\r" in text
+        if cr:
             breaks += text.count("\r", last, offset) - text.count("\r\n", last, offset)
             if offset > last and text[offset - 1] == "\r" and text[offset : offset + 1] == "\n":
                 breaks -= 1  # offset splits a CRLF: the break is not over yet
+                end -= 1
         if breaks:
             self._line += breaks
-            self._line_start = 1 + max(
-                text.rfind("\n", last, offset), text.rfind("\r", last, offset)
-            )
+            self._line_start = 1 + max(text.rfind("\n", last, end), text.rfind("\r", last, end))
             if text[self._line_start - 1 : self._line_start + 1] == "\r\n":
                 self._line_start += 1
         self._offset = offset
         return self._line, offset - self._line_start + 1
+
+    def _looked_up(self, offset: int) -> tuple[int, int]:
+        starts = self._starts
+        if starts is None:
+            starts = [0]
+            starts.extend(m.end() for m in _LINE_BREAK.finditer(self._text))
+            self._starts = starts
+        line = bisect_right(starts, offset)
+        return line, offset - starts[line - 1] + 1
 
     def reference(
         self,
