@@ -61,6 +61,7 @@ SCENARIOS: dict[str, str] = {
     "touch1pct": "re-run after 1% of the files were rewritten",
     "css1": "re-run after one CSS file changed",
     "clear": "--clear run (nothing changed)",
+    "warm": "fresh empty target, warm compression cache (a container or CI build)",
 }
 #: WhiteNoise's ``Compressor.SKIP_COMPRESS_EXTENSIONS`` (6.12): the compression floors
 #: compress exactly the files WhiteNoise would.
@@ -254,6 +255,10 @@ class Context:
     def target(self, tool: str) -> Path:
         return self.work / "targets" / tool
 
+    def cache(self, tool: str) -> Path:
+        """The tool's shared compression cache (``CORRAL_CACHE_DIR``; corral only)."""
+        return self.work / "caches" / tool
+
     def compressible(self) -> list[str]:
         return sorted(
             logical
@@ -288,8 +293,12 @@ class Tool:
         raise NotImplementedError
 
     def prepare(self, ctx: Context, scenario: str) -> None:
-        """Untimed set-up right before a timed run (default: empty target for cold)."""
+        """Untimed set-up right before a timed run: an empty target for cold (and an empty
+        compression cache: truly cold) and warm (the cache the untimed run filled kept)."""
         if scenario == "cold":
+            remove_tree(ctx.target(self.name))
+            remove_tree(ctx.cache(self.name))
+        elif scenario == "warm":
             remove_tree(ctx.target(self.name))
 
     def parse(self, run: Run, log: Path) -> None:
@@ -795,6 +804,8 @@ class Cell:
             "max": walls[-1],
             "rss_mib": max(r.maxrss_kib for r in self.runs) / 1024,
             "cpu": statistics.median(r.user + r.sys for r in self.runs),
+            # CPU time / (wall x usable cores), of the median-wall run: how busy the cores were
+            "busy": _busy(sorted(self.runs, key=lambda r: r.wall)[(len(walls) - 1) // 2]),
         }
         if len(walls) >= 4:
             q = statistics.quantiles(walls, n=4)
@@ -959,7 +970,7 @@ class Bench:
         ):
             return
         log = self.log_path(tool, f"{scenario}-prepare")
-        run = measure(tool.command(self.ctx, "prepare"), log, self.ctx.timeout)
+        run = measure(self.command(tool, "prepare"), log, self.ctx.timeout)
         if run.returncode != 0:
             cell.status = "failed"
             cell.note = f"preparing run failed (exit {run.returncode}): {tail(log)}"
@@ -969,7 +980,7 @@ class Bench:
 
     def timed(self, tool: Tool, scenario: str, cell: Cell, rep: int) -> None:
         log = self.log_path(tool, f"{scenario}-{rep}")
-        run = measure(tool.command(self.ctx, scenario), log, self.ctx.timeout)
+        run = measure(self.command(tool, scenario), log, self.ctx.timeout)
         tool.parse(run, log)
         if run.returncode != 0:
             cell.status = "failed"
@@ -983,6 +994,12 @@ class Bench:
             f"{scenario:10s} {tool.name:22s} {run.wall:9.3f} s  "
             f"{run.maxrss_kib / 1024:7.1f} MiB  {run.summary[:70]}"
         )
+
+    def command(self, tool: Tool, scenario: str) -> Command:
+        """The tool's command, with its own compression cache (never the user's)."""
+        command = tool.command(self.ctx, scenario)
+        command.env.setdefault("CORRAL_CACHE_DIR", str(self.ctx.cache(tool.name)))
+        return command
 
     def log_path(self, tool: Tool, what: str) -> Path:
         self.counter += 1
@@ -1097,6 +1114,17 @@ def corral_commit(python: str) -> str:
 # --- reporting ------------------------------------------------------------------------------
 
 
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def _busy(run: Run) -> float:
+    return (run.user + run.sys) / (run.wall * _cores()) if run.wall > 0 else 0.0
+
+
 def _fmt_s(seconds: float) -> str:
     if seconds < 1:
         return f"{seconds * 1000:.0f} ms"
@@ -1117,6 +1145,8 @@ def _cell_text(cell: dict[str, Any], repeat: int = 0) -> str:
     if runs > 1 and runs != repeat:
         spread += f", {runs} runs"
     cpu = f" \u00b7 CPU {_fmt_s(cell['cpu'])}" if "cpu" in cell else ""
+    if "busy" in cell:
+        cpu += f" ({cell['busy']:.0%} busy)"
     return f"{_fmt_s(cell['median'])} ({spread}){cpu} \u00b7 {cell['rss_mib']:.0f} MiB"
 
 

@@ -182,3 +182,22 @@ def test_bad_cache_settings_name_the_key(tmp_path: Path, body: str, key: str) ->
     with pytest.raises(ConfigError) as info:
         load_config(cwd=tmp_path)
     assert info.value.key == key and info.value.file == str(tmp_path / "pyproject.toml")
+
+
+def test_compression_levels_and_sizes_from_the_file(tmp_path: Path) -> None:
+    write(
+        tmp_path / "pyproject.toml",
+        '[tool.corral]\nroot = "out"\n'
+        'compress = { max_size = "64M", levels = { "*.map" = { brotli_level = 5 }, '
+        '"*.bin" = false } }\n',
+    )
+    options = load_config(cwd=tmp_path).compression_options()
+    assert options.max_size == 64 << 20
+    assert options.levels == (("*.map", (("brotli_level", 5),)), ("*.bin", False))
+    write(
+        tmp_path / "pyproject.toml",
+        '[tool.corral]\nroot = "out"\ncompress = { levels = { "*.map" = { brotli = 5 } } }\n',
+    )
+    with pytest.raises(ConfigError, match="levels.'\\*.map'") as info:
+        load_config(cwd=tmp_path).compression_options()
+    assert info.value.file == str(tmp_path / "pyproject.toml")

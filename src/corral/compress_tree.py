@@ -93,7 +93,7 @@ def compress_tree(
                 Problem("unreadable", f"can't read this file: {exc.strerror}", path=str(path))
             )
             continue
-        jobs.append(CompressJob(digest, path, size))
+        jobs.append(CompressJob(digest, path, size, relpath))
         wanted.append((relpath, digest))
     if problems:
         raise BuildError(problems)

@@ -178,7 +178,7 @@ class Config:
         """The compression options from the ``compress`` table (validated)."""
         from corral.compress import CompressionOptions  # noqa: PLC0415 - used by runs only
 
-        known = [f.name for f in fields(CompressionOptions) if f.name != "skip_extensions"]
+        known = [f.name for f in fields(CompressionOptions)]
         table = dict(self.compression)
         for key in table:
             if key not in known:
@@ -189,6 +189,16 @@ class Config:
                     file=self.origin,
                     key=f"compress.{key}",
                 )
+        for key in ("min_size", "max_size"):
+            if isinstance(table.get(key), str):  # "64M", as cache_max_size is written
+                from corral.compress.location import parse_size  # noqa: PLC0415
+
+                try:
+                    table[key] = parse_size(table[key], key=f"compress.{key}")
+                except ConfigError as exc:
+                    raise ConfigError(
+                        exc.message, hint=exc.hint, file=self.origin, key=exc.key
+                    ) from None
         try:
             return CompressionOptions(**table)
         except (ConfigError, TypeError, ValueError) as exc:

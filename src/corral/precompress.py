@@ -131,9 +131,9 @@ def _stage_variants(
     from corral.compress.place import StaleEntry, copy_verified  # noqa: PLC0415
 
     jobs: dict[str, CompressJob] = {}
-    for content in wanted.values():
+    for relpath, content in sorted(wanted.items()):  # the first name chooses the policy
         jobs.setdefault(
-            content.digest, CompressJob(content.digest, Path(content.path), content.size)
+            content.digest, CompressJob(content.digest, Path(content.path), content.size, relpath)
         )
 
     def report(done: int, total: int) -> None:
@@ -194,6 +194,10 @@ def options_key(options: CompressionOptions) -> str:
 
     values = dataclasses.asdict(options)
     values["skip_extensions"] = sorted(values["skip_extensions"])
+    if options.default_levels:  # corral's own rules are part of the options in force
+        from corral.compress.policy import DEFAULT_RULES  # noqa: PLC0415
+
+        values["default_rules"] = DEFAULT_RULES
     return json.dumps(values, sort_keys=True)
 
 

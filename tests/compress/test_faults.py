@@ -107,7 +107,9 @@ def test_a_full_disk_is_a_target_error_and_leaves_no_partial_entry(
     tmp_path: Path,
 ) -> None:
     blob = tmp_path / "blob.bin"
-    blob.write_bytes(noise(3 << 20))  # its variants can't fit in the 1 MiB disk
+    # Hex text: compressible enough to pass the probe, yet its variants (about half
+    # its size) can't fit in the 1 MiB disk.
+    blob.write_bytes(noise(3 << 19).hex().encode())
     small = tmp_path / "small.css"
     small.write_text(css_text(100))
     cache_dir = tmpfs / "cache"

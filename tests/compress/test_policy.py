@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 
 import pytest
 
@@ -106,3 +107,51 @@ def test_bad_skip_extensions_raise_config_error(value: object) -> None:
     with pytest.raises(ConfigError) as info:
         CompressionOptions(skip_extensions=value)  # type: ignore[arg-type]
     assert info.value.key == "skip_extensions"
+
+
+def test_levels_rules_first_match_wins_by_name_or_path() -> None:
+    options = CompressionOptions(
+        levels={
+            "vendor/big/*": False,
+            "*.map": {"brotli_level": 5, "zstd": False},
+            "*.MAP": {"gzip": False},  # never reached: the first match wins
+            "*.wasm": {"zstd_level": 3},
+        },
+        default_levels=False,
+    )
+    assert options.encodings_for("js/app.js.map") == (("gzip", 9), ("br", 5))
+    assert options.encodings_for("JS/APP.JS.MAP") == (("gzip", 9), ("br", 5))  # any case
+    assert options.encodings_for("a/b.wasm") == (("gzip", 9), ("br", 11), ("zstd", 3))
+    assert options.encodings_for("css/app.css") == options.encodings()
+    assert options.skip_reason("vendor/big/x/y.js", 10_000) == "rule"  # "*" crosses "/"
+    assert options.skip_reason("vendorbig.js", 10_000) is None
+    assert options.levels[0] == ("vendor/big/*", False)
+
+
+def test_a_rule_may_turn_on_an_encoding_switched_off_globally() -> None:
+    options = CompressionOptions(zstd=False, levels={"*.js": {"zstd": True}})
+    assert ("zstd", 19) in options.encodings_for("app.js")
+    assert ("zstd", 19) not in options.encodings_for("app.css")
+
+
+@pytest.mark.parametrize(
+    ("levels", "message"),
+    [
+        ({"*.map": {"brotli_level": 12}}, "in levels.'*.map': compression option 'brotli_level'"),
+        ({"*.map": {"speed": 1}}, "unknown setting 'speed'"),
+        ({"*.map": True}, "must be false or a table"),
+        ({"*.map": {}}, "must be false or a table"),
+        ("*.map", "must be a table of glob"),
+    ],
+)
+def test_bad_rules_are_config_errors(levels: object, message: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        CompressionOptions(levels=levels)  # type: ignore[arg-type]
+
+
+def test_max_size_skips_larger_files() -> None:
+    options = CompressionOptions(max_size=1000)
+    assert options.skip_reason("a.js", 1000) is None
+    assert options.skip_reason("a.js", 1001) == "too-large"
+    with pytest.raises(ConfigError, match="max_size"):
+        CompressionOptions(max_size=-1)

@@ -12,15 +12,16 @@ windows. Lookups verify cached entries on the same number of threads.
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from collections.abc import Iterable
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 
 from corral.compress.cache import CachedVariant, CompressionCache, NoGain, check_digest
+from corral.compress.cpus import available_cpus
 from corral.compress.encoders import require
 from corral.compress.policy import CompressionOptions, Encoding
+from corral.compress.probe import incompressible
 from corral.compress.results import (
     CompressionResults,
     CompressJob,
@@ -51,7 +52,8 @@ def compress_many(
 ) -> CompressionResults:
     """Given jobs, return every job's variants, compressing each missing one once.
 
-    ``workers`` defaults to the number of usable CPUs. Raises
+    ``workers`` defaults to the number of usable CPUs (affinity and cgroup CPU quota,
+    see :mod:`.cpus`). Raises
     :class:`~corral.errors.ConfigError` for a bad ``workers`` or a missing encoder
     library, :class:`~corral.errors.TargetError` if the cache can't be written (no
     entry is left half-written), and :class:`~corral.errors.BuildError` listing every
@@ -60,32 +62,43 @@ def compress_many(
     a malformed job (not a sha256 hex digest, negative size).
     """
     job_list = tuple(_as_job(job) for job in jobs)
-    encodings = options.encodings()
-    for encoding, _level in encodings:
+    enabled = options.encodings()
+    for encoding, _level in enabled:
         require(encoding)
     workers = _worker_count(workers)
 
-    reasons = [options.skip_reason(job.path, job.size) for job in job_list]
-    wanted: dict[str, CompressJob] = {}
+    reasons = [options.skip_reason(job.name or job.path, job.size) for job in job_list]
+    wanted: dict[str, tuple[CompressJob, tuple[tuple[Encoding, int], ...]]] = {}
     for job, reason in zip(job_list, reasons, strict=True):
-        if reason is None and encodings:
-            wanted.setdefault(job.digest, job)
+        if reason is None and job.digest not in wanted:
+            encodings = options.encodings_for(job.name or job.path, job.size)
+            for encoding, _level in encodings:
+                require(encoding)  # a rule may turn on an encoding the defaults leave off
+            if encodings:
+                wanted[job.digest] = (job, encodings)
 
     found: dict[tuple[str, Encoding], Variant | Skip] = {}
     tasks: list[Task] = []
     hits = discarded = 0
     root = str(cache.root)
-    for (digest, job), (entries, bad) in zip(
-        wanted.items(), _lookups(cache, list(wanted), encodings, workers), strict=True
+    for (digest, (job, encodings)), (entries, bad) in zip(
+        wanted.items(), _lookups(cache, list(wanted.items()), workers), strict=True
     ):
         discarded += bad
+        missing: list[tuple[Encoding, int]] = []
         for (encoding, level), entry in zip(encodings, entries, strict=True):
             answer = _from_cache(entry, job.size, encoding, level, options)
             if answer is None:
-                tasks.append(Task(root, digest, str(job.path), job.size, encoding, level))
+                missing.append((encoding, level))
             else:
                 hits += 1
                 found[digest, encoding] = answer
+        if missing and incompressible(job.path, job.size):
+            for encoding, _level in missing:  # not worth an encoder's time (see .probe)
+                found[digest, encoding] = Skip(encoding, "incompressible")
+            continue
+        for encoding, level in missing:
+            tasks.append(Task(root, digest, str(job.path), job.size, encoding, level))
 
     if tasks:
         try:
@@ -106,9 +119,12 @@ def compress_many(
     results = []
     for job, reason in zip(job_list, reasons, strict=True):
         if reason is not None:
-            results.append(JobResult(job, (), tuple(Skip(e, reason) for e, _ in encodings)))
+            results.append(JobResult(job, (), tuple(Skip(e, reason) for e, _ in enabled)))
             continue
+        encodings = wanted[job.digest][1] if job.digest in wanted else ()
+        chosen = {encoding for encoding, _level in encodings}
         answers = [found[job.digest, encoding] for encoding, _level in encodings]
+        answers += [Skip(e, "rule") for e, _ in enabled if e not in chosen]
         variants = tuple(a for a in answers if isinstance(a, Variant))
         skips = tuple(a for a in answers if isinstance(a, Skip))
         results.append(JobResult(job, variants, skips))
@@ -116,39 +132,38 @@ def compress_many(
 
 
 def _as_job(job: JobInput) -> CompressJob:
-    digest, path, size = job
+    digest, path, size, *rest = job
     if not isinstance(size, int) or isinstance(size, bool) or size < 0:
         raise ValueError(f"job size must be a whole number of bytes; found {size!r} for {path}")
     check_digest(digest)
-    return CompressJob(digest, Path(path), size)
+    return CompressJob(digest, Path(path), size, str(rest[0]) if rest else "")
 
 
 def _lookups(
     cache: CompressionCache,
-    digests: list[str],
-    encodings: tuple[tuple[Encoding, int], ...],
+    wanted: list[tuple[str, tuple[CompressJob, tuple[tuple[Encoding, int], ...]]]],
     workers: int,
 ) -> list[tuple[list[CachedVariant | NoGain | None], int]]:
     """Look every content up, on ``workers`` threads (verifying entries is I/O and hashing)."""
 
-    def one(digest: str) -> tuple[list[CachedVariant | NoGain | None], int]:
+    def one(
+        item: tuple[str, tuple[CompressJob, tuple[tuple[Encoding, int], ...]]],
+    ) -> tuple[list[CachedVariant | NoGain | None], int]:
+        digest, (_job, encodings) = item
         return cache.lookup_all(digest, encodings)
 
     try:
-        if workers == 1 or len(digests) < 64:
-            return [one(digest) for digest in digests]
+        if workers == 1 or len(wanted) < 64:
+            return [one(item) for item in wanted]
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="corral-lookup") as pool:
-            return list(pool.map(one, digests))
+            return list(pool.map(one, wanted))
     except OSError as exc:
         raise _cache_error(cache, exc, "read") from exc
 
 
 def _worker_count(workers: int | None) -> int:
     if workers is None:
-        try:
-            return max(1, len(os.sched_getaffinity(0)))
-        except AttributeError:  # not on Linux
-            return max(1, os.cpu_count() or 1)
+        return available_cpus()
     if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
         raise ConfigError(f"'workers' must be a whole number, 1 or more; found {workers!r}")
     return workers

@@ -9,11 +9,13 @@ compression (:meth:`CompressionOptions.worth_keeping`).
 
 from __future__ import annotations
 
+import fnmatch
+import functools
 import math
 import os
-from collections.abc import Iterable
-from dataclasses import dataclass, field
-from typing import Literal, NoReturn, get_args
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal, NoReturn, get_args
 
 from corral.errors import ConfigError
 
@@ -33,8 +35,20 @@ ENCODINGS: tuple[Encoding, ...] = get_args(Encoding)
 #: Why a file (or one of its variants) has no compressed variant:
 #: ``"media-type"``: its extension is in ``skip_extensions`` (already compressed);
 #: ``"too-small"``: it is smaller than ``min_size``;
+#: ``"too-large"``: it is larger than ``max_size``;
+#: ``"rule"``: a ``levels`` rule turns this encoding (or every one) off for the file;
+#: ``"incompressible"``: samples of it did not compress (see :mod:`.probe`);
 #: ``"no-gain"``: the variant was not at most ``max_ratio`` of the original size.
-SkipReason = Literal["media-type", "too-small", "no-gain"]
+SkipReason = Literal["media-type", "too-small", "too-large", "rule", "incompressible", "no-gain"]
+
+#: What a ``levels`` rule may set for the files its glob matches.
+RULE_KEYS = ("gzip", "gzip_level", "brotli", "brotli_level", "zstd", "zstd_level")
+#: A normalised rule: ``False`` (no variants), or the settings it overrides, sorted.
+Rule = tuple[tuple[str, "bool | int"], ...] | Literal[False]
+
+#: corral's own rules, applied after the user's (``levels``): source maps are fetched
+#: only by developer tools, so they get fast levels (see docs/decisions.md, issue 22).
+DEFAULT_RULES: tuple[tuple[str, Rule], ...] = ()
 
 #: File extensions (lower case, matched on the last suffix of the name) of formats
 #: that are already compressed, so a gzip/brotli/zstd variant saves next to nothing
@@ -92,8 +106,17 @@ class CompressionOptions:
     zstd: bool = True
     zstd_level: int = 19
     min_size: int = 256
+    max_size: int | None = None
     max_ratio: float = 0.95
     skip_extensions: frozenset[str] = field(default=SKIP_EXTENSIONS)
+    #: Per-glob rules, first match wins, before :data:`DEFAULT_RULES`: a glob (matched
+    #: against the file's path if it has a ``/``, else against its name; case-insensitive)
+    #: to ``False`` or a table of :data:`RULE_KEYS`, e.g.
+    #: ``{"*.map": {"brotli_level": 5, "zstd": False}}``. Given as a mapping or pairs;
+    #: stored as normalised pairs.
+    levels: tuple[tuple[str, Rule], ...] = ()
+    #: Use corral's :data:`DEFAULT_RULES` after the user's rules.
+    default_levels: bool = True
 
     def __post_init__(self) -> None:
         for name in ("gzip", "brotli", "zstd"):
@@ -115,7 +138,12 @@ class CompressionOptions:
             or not 0 < ratio <= 1
         ):
             _bad("max_ratio", ratio, "must be a number greater than 0 and at most 1 (e.g. 0.95)")
+        if self.max_size is not None and (not _is_int(self.max_size) or self.max_size < 0):
+            _bad("max_size", self.max_size, "must be a whole number of bytes, 0 or more")
+        if not isinstance(self.default_levels, bool):
+            _bad("default_levels", self.default_levels, "must be true or false")
         object.__setattr__(self, "skip_extensions", _normalise_extensions(self.skip_extensions))
+        object.__setattr__(self, "levels", _normalise_rules(self.levels))
 
     def encodings(self) -> tuple[tuple[Encoding, int], ...]:
         """Return the enabled encodings with their levels, in :data:`ENCODINGS` order."""
@@ -129,11 +157,39 @@ class CompressionOptions:
 
     def skip_reason(self, name: str | os.PathLike[str], size: int) -> SkipReason | None:
         """Given a file name (or path) and its size, say why it is not compressed, or None."""
-        if os.path.splitext(os.fspath(name))[1].lower() in self.skip_extensions:
+        text = os.fspath(name)
+        if os.path.splitext(text)[1].lower() in self.skip_extensions:
             return "media-type"
         if size < self.min_size:
             return "too-small"
+        if self.max_size is not None and size > self.max_size:
+            return "too-large"
+        if self.rule_for(text) is False:
+            return "rule"
         return None
+
+    def rule_for(self, name: str | os.PathLike[str]) -> Rule | None:
+        """The first rule (the user's, then corral's) whose glob matches ``name``."""
+        text = os.fspath(name).replace(os.sep, "/").lower()
+        base = text.rpartition("/")[2]
+        rules = self.levels + (DEFAULT_RULES if self.default_levels else ())
+        for glob, rule in rules:
+            if fnmatch.fnmatchcase(text if "/" in glob else base, glob.lower()):
+                return rule
+        return None
+
+    def encodings_for(
+        self, name: str | os.PathLike[str], size: int = 0
+    ) -> tuple[tuple[Encoding, int], ...]:
+        """The encodings and levels for one file, its rule applied (``size`` is unused
+        today; rules by size may use it)."""
+        del size
+        rule = self.rule_for(name)
+        if rule is None:
+            return self.encodings()
+        if rule is False:
+            return ()
+        return _with_rule(self, rule)
 
     def worth_keeping(self, original_size: int, encoded_size: int) -> bool:
         """Return True if a variant of ``encoded_size`` bytes pays for itself."""
@@ -143,12 +199,57 @@ class CompressionOptions:
 _LEVEL_FIELDS = ("gzip_level", "brotli_level", "zstd_level")
 
 
+@functools.lru_cache(maxsize=256)
+def _with_rule(options: CompressionOptions, rule: Rule) -> tuple[tuple[Encoding, int], ...]:
+    assert rule is not False
+    settings: dict[str, Any] = dict(rule)
+    return replace(options, levels=(), default_levels=False, **settings).encodings()
+
+
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _bad(name: str, value: object, rule: str) -> NoReturn:
     raise ConfigError(f"compression option {name!r} {rule}; found {value!r}", key=name)
+
+
+def _normalise_rules(value: object) -> tuple[tuple[str, Rule], ...]:
+    pairs = list(value.items()) if isinstance(value, Mapping) else value
+    if isinstance(pairs, str | bytes) or not isinstance(pairs, Iterable):
+        _bad(
+            "levels", value, 'must be a table of glob = table, e.g. {"*.map" = {brotli_level = 5}}'
+        )
+    found: list[tuple[str, Rule]] = []
+    for pair in pairs:
+        if not isinstance(pair, tuple | list) or len(pair) != 2 or not isinstance(pair[0], str):
+            _bad("levels", value, "must map globs to tables of settings or to false")
+        glob, rule = pair
+        key = f"levels.{glob!r}"
+        if rule is False:
+            found.append((glob, False))
+            continue
+        if isinstance(rule, tuple):
+            rule = dict(rule)
+        if not isinstance(rule, Mapping) or not rule:
+            raise ConfigError(
+                f"compression option {key} must be false or a table of settings; found {rule!r}",
+                hint=f"e.g. {{ brotli_level = 5, zstd = false }}; settings: {', '.join(RULE_KEYS)}",
+                key=f"levels.{glob}",
+            )
+        unknown = sorted(set(rule) - set(RULE_KEYS))
+        if unknown:
+            raise ConfigError(
+                f"compression option {key} has an unknown setting {unknown[0]!r}",
+                hint=f"a rule may set: {', '.join(RULE_KEYS)}",
+                key=f"levels.{glob}",
+            )
+        try:  # the same checks as the top-level settings
+            CompressionOptions(**{str(k): v for k, v in rule.items()}, default_levels=False)
+        except ConfigError as exc:
+            raise ConfigError(f"in {key}: {exc.message}", key=f"levels.{glob}") from None
+        found.append((glob, tuple(sorted(rule.items()))))
+    return tuple(found)
 
 
 def _normalise_extensions(value: object) -> frozenset[str]:

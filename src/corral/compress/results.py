@@ -26,11 +26,13 @@ ProgressCallback = Callable[[int, int], None]
 
 
 class CompressJob(NamedTuple):
-    """One file to compress: sha256 hex of its bytes, where it is, its size."""
+    """One file to compress: sha256 hex of its bytes, where it is, its size, and the
+    name its policy is chosen by (its published path; ``""``: ``path``)."""
 
     digest: str
     path: Path
     size: int
+    name: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,4 +95,8 @@ class CompressionResults:
 
 
 #: A job as callers may pass it: a :class:`CompressJob` or a plain 3-tuple.
-JobInput = CompressJob | tuple[str, str | os.PathLike[str], int]
+JobInput = (
+    CompressJob
+    | tuple[str, str | os.PathLike[str], int]
+    | tuple[str, str | os.PathLike[str], int, str]
+)
