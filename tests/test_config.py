@@ -198,6 +198,6 @@ def test_compression_levels_and_sizes_from_the_file(tmp_path: Path) -> None:
         tmp_path / "pyproject.toml",
         '[tool.corral]\nroot = "out"\ncompress = { levels = { "*.map" = { brotli = 5 } } }\n',
     )
-    with pytest.raises(ConfigError, match="levels.'\\*.map'") as info:
+    with pytest.raises(ConfigError, match=r"levels\.'\*\.map'") as info:
         load_config(cwd=tmp_path).compression_options()
     assert info.value.file == str(tmp_path / "pyproject.toml")
