@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from corral import Config, DirectorySource
+from corral.state import StateDir
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
@@ -69,12 +70,16 @@ def write_tree(base: Path, files: Mapping[str, str | bytes]) -> Path:
     return base
 
 
+def state_path(root: Path) -> Path:
+    """corral's private state directory for ``root`` (the default: outside it)."""
+    return StateDir(root).home
+
+
 def served_files(root: Path) -> dict[str, bytes]:
-    """Every file a web server would see in ``root`` (corral's dot-directory aside)."""
+    """Every file a web server pointed at ``root`` would see (nothing of corral's is
+    ever there)."""
     found: dict[str, bytes] = {}
-    for dirpath, dirs, files in os.walk(root):
-        if Path(dirpath) == root:
-            dirs[:] = [d for d in dirs if d != ".corral"]
+    for dirpath, _dirs, files in os.walk(root):
         for name in files:
             path = Path(dirpath, name)
             found[path.relative_to(root).as_posix()] = path.read_bytes()
@@ -82,25 +87,28 @@ def served_files(root: Path) -> dict[str, bytes]:
 
 
 def snapshot(root: Path, *, scratch: bool = True) -> dict[str, tuple[int, int, int, str]]:
-    """Identity and content of every entry under ``root``, corral's own files included.
+    """Identity and content of every entry under ``root``, and of corral's own files
+    in its state directory (as ``<state>/...``).
 
-    ``scratch=False`` leaves out ``.corral/tmp`` itself (a failed run may have used it
-    and cleaned up after itself; its mtime then differs, its contents don't).
+    ``scratch=False`` leaves out the state's ``tmp/`` itself (a failed run may have used
+    it and cleaned up after itself; its mtime then differs, its contents don't).
     """
     snap: dict[str, tuple[int, int, int, str]] = {}
-    for dirpath, dirs, files in os.walk(root):
-        if not scratch and Path(dirpath) == root / ".corral":
-            dirs[:] = [d for d in dirs if d != "tmp"]
-        for name in dirs + files:
-            path = Path(dirpath, name)
-            st = path.lstat()
-            digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "dir"
-            snap[path.relative_to(root).as_posix()] = (
-                st.st_ino,
-                st.st_mtime_ns,
-                st.st_size,
-                digest,
-            )
+    state = state_path(root)
+    for top, label in ((root, ""), (state, "<state>/")):
+        for dirpath, dirs, files in os.walk(top):
+            if not scratch and Path(dirpath) == state:
+                dirs[:] = [d for d in dirs if d != "tmp"]
+            for name in dirs + files:
+                path = Path(dirpath, name)
+                st = path.lstat()
+                digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "dir"
+                snap[label + path.relative_to(top).as_posix()] = (
+                    st.st_ino,
+                    st.st_mtime_ns,
+                    st.st_size,
+                    digest,
+                )
     return snap
 
 

@@ -12,7 +12,7 @@ import corral.state
 from corral import BuildError, OwnershipError, clean, collect
 from corral.state import StateDir
 
-from .conftest import config_for, opened_files, served_files, snapshot, write_tree
+from .conftest import config_for, opened_files, served_files, snapshot, state_path, write_tree
 
 
 def test_first_run_collects_every_file_first_source_winning(project: Path) -> None:
@@ -25,7 +25,7 @@ def test_first_run_collects_every_file_first_source_winning(project: Path) -> No
     assert report.new == ["css/app.css", "js/app.js", "lib/lib.js"]
     assert report.release == 1 and report.published
     assert [c.logical for c in report.conflicts] == ["css/app.css"]
-    assert (project / "static_root/.corral/owner.json").is_file()
+    assert (state_path(project / "static_root") / "owner.json").is_file()
     assert set(report.timings) >= {"scan", "plan", "stage", "publish", "record"}
 
 
@@ -284,7 +284,7 @@ def test_torn_state_file_is_recovered_from_release_records(project: Path) -> Non
     collect(config)
     (project / "assets/js/app.js").unlink()
     collect(config)
-    (project / "static_root/.corral/state.json").write_bytes(b"")  # as after a power cut
+    (state_path(project / "static_root") / "state.json").write_bytes(b"")  # as after a power cut
     report = collect(config)
     assert report.new == ["css/app.css", "lib/lib.js"]  # identities unknown: all rewritten
     assert served_files(project / "static_root")["css/app.css"] == b"body { color: red }\n"
@@ -301,7 +301,7 @@ def test_a_state_record_of_the_wrong_shape_is_a_torn_state(
 ) -> None:
     config = config_for(project, keep=None)
     collect(config)
-    state_file = project / "static_root/.corral/state.json"
+    state_file = state_path(project / "static_root") / "state.json"
     data = json.loads(state_file.read_bytes())
     data[table][next(iter(data[table]))] = record
     state_file.write_text(json.dumps(data))

@@ -12,7 +12,7 @@ import pytest
 from corral import BuildError, OwnershipError, collect
 from corral.config import Config, DirectorySource, ListedSource
 
-from .conftest import config_for, snapshot, write_tree
+from .conftest import config_for, snapshot, state_path, write_tree
 
 
 def _listed(project: Path, files: dict[str, str], label: str = "finder x") -> ListedSource:
@@ -52,7 +52,7 @@ def test_listed_source_obeys_ignore_rules_on_names_and_directories(project: Path
         compress=False,
     )
     collect(config)
-    assert sorted(p.name for p in (project / "static_root").iterdir()) == [".corral", "a.js"]
+    assert sorted(p.name for p in (project / "static_root").iterdir()) == ["a.js"]
 
 
 def test_listed_source_problems_name_the_file(project: Path) -> None:
@@ -153,7 +153,7 @@ def test_a_manifest_inside_a_directory_is_still_published_last(project: Path) ->
     assert set(published[:-2]) == {"css", "js", "lib"}  # one rename per directory
     paths = json.loads((root / "css/manifest.json").read_text())["paths"]
     assert (root / paths["css/app.css"]).is_file()
-    assert not list((root / ".corral" / "tmp").iterdir())  # no staging tree left behind
+    assert not list((state_path(root) / "tmp").iterdir())  # no staging tree left behind
     renamed.clear()
     assert not collect(config).state_written
 

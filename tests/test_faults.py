@@ -40,7 +40,7 @@ import pytest
 from corral import check
 from corral.state import StateDir
 
-from .conftest import config_for, served_files, snapshot
+from .conftest import config_for, served_files, snapshot, state_path
 
 Tree = dict[str, bytes]
 
@@ -201,7 +201,7 @@ def served_digests(root: Path) -> Digests:
 
 def committed_release(root: Path) -> tuple[int, Digests]:
     """The release ``state.json`` names, and the files (path -> digest) its record lists."""
-    state = json.loads((root / ".corral/state.json").read_bytes())
+    state = json.loads((state_path(root) / "state.json").read_bytes())
     release = state["release"]
     assert isinstance(release, int)
     return release, StateDir(root).load_release(release).files
@@ -288,7 +288,7 @@ def assert_next_run_finishes(
         assert all(files[p] == after[p] for p in sources)
     # Files of the release before that are not in this one stay (keep = 2) until pruned.
     assert served_digests(root) == {**before, **files}
-    assert os.listdir(root / ".corral/tmp") == []
+    assert os.listdir(state_path(root) / "tmp") == []
     result = check(config_for(root.parent, str(source), root=root, hash=hashing))
     assert result.ok, [str(p) for p in result.problems]
 
@@ -360,8 +360,13 @@ class Site:
 
     def restore(self) -> None:
         """Put release 1 back, exactly as corral left it (see ``make_site``)."""
-        shutil.rmtree(self.root)
-        shutil.copytree(self.pristine, self.root, symlinks=True, copy_function=os.link)
+        for there, kept in ((self.root, self.pristine), (state_path(self.root), self.kept_state)):
+            shutil.rmtree(there)
+            shutil.copytree(kept, there, symlinks=True, copy_function=os.link)
+
+    @property
+    def kept_state(self) -> Path:
+        return self.pristine.parent / "pristine-state"
 
     def intact_after_kill(self, *, when: str, status: int, delay: float = 0.0) -> Aftermath:
         return assert_previous_release_intact(
@@ -391,6 +396,7 @@ def make_site(scratch: Path, *, hashing: bool, files: int = 1500) -> Iterator[Si
     # (Copying the bytes instead would change every inode and turn the next run into
     # a "repair everything" run.) The end checks the links were never written to.
     shutil.copytree(root, pristine, symlinks=True, copy_function=os.link)
+    shutil.copytree(state_path(root), scratch / "pristine-state", symlinks=True)
     before = snapshot(pristine)
     write_sources(source, new)
     run_collect(root, source, hashing=hashing)  # release 2, uninterrupted, for reference
@@ -513,6 +519,7 @@ def test_sigkill_during_the_very_first_run_then_the_next_run_builds_everything(
     walls = []
     for _ in range(3):
         shutil.rmtree(root, ignore_errors=True)
+        shutil.rmtree(state_path(root), ignore_errors=True)
         walls.append(timed_run(root, source, hashing=False)[0])
         assert served_files(root) == tree
     duration = statistics.median(walls)
@@ -529,6 +536,7 @@ def test_sigkill_during_the_very_first_run_then_the_next_run_builds_everything(
     landed: Counter[str] = Counter()
     for how, point in kills:
         shutil.rmtree(root, ignore_errors=True)
+        shutil.rmtree(state_path(root), ignore_errors=True)
         if how == "at":
             when = f"at {point * 1000:.0f} ms"
             status = kill_at(root, source, point, hashing=False)
@@ -540,7 +548,7 @@ def test_sigkill_during_the_very_first_run_then_the_next_run_builds_everything(
         # Whatever is visible is whole: never a temporary name, never partial bytes.
         served = served_digests(root)
         assert all(full.get(p) == d for p, d in served.items()), f"kill {when}"
-        if (root / ".corral/state.json").exists():
+        if (state_path(root) / "state.json").exists():
             release, files = committed_release(root)
             assert release == 1 and served == files == full, f"kill {when}"
             landed["committed"] += 1

@@ -16,7 +16,7 @@ import corral.state
 from corral import BuildError, clean, collect, find
 from corral.hashing import CORRAL_MANIFEST, DJANGO_MANIFEST
 
-from .conftest import config_for, opened_files, served_files, snapshot, write_tree
+from .conftest import config_for, opened_files, served_files, snapshot, state_path, write_tree
 
 
 @pytest.fixture
@@ -110,11 +110,11 @@ def test_changed_image_renames_css_and_its_importer_only(site: Path) -> None:
     assert report.release == 2
     # the previous release's files and manifest stay until pruned
     assert (root / first["css/base.css"]).exists()
-    kept = json.loads((root / ".corral/releases/00000001.manifest.json").read_bytes())
+    kept = json.loads((state_path(root) / "releases/00000001.manifest.json").read_bytes())
     assert kept["files"]["css/base.css"]["hashed"] == first["css/base.css"]
     pruned = clean(config, keep=0).pruned
     assert sorted(pruned) == sorted(first[k] for k in changed)
-    assert not (root / ".corral/releases/00000001.manifest.json").exists()
+    assert not (state_path(root) / "releases/00000001.manifest.json").exists()
 
 
 def test_missing_reference_fails_the_run_and_names_the_setting(site: Path) -> None:

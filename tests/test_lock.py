@@ -27,7 +27,7 @@ from corral import LockError, collect
 from corral.lock import TargetLock
 from corral.state import StateDir
 
-from .conftest import config_for, need, served_files, snapshot, write_tree
+from .conftest import config_for, need, served_files, snapshot, state_path, write_tree
 from .test_faults import corral_argv
 
 #: Takes the target's lock, says so, and holds it until its stdin is closed.
@@ -276,7 +276,7 @@ def assert_one_run_at_a_time(
     # The last run to get the lock started after the last change: all of it is served.
     assert served_files(root) == versions[-1]
     assert records[published[-1]] == {p: sha256(versions[-1][p]) for p in PATHS}
-    assert os.listdir(root / ".corral/tmp") == []
+    assert os.listdir(state_path(root) / "tmp") == []
     return published
 
 
@@ -364,7 +364,7 @@ def test_a_run_killed_mid_publish_releases_its_lock_and_the_next_run_finishes(
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["release"] == 2
     assert served_files(root) == EDITED
-    assert os.listdir(root / ".corral/tmp") == []
+    assert os.listdir(state_path(root) / "tmp") == []
 
 
 # --- bugs these tests found (now fixed) ----------------------------------------------

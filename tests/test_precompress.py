@@ -27,6 +27,7 @@ from .conftest import (
     config_for,
     served_files,
     snapshot,
+    state_path,
     write_tree,
 )
 

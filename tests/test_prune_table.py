@@ -15,7 +15,7 @@ import corral.state
 from corral import clean, collect
 from corral.state import StateDir
 
-from .conftest import config_for, served_files, write_tree
+from .conftest import config_for, served_files, state_path, write_tree
 
 
 @pytest.fixture
@@ -87,7 +87,7 @@ def test_a_long_random_history_prunes_as_the_records_say(
         else:
             collect(config, clear=rng.random() < 0.1)
         _kept_releases_are_whole(root, 0)
-        owned = set(json.loads((root / ".corral/state.json").read_bytes())["targets"])
+        owned = set(json.loads((state_path(root) / "state.json").read_bytes())["targets"])
         assert set(served_files(root)) <= owned | {"staticfiles.json", "corral-manifest.json"}
     # The table answered most prunes; the records the rest (first prune, clean, ...).
     assert checked.count("table") > 2 * checked.count("records") > 0, checked
@@ -122,7 +122,7 @@ def test_a_state_without_the_table_still_prunes_and_then_has_it(
     collect(config)
     (tmp_path / "assets/css/a.css").write_text("a{b:c}")
     collect(config)
-    state_file = root / ".corral/state.json"
+    state_file = state_path(root) / "state.json"
     data = json.loads(state_file.read_bytes())
     assert data["retired"] == {}  # every target is in the current release
     del data["retired"]  # as a state written before the table existed

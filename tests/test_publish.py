@@ -16,7 +16,7 @@ import corral.publish
 from corral import BuildError, TargetError, collect
 from corral.publish import _CHUNK, WHOLE_READ_LIMIT, digest_file, sri_value
 
-from .conftest import config_for, need, remount, served_files, snapshot, write_tree
+from .conftest import config_for, need, remount, served_files, snapshot, state_path, write_tree
 
 SETPRIV = shutil.which("setpriv")
 
@@ -54,7 +54,7 @@ def test_full_disk_fails_cleanly_and_keeps_the_previous_release(
         collect(config)
     assert info.value.hint == "free some space and run again"
     assert snapshot(tmpfs / "static", scratch=False) == before
-    assert os.listdir(tmpfs / "static/.corral/tmp") == []
+    assert os.listdir(state_path(tmpfs / "static") / "tmp") == []
     (tmp_path / "src/big.bin").unlink()
     assert collect(config).changed == ["css/app.css"]
     assert served_files(tmpfs / "static")["css/app.css"] == b"b{}"
@@ -84,7 +84,7 @@ def test_target_without_write_permission_fails_with_exit_1(tmp_path: Path) -> No
     root.chmod(0o555)
     result = unprivileged("collect", "--root", str(root), "--source", "src", cwd=tmp_path)
     assert result.returncode == 1
-    assert f"can't create {root}/.corral: Permission denied" in result.stderr
+    assert "permission denied; nothing was published" in result.stderr
     assert os.listdir(root) == []
 
 
@@ -101,7 +101,7 @@ def test_unreadable_source_file_is_named_and_nothing_is_published(tmp_path: Path
     assert f"{tmp_path / 'src/secret.css'}: permission denied reading this file" in result.stderr
     assert "make it readable by the user running corral" in result.stderr
     assert snapshot(tmp_path / "static_root", scratch=False) == before
-    assert os.listdir(tmp_path / "static_root/.corral/tmp") == []
+    assert os.listdir(state_path(tmp_path / "static_root") / "tmp") == []
 
 
 def test_unreadable_source_directory_is_named(tmp_path: Path) -> None:

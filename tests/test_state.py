@@ -13,7 +13,7 @@ from corral import collect
 from corral.lookup import find
 from corral.state import StateDir
 
-from .conftest import config_for, opened_files, served_files, snapshot, write_tree
+from .conftest import config_for, opened_files, served_files, snapshot, state_path, write_tree
 
 _CSS = "".join(f".rule-{i} {{ background: url(../img/dot.png) }}\n" for i in range(40))
 
@@ -37,7 +37,7 @@ def _config(site: Path) -> corral.Config:
 
 
 def _derived_files(root: Path) -> list[str]:
-    return sorted(p.name for p in (root / ".corral").glob("derived.*.json"))
+    return sorted(p.name for p in state_path(root).glob("derived.*.json"))
 
 
 def test_no_change_run_never_opens_the_derived_file(
@@ -59,7 +59,7 @@ def test_no_change_run_never_opens_the_derived_file(
     with opened_files() as opened:
         report = collect(config)
     assert report.published and report.changed == ["js/app.js"]
-    assert str(root / ".corral/derived.1.json") in opened  # last run's fingerprints reused
+    assert str(state_path(root) / "derived.1.json") in opened  # last run's fingerprints reused
     assert _derived_files(root) == ["derived.2.json"]  # the old generation is gone
 
 
@@ -89,7 +89,7 @@ def test_lost_derived_file_costs_a_slower_run_not_a_wrong_one(site: Path, tmp_pa
     config = _config(site)
     collect(config)
     root = site / "static_root"
-    (root / ".corral/derived.1.json").unlink()
+    (state_path(root) / "derived.1.json").unlink()
     (site / "assets/img/dot.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(700))
     report = collect(config)
     assert report.published
@@ -110,13 +110,13 @@ def test_derived_file_of_a_killed_run_is_replaced(site: Path) -> None:
     config = _config(site)
     collect(config)
     root = site / "static_root"
-    (root / ".corral/derived.2.json").write_text('{"fingerprints": {"torn')
+    (state_path(root) / "derived.2.json").write_text('{"fingerprints": {"torn')
     assert not collect(config).published  # generation 1 is still the one state.json names
 
     (site / "assets/js/app.js").write_text("console.log('changed');\n" * 40)
     assert collect(config).published
     assert _derived_files(root) == ["derived.2.json"]
-    json.loads((root / ".corral/derived.2.json").read_text())  # whole, not the torn one
+    json.loads((state_path(root) / "derived.2.json").read_text())  # whole, not the torn one
 
 
 def test_state_of_the_single_file_format_is_still_trusted(
@@ -125,7 +125,7 @@ def test_state_of_the_single_file_format_is_still_trusted(
     monkeypatch.setattr(corral.state, "RACY_NS", 0)
     config = _config(site)
     collect(config)
-    corral_dir = site / "static_root/.corral"
+    corral_dir = state_path(site / "static_root")
     data = json.loads((corral_dir / "state.json").read_text())
     derived = json.loads((corral_dir / "derived.1.json").read_text())
     del data["derived"]
@@ -173,7 +173,7 @@ def test_pruning_after_a_publish_does_not_read_back_the_new_release(site: Path) 
     (site / "assets/js/app.js").write_text("console.log('two');\n")
     with opened_files() as opened:
         report = collect(config)
-    releases = site / "static_root/.corral/releases"
+    releases = state_path(site / "static_root") / "releases"
     assert report.release == 2 and report.pruned == []  # the original of app.js stays
     assert [p for p in opened if p.startswith(f"{releases}/")] == []
     (site / "assets/js/app.js").unlink()

@@ -26,6 +26,7 @@ from .conftest import (
     config_for,
     served_files,
     snapshot,
+    state_path,
     write_tree,
 )
 
@@ -218,7 +219,7 @@ def test_workers_stage_a_first_run_as_this_process_would(
     assert served_files(there.root) == served_files(here.root)
     assert sorted(report.new) == sorted(set(TREE) - {"js/latin1.js"} | set(MANY))
     for path in there.root.rglob("*"):
-        if path.is_file() and ".corral" not in path.parts:
+        if path.is_file():
             assert path.stat().st_mode & 0o777 == 0o640, path
     # The state trusts what the workers staged: nothing to do next time.
     again = collect(there)
@@ -245,7 +246,7 @@ def test_a_file_no_worker_could_stage_is_staged_by_the_main_process(
     there = hashing_config(tmp_path, root=tmp_path / "pooled")
     collect(there)
     assert served_files(there.root) == served_files(here.root)
-    assert not list((there.root / ".corral/tmp").iterdir())  # no half-staged leftovers
+    assert not list((state_path(there.root) / "tmp").iterdir())  # no half-staged leftovers
 
 
 def _die_staging(task: object, sri: object, mode: object) -> list[object]:
@@ -316,7 +317,7 @@ def test_a_killed_first_run_takes_its_workers_with_it(tmp_path: Path) -> None:
     )
     run = subprocess.Popen([sys.executable, "-c", script])
     deadline = time.monotonic() + 20
-    while not list(root.glob(".corral/tmp/tree-*/icons/*.svg")):
+    while not list(state_path(root).glob("tmp/tree-*/icons/*.svg")):
         assert run.poll() is None and time.monotonic() < deadline, "staging never started"
         time.sleep(0.01)
     run.kill()
@@ -329,7 +330,7 @@ def test_a_killed_first_run_takes_its_workers_with_it(tmp_path: Path) -> None:
 
     report = collect(config_for(tmp_path, "assets"))
     assert len(report.new) == 400
-    assert not list((root / ".corral/tmp").iterdir())
+    assert not list((state_path(root) / "tmp").iterdir())
 
 
 def _stage_lazily(tmp_path: Path, count: int) -> tuple[list[int], set[str], Path]:

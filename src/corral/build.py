@@ -30,7 +30,16 @@ from corral.precompress import (
 from corral.publish import WHOLE_READ_LIMIT, Digests, LocalTarget, Staged, digest_file
 from corral.report import CleanReport, Progress, Report
 from corral.sources import ResolvedSource, resolve_sources
-from corral.state import STATE_DIR, Release, SourceRecord, State, StateDir, TargetRecord, settled
+from corral.state import (
+    LEGACY_DIR,
+    STAGING_DIR,
+    Release,
+    SourceRecord,
+    State,
+    StateDir,
+    TargetRecord,
+    settled,
+)
 
 if TYPE_CHECKING:
     from corral.workers import WorkerPool
@@ -66,7 +75,12 @@ def collect(
     """
     report = Report(root=str(config.root), dry_run=dry_run)
     clock = _Clock(report)
-    target = LocalTarget(config.root, file_mode=config.file_mode, dir_mode=config.dir_mode)
+    target = LocalTarget(
+        config.root,
+        file_mode=config.file_mode,
+        dir_mode=config.dir_mode,
+        state_dir=config.state_dir,
+    )
     scanned_ns = time.time_ns()
     if not config.sources:
         raise BuildError(
@@ -150,54 +164,74 @@ def collect(
 
     target.state_dir.prepare_lock()
     with TargetLock(target.state_dir.lock_file, config.root, wait=wait):
+        _migrate(target.state_dir, report.warnings, wait=wait)
         # Under the lock: a concurrent first run may have taken the root meanwhile.
         empty = _check_ownership(target, force=force)
         target.state_dir.create()
         target.state_dir.clean_tmp()
-        if empty:
-            target.begin_tree()
-        with clock("scan"):
-            # The published files are checked in a forked process while this one scans
-            # the sources (threads would not do: both are many tiny system calls, and two
-            # threads passing the GIL back and forth made them slower, not faster).
-            state, intact_later = _inspect_later(target, config.link)
+        try:
+            if empty:
+                target.begin_tree()
+            with clock("scan"):
+                # The published files are checked in a forked process while this one scans
+                # the sources (threads would not do: both are many tiny system calls, and two
+                # threads passing the GIL back and forth made them slower, not faster).
+                state, intact_later = _inspect_later(target, config.link)
+                try:
+                    if owned:
+                        loadpath = scan_sources()
+                finally:
+                    intact = intact_later()
             try:
-                if owned:
-                    loadpath = scan_sources()
+                run = decide(loadpath, state, intact, target)
+                with clock("publish"):
+                    _publish(target, state, run, report, force=force, fresh=empty)
+                    target.end_tree()
+            except BaseException:
+                target.discard_staged()
+                raise
+            with clock("record"):
+                dirty = _record(
+                    target.state_dir, state, loadpath, run, report, scanned_ns=scanned_ns
+                )
+            keep = 0 if clear else config.keep
+            outcome = None
+            try:
+                if keep is not None and (report.published or clear):
+                    with clock("prune"):
+                        outcome = _prune_files(target, state, keep, remove_unowned=clear and force)
+                        report.pruned = outcome.pruned + outcome.unowned_removed
             finally:
-                intact = intact_later()
-        try:
-            run = decide(loadpath, state, intact, target)
-            with clock("publish"):
-                _publish(target, state, run, report, force=force, fresh=empty)
-                target.end_tree()
-        except BaseException:
-            target.discard_staged()
-            raise
-        with clock("record"):
-            dirty = _record(target.state_dir, state, loadpath, run, report, scanned_ns=scanned_ns)
-        keep = 0 if clear else config.keep
-        outcome = None
-        try:
-            if keep is not None and (report.published or clear):
+                # One save for the release and the pruning (the state is the biggest write
+                # of a small run); until it lands, pending.json keeps the new files owned.
+                if dirty or (outcome is not None and outcome.changed):
+                    with clock("record"):
+                        target.state_dir.save(state)
+                        target.state_dir.clear_pending()
+                    report.state_written = True
+            if outcome is not None and outcome.changed:
                 with clock("prune"):
-                    outcome = _prune_files(target, state, keep, remove_unowned=clear and force)
-                    report.pruned = outcome.pruned + outcome.unowned_removed
+                    _forget(target.state_dir, state, outcome)
+            if config.compress:
+                with clock("prune"):
+                    tidy_cache(target.state_dir.path, config, grew=run.cache_grew)
         finally:
-            # One save for the release and the pruning (the state is the biggest write
-            # of a small run); until it lands, pending.json keeps the new files owned.
-            if dirty or (outcome is not None and outcome.changed):
-                with clock("record"):
-                    target.state_dir.save(state)
-                    target.state_dir.clear_pending()
-                report.state_written = True
-        if outcome is not None and outcome.changed:
-            with clock("prune"):
-                _forget(target.state_dir, state, outcome)
-        if config.compress:
-            with clock("prune"):
-                tidy_cache(target.state_dir.path, config, grew=run.cache_grew)
+            target.state_dir.end_staging()
     return report
+
+
+def _migrate(state_dir: StateDir, notices: list[Problem], *, wait: float) -> None:
+    """Move a state kept in the root by an older corral out of it (under the lock)."""
+    notice = state_dir.migrate(wait=wait)
+    if notice is not None:
+        notices.append(
+            Problem(
+                "state-moved",
+                notice,
+                path=str(state_dir.home),
+                hint="nothing to do; point 'state_dir' elsewhere if this place does not suit",
+            )
+        )
 
 
 def _derive(
@@ -462,10 +496,11 @@ def clean(
     ``keep``, else 2). ``force`` also deletes files corral did not write.
     """
     keep = keep if keep is not None else (config.keep if config.keep is not None else 2)
-    target = LocalTarget(config.root)
+    target = LocalTarget(config.root, state_dir=config.state_dir)
     if not target.state_dir.owned():
         raise OwnershipError(
-            f"{config.root} is not a directory corral owns (no .corral/owner.json)",
+            f"{config.root} is not a directory corral owns (no ownership marker in "
+            f"{target.state_dir.home})",
             path=str(config.root),
             hint="corral only prunes directories it created; run 'corral collect' first",
         )
@@ -477,7 +512,10 @@ def clean(
         if force:
             report.unowned_removed = target.unowned_files(state.targets)
         return report
+    target.state_dir.prepare_lock()
     with TargetLock(target.state_dir.lock_file, config.root, wait=wait):
+        notices: list[Problem] = []
+        _migrate(target.state_dir, notices, wait=wait)
         state = _load_state(target.state_dir)
         outcome = _prune(target, state, keep, remove_unowned=force)
     return CleanReport(
@@ -548,16 +586,17 @@ def _check_ownership(target: LocalTarget, *, force: bool) -> bool:
     try:
         if root.is_dir():
             with os.scandir(root) as entries:
-                # A lone .corral/ is what a first run leaves if it is killed before its
-                # ownership marker is written (or another first run is about to write it).
-                occupied = any(entry.name != STATE_DIR for entry in entries)
+                # A transient staging directory is what a first run leaves if it is
+                # killed (a lone .corral/, what an older corral's first run left).
+                occupied = any(entry.name not in (STAGING_DIR, LEGACY_DIR) for entry in entries)
         else:
             occupied = False
     except OSError as exc:
         raise TargetError(f"can't read target {root}: {exc.strerror}", path=str(root)) from exc
     if occupied and not force:
         raise OwnershipError(
-            f"{root} is not empty and corral does not own it (no .corral/owner.json)",
+            f"{root} is not empty and corral does not own it (no ownership marker in "
+            f"{target.state_dir.home})",
             path=str(root),
             hint="point 'root' at a new or empty directory, or pass --force to adopt this one "
             "(files already there are kept, never pruned, unless you also pass --clear)",

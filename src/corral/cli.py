@@ -48,6 +48,12 @@ def _parser() -> argparse.ArgumentParser:
         "--root", metavar="DIR", help="target directory (STATIC_ROOT) that corral owns and fills"
     )
     common.add_argument(
+        "--state-dir",
+        metavar="DIR",
+        help="where corral keeps its private state (default: $CORRAL_STATE_DIR, else "
+        ".ROOTNAME.corral next to the root; never inside it)",
+    )
+    common.add_argument(
         "--source",
         action="append",
         metavar="[PREFIX=]DIR",
@@ -261,6 +267,8 @@ def _config(args: argparse.Namespace) -> Config:
     overrides: dict[str, Any] = {}
     if args.root is not None:
         overrides["root"] = args.root
+    if args.state_dir is not None:
+        overrides["state_dir"] = args.state_dir
     sources: list[Any] = list(args.source or [])
     for spec in args.package or []:
         prefix, sep, name = spec.partition("=")

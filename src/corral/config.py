@@ -127,6 +127,9 @@ class Config:
     link: bool = False
     file_mode: int | None = None
     dir_mode: int | None = None
+    #: Where corral keeps its private state (``None``: ``$CORRAL_STATE_DIR``, else a
+    #: sibling of the root, ``.<root name>.corral``; see :func:`corral.state.state_location`).
+    state_dir: Path | None = None
     #: Where the user sets these options, as hints should name it.
     settings: str = "[tool.corral]"
     project_root: Path = field(default_factory=Path.cwd)
@@ -239,6 +242,7 @@ _KEYS = (
     "cache_dir",
     "cache_max_size",
     "jobs",
+    "state_dir",
 )
 
 
@@ -301,6 +305,11 @@ def load_config(
         )
     root_base = cwd if "root" in overrides else base
     root = _path(root_base, _expect(str, root_value, "root", origin))
+    state_dir = None
+    if overrides.get("state_dir") is not None:
+        state_dir = _path(cwd, _expect(str, overrides["state_dir"], "state_dir", "arguments"))
+    elif table.get("state_dir") is not None:
+        state_dir = _path(base, _expect(str, table["state_dir"], "state_dir", origin))
 
     if "sources" in overrides:
         sources = _sources(overrides["sources"], cwd, "arguments")
@@ -353,6 +362,7 @@ def load_config(
         default_ignore=_expect(bool, pick("default_ignore", True), "default_ignore", origin),
         strict=_expect(bool, pick("strict", False), "strict", origin),
         keep=keep,
+        state_dir=state_dir,
         project_root=base,
         origin=origin,
     )

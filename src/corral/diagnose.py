@@ -10,7 +10,7 @@ from corral.build import guard_root, load_sources
 from corral.config import Config
 from corral.errors import CorralError, Problem
 from corral.publish import LocalTarget
-from corral.state import StateDir
+from corral.state import state_dir_problem
 
 __all__ = ["CheckReport", "check"]
 
@@ -65,10 +65,21 @@ def check(config: Config) -> CheckReport:
 
 def _check_target(config: Config, report: CheckReport) -> None:
     root = config.root
-    state_dir = StateDir(root)
+    target = LocalTarget(root, state_dir=config.state_dir)
+    state_dir = target.state_dir
     if not root.exists():
         return
-    target = LocalTarget(root)
+    if not root.is_dir():
+        report.problems.append(
+            Problem(
+                "bad-root",
+                f"the target {root} is not a directory",
+                path=str(root),
+                hint="point 'root' (--root) at a directory, or remove the file",
+            )
+        )
+        return
+    _check_private(target, report)
     if not state_dir.owned():
         with os.scandir(root) as entries:
             occupied = any(entries)
@@ -107,6 +118,55 @@ def _check_target(config: Config, report: CheckReport) -> None:
                     hint="edit the source instead; 'corral collect' restores it",
                 )
             )
+
+
+def _check_private(target: LocalTarget, report: CheckReport) -> None:
+    """Anything of corral's private state a server pointed at the root could read."""
+    state_dir, root = target.state_dir, target.root
+    where = state_dir_problem(root, state_dir.home)
+    if where is not None:
+        report.problems.append(
+            Problem(
+                "private-in-root",
+                f"corral's state directory {state_dir.home} is not usable: {where}",
+                path=str(state_dir.home),
+                hint="set 'state_dir' (--state-dir, CORRAL_STATE_DIR) outside the root, or "
+                "leave it unset",
+            )
+        )
+    legacy = state_dir.legacy_path
+    if state_dir.legacy:
+        report.problems.append(
+            Problem(
+                "private-in-root",
+                f"corral's state (source paths, release records) is inside the root, in "
+                f"{legacy}, where a server pointed at the root can read it",
+                path=str(legacy),
+                hint=f"run 'corral collect' (or 'corral clean'): it moves the state to "
+                f"{state_dir.home}",
+            )
+        )
+    elif os.path.lexists(legacy):
+        report.problems.append(
+            Problem(
+                "private-in-root",
+                f"{legacy} is a leftover of corral's state inside the root, where a server "
+                "can read it",
+                path=str(legacy),
+                hint=f"delete it (corral's state is now in {state_dir.home})",
+            )
+        )
+    staging = state_dir.transient_staging
+    if os.path.lexists(staging):
+        report.warnings.append(
+            Problem(
+                "private-in-root",
+                f"{staging} exists: a run is staging files right now, or one was killed "
+                "(the next run removes it)",
+                path=str(staging),
+                hint="nothing to do if a run is in progress; else run 'corral collect'",
+            )
+        )
 
 
 def _git(root: str, *args: str) -> subprocess.CompletedProcess[str] | None:

@@ -25,8 +25,9 @@ from corral.sources import ResolvedSource
 
 __all__ = ["Conflict", "IgnoreRules", "LoadPath", "SourceFile", "path_ignored", "scan"]
 
-#: Logical paths under this directory are corral's own bookkeeping in the target.
-RESERVED = ".corral"
+#: Logical paths under these directories are corral's in the target: the state's place
+#: in older versions (moved out by the next run) and the transient staging directory.
+RESERVED = (".corral", ".corral-staging")
 
 
 @dataclass(slots=True)  # not frozen: a frozen dataclass is slower to build, and scans build many
@@ -192,11 +193,11 @@ def _scan_source(
                     continue
                 stack.append((entry.path, relative + "/", ancestors | {key}))
             elif stat.S_ISREG(st.st_mode):
-                if logical == RESERVED or logical.startswith(RESERVED + "/"):
+                if logical.partition("/")[0] in RESERVED:
                     problems.append(
                         Problem(
                             "reserved-path",
-                            f"logical path {logical!r} is reserved for corral's own state",
+                            f"logical path {logical!r} is reserved for corral's own use",
                             path=entry.path,
                             hint="rename it or ignore it (the default '.*' pattern does)",
                         )

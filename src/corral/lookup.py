@@ -57,7 +57,7 @@ def find(config: Config, path: str) -> FindResult:
     if target is not None and not os.path.isfile(target):
         target = None
     hashed = None
-    state_dir = StateDir(config.root)
+    state_dir = StateDir(config.root, config.state_dir)
     if hits and state_dir.owned():
         entry = _fingerprints(state_dir).get(logical)
         if isinstance(entry, dict) and isinstance(entry.get("hashed"), str):

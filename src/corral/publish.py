@@ -1,14 +1,16 @@
 """Writing into a local target directory: stage, then rename into place.
 
 Every file is first written (or hard-linked, when this run already staged the same
-content) under a temporary name in ``ROOT/.corral/tmp`` — where no web server looks
-— and only after *every* file of the run has been staged without error are they
-renamed into place, one atomic ``rename(2)`` each. A reader sees the old file or the
-new one, never a partial one; a failed or killed run leaves the live files as they
-were, plus leftovers in ``tmp/`` that the next run removes.
+content) under a temporary name in the state directory's ``tmp/`` — outside the root,
+where no web server looks (or, when the state is on another file system, in a
+directory inside the root that exists only during the run) — and only after *every*
+file of the run has been staged without error are they renamed into place, one atomic
+``rename(2)`` each. A reader sees the old file or the new one, never a partial one; a
+failed or killed run leaves the live files as they were, plus leftovers that the next
+run removes.
 
 A first run into an empty root stages the whole release as a tree instead
-(``ROOT/.corral/tmp/tree-*/<path>``, see :meth:`LocalTarget.begin_tree`) and
+(``<staging>/tree-*/<path>``, see :meth:`LocalTarget.begin_tree`) and
 renames its top-level entries into place: the same guarantees (nothing partial
 and no leftover is ever visible; the manifests still come last) with a handful
 of renames instead of one per file.
@@ -32,7 +34,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from corral.errors import Problem, TargetError
-from corral.state import StateDir, TargetRecord
+from corral.state import LEGACY_DIR, STAGING_DIR, StateDir, TargetRecord
 
 __all__ = [
     "SRI_ALGORITHMS",
@@ -136,12 +138,17 @@ class LocalTarget:
     """The target directory (STATIC_ROOT) on the local file system."""
 
     def __init__(
-        self, root: Path, *, file_mode: int | None = None, dir_mode: int | None = None
+        self,
+        root: Path,
+        *,
+        file_mode: int | None = None,
+        dir_mode: int | None = None,
+        state_dir: Path | None = None,
     ) -> None:
         self.root = root
         self.file_mode = file_mode  # exact permissions of published files (else 0o644 & ~umask)
         self.dir_mode = dir_mode  # exact permissions of directories corral creates
-        self.state_dir = StateDir(root)
+        self.state_dir = StateDir(root, state_dir)
         self._root_str = str(root)
         self._counter = itertools.count(1)
         self._token = os.urandom(4).hex()  # two runs in one process never share a name
@@ -237,7 +244,12 @@ class LocalTarget:
         """Stage a new directory entry ``make(existing, tmp)`` makes (a link of either kind)."""
         tmp = self._tmp_name(relpath)
         try:
-            make(existing, tmp)
+            try:
+                make(existing, tmp)
+            except OSError as exc:
+                if exc.errno != errno.EXDEV or make is not os.link:
+                    raise
+                _copy_new(existing, tmp)  # a cache on another file system: copy it
         except OSError as exc:
             raise self._write_error(exc, relpath) from exc
         return Staged(relpath, tmp, digest)
@@ -271,7 +283,7 @@ class LocalTarget:
             self._staged_by_digest.setdefault(staged.digest, staged.tmp)
 
     def _flat_name(self) -> str:
-        return f"{self.state_dir.tmp}/{os.getpid()}-{self._token}-{next(self._counter)}"
+        return f"{self.state_dir.staging}/{os.getpid()}-{self._token}-{next(self._counter)}"
 
     # --- a first run: the release staged as a tree ----------------------------------------
 
@@ -281,7 +293,7 @@ class LocalTarget:
         For a root with nothing published in it (a first run): :meth:`commit_tree` then
         moves whole top-level directories into place.
         """
-        tree = f"{self.state_dir.tmp}/tree-{os.getpid()}-{self._token}"
+        tree = f"{self.state_dir.staging}/tree-{os.getpid()}-{self._token}"
         os.mkdir(tree)
         self._tree = tree
 
@@ -503,12 +515,14 @@ class LocalTarget:
         self.state_dir.clean_tmp()
 
     def unowned_files(self, owned: dict[str, TargetRecord]) -> list[str]:
-        """Files in the root that corral did not write (its own state directory aside)."""
+        """Files in the root that corral did not write (its staging directory aside, and
+        the state directory of the old layout until a run moves it out)."""
         found: list[str] = []
+        own = {STAGING_DIR, LEGACY_DIR} if self.state_dir.legacy else {STAGING_DIR}
         for dirpath, dirs, files in os.walk(self._root_str):
             rel_dir = os.path.relpath(dirpath, self._root_str).replace(os.sep, "/")
             if rel_dir == ".":
-                dirs[:] = [d for d in dirs if d != self.state_dir.path.name]
+                dirs[:] = [d for d in dirs if d not in own]
                 rel_dir = ""
             else:
                 rel_dir += "/"

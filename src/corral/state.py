@@ -29,7 +29,9 @@ the old pair or the new one.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import stat
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -41,8 +43,9 @@ from corral.errors import TargetError
 from corral.gcpause import gc_paused
 
 __all__ = [
+    "LEGACY_DIR",
     "RACY_NS",
-    "STATE_DIR",
+    "STAGING_DIR",
     "Release",
     "SourceRecord",
     "State",
@@ -52,7 +55,13 @@ __all__ = [
 ]
 
 FORMAT = 3
-STATE_DIR = ".corral"
+#: Where corral 0.1.0.dev kept its state: inside the root (moved out by the next run).
+LEGACY_DIR = ".corral"
+#: The staging directory inside the root, when the state is on another file system.
+STAGING_DIR = ".corral-staging"
+MARKER = "owner.json"
+#: Overrides the default place of the state directory (the ``state_dir`` setting wins).
+ENV_VAR = "CORRAL_STATE_DIR"
 #: A file whose ctime is this close to the recording run's start is re-read next time.
 RACY_NS = 2_000_000_000
 
@@ -248,44 +257,180 @@ class Release:
 
 
 class StateDir:
-    """Reads and atomically writes the files in ``ROOT/.corral``."""
+    """Reads and atomically writes corral's bookkeeping for one root.
 
-    def __init__(self, root: Path) -> None:
+    It lives *outside* the root, by default in a sibling directory named after it
+    (``static_root`` -> ``.static_root.corral``; see :func:`state_location`), so no
+    server pointed at the root can reach it. ``location`` is the configured place
+    (``state_dir``), if any. A root made by corral 0.1.0.dev before this change keeps
+    its state in ``ROOT/.corral``: until a run moves it (:meth:`migrate`), this object
+    reads it there (``legacy``).
+    """
+
+    def __init__(self, root: Path, location: Path | None = None) -> None:
         self.root = root
-        self.path = root / STATE_DIR
-        self.tmp = self.path / "tmp"
-        self.releases_dir = self.path / "releases"
-        self.marker = self.path / "owner.json"
-        self.state_file = self.path / "state.json"
-        self.lock_file = self.path / "lock"
-        self.pending_file = self.path / "pending.json"
+        #: Where the state belongs (and goes on the next writing run).
+        self.home = state_location(root, location)
+        self.legacy_path = root / LEGACY_DIR
+        self.legacy = not (self.home / MARKER).is_file() and _owned_dir(self.legacy_path)
+        #: Where the state is now: ``home``, or ``ROOT/.corral`` until it is migrated.
+        self.path = self.legacy_path if self.legacy else self.home
+        #: Staging for published files: ``tmp`` in the state directory when that is on
+        #: the root's file system (renames into place must be atomic), else a transient
+        #: directory in the root (see :meth:`choose_staging`).
+        self.staging = self.path / "tmp"
         # The releases this object wrote: pruning right after a publish needs the new
         # record, and reading back 2.7 MB of JSON it just wrote (full corpus) is waste.
         self._written: dict[int, Release] = {}
+
+    @property
+    def tmp(self) -> Path:
+        """Scratch space for the state's own files (always on the state's file system)."""
+        return self.path / "tmp"
+
+    @property
+    def releases_dir(self) -> Path:
+        """The release records (and each kept release's corral manifest)."""
+        return self.path / "releases"
+
+    @property
+    def marker(self) -> Path:
+        return self.path / MARKER
+
+    @property
+    def state_file(self) -> Path:
+        return self.path / "state.json"
+
+    @property
+    def lock_file(self) -> Path:
+        """The lock every writing run holds: always in :attr:`home` (a run that finds
+        the old layout takes the old lock too, see :meth:`migrate`)."""
+        return self.home / "lock"
+
+    @property
+    def pending_file(self) -> Path:
+        return self.path / "pending.json"
+
+    @property
+    def transient_staging(self) -> Path:
+        """The staging directory inside the root, used only when the state directory is
+        on another file system; it exists only during a run."""
+        return self.root / STAGING_DIR
 
     def owned(self) -> bool:
         return self.marker.is_file()
 
     def prepare_lock(self) -> None:
         """Create the root and the state directory, so the lock file can be opened."""
-        self._mkdirs(self.root, self.path)
+        self._check_home()
+        self._mkdirs(self.root, self.home)
+
+    def _check_home(self) -> None:
+        """Refuse a state directory a server pointed at the root could reach, or one that
+        holds files that are not corral's."""
+        problem = state_dir_problem(self.root, self.home)
+        if problem is not None:
+            raise TargetError(
+                f"refusing to keep corral's state in {self.home}: {problem}",
+                path=str(self.home),
+                hint="set 'state_dir' (--state-dir, CORRAL_STATE_DIR) to a directory "
+                "outside the root, or leave it unset for the default next to the root",
+            )
+        if (self.home / MARKER).is_file():
+            return
+        foreign = _foreign_entries(self.home)
+        if foreign:
+            raise TargetError(
+                f"{self.home} is not empty and is not corral's state directory "
+                f"(it holds {foreign[0]!r}); nothing was changed",
+                path=str(self.home),
+                hint="point 'state_dir' (--state-dir, CORRAL_STATE_DIR) at a new or empty "
+                "directory",
+            )
 
     def create(self) -> None:
-        """Create the state directory and the ownership marker (idempotent).
+        """Create the state directory and the ownership marker (idempotent); choose where
+        this run stages (see :meth:`choose_staging`).
 
         Call while holding the lock: the marker is written through ``tmp/``.
         """
-        self._mkdirs(self.root, self.path, self.tmp, self.releases_dir)
+        self._mkdirs(self.root, self.path)
+        for directory in (self.tmp, self.releases_dir):
+            _real_directory(directory, self._mkdirs)
+        if not self.legacy:
+            _write_gitignore(self.path / ".gitignore")
         if not self.marker.exists():
             self.write_json(
                 self.marker,
                 {
                     "owner": "corral",
                     "format": FORMAT,
-                    "note": "This directory is generated by corral; files here are replaced "
-                    "and pruned on every run. Do not put files here by hand.",
+                    "root": str(self.root),
+                    "note": "corral's private bookkeeping for the root named here: never "
+                    "serve or commit this directory, and do not put files here by hand.",
                 },
             )
+        self.choose_staging()
+
+    def choose_staging(self) -> None:
+        """Stage in the state directory's ``tmp/`` when a rename from there into the root
+        is atomic (same file system); otherwise (the root is a mount point of its own,
+        e.g. a container volume) in a directory inside the root that exists only while
+        a run stages, and holds only copies of files about to be published."""
+        if _same_file_system(self.root, self.tmp):
+            self.staging = self.tmp
+            return
+        self.staging = self.transient_staging
+        _real_directory(self.staging, self._mkdirs)
+
+    def end_staging(self) -> None:
+        """Remove the transient staging directory in the root (if this run used one)."""
+        if self.staging == self.transient_staging:
+            remove_tree(self.staging)
+
+    def migrate(self, *, wait: float = 0.0) -> str | None:
+        """Move a state kept in ``ROOT/.corral`` (corral 0.1.0.dev's layout) to its home.
+
+        Call holding the lock of :attr:`home`; the old lock is taken too, so a run of
+        an older corral can't write meanwhile. Returns a notice, or ``None`` if there
+        was nothing to move. The marker moves last: a run killed meanwhile leaves the
+        old directory authoritative, and the next run moves it again.
+        """
+        if not self.legacy:
+            return None
+        from corral.lock import TargetLock  # noqa: PLC0415 - lock imports nothing of ours
+
+        legacy, home = self.legacy_path, self.home
+        with TargetLock(legacy / "lock", self.root, wait=wait):
+            if not _owned_dir(legacy) or (home / MARKER).is_file():
+                self._switch_home()
+                return None
+            # The compression cache that older versions kept here is not moved: the
+            # shared cache replaces it (see corral.precompress.tidy_cache).
+            names = [n for n in _entries(legacy) if n not in _NOT_MOVED and _ours(n)]
+            names.sort(key=lambda name: name == MARKER)
+            for name in names:
+                # What a killed move already moved is in ``home`` only; what is still in
+                # the old place is authoritative (a copy across file systems may be partial).
+                remove_tree(home / name)
+                _move(legacy / name, home / name)
+            _fsync_dir(home)
+        remove_tree(legacy / "tmp")
+        remove_tree(legacy / "cache")
+        with contextlib.suppress(OSError):
+            os.unlink(legacy / "lock")
+        try:
+            os.rmdir(legacy)
+            left = ""
+        except OSError:
+            left = f"; {legacy} still holds files corral did not write: move them out"
+        self._switch_home()
+        return f"moved corral's private state out of the served root, from {legacy} to {home}{left}"
+
+    def _switch_home(self) -> None:
+        self.legacy = False
+        self.path = self.home
+        self.staging = self.tmp
 
     def _mkdirs(self, *directories: Path) -> None:
         for directory in directories:
@@ -295,8 +440,8 @@ class StateDir:
                 raise TargetError(
                     f"can't create {directory}: {exc.strerror or exc}",
                     path=str(directory),
-                    hint="create the target directory's parent, or run as a user that may "
-                    "write there",
+                    hint="create the target directory's parent, run as a user that may "
+                    "write there, or set 'state_dir' (--state-dir, CORRAL_STATE_DIR)",
                 ) from exc
 
     def load(self) -> State:
@@ -412,16 +557,16 @@ class StateDir:
             self.pending_file.unlink()
 
     def clean_tmp(self) -> None:
-        """Remove leftovers of a run that was killed (call only while holding the lock)."""
-        with contextlib.suppress(FileNotFoundError):
-            for entry in os.scandir(self.tmp):
-                with contextlib.suppress(FileNotFoundError):
-                    if entry.is_dir(follow_symlinks=False):  # a first run's staging tree
-                        import shutil  # noqa: PLC0415 - only after a killed run
-
-                        shutil.rmtree(entry.path)
-                    else:
-                        os.unlink(entry.path)
+        """Remove leftovers of a run that was killed (call only while holding the lock):
+        the state's scratch files and the staging directories. A symbolic link planted
+        in their place is removed, never followed."""
+        for directory in (self.tmp, self.transient_staging, self.staging):
+            if directory == self.staging and directory == self.transient_staging:
+                continue  # this run's own (made by choose_staging, empty)
+            if directory == self.transient_staging:
+                remove_tree(directory)
+            else:
+                _empty_directory(directory)
 
     def write_json(self, path: Path, data: Any) -> None:
         """Write JSON durably and atomically (see :meth:`write_bytes`), every table's
@@ -463,3 +608,170 @@ def _fsync_dir(directory: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+# --- where the state lives ----------------------------------------------------------------
+
+
+def default_location(root: Path) -> Path:
+    """The default state directory: a sibling of the root named after it."""
+    return root.parent / f".{root.name}.corral"
+
+
+def state_location(root: Path, location: Path | None = None) -> Path:
+    """The state directory of ``root``: ``location`` (the ``state_dir`` setting) if set,
+    else ``$CORRAL_STATE_DIR``, else :func:`default_location`."""
+    if location is not None:
+        return Path(os.path.abspath(location))
+    env = os.environ.get(ENV_VAR)
+    if env:
+        return Path(os.path.abspath(os.path.expanduser(env)))
+    return default_location(root)
+
+
+def releases_location(root: Path, location: Path | None = None) -> Path:
+    """Where the release records and kept releases' corral manifests are (for a server
+    that serves retained releases): ``<state>/releases/<id>.manifest.json``."""
+    return StateDir(root, location).releases_dir
+
+
+def state_dir_problem(root: Path, home: Path) -> str | None:
+    """Why ``home`` can't hold the state of ``root`` (a server could reach it), if so."""
+    real_root = Path(os.path.realpath(root))
+    real_home = Path(os.path.realpath(home))
+    if real_home == real_root or real_home.is_relative_to(real_root):
+        return "it is inside the root, where a server pointed at the root can read it"
+    if real_root.is_relative_to(real_home):
+        return "it contains the root"
+    return None
+
+
+#: The names corral writes in its state directory.
+_KNOWN = frozenset(
+    {
+        MARKER,
+        "lock",
+        ".gitignore",
+        "state.json",
+        "pending.json",
+        "tmp",
+        "releases",
+        "cache",
+    }
+)
+
+
+_NOT_MOVED = frozenset({"lock", "tmp", "cache"})
+
+
+def _ours(name: str) -> bool:
+    return name in _KNOWN or (name.startswith("derived.") and name.endswith(".json"))
+
+
+def _entries(directory: Path) -> list[str]:
+    try:
+        return os.listdir(directory)
+    except FileNotFoundError:
+        return []
+
+
+def _foreign_entries(directory: Path) -> list[str]:
+    try:
+        return sorted(name for name in os.listdir(directory) if not _ours(name))
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
+
+def _owned_dir(path: Path) -> bool:
+    """Whether ``path`` is a real directory (not a link) holding corral's marker."""
+    try:
+        return stat.S_ISDIR(os.lstat(path).st_mode) and stat.S_ISREG(
+            os.lstat(path / MARKER).st_mode
+        )
+    except OSError:
+        return False
+
+
+_GITIGNORE = b"# corral's private state: never commit or serve it\n*\n"
+
+
+def _write_gitignore(path: Path) -> None:
+    """Keep git out of the state directory. Written in place (no fsync: a torn one is
+    seen and rewritten by the next run)."""
+    try:
+        if path.read_bytes() == _GITIGNORE:
+            return
+    except OSError:
+        pass
+    with contextlib.suppress(OSError):
+        path.write_bytes(_GITIGNORE)
+
+
+def _real_directory(path: Path, mkdirs: Callable[[Path], None]) -> None:
+    """Make ``path`` a real directory: a symbolic link (or file) in its place is removed,
+    never followed."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        mkdirs(path)
+        return
+    if stat.S_ISDIR(st.st_mode):
+        return
+    os.unlink(path)
+    mkdirs(path)
+
+
+def _empty_directory(directory: Path) -> None:
+    """Delete what is in ``directory`` (never through a symbolic link)."""
+    try:
+        st = os.lstat(directory)
+    except FileNotFoundError:
+        return
+    if not stat.S_ISDIR(st.st_mode):
+        os.unlink(directory)  # a link planted in place of a directory: the link only
+        return
+    with contextlib.suppress(FileNotFoundError):
+        for entry in os.scandir(directory):
+            remove_tree(Path(entry.path))
+
+
+def remove_tree(path: Path) -> None:
+    """Delete ``path``: a file or link is unlinked, a directory removed with everything
+    in it; symbolic links are removed, never followed."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return
+    if not stat.S_ISDIR(st.st_mode):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+        return
+    import shutil  # noqa: PLC0415 - only after a killed run
+
+    # shutil.rmtree removes the links inside, never what they point to.
+    with contextlib.suppress(FileNotFoundError):
+        shutil.rmtree(path)
+
+
+def _same_file_system(root: Path, directory: Path) -> bool:
+    """Whether a rename from ``directory`` into ``root`` can be atomic: the same device,
+    and the root not a mount point of its own (a bind mount of the same file system
+    has the same device, but renames across it fail)."""
+    try:
+        if os.stat(root).st_dev != os.stat(directory).st_dev:
+            return False
+    except OSError:
+        return False
+    real_root, real_dir = os.path.realpath(root), os.path.realpath(directory)
+    return not os.path.ismount(real_root) or real_dir.startswith(real_root + os.sep)
+
+
+def _move(source: Path, destination: Path) -> None:
+    try:
+        os.replace(source, destination)
+    except OSError as exc:
+        if exc.errno != errno.EXDEV:
+            raise
+        import shutil  # noqa: PLC0415 - a move across file systems only
+
+        shutil.move(source, destination)

@@ -107,4 +107,4 @@ def site(tmp_path: Path) -> dict[str, Path]:
 
 @pytest.fixture
 def cache_dir(tmp_path: Path) -> Path:
-    return tmp_path / "target" / ".corral" / "cache"
+    return tmp_path / ".target.corral" / "cache"

@@ -6,6 +6,7 @@ import pytest
 from django.contrib.staticfiles.storage import ManifestStaticFilesStorage
 from django.core import checks
 
+from ...conftest import state_path
 from .conftest import CORRAL_MANIFEST, CORRAL_STORAGE, DJANGO_MANIFEST, PLAIN, Project, storages
 
 OURS = "corral.contrib.django"
@@ -40,7 +41,7 @@ def test_e001_when_corral_comes_after_staticfiles(django_project: Project, apps:
     # What it warns about: Django's own command runs, and corral never sees the root.
     django_project.collectstatic()
     assert (django_project.root / "a.txt").read_text() == "a"
-    assert not (django_project.root / ".corral").exists()
+    assert not state_path(django_project.root).exists()
 
 
 OWN_STATICFILES = """
@@ -68,7 +69,7 @@ def test_e001_sees_staticfiles_installed_through_a_projects_own_config(
     [message] = corral_messages()
     assert message.id == "corral.E001"
     django_project.collectstatic()
-    assert not (django_project.root / ".corral").exists()  # Django's command ran
+    assert not state_path(django_project.root).exists()  # Django's command ran
 
 
 def test_a_projects_own_staticfiles_config_after_corral_is_fine(
@@ -78,7 +79,7 @@ def test_a_projects_own_staticfiles_config_after_corral_is_fine(
     django_project.configure(INSTALLED_APPS=[OURS, own_staticfiles(django_project)])
     assert corral_messages() == []
     django_project.collectstatic()
-    assert (django_project.root / ".corral").is_dir()  # corral's command ran
+    assert state_path(django_project.root).is_dir()  # corral's command ran
     assert (django_project.root / "a.txt").read_text() == "a"
     assert not (django_project.root / "css/theme.scss").exists()  # the config's pattern
 

@@ -25,7 +25,7 @@ from django.template import Context, Template
 from corral.contrib.django.management.commands import collectstatic
 from corral.state import RACY_NS
 
-from ...conftest import served_files, snapshot
+from ...conftest import served_files, snapshot, state_path
 from .conftest import CORRAL_MANIFEST, CORRAL_STORAGE, Project, reset_caches, storages
 
 CONFLICT = (
@@ -448,7 +448,7 @@ def test_a_customised_storage_gets_djangos_own_collection(django_project: Projec
     assert "corral: Django collects: " in run.stdout
     assert hashed_names(root)["css/app.css"] == "css/app.fixedhash000.css"
     assert (root / "img/bg.fixedhash000.png").read_bytes() == SITE["img/bg.png"]
-    assert not (root / ".corral").exists()
+    assert not state_path(root).exists()
     assert run.stdout.endswith(summary(3, root, post_processed=3))
 
 

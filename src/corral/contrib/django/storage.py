@@ -98,6 +98,7 @@ class CorralStorage(ManifestStaticFilesStorage):
         "modules",
         "integrity",
         "compress",
+        "state_dir",
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -139,6 +140,14 @@ def _validated(options: dict[str, Any]) -> dict[str, Any]:
             file=_OPTIONS,
             key="missing",
         )
+    state_dir = options.get("state_dir")
+    if state_dir is not None and not isinstance(state_dir, str | os.PathLike):
+        raise ConfigError(
+            f"'state_dir' must be a path; found {state_dir!r}",
+            hint="where corral keeps its private state, outside STATIC_ROOT",
+            file=_OPTIONS,
+            key="state_dir",
+        )
     probe = Config(
         root=Path("/"),  # only the options are checked
         missing=options.get("missing", {}),
@@ -159,6 +168,8 @@ def _validated(options: dict[str, Any]) -> dict[str, Any]:
     for key in ("missing", "compress"):
         if isinstance(options.get(key), Mapping):
             normalized[key] = dict(options[key])
+    if state_dir is not None:
+        normalized["state_dir"] = Path(os.path.abspath(os.fspath(state_dir)))
     return normalized
 
 
