@@ -10,7 +10,7 @@ target, and stages the two manifests, which are published last:
   ``ManifestStaticFilesStorage`` read it unchanged;
 * ``corral-manifest.json`` — per logical path: hashed name, size, content type,
   SRI integrity and encoded variants. A copy is kept with each release
-  (``.corral/releases/<id>.manifest.json``) so old releases stay resolvable; its
+  (``releases/<id>.manifest.json`` in the state directory) so old releases stay resolvable; its
   ``retained`` section lists the entries of the older releases the run keeps whose
   hashed files the new release does not, so a server reading this one public file
   keeps serving them until they are pruned.

@@ -9,8 +9,8 @@ nothing. Each variant is staged as a private, verified copy of its cache entry
 never a hard link to it; a second file with the same variant bytes links to the
 first one's staged copy (both inside the target). An entry found gone or
 corrupt while it is copied is discarded and computed again. With ``cache =
-false`` the run compresses into a private directory under the target's
-``tmp/`` and removes it afterwards.
+false`` the run compresses into a private directory under the state
+directory's ``tmp/`` and removes it afterwards.
 
 Variants are named ``<file>.gz``, ``<file>.br`` and ``<file>.zst`` next to the
 file they encode, are published before the manifests, and belong to the
