@@ -186,12 +186,15 @@ def test_the_cache_dir_setting_and_no_cache(site: Path, shared_cache: Path) -> N
 def test_the_cache_older_versions_kept_in_the_target_is_removed(site: Path) -> None:
     config = config_for(site, "assets", hash=False, compress=True)
     collect(config)
-    legacy = site / "static_root/.corral/cache/v1/ab/" / ("ab" * 32)
+    root = site / "static_root"
+    os.rename(state_path(root), root / ".corral")  # the old layout: the state in the root
+    legacy = root / ".corral/cache/v1/ab/" / ("ab" * 32)
     legacy.mkdir(parents=True)
     (legacy / "gzip-9-zlib1.2.13.nogain-10").write_bytes(b"")
     (site / "assets/css/plain.css").write_text(CSS + "/* edited */\n")
     collect(config)
-    assert not (site / "static_root/.corral/cache").exists()
+    assert not (root / ".corral").exists()
+    assert not (state_path(root) / "cache").exists()  # not moved along with the state
 
 
 def test_cache_max_size_bounds_the_cache_after_a_run(site: Path, shared_cache: Path) -> None:

@@ -1,9 +1,11 @@
-"""corral's bookkeeping inside the target, in its own dot-directory.
+"""corral's private bookkeeping for one root, kept *outside* it (no server pointed at the
+root can reach it): by default in a sibling directory named after the root.
 
 ::
 
-    ROOT/.corral/
-      owner.json            ownership marker: this directory is corral's to fill and prune
+    <parent>/.<root name>.corral/   (or ``state_dir``; see :func:`state_location`)
+      .gitignore            "*": never committed
+      owner.json            ownership marker: the root named there is corral's to fill and prune
       lock                  held (fcntl) by the run that is writing
       state.json            source identities and digests; every file corral owns in ROOT;
                             for those the current release does not list, the newest
@@ -12,6 +14,9 @@
       releases/<id>.json    one record per release: the files it consists of
       pending.json          files a run is renaming into place (exists only mid-publish)
       tmp/                  files being written; never visible where a web server looks
+
+Older versions kept all of this in ``ROOT/.corral/``; the next writing run moves it
+(:meth:`StateDir.migrate`).
 
 A source file is unchanged when its identity (size, mtime, ctime, inode, device)
 matches the state *and* its ctime is older than the run that recorded it by more
