@@ -8,8 +8,8 @@ import pytest
 
 from corral.errors import ConfigError
 from corral.fingerprint import DEFAULT_MISSING, FingerprintOptions
-from corral.fingerprint.scan import SCANNED_SUFFIXES
 from corral.references import find_references
+from corral.references.languages import SCANNED_SUFFIXES
 
 
 def test_defaults() -> None:
@@ -89,7 +89,7 @@ def test_default_passthrough(logical: str, expected: bool) -> None:
     assert FingerprintOptions().is_passthrough(logical) is expected
 
 
-def test_scanned_suffixes_match_the_tokenizers() -> None:
+def test_only_the_registered_suffixes_are_scanned() -> None:
     for suffix in SCANNED_SUFFIXES:
         assert find_references("x" + suffix, "") is not None
         assert find_references("x" + suffix.upper(), "") is not None

@@ -9,10 +9,10 @@ keeps (``to_json``/``from_json``) so that the next run can reuse it;
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple, TypeVar, cast, get_args
+from typing import Any, NamedTuple, TypeVar
 
 from corral.errors import Problem
-from corral.references import Kind
+from corral.references import KINDS, Kind
 
 _T = TypeVar("_T")
 
@@ -55,13 +55,13 @@ class Missing:
         if not isinstance(data, list) or len(data) != 5:
             raise ValueError(f"not a missing reference record: {data!r}")
         kind, reference, resolved, line, column = data
-        if kind not in get_args(Kind):
+        if kind not in KINDS:
             raise ValueError(f"unknown reference kind {kind!r}")
         _check(reference, str)
         _check(resolved, str)
         _check(line, int)
         _check(column, int)
-        return cls(cast(Kind, kind), reference, resolved, line, column)
+        return cls(kind, reference, resolved, line, column)
 
 
 @dataclass(frozen=True, slots=True)

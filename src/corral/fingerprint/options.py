@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from functools import lru_cache
 from types import MappingProxyType
-from typing import Literal, cast, get_args
+from typing import cast, get_args
 
 from corral.errors import ConfigError
 from corral.publish import SRI_ALGORITHMS
-from corral.references import Kind
+from corral.references import KINDS as _KINDS
+from corral.references import Kind, Policy
 
 __all__ = [
     "DEFAULT_MISSING",
@@ -28,24 +29,14 @@ __all__ = [
     "Policy",
 ]
 
-#: What to do about a reference to a file that is not collected.
-Policy = Literal["error", "warn", "ignore"]
-
-KINDS: tuple[Kind, ...] = get_args(Kind)
+KINDS: tuple[Kind, ...] = tuple(_KINDS)
 _POLICIES: tuple[Policy, ...] = get_args(Policy)
 
-#: Missing ``url()``/``@import``/module targets break pages: errors. Source maps
-#: only break debugging (and third-party packages often ship without them): warnings.
+#: The policy of each kind when ``missing`` does not name it (see
+#: :data:`corral.references.KINDS`): errors where a missing file breaks a page,
+#: warnings for source maps, which only break debugging.
 DEFAULT_MISSING: Mapping[Kind, Policy] = MappingProxyType(
-    {
-        "url": "error",
-        "import": "error",
-        "image-set": "error",
-        "module": "error",
-        "dynamic-import": "error",
-        "sourcemap": "warn",
-        "sourcemap-file": "warn",
-    }
+    {name: kind.missing for name, kind in _KINDS.items()}
 )
 
 _HASH_CHAR = "[A-Za-z0-9_-]"
@@ -172,7 +163,7 @@ def _merge_missing(given: object) -> Mapping[Kind, Policy]:
                 f"missing.{kind} must be one of {', '.join(_POLICIES)}, not {policy!r}",
                 key=f"missing.{kind}",
             )
-        merged[cast(Kind, kind)] = cast(Policy, policy)
+        merged[kind] = cast(Policy, policy)
     return MappingProxyType(merged)
 
 

@@ -14,23 +14,13 @@ from collections.abc import Container, Iterable, Mapping
 from corral.errors import DecodeError, Problem
 from corral.fingerprint.model import Fingerprint, FingerprintResult, Missing
 from corral.fingerprint.options import FingerprintOptions
-from corral.references import Kind
+from corral.references import KINDS
 
 __all__ = ["decode_problem", "missing_problem", "name_clashes", "report_missing"]
 
 MISSING_CODE = "missing-reference"
 NOT_UTF8_CODE = "not-utf8"
 CLASH_CODE = "hashed-name-clash"
-
-_WHAT: dict[Kind, str] = {
-    "url": "url()",
-    "import": "@import",
-    "image-set": "image-set()",
-    "sourcemap": "sourceMappingURL",
-    "module": "import/export",
-    "dynamic-import": "import()",
-    "sourcemap-file": 'source map "file"',
-}
 
 
 def report_missing(
@@ -68,7 +58,8 @@ def missing_problem(
     settings: str = "[tool.corral]",
 ) -> Problem:
     """The problem record of the missing reference ``item`` in ``logical``."""
-    what = _WHAT[item.kind]
+    kind = KINDS[item.kind]
+    what = kind.what
     outside = item.resolved in (".", "..") or item.resolved.startswith(("../", "/"))
     if outside:
         message = (
@@ -80,7 +71,7 @@ def missing_problem(
             f'{what} reference "{item.reference}" names "{item.resolved}", '
             "which is not a collected file"
         )
-        if item.kind in ("module", "dynamic-import"):
+        if kind.module:
             message += _bundler_note(item.resolved, files)
     glob_text = glob.escape(item.resolved)
     other = '"warn" or "ignore"' if error else '"ignore"'

@@ -31,13 +31,13 @@ import re
 from dataclasses import dataclass
 from urllib.parse import unquote
 
-from corral.references import Kind
+from corral.references import KINDS, Kind
 
 __all__ = ["Target", "new_url", "resolve", "split_url"]
 
 _URL_BLANKS = "".join(map(chr, range(0x21)))  # what URL parsers strip: C0 controls and space
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
-_MODULE_KINDS = ("module", "dynamic-import")
+_MODULE_KINDS = frozenset(name for name, kind in KINDS.items() if kind.module)
 _RELATIVE_SPECIFIER = ("./", "../", "/")
 _REQUOTE = re.compile(r"[%?#]")
 

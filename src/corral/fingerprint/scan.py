@@ -25,11 +25,9 @@ from corral.references import (
     has_bom,
     rewrite,
 )
+from corral.references.languages import REWRITTEN_SUFFIXES, SCANNED_SUFFIXES
 
 __all__ = ["Found", "Link", "Scan", "adjustable", "find", "rebuild", "render", "scan", "scannable"]
-
-# The suffixes corral.references.find_references scans (kept in step by a test).
-SCANNED_SUFFIXES = (".css", ".js", ".mjs", ".cjs", ".map")
 
 
 def scannable(logical: str) -> bool:
@@ -39,12 +37,7 @@ def scannable(logical: str) -> bool:
 
 def adjustable(logical: str, options: FingerprintOptions) -> bool:
     """Whether ``logical``'s references are rewritten (CSS and JS, not pass-through)."""
-    lowered = logical.lower()
-    return (
-        lowered.endswith(SCANNED_SUFFIXES)
-        and not lowered.endswith(".map")
-        and not options.is_passthrough(logical)
-    )
+    return logical.lower().endswith(REWRITTEN_SUFFIXES) and not options.is_passthrough(logical)
 
 
 @dataclass(frozen=True, slots=True)

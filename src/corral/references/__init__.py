@@ -17,44 +17,45 @@ from __future__ import annotations
 
 from corral.references.css import css_references
 from corral.references.js import js_references
+from corral.references.languages import (
+    KINDS,
+    LANGUAGES,
+    Language,
+    Policy,
+    ReferenceKind,
+    language_of,
+)
 from corral.references.rewrite import rewrite
 from corral.references.sourcemaps import sourcemap_references
 from corral.references.text import Kind, Reference, decode_text, encode_text, has_bom
 
 __all__ = [
+    "KINDS",
+    "LANGUAGES",
     "Kind",
+    "Language",
+    "Policy",
     "Reference",
+    "ReferenceKind",
     "css_references",
     "decode_text",
     "encode_text",
     "find_references",
     "has_bom",
     "js_references",
+    "language_of",
     "rewrite",
     "sourcemap_references",
 ]
 
-_BY_SUFFIX = {
-    ".css": css_references,
-    ".js": js_references,
-    ".mjs": js_references,
-    ".cjs": js_references,
-    ".map": sourcemap_references,
-}
-
 
 def find_references(path: str, text: str, *, modules: bool = True) -> list[Reference] | None:
-    """Return the references in ``text`` by the kind ``path``'s suffix names.
+    """Return the references in ``text`` by the language ``path``'s suffix names.
 
-    ``.css`` files are CSS, ``.js``/``.mjs``/``.cjs`` JavaScript and ``.map``
-    source maps (case-insensitive); for any other file return None: it is not
-    scanned. ``modules=False`` leaves out JavaScript module specifiers (and
+    The languages and their suffixes are :data:`LANGUAGES` (``.css``, ``.js``,
+    ``.mjs``, ``.cjs``, ``.map``, in any case); for any other file return None: it
+    is not scanned. ``modules=False`` leaves out JavaScript module specifiers (and
     spares tokenizing a script without a source map comment).
     """
-    dot = path.rfind(".")
-    scan = _BY_SUFFIX.get(path[dot:].lower()) if dot >= 0 else None
-    if scan is None:
-        return None
-    if scan is js_references:
-        return js_references(text, modules=modules)
-    return scan(text)
+    language = language_of(path)
+    return None if language is None else language.find(text, modules)

@@ -11,7 +11,6 @@ import re
 import sys
 from bisect import bisect_right
 from dataclasses import dataclass
-from typing import Literal
 
 from corral.errors import DecodeError
 
@@ -26,16 +25,9 @@ __all__ = [
     "has_bom",
 ]
 
-#: What kind of construct a reference was found in.
-Kind = Literal[
-    "url",  # CSS url(...)
-    "import",  # CSS @import "x" / @import url(x)
-    "image-set",  # a string directly inside CSS image-set() / -webkit-image-set()
-    "sourcemap",  # a sourceMappingURL comment in CSS or JS
-    "module",  # JS static import / export ... from / bare import
-    "dynamic-import",  # JS import("x") with one literal specifier
-    "sourcemap-file",  # the "file" field of a source map
-]
+#: What kind of construct a reference was found in: a name in
+#: :data:`corral.references.languages.KINDS`, which says what each one is.
+Kind = str
 
 UTF8_BOM = b"\xef\xbb\xbf"
 
