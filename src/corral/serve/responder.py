@@ -1,0 +1,377 @@
+"""One framework-free responder: a request's method, path and headers in, a response out.
+
+Built once at start-up from ``ROOT/corral-manifest.json`` (its ``files`` and its
+``retained`` releases): the only file system calls at start-up are reading that file
+and one ``stat`` of it. The table maps URL paths to manifest entries; a request path
+is looked up *exactly* in it, so nothing a URL holds (``..``, ``%2e``, backslashes,
+NUL, absolute paths) ever becomes a file system path, and only files a manifest lists
+are served (never ``staticfiles.json``, dot-files or corral's bookkeeping).
+
+Hashed names (the current release's and the retained releases') are served with
+everything the manifest knows: size, content type, a strong ETag per representation
+(from its own digest) and the precompressed variants. An unhashed name (the current
+release's logical path) is served from its own file, whose bytes can differ from the
+hashed copy (references are rewritten only in the hashed copy); its digests are
+computed the first time it is asked for, once per process.
+
+Whatever the headers hold, :meth:`Responder.respond` answers; it never raises for a
+request.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import logging
+import os
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import BinaryIO, NamedTuple
+
+from corral.manifest import CORRAL_MANIFEST, Manifest, ManifestEntry, read_manifest
+from corral.serve.http import (
+    accepted_codings,
+    http_date,
+    matches_any,
+    parse_http_date,
+    parse_range,
+)
+
+__all__ = ["Headers", "Responder", "Response"]
+
+log = logging.getLogger("corral.serve")
+
+Headers = list[tuple[str, str]]
+ExtraHeaders = Callable[[str], Iterable[tuple[str, str]]]
+
+IMMUTABLE = "public, max-age=31536000, immutable"
+ALLOW = "GET, HEAD"
+# Small representations are kept in memory after their first read (bounded in total).
+SMALL = 64 * 1024
+CACHE_LIMIT = 32 * 1024 * 1024
+_CODINGS = ("zstd", "br", "gzip")
+_REASONS = {
+    200: "200 OK",
+    206: "206 Partial Content",
+    304: "304 Not Modified",
+    404: "404 Not Found",
+    405: "405 Method Not Allowed",
+    416: "416 Range Not Satisfiable",
+}
+_TEXTUAL = ("application/javascript", "application/xml", "image/svg+xml")
+
+
+class Response(NamedTuple):
+    """What to send: status line, headers, and the body as bytes or an open file.
+
+    ``file`` (when not None) is open and positioned nowhere in particular: send
+    ``length`` bytes from ``offset``, then close it. ``path`` is its absolute path
+    (for servers that send files by path). A HEAD response has neither body nor file.
+    """
+
+    status: str
+    headers: Headers
+    body: bytes = b""
+    file: BinaryIO | None = None
+    path: str = ""
+    offset: int = 0
+    length: int = 0
+
+    @property
+    def code(self) -> int:
+        return int(self.status[:3])
+
+
+class _Rep(NamedTuple):
+    """One representation of a resource: identity or a precompressed variant."""
+
+    path: str  # relative to the root, from the manifest
+    size: int
+    etag: str
+    coding: str  # "identity", "br", "gzip", "zstd"
+
+
+class _Resource(NamedTuple):
+    reps: Mapping[str, _Rep]  # coding -> representation
+    codings: list[str]  # the encodings besides identity, for negotiation
+    headers: Headers  # Content-Type, Cache-Control, Last-Modified, Vary, extras
+
+
+class Responder:
+    """Answers requests for the files of one collected root under one URL prefix.
+
+    ``max_age`` is the Cache-Control max-age (seconds) of unhashed names;
+    ``extra_headers`` is called once per path (relative to the prefix) and what it
+    returns is added to that path's 200, 206 and 304 responses (e.g. CORS for fonts).
+    Raises :class:`~corral.errors.ManifestError` if the manifest is missing or corrupt.
+    """
+
+    def __init__(
+        self,
+        root: str | os.PathLike[str],
+        url: str | None = None,
+        *,
+        max_age: int = 60,
+        extra_headers: ExtraHeaders | None = None,
+        manifest: Manifest | None = None,
+    ) -> None:
+        self.root = os.fspath(Path(root).absolute())
+        where = os.path.join(self.root, CORRAL_MANIFEST)
+        if manifest is None:
+            manifest = read_manifest(where)
+        self.manifest = manifest
+        self.prefix = _prefix(url if url is not None else manifest.url)
+        self.max_age = max_age
+        self._extra = extra_headers
+        try:
+            modified = os.stat(where).st_mtime
+        except OSError:
+            modified = 0.0
+        self._last_modified_ts = int(modified)
+        self._last_modified = http_date(self._last_modified_ts)
+        # URL path (after the prefix) -> (entry, is the hashed name)
+        self._table: dict[str, tuple[ManifestEntry, bool]] = {}
+        for hashed, entry in manifest.by_hashed.items():
+            if _safe(hashed):
+                self._table[hashed] = (entry, True)
+        for logical, entry in manifest.files.items():
+            if logical != entry.hashed and _safe(logical):
+                self._table.setdefault(logical, (entry, False))
+        self._resources: dict[str, _Resource] = {}
+        self._cache: dict[str, bytes] = {}
+        self._cached = 0
+        self._warned: set[str] = set()
+
+    def __len__(self) -> int:
+        return len(self._table)
+
+    def handles(self, path: str) -> bool:
+        """Whether ``path`` (a decoded URL path) is under this responder's prefix."""
+        return path.startswith(self.prefix)
+
+    def respond(self, method: str, path: str, header: Callable[[str], str | None]) -> Response:
+        """Answer ``method`` on ``path`` (decoded URL path); ``header(name)`` gives a request
+        header's value (name in lower case) or None."""
+        name = path[len(self.prefix) :] if path.startswith(self.prefix) else None
+        found = self._table.get(name) if name is not None else None
+        if found is None or name is None:
+            return _not_found()
+        if method not in ("GET", "HEAD"):
+            return Response(
+                _REASONS[405],
+                [("Allow", ALLOW), ("Content-Length", "0"), ("Cache-Control", "no-store")],
+            )
+        resource = self._resources.get(name)
+        if resource is None:
+            resource = self._resource(name, *found)
+            if resource is None:
+                return _not_found()
+        return self._answer(method, name, resource, header)
+
+    # -- per request ------------------------------------------------------------------
+
+    def _answer(
+        self, method: str, name: str, resource: _Resource, header: Callable[[str], str | None]
+    ) -> Response:
+        rep = resource.reps["identity"]
+        if resource.codings:
+            q = accepted_codings(header("accept-encoding"), resource.codings)
+            best: _Rep | None = None
+            best_q = 0.0
+            for coding, weight in q.items():
+                candidate = resource.reps.get(coding)
+                if candidate is None:
+                    continue
+                if (
+                    best is None
+                    or weight > best_q
+                    or (weight == best_q and candidate.size < best.size)
+                ):
+                    best, best_q = candidate, weight
+            # Nothing acceptable: identity all the same (RFC 9110 12.5.3).
+            rep = best if best is not None else rep
+        headers = list(resource.headers)
+        headers.append(("ETag", rep.etag))
+        if rep.coding != "identity":
+            headers.append(("Content-Encoding", rep.coding))
+
+        if_none_match = header("if-none-match")
+        if if_none_match is not None:
+            if matches_any(if_none_match, rep.etag):
+                return Response(_REASONS[304], headers)
+        else:
+            since = parse_http_date(header("if-modified-since"))
+            if since is not None and self._last_modified_ts <= since:
+                return Response(_REASONS[304], headers)
+
+        headers.append(("Accept-Ranges", "bytes"))
+        offset, length, status = 0, rep.size, _REASONS[200]
+        wanted = parse_range(header("range"), rep.size)
+        if wanted is not None and method == "GET" and _if_range(header("if-range"), rep.etag):
+            if not wanted.satisfiable:
+                headers = [h for h in headers if h[0] != "Content-Encoding"]
+                headers.append(("Content-Range", f"bytes */{rep.size}"))
+                headers.append(("Content-Length", "0"))
+                return Response(_REASONS[416], headers)
+            offset, length, status = wanted.start, wanted.length, _REASONS[206]
+            headers.append(("Content-Range", f"bytes {wanted.start}-{wanted.end}/{rep.size}"))
+        headers.append(("Content-Length", str(length)))
+        if method == "HEAD":
+            return Response(status, headers)
+        return self._body(name, rep, status, headers, offset, length)
+
+    def _body(
+        self, name: str, rep: _Rep, status: str, headers: Headers, offset: int, length: int
+    ) -> Response:
+        cached = self._cache.get(rep.path)
+        if cached is not None:
+            return Response(status, headers, body=cached[offset : offset + length])
+        full = os.path.join(self.root, rep.path)
+        try:
+            file = open(full, "rb")  # noqa: SIM115 - the server closes it once sent
+        except OSError as exc:
+            return self._vanished(name, full, exc)
+        try:
+            size = os.fstat(file.fileno()).st_size
+            if size != rep.size:
+                file.close()
+                return self._vanished(name, full, None)
+            if size <= SMALL and self._cached + size <= CACHE_LIMIT:
+                data = file.read()
+                file.close()
+                if len(data) != rep.size:
+                    return self._vanished(name, full, None)
+                self._cache[rep.path] = data
+                self._cached += size
+                return Response(status, headers, body=data[offset : offset + length])
+        except OSError as exc:
+            file.close()
+            return self._vanished(name, full, exc)
+        return Response(status, headers, file=file, path=full, offset=offset, length=length)
+
+    def _vanished(self, name: str, full: str, exc: OSError | None) -> Response:
+        self._resources.pop(name, None)
+        if full not in self._warned:
+            self._warned.add(full)
+            why = exc.strerror if exc is not None else "its size differs from the manifest's"
+            log.warning(
+                "corral: %s is listed in the manifest but can't be served (%s); "
+                "answering 404 (run `corral collect` to restore it)",
+                full,
+                why,
+            )
+        return _not_found()
+
+    # -- once per path ----------------------------------------------------------------
+
+    def _resource(self, name: str, entry: ManifestEntry, hashed: bool) -> _Resource | None:
+        reps: dict[str, _Rep] = {}
+        if hashed:
+            reps["identity"] = _Rep(entry.hashed, entry.size, _etag_hex(entry.sha256), "identity")
+            for coding, variant in entry.encodings.items():
+                if coding in _CODINGS and _safe(variant.path):
+                    etag = _etag_sri(variant.integrity) or _etag_hex(
+                        hashlib.sha256(variant.path.encode()).hexdigest()
+                    )
+                    reps[coding] = _Rep(variant.path, variant.size, etag, coding)
+            cache_control = IMMUTABLE
+        else:
+            identity = self._digest(entry.logical, "identity")
+            if identity is None:
+                self._vanished(name, os.path.join(self.root, entry.logical), None)
+                return None
+            reps["identity"] = identity
+            for coding, variant in entry.encodings.items():
+                suffix = variant.path[len(entry.hashed) :]
+                if coding in _CODINGS and variant.path.startswith(entry.hashed) and suffix:
+                    rep = self._digest(entry.logical + suffix, coding)
+                    if rep is not None:
+                        reps[coding] = rep
+            cache_control = f"public, max-age={self.max_age}"
+        codings = [c for c in _CODINGS if c in reps]
+        headers: Headers = [
+            ("Content-Type", _with_charset(entry.content_type)),
+            ("Cache-Control", cache_control),
+            ("Last-Modified", self._last_modified),
+        ]
+        if codings:
+            headers.append(("Vary", "Accept-Encoding"))
+        if self._extra is not None:
+            headers.extend(self._extra(name))
+        resource = _Resource(reps, codings, headers)
+        self._resources[name] = resource
+        return resource
+
+    def _digest(self, relpath: str, coding: str) -> _Rep | None:
+        """A representation of an unhashed file, digested once (None if it is missing)."""
+        if not _safe(relpath):
+            return None
+        digest = hashlib.sha256()
+        size = 0
+        try:
+            with open(os.path.join(self.root, relpath), "rb") as file:
+                while chunk := file.read(1 << 20):
+                    digest.update(chunk)
+                    size += len(chunk)
+        except OSError:
+            return None
+        return _Rep(relpath, size, _etag_hex(digest.hexdigest()), coding)
+
+
+def _not_found() -> Response:
+    body = b"Not Found\n"
+    return Response(
+        _REASONS[404],
+        [
+            ("Content-Type", "text/plain; charset=utf-8"),
+            ("Cache-Control", "no-store"),
+            ("Content-Length", str(len(body))),
+        ],
+        body=body,
+    )
+
+
+def _if_range(value: str | None, etag: str) -> bool:
+    """Whether a Range may be honoured under ``If-Range: value`` (strong ETag match only;
+    a date never matches, since a date validator is weak for files changed within a
+    second and every representation here has a strong ETag)."""
+    if value is None:
+        return True
+    return value.strip() == etag
+
+
+def _prefix(url: str) -> str:
+    if "://" in url:
+        url = "/" + url.split("://", 1)[1].partition("/")[2]
+    if not url.startswith("/"):
+        url = "/" + url
+    return url if url.endswith("/") else url + "/"
+
+
+def _safe(relpath: str) -> bool:
+    """A manifest path names a file inside the root: relative, no ``..`` or dot segments,
+    no backslash or NUL, no state-directory or dot-file component."""
+    if not relpath or relpath.startswith("/") or "\\" in relpath or "\0" in relpath:
+        return False
+    return all(part and not part.startswith(".") for part in relpath.split("/"))
+
+
+def _etag_hex(hexdigest: str) -> str:
+    return f'"{hexdigest[:32]}"'
+
+
+def _etag_sri(integrity: str) -> str:
+    _, _, b64 = integrity.partition("-")
+    try:
+        raw = base64.b64decode(b64, validate=True)
+    except ValueError:
+        return ""
+    return _etag_hex(raw.hex()) if raw else ""
+
+
+def _with_charset(content_type: str) -> str:
+    if ";" in content_type:
+        return content_type
+    if content_type.startswith("text/") or content_type in _TEXTUAL:
+        return content_type + "; charset=utf-8"
+    return content_type

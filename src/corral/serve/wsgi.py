@@ -1,0 +1,134 @@
+"""The WSGI forms of the responder: an app serving a root on its own, and a middleware.
+
+::
+
+    application = WSGIApp("/srv/static", url="/static/")          # only static files
+    application = WSGIMiddleware(django_app, "/srv/static", url="/static/")
+
+Whole files go out through ``wsgi.file_wrapper`` when the server offers one
+(gunicorn sends them with ``sendfile``); ranges and servers without it get reads of
+256 KiB.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, BinaryIO
+
+from corral.serve.responder import ExtraHeaders, Responder, Response
+
+__all__ = ["WSGIApp", "WSGIMiddleware"]
+
+StartResponse = Callable[..., Any]
+WSGIApplication = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+
+CHUNK = 256 * 1024
+
+
+class WSGIApp:
+    """A WSGI application serving the collected ``root`` under ``url``; 404 elsewhere."""
+
+    def __init__(
+        self,
+        root: str | os.PathLike[str],
+        url: str = "/static/",
+        *,
+        max_age: int = 60,
+        extra_headers: ExtraHeaders | None = None,
+        responder: Responder | None = None,
+    ) -> None:
+        self.responder = responder or Responder(
+            root, url, max_age=max_age, extra_headers=extra_headers
+        )
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        response = self.responder.respond(
+            environ.get("REQUEST_METHOD", "GET"), _path(environ), _headers(environ)
+        )
+        return _send(response, environ, start_response)
+
+
+class WSGIMiddleware:
+    """Serve the root's files under ``url`` in front of ``app``; everything else goes to it.
+
+    A 404 under ``url`` is answered here (``Cache-Control: no-store``), so a CDN never
+    caches a missing file for long during a deploy.
+    """
+
+    def __init__(
+        self,
+        app: WSGIApplication,
+        root: str | os.PathLike[str],
+        url: str = "/static/",
+        *,
+        max_age: int = 60,
+        extra_headers: ExtraHeaders | None = None,
+        responder: Responder | None = None,
+    ) -> None:
+        self.app = app
+        self.responder = responder or Responder(
+            root, url, max_age=max_age, extra_headers=extra_headers
+        )
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        path = _path(environ)
+        if not self.responder.handles(path):
+            return self.app(environ, start_response)
+        response = self.responder.respond(
+            environ.get("REQUEST_METHOD", "GET"), path, _headers(environ)
+        )
+        return _send(response, environ, start_response)
+
+
+def _path(environ: dict[str, Any]) -> str:
+    """The decoded request path (PEP 3333 carries it as latin-1 code points of its bytes)."""
+    raw = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
+    try:
+        return str(raw.encode("latin-1").decode("utf-8"))
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return "\0"  # not UTF-8: names no file
+
+
+def _headers(environ: dict[str, Any]) -> Callable[[str], str | None]:
+    def header(name: str) -> str | None:
+        value = environ.get("HTTP_" + name.upper().replace("-", "_"))
+        return value if isinstance(value, str) else None
+
+    return header
+
+
+def _send(
+    response: Response, environ: dict[str, Any], start_response: StartResponse
+) -> Iterable[bytes]:
+    start_response(response.status, response.headers)
+    file = response.file
+    if file is None:
+        return [response.body] if response.body else []
+    if response.code == 200:
+        wrapper = environ.get("wsgi.file_wrapper")
+        if wrapper is not None:
+            return wrapper(file, CHUNK)  # type: ignore[no-any-return]
+    return _FileIterator(file, response.offset, response.length)
+
+
+class _FileIterator:
+    """``length`` bytes of ``file`` from ``offset``, in chunks; closes the file."""
+
+    def __init__(self, file: BinaryIO, offset: int, length: int) -> None:
+        self.file = file
+        self.offset = offset
+        self.left = length
+
+    def __iter__(self) -> Iterator[bytes]:
+        fd = self.file.fileno()
+        while self.left > 0:
+            chunk = os.pread(fd, min(CHUNK, self.left), self.offset)
+            if not chunk:
+                break
+            self.offset += len(chunk)
+            self.left -= len(chunk)
+            yield chunk
+
+    def close(self) -> None:
+        self.file.close()

@@ -1,0 +1,94 @@
+"""One table, every server: corral's WSGI and ASGI apps under real servers (and, with
+the generated configurations, nginx and Caddy) answer each request the same way."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.conftest import need
+from tests.serve import servers
+from tests.serve.cases import CASES, TRAVERSAL, Case, leaked
+from tests.serve.conftest import Site
+
+SERVERS = ["gunicorn", "uvicorn", "granian-asgi"]
+
+
+@pytest.fixture(scope="module", params=SERVERS)
+def server(
+    request: pytest.FixtureRequest, site: Site, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, int]]:
+    kind: str = request.param
+    need(
+        servers.have(kind.split("-", maxsplit=1)[0]),
+        f"{kind} is not installed (pip install -e '.[test]')",
+    )
+    argv, port = servers.python_server(kind)
+    env = {"CORRAL_TEST_ROOT": str(site.root)}
+    with servers.running(argv, port, tmp_path_factory.mktemp("log"), env):
+        yield kind, port
+
+
+def check(case: Case, site: Site, kind: str, port: int) -> servers.Reply:
+    reply = servers.request(port, case.target(site), case.headers, case.method)
+    expected = case.differs.get(kind.split("-", maxsplit=1)[0], case.status)
+    assert reply.status == expected, (case.id, reply.status, reply.headers)
+    assert reply.status < 500
+    if expected != case.status:
+        return reply  # a documented difference: only the status is compared
+    for name, value in case.want.items():
+        assert reply.header(name) == value, (case.id, name, reply.headers)
+    if case.body is not None:
+        assert reply.body == case.body(site), case.id
+    if reply.status in (200, 206) and case.method == "GET":
+        assert reply.header("content-length") == str(len(reply.body))
+        assert reply.header("etag"), case.id
+        assert reply.header("last-modified"), case.id
+    return reply
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_table(case: Case, site: Site, server: tuple[str, int]) -> None:
+    check(case, site, *server)
+
+
+@pytest.mark.parametrize("target", TRAVERSAL)
+def test_traversal_leaks_nothing(target: str, site: Site, server: tuple[str, int]) -> None:
+    _, port = server
+    reply = servers.request(port, target)
+    assert reply.status in (400, 404), (target, reply.status)
+    assert not leaked(reply.body), target
+
+
+def test_validators_per_representation(site: Site, server: tuple[str, int]) -> None:
+    _, port = server
+    path = "/static/" + site.manifest.files["css/app.css"].hashed
+    plain = servers.request(port, path)
+    br = servers.request(port, path, {"Accept-Encoding": "br"})
+    gz = servers.request(port, path, {"Accept-Encoding": "gzip"})
+    etags = {plain.header("etag"), br.header("etag"), gz.header("etag")}
+    assert len(etags) == 3 and all(e and e.startswith('"') for e in etags), etags
+    tag = plain.header("etag")
+    assert tag is not None
+    for inm in (tag, f"W/{tag}", f'"a", {tag}, "b"'):
+        again = servers.request(port, path, {"If-None-Match": inm})
+        assert again.status == 304, inm
+        assert again.body == b""
+        assert again.header("etag") == tag
+    # another representation's tag does not validate this one
+    assert servers.request(port, path, {"If-None-Match": br.header("etag") or ""}).status == 200
+    # If-None-Match wins over If-Modified-Since
+    both = {"If-None-Match": tag, "If-Modified-Since": "Thu, 01 Jan 1970 00:00:00 GMT"}
+    assert servers.request(port, path, both).status == 304
+
+
+def test_if_range_with_the_current_etag_gives_the_range(
+    site: Site, server: tuple[str, int]
+) -> None:
+    _, port = server
+    path = "/static/" + site.manifest.files["big/blob.bin"].hashed
+    tag = servers.request(port, path, method="HEAD").header("etag") or ""
+    reply = servers.request(port, path, {"Range": "bytes=0-9", "If-Range": tag})
+    assert reply.status == 206
+    assert reply.body == (site.root / site.manifest.files["big/blob.bin"].hashed).read_bytes()[:10]

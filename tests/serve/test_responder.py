@@ -1,0 +1,109 @@
+"""The responder's start-up and bad input: clear errors, never a half-working server."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+
+import pytest
+
+from corral import ManifestError
+from corral.serve import ASGIApp, Responder, WSGIApp
+from tests.conftest import opened_files
+from tests.serve.conftest import Site
+
+
+def _get(responder: Responder, path: str, **headers: str) -> tuple[int, bytes]:
+    lower = {k.replace("_", "-").lower(): v for k, v in headers.items()}
+    response = responder.respond("GET", path, lower.get)
+    body = response.body
+    if response.file is not None:
+        with response.file as file:
+            file.seek(response.offset)
+            body = file.read(response.length)
+    return response.code, body
+
+
+@pytest.mark.parametrize("app", [WSGIApp, ASGIApp, Responder])
+def test_a_missing_manifest_is_a_start_up_error(app: type, tmp_path: Path) -> None:
+    with pytest.raises(ManifestError) as caught:
+        app(tmp_path)
+    assert str(tmp_path / "corral-manifest.json") in str(caught.value)
+    assert "corral collect" in (caught.value.hint or "")
+
+
+def test_a_corrupt_manifest_is_a_start_up_error(tmp_path: Path) -> None:
+    (tmp_path / "corral-manifest.json").write_text('{"version": 1, "url": "/s/", "files": [')
+    with pytest.raises(ManifestError, match="not JSON"):
+        WSGIApp(tmp_path)
+
+
+def test_start_up_reads_the_manifest_only(site: Site) -> None:
+    with opened_files() as opened:
+        responder = Responder(site.root, "/static/")
+    assert opened == [str(site.root / "corral-manifest.json")]
+    # every current hashed and unhashed name, and the retained release's hashed names
+    assert len(responder) == 2 * len(site.manifest.files) + len(site.manifest.retained["1"])
+
+
+def test_a_vanished_file_is_a_404_and_one_warning(
+    site: Site, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    root = tmp_path / "root"
+    shutil.copytree(site.root, root, symlinks=True, ignore=shutil.ignore_patterns(".corral"))
+    responder = Responder(root, "/static/")
+    entry = site.manifest.files["big/blob.bin"]
+    assert _get(responder, "/static/" + entry.hashed)[0] == 200
+    (root / entry.hashed).unlink()
+    with caplog.at_level(logging.WARNING, logger="corral.serve"):
+        assert _get(responder, "/static/" + entry.hashed)[0] == 404
+        assert _get(responder, "/static/" + entry.hashed)[0] == 404
+    warnings = [r for r in caplog.records if r.name == "corral.serve"]
+    assert len(warnings) == 1
+    assert entry.hashed in warnings[0].getMessage()
+    # a file replaced by one of another size is not sent under the old headers
+    other = site.manifest.files["big/text.txt"]
+    (root / other.hashed).write_bytes(b"short")
+    assert _get(responder, "/static/" + other.hashed)[0] == 404
+
+
+def test_small_files_are_answered_from_memory_after_the_first_read(site: Site) -> None:
+    responder = Responder(site.root, "/static/")
+    path = "/static/" + site.manifest.files["css/app.css"].hashed
+    first = _get(responder, path)
+    with opened_files() as opened:
+        assert _get(responder, path) == first
+    assert opened == []
+
+
+def test_extra_headers_per_path(site: Site) -> None:
+    def cors(path: str) -> list[tuple[str, str]]:
+        return [("Access-Control-Allow-Origin", "*")] if path.startswith("fonts/") else []
+
+    responder = Responder(site.root, "/static/", extra_headers=cors)
+    font = responder.respond(
+        "GET", "/static/" + site.manifest.files["fonts/icons.woff2"].hashed, {}.get
+    )
+    css = responder.respond("GET", "/static/" + site.manifest.files["css/app.css"].hashed, {}.get)
+    assert ("Access-Control-Allow-Origin", "*") in font.headers
+    assert all(name != "Access-Control-Allow-Origin" for name, _ in css.headers)
+
+
+def test_unhashed_max_age_is_configurable(site: Site) -> None:
+    responder = Responder(site.root, "/static/", max_age=5)
+    response = responder.respond("GET", "/static/css/app.css", {}.get)
+    assert ("Cache-Control", "public, max-age=5") in response.headers
+    # the unhashed name serves its own file, with its own validator
+    hashed = responder.respond(
+        "GET", "/static/" + site.manifest.files["css/app.css"].hashed, {}.get
+    )
+    assert dict(response.headers)["ETag"] != dict(hashed.headers)["ETag"]
+    assert response.body == (site.root / "css/app.css").read_bytes()
+
+
+def test_the_url_defaults_to_the_manifests(site: Site) -> None:
+    responder = Responder(site.root)
+    assert responder.prefix == "/static/"
+    assert _get(responder, "/static/" + site.manifest.files["img/dot.png"].hashed)[0] == 200
+    assert _get(responder, "/elsewhere/" + site.manifest.files["img/dot.png"].hashed)[0] == 404
