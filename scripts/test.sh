@@ -5,6 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-system-deps.sh
+bash scripts/install-serving-deps.sh
 python -m pip install --quiet -e '.[test]'
 python -m ruff check .
 python -m ruff format --check .

@@ -186,6 +186,22 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("-q", "--quiet", action="store_true", help="print only errors")
 
     p = commands.add_parser(
+        "webserver",
+        help="print an nginx or Caddy configuration serving the root",
+        description="Print the configuration that serves exactly the files the root's "
+        "corral-manifest.json lists: a snippet for a server block, or with --listen a "
+        "complete file (nginx -p DIR -c FILE; caddy run --config FILE).",
+    )
+    p.add_argument("server", choices=["nginx", "caddy"], help="the web server")
+    p.add_argument("--root", type=Path, required=True, metavar="DIR", help="the collected root")
+    p.add_argument("--url", metavar="PREFIX", help="URL prefix (default: the manifest's)")
+    p.add_argument("--listen", metavar="HOST:PORT", help="print a complete configuration")
+    p.add_argument(
+        "--max-age", type=_count, default=60, metavar="SECONDS", help="caching of unhashed names"
+    )
+    p.set_defaults(json=False)
+
+    p = commands.add_parser(
         "cache",
         help="show or prune the shared compression cache",
         description="The compression cache shared by every project (--cache-dir, else "
@@ -308,6 +324,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _compress(args, out)
         if args.command == "cache":
             return _cache(args, out)
+        if args.command == "webserver":
+            return _webserver(args, out)
         config = _config(args)
         if args.command == "collect":
             return _collect(config, args, out, err, style)
@@ -403,6 +421,17 @@ def _collect(
                 f"ignoring {shadowed}\n"
             )
         _summary(report, config, args.verbose, out)
+    return 0
+
+
+def _webserver(args: argparse.Namespace, out: TextIO) -> int:
+    from corral.manifest import CORRAL_MANIFEST, read_manifest  # noqa: PLC0415
+    from corral.serve.webserver import caddy_config, nginx_config  # noqa: PLC0415
+
+    manifest = read_manifest(args.root / CORRAL_MANIFEST)
+    make = nginx_config if args.server == "nginx" else caddy_config
+    url = args.url or manifest.url
+    out.write(make(args.root, url, listen=args.listen, max_age=args.max_age, manifest=manifest))
     return 0
 
 

@@ -145,3 +145,21 @@ def python_server(kind: str, suffix: str = "") -> tuple[list[str], int]:
 
 def have(program: str) -> bool:
     return shutil.which(program) is not None or (BIN / program).exists()
+
+
+def web_server(kind: str, root: Path, workdir: Path) -> tuple[list[str], int, dict[str, str]]:
+    """The command line running nginx or Caddy with corral's generated configuration."""
+    from corral.serve.webserver import caddy_config, nginx_config  # noqa: PLC0415
+
+    port = free_port()
+    listen = f"127.0.0.1:{port}"
+    if kind == "nginx":
+        conf = workdir / "nginx.conf"
+        conf.write_text(nginx_config(root, "/static/", listen=listen))
+        nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+        return [nginx, "-e", "stderr", "-p", str(workdir), "-c", str(conf)], port, {}
+    conf = workdir / "Caddyfile"
+    conf.write_text(caddy_config(root, "/static/", listen=listen))
+    env = {"XDG_CONFIG_HOME": str(workdir), "XDG_DATA_HOME": str(workdir)}
+    caddy = shutil.which("caddy") or "caddy"
+    return [caddy, "run", "--config", str(conf), "--adapter", "caddyfile"], port, env

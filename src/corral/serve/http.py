@@ -17,6 +17,7 @@ __all__ = [
     "matches_any",
     "parse_http_date",
     "parse_range",
+    "with_charset",
 ]
 
 # What an unlisted identity gets: acceptable, but below every coding the client listed.
@@ -171,3 +172,15 @@ def parse_range(header: str | None, size: int) -> ByteRange | None:
         return _UNSATISFIABLE
     end = min(int(last), size - 1) if last else size - 1
     return ByteRange(start, end - start + 1)
+
+
+_TEXTUAL = ("application/javascript", "application/xml", "image/svg+xml")
+
+
+def with_charset(content_type: str) -> str:
+    """``content_type`` with ``; charset=utf-8`` added for text (corral's text is UTF-8)."""
+    if ";" in content_type:
+        return content_type
+    if content_type.startswith("text/") or content_type in _TEXTUAL:
+        return content_type + "; charset=utf-8"
+    return content_type

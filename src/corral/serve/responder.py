@@ -35,6 +35,7 @@ from corral.serve.http import (
     matches_any,
     parse_http_date,
     parse_range,
+    with_charset,
 )
 
 __all__ = ["Headers", "Responder", "Response"]
@@ -58,7 +59,6 @@ _REASONS = {
     405: "405 Method Not Allowed",
     416: "416 Range Not Satisfiable",
 }
-_TEXTUAL = ("application/javascript", "application/xml", "image/svg+xml")
 
 
 class Response(NamedTuple):
@@ -290,7 +290,7 @@ class Responder:
             cache_control = f"public, max-age={self.max_age}"
         codings = [c for c in _CODINGS if c in reps]
         headers: Headers = [
-            ("Content-Type", _with_charset(entry.content_type)),
+            ("Content-Type", with_charset(entry.content_type)),
             ("Cache-Control", cache_control),
             ("Last-Modified", self._last_modified),
         ]
@@ -367,11 +367,3 @@ def _etag_sri(integrity: str) -> str:
     except ValueError:
         return ""
     return _etag_hex(raw.hex()) if raw else ""
-
-
-def _with_charset(content_type: str) -> str:
-    if ";" in content_type:
-        return content_type
-    if content_type.startswith("text/") or content_type in _TEXTUAL:
-        return content_type + "; charset=utf-8"
-    return content_type
