@@ -23,7 +23,7 @@ def commands() -> list[str]:
 
 
 def test_every_command_is_in_the_readme_table() -> None:
-    assert commands() == ["cache", "check", "clean", "collect", "compress", "find"]
+    assert commands() == ["cache", "check", "clean", "collect", "compress", "find", "webserver"]
     for name in commands():
         assert re.search(rf"^\| `corral {name}[ `]", README, re.M), name
 

@@ -199,7 +199,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--max-age", type=_count, default=60, metavar="SECONDS", help="caching of unhashed names"
     )
-    p.set_defaults(json=False)
+    p.add_argument("--json", action="store_true", help="print the configuration inside JSON")
 
     p = commands.add_parser(
         "cache",
@@ -431,7 +431,11 @@ def _webserver(args: argparse.Namespace, out: TextIO) -> int:
     manifest = read_manifest(args.root / CORRAL_MANIFEST)
     make = nginx_config if args.server == "nginx" else caddy_config
     url = args.url or manifest.url
-    out.write(make(args.root, url, listen=args.listen, max_age=args.max_age, manifest=manifest))
+    text = make(args.root, url, listen=args.listen, max_age=args.max_age, manifest=manifest)
+    if args.json:
+        _dump({"server": args.server, "url": url, "release": manifest.release, "config": text}, out)
+    else:
+        out.write(text)
     return 0
 
 
