@@ -45,6 +45,11 @@ class Site:
 
 @pytest.fixture(scope="session")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Site:
+    return make_site(tmp_path_factory)
+
+
+def make_site(tmp_path_factory: pytest.TempPathFactory) -> Site:
+    """Collect the site twice (two releases, the first retained) and plant the bait."""
     base = tmp_path_factory.mktemp("site")
     src = write_tree(base / "src", {**SOURCES, "css/app.css": _css("red")})
     rng = random.Random(7)

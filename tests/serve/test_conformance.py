@@ -12,7 +12,15 @@ from tests.serve import servers
 from tests.serve.cases import CASES, TRAVERSAL, Case, leaked
 from tests.serve.conftest import Site
 
-SERVERS = ["gunicorn", "uvicorn", "granian-asgi", "nginx", "caddy"]
+SERVERS = [
+    "gunicorn",
+    "uvicorn",
+    "granian-asgi",
+    "django-gunicorn",
+    "django-uvicorn",
+    "nginx",
+    "caddy",
+]
 WEB_SERVERS = {"nginx": "/usr/sbin/nginx", "caddy": "/usr/bin/caddy"}
 
 
@@ -21,9 +29,12 @@ def server(
     request: pytest.FixtureRequest, site: Site, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[str, int]]:
     kind: str = request.param
-    program = kind.split("-", maxsplit=1)[0]
+    program = kind.removeprefix("django-").split("-", maxsplit=1)[0]
     need(servers.have(program), f"{kind} is not installed (bash scripts/install-serving-deps.sh)")
-    if kind in ("nginx", "caddy"):
+    if kind.startswith("django-"):
+        argv, port = servers.python_server(program, module="django_apps")
+        env = {"CORRAL_TEST_ROOT": str(site.root)}
+    elif kind in ("nginx", "caddy"):
         argv, port, env = servers.web_server(kind, site.root, tmp_path_factory.mktemp(kind))
     else:
         argv, port = servers.python_server(kind)
