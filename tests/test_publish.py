@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+import corral.build
 import corral.publish
 from corral import BuildError, TargetError, collect
 from corral.publish import _CHUNK, WHOLE_READ_LIMIT, digest_file, sri_value
@@ -182,3 +183,45 @@ def test_digest_file_given_a_size_takes_no_stat(
     monkeypatch.setattr(corral.publish.os, "fstat", no_stat)
     digests, held = digest_file(str(path), size=3)
     assert (digests.sha256, held) == (hashlib.sha256(b"abc").hexdigest(), b"abc")
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"hash": True, "compress": False},  # a type compression skips: nothing re-reads it
+        {"hash": False, "compress": False},  # --no-hash --no-compress
+        {"hash": True, "compress": True},
+    ],
+)
+def test_a_big_file_rewritten_between_hashing_and_copying_is_never_published(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, options: dict[str, bool]
+) -> None:
+    # A file too big to hold in memory is hashed in one read and copied in another; a
+    # writer that rewrites it in place (same size) in between must not get a published
+    # file whose hashed name, sha256 and SRI value describe other bytes.
+    monkeypatch.setattr(corral.publish, "WHOLE_READ_LIMIT", 1024)
+    old, new = os.urandom(4096), os.urandom(4096)
+    write_tree(tmp_path / "assets", {"img/photo.png": old, "a.css": "a{}"})
+    real = corral.build.digest_file
+
+    def then_rewrite(path: str, **kwargs: object) -> object:
+        result = real(path, **kwargs)  # type: ignore[arg-type]
+        if path.endswith("photo.png"):
+            Path(path).write_bytes(new)  # same size, in place
+        return result
+
+    monkeypatch.setattr(corral.build, "digest_file", then_rewrite)
+    config = config_for(tmp_path, "assets", **options)
+    with pytest.raises(BuildError) as caught:
+        collect(config)
+    [problem] = caught.value.problems
+    assert problem.code == "changed-during-build"
+    assert problem.path == str(tmp_path / "assets/img/photo.png")
+    assert not (tmp_path / "static_root").exists() or served_files(tmp_path / "static_root") == {}
+    monkeypatch.setattr(corral.build, "digest_file", real)
+    collect(config)  # the next run publishes the file as it now is, consistently
+    published = served_files(tmp_path / "static_root")
+    assert published["img/photo.png"] == new
+    if options["hash"]:
+        md5 = hashlib.md5(new, usedforsecurity=False).hexdigest()[:12]
+        assert published[f"img/photo.{md5}.png"] == new

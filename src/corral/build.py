@@ -27,7 +27,14 @@ from corral.precompress import (
     options_key,
     tidy_cache,
 )
-from corral.publish import WHOLE_READ_LIMIT, Digests, LocalTarget, Staged, digest_file
+from corral.publish import (
+    WHOLE_READ_LIMIT,
+    ChangedWhileCopied,
+    Digests,
+    LocalTarget,
+    Staged,
+    digest_file,
+)
 from corral.report import CleanReport, Progress, Report
 from corral.sources import ResolvedSource, resolve_sources
 from corral.state import (
@@ -821,7 +828,10 @@ def _examine(
     elif link:
         staged = target.stage_symlink(found.logical, found.path, digest)
     else:
-        staged = target.stage(found.logical, found.path, digest, data)
+        try:
+            staged = target.stage(found.logical, found.path, digest, data)
+        except ChangedWhileCopied as exc:
+            return found, "problem", None, None, exc.problem()
     return found, why, digests, staged, None
 
 

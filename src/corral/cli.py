@@ -233,12 +233,18 @@ def _parser() -> argparse.ArgumentParser:
             )
             a.add_argument("-n", "--dry-run", action="store_true", help="only say what would go")
 
-    commands.add_parser(
+    p = commands.add_parser(
         "check",
         parents=[common],
         help="report configuration and target problems",
         description="Report configuration problems, conflicts, files placed in "
         "the root by hand or changed there, and a root tracked by git.",
+    )
+    p.add_argument(
+        "--deep",
+        action="store_true",
+        help="also read every published file: its sha256, size and SRI value against the "
+        "record and the manifest",
     )
     return parser
 
@@ -367,7 +373,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0 if found.winner is not None else 1
         from corral.diagnose import check  # noqa: PLC0415 - only this command needs it
 
-        result = check(config)
+        result = check(config, deep=args.deep)
         if args.json:
             _dump(result.to_dict(), out)
         else:

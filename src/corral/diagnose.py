@@ -9,8 +9,10 @@ from dataclasses import dataclass, field
 from corral.build import guard_root, load_sources
 from corral.config import Config
 from corral.errors import CorralError, Problem
+from corral.lock import holder
 from corral.publish import LocalTarget
 from corral.state import state_dir_problem
+from corral.verify import verify_published
 
 __all__ = ["CheckReport", "check"]
 
@@ -34,8 +36,12 @@ class CheckReport:
         }
 
 
-def check(config: Config) -> CheckReport:
-    """Check sources, conflicts, the target's ownership and contents, and git."""
+def check(config: Config, *, deep: bool = False) -> CheckReport:
+    """Check sources, conflicts, the target's ownership and contents, and git.
+
+    Every published file is checked against what corral recorded: by identity, or with
+    ``deep`` by reading it (its sha256, and its size and SRI value in the manifest).
+    """
     report = CheckReport()
     loadpath = load_sources(config)
     report.problems.extend(loadpath.problems)
@@ -58,12 +64,12 @@ def check(config: Config) -> CheckReport:
             Problem("bad-root", exc.message, path=str(config.root), hint=exc.hint)
         )
         return report
-    _check_target(config, report)
+    _check_target(config, report, deep=deep)
     _check_git(config, report)
     return report
 
 
-def _check_target(config: Config, report: CheckReport) -> None:
+def _check_target(config: Config, report: CheckReport, *, deep: bool) -> None:
     root = config.root
     target = LocalTarget(root, state_dir=config.state_dir)
     state_dir = target.state_dir
@@ -94,6 +100,18 @@ def _check_target(config: Config, report: CheckReport) -> None:
                 )
             )
         return
+    running = holder(state_dir.lock_file)
+    if running is not None:
+        report.warnings.append(
+            Problem(
+                "collect-running",
+                f"a corral run (process {running}) is writing to {root}: its files were "
+                "not checked",
+                path=str(root),
+                hint="run 'corral check' again once it has finished",
+            )
+        )
+        return
     state = state_dir.load()
     for relpath in target.unowned_files(state.targets):
         report.problems.append(
@@ -106,18 +124,11 @@ def _check_target(config: Config, report: CheckReport) -> None:
                 "'corral clean --force' deletes such files",
             )
         )
-    current = {p: r for p, r in state.targets.items() if p in state.sources}
-    intact = target.intact_files(current, frozenset())
-    for relpath in sorted(current):
-        if relpath not in intact:
-            report.problems.append(
-                Problem(
-                    "modified",
-                    "this file was changed or deleted after corral wrote it",
-                    path=target.path_of(relpath),
-                    hint="edit the source instead; 'corral collect' restores it",
-                )
-            )
+    report.problems.extend(
+        verify_published(
+            target, state, deep=deep, links=config.link, manifest_name=config.manifest_name
+        )
+    )
 
 
 def _check_private(target: LocalTarget, report: CheckReport) -> None:

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from corral.config import Config
 from corral.errors import BuildError, Problem
 from corral.loadpath import LoadPath
-from corral.publish import Digests, LocalTarget, Staged
+from corral.publish import ChangedWhileCopied, Digests, LocalTarget, Staged
 from corral.state import State
 
 if TYPE_CHECKING:
@@ -166,7 +166,10 @@ def hash_stage(
             hashed.staged.append(target.stage_bytes(fp.hashed, result.contents[logical], fp.sha256))
         else:
             source = loadpath.files[logical].path
-            hashed.staged.append(target.stage(fp.hashed, source, fp.sha256, None))
+            try:
+                hashed.staged.append(target.stage(fp.hashed, source, fp.sha256, None))
+            except ChangedWhileCopied as exc:
+                raise BuildError([exc.problem()]) from None
 
     return hashed
 

@@ -19,7 +19,7 @@ from types import TracebackType
 
 from corral.errors import LockError, TargetError
 
-__all__ = ["TargetLock"]
+__all__ = ["TargetLock", "holder"]
 
 # struct flock on Linux: short l_type, short l_whence, off_t l_start, off_t l_len, pid_t l_pid
 _FLOCK = "hhqqixxxx"
@@ -105,6 +105,19 @@ class TargetLock:
             os.close(self._fd)  # closing the descriptor releases the lock
             self._fd = None
             self._thread_lock.release()
+
+
+def holder(lock_file: Path) -> int | None:
+    """The process that holds the lock on ``lock_file`` now (``None``: nobody, or this
+    process); takes nothing, writes nothing."""
+    try:
+        fd = os.open(lock_file, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        return _holder(fd)
+    finally:
+        os.close(fd)
 
 
 def _holder(fd: int) -> int | None:

@@ -190,7 +190,12 @@ class LocalTarget:
     # --- staging ------------------------------------------------------------------------
 
     def stage(self, relpath: str, source: str, digest: str, data: bytes | None) -> Staged:
-        """Write ``source``'s content to a temporary file (or link a staged twin)."""
+        """Write ``source``'s content to a temporary file (or link a staged twin).
+
+        ``data`` is the content read when ``digest`` was computed (small files); without
+        it the file is copied and the copy checked against ``digest``: a mismatch raises
+        :class:`ChangedWhileCopied`, so a published file always matches its digest.
+        """
         tmp = self._tmp_name(relpath)
         with self._twins_lock:  # staging runs on several threads
             twin = self._staged_by_digest.get(digest)
@@ -201,8 +206,10 @@ class LocalTarget:
                 os.link(twin, tmp)
             elif data is not None:
                 identity = write_new(tmp, data, self.file_mode)
-            else:
-                _copy_new(source, tmp)
+            elif _copy_new(source, tmp) != digest:
+                # The bytes copied are not the bytes hashed: the file changed in between.
+                os.unlink(tmp)
+                raise ChangedWhileCopied(source, relpath)
         except OSError as exc:
             raise self._write_error(exc, relpath) from exc
         if twin is None:
@@ -249,7 +256,7 @@ class LocalTarget:
             except OSError as exc:
                 if exc.errno != errno.EXDEV or make is not os.link:
                     raise
-                _copy_new(existing, tmp)  # a cache on another file system: copy it
+                _copy_new(existing, tmp)  # on another file system: copy it
         except OSError as exc:
             raise self._write_error(exc, relpath) from exc
         return Staged(relpath, tmp, digest)
@@ -546,12 +553,38 @@ def write_new(path: str, data: bytes, mode: int | None = None) -> tuple[int, int
     return st.st_ino, st.st_size, st.st_mtime_ns
 
 
-def _copy_new(source: str, path: str) -> None:
-    import shutil  # noqa: PLC0415 - big files only
+def _copy_new(source: str, path: str) -> str:
+    """Copy ``source`` to a new file ``path``; return the sha256 of the bytes copied
+    (hashed from the very chunks written, so a file changing meanwhile is seen)."""
+    import hashlib  # noqa: PLC0415 - big files only
 
+    hasher = hashlib.sha256()
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     with open(fd, "wb") as out, open(source, "rb") as src:
-        shutil.copyfileobj(src, out, _CHUNK)
+        while chunk := src.read(_CHUNK):
+            hasher.update(chunk)
+            out.write(chunk)
+    return hasher.hexdigest()
+
+
+class ChangedWhileCopied(Exception):
+    """A source's bytes differ from the digest a run computed for them (it was written
+    between the read that hashed it and the copy). Nothing may be published."""
+
+    def __init__(self, source: str, relpath: str) -> None:
+        super().__init__(source)
+        self.source = source
+        self.relpath = relpath
+
+    def problem(self) -> Problem:
+        return Problem(
+            "changed-during-build",
+            "this file changed while corral was copying it, so its copy would not match "
+            "its hashed name, digest and integrity value; nothing was published",
+            path=self.source,
+            logical_path=self.relpath,
+            hint="run again once whatever is writing the file has finished",
+        )
 
 
 def _in_the_way(path: str, relpath: str) -> Problem:
