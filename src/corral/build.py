@@ -171,7 +171,8 @@ def collect(
 
     target.state_dir.prepare_lock()
     with TargetLock(target.state_dir.lock_file, config.root, wait=wait):
-        _migrate(target.state_dir, report.warnings, wait=wait)
+        if moved := target.state_dir.migrate(wait=wait):  # an older corral's layout
+            report.warnings.append(moved)
         # Under the lock: a concurrent first run may have taken the root meanwhile.
         empty = _check_ownership(target, force=force)
         target.state_dir.create()
@@ -225,20 +226,6 @@ def collect(
         finally:
             target.state_dir.end_staging()
     return report
-
-
-def _migrate(state_dir: StateDir, notices: list[Problem], *, wait: float) -> None:
-    """Move a state kept in the root by an older corral out of it (under the lock)."""
-    notice = state_dir.migrate(wait=wait)
-    if notice is not None:
-        notices.append(
-            Problem(
-                "state-moved",
-                notice,
-                path=str(state_dir.home),
-                hint="nothing to do; point 'state_dir' elsewhere if this place does not suit",
-            )
-        )
 
 
 def _derive(
@@ -521,8 +508,7 @@ def clean(
         return report
     target.state_dir.prepare_lock()
     with TargetLock(target.state_dir.lock_file, config.root, wait=wait):
-        notices: list[Problem] = []
-        _migrate(target.state_dir, notices, wait=wait)
+        target.state_dir.migrate(wait=wait)
         state = _load_state(target.state_dir)
         outcome = _prune(target, state, keep, remove_unowned=force)
     return CleanReport(

@@ -47,12 +47,7 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument(
         "--root", metavar="DIR", help="target directory (STATIC_ROOT) that corral owns and fills"
     )
-    common.add_argument(
-        "--state-dir",
-        metavar="DIR",
-        help="where corral keeps its private state (default: $CORRAL_STATE_DIR, else "
-        ".ROOTNAME.corral next to the root; never inside it)",
-    )
+    common.add_argument("--state-dir", metavar="DIR", help="corral's private state (outside it)")
     common.add_argument(
         "--source",
         action="append",
@@ -240,12 +235,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Report configuration problems, conflicts, files placed in "
         "the root by hand or changed there, and a root tracked by git.",
     )
-    p.add_argument(
-        "--deep",
-        action="store_true",
-        help="also read every published file: its sha256, size and SRI value against the "
-        "record and the manifest",
-    )
+    p.add_argument("--deep", action="store_true", help="also re-read every published file")
     return parser
 
 

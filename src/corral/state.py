@@ -34,7 +34,6 @@ the old pair or the new one.
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
 import stat
 import time
@@ -44,8 +43,9 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from corral import jsonio
-from corral.errors import TargetError
+from corral.errors import Problem, TargetError
 from corral.gcpause import gc_paused
+from corral.guards import empty_directory, move, real_directory, remove_tree, same_file_system
 
 __all__ = [
     "LEGACY_DIR",
@@ -361,7 +361,7 @@ class StateDir:
         """
         self._mkdirs(self.root, self.path)
         for directory in (self.tmp, self.releases_dir):
-            _real_directory(directory, self._mkdirs)
+            real_directory(directory, self._mkdirs)
         if not self.legacy:
             _write_gitignore(self.path / ".gitignore")
         if not self.marker.exists():
@@ -382,24 +382,24 @@ class StateDir:
         is atomic (same file system); otherwise (the root is a mount point of its own,
         e.g. a container volume) in a directory inside the root that exists only while
         a run stages, and holds only copies of files about to be published."""
-        if _same_file_system(self.root, self.tmp):
+        if same_file_system(self.root, self.tmp):
             self.staging = self.tmp
             return
         self.staging = self.transient_staging
-        _real_directory(self.staging, self._mkdirs)
+        real_directory(self.staging, self._mkdirs)
 
     def end_staging(self) -> None:
         """Remove the transient staging directory in the root (if this run used one)."""
         if self.staging == self.transient_staging:
             remove_tree(self.staging)
 
-    def migrate(self, *, wait: float = 0.0) -> str | None:
+    def migrate(self, *, wait: float = 0.0) -> Problem | None:
         """Move a state kept in ``ROOT/.corral`` (corral 0.1.0.dev's layout) to its home.
 
         Call holding the lock of :attr:`home`; the old lock is taken too, so a run of
-        an older corral can't write meanwhile. Returns a notice, or ``None`` if there
-        was nothing to move. The marker moves last: a run killed meanwhile leaves the
-        old directory authoritative, and the next run moves it again.
+        an older corral can't write meanwhile. Returns a notice (``state-moved``), or
+        ``None`` if there was nothing to move. The marker moves last: a run killed
+        meanwhile leaves the old directory authoritative; the next run moves it again.
         """
         if not self.legacy:
             return None
@@ -418,7 +418,7 @@ class StateDir:
                 # What a killed move already moved is in ``home`` only; what is still in
                 # the old place is authoritative (a copy across file systems may be partial).
                 remove_tree(home / name)
-                _move(legacy / name, home / name)
+                move(legacy / name, home / name)
             _fsync_dir(home)
         remove_tree(legacy / "tmp")
         remove_tree(legacy / "cache")
@@ -430,7 +430,12 @@ class StateDir:
         except OSError:
             left = f"; {legacy} still holds files corral did not write: move them out"
         self._switch_home()
-        return f"moved corral's private state out of the served root, from {legacy} to {home}{left}"
+        return Problem(
+            "state-moved",
+            f"moved corral's private state out of the served root, from {legacy} to {home}{left}",
+            path=str(home),
+            hint="nothing to do; point 'state_dir' elsewhere if this place does not suit",
+        )
 
     def _switch_home(self) -> None:
         self.legacy = False
@@ -571,7 +576,7 @@ class StateDir:
             if directory == self.transient_staging:
                 remove_tree(directory)
             else:
-                _empty_directory(directory)
+                empty_directory(directory)
 
     def write_json(self, path: Path, data: Any) -> None:
         """Write JSON durably and atomically (see :meth:`write_bytes`), every table's
@@ -710,73 +715,3 @@ def _write_gitignore(path: Path) -> None:
         pass
     with contextlib.suppress(OSError):
         path.write_bytes(_GITIGNORE)
-
-
-def _real_directory(path: Path, mkdirs: Callable[[Path], None]) -> None:
-    """Make ``path`` a real directory: a symbolic link (or file) in its place is removed,
-    never followed."""
-    try:
-        st = os.lstat(path)
-    except FileNotFoundError:
-        mkdirs(path)
-        return
-    if stat.S_ISDIR(st.st_mode):
-        return
-    os.unlink(path)
-    mkdirs(path)
-
-
-def _empty_directory(directory: Path) -> None:
-    """Delete what is in ``directory`` (never through a symbolic link)."""
-    try:
-        st = os.lstat(directory)
-    except FileNotFoundError:
-        return
-    if not stat.S_ISDIR(st.st_mode):
-        os.unlink(directory)  # a link planted in place of a directory: the link only
-        return
-    with contextlib.suppress(FileNotFoundError):
-        for entry in os.scandir(directory):
-            remove_tree(Path(entry.path))
-
-
-def remove_tree(path: Path) -> None:
-    """Delete ``path``: a file or link is unlinked, a directory removed with everything
-    in it; symbolic links are removed, never followed."""
-    try:
-        st = os.lstat(path)
-    except FileNotFoundError:
-        return
-    if not stat.S_ISDIR(st.st_mode):
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(path)
-        return
-    import shutil  # noqa: PLC0415 - only after a killed run
-
-    # shutil.rmtree removes the links inside, never what they point to.
-    with contextlib.suppress(FileNotFoundError):
-        shutil.rmtree(path)
-
-
-def _same_file_system(root: Path, directory: Path) -> bool:
-    """Whether a rename from ``directory`` into ``root`` can be atomic: the same device,
-    and the root not a mount point of its own (a bind mount of the same file system
-    has the same device, but renames across it fail)."""
-    try:
-        if os.stat(root).st_dev != os.stat(directory).st_dev:
-            return False
-    except OSError:
-        return False
-    real_root, real_dir = os.path.realpath(root), os.path.realpath(directory)
-    return not os.path.ismount(real_root) or real_dir.startswith(real_root + os.sep)
-
-
-def _move(source: Path, destination: Path) -> None:
-    try:
-        os.replace(source, destination)
-    except OSError as exc:
-        if exc.errno != errno.EXDEV:
-            raise
-        import shutil  # noqa: PLC0415 - a move across file systems only
-
-        shutil.move(source, destination)

@@ -1,0 +1,88 @@
+"""Guards for touching the file system: never follow a symbolic link when deleting,
+never delete outside the directory meant, renames that must be atomic.
+
+Every deletion corral makes in its own directories and in the target goes through
+these functions (or :meth:`corral.publish.LocalTarget.remove`, which confines itself
+to the target by resolved path).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import stat
+from collections.abc import Callable
+from pathlib import Path
+
+__all__ = ["empty_directory", "move", "real_directory", "remove_tree", "same_file_system"]
+
+
+def real_directory(path: Path, mkdirs: Callable[[Path], None]) -> None:
+    """Make ``path`` a real directory: a symbolic link (or file) in its place is removed,
+    never followed."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        mkdirs(path)
+        return
+    if stat.S_ISDIR(st.st_mode):
+        return
+    os.unlink(path)
+    mkdirs(path)
+
+
+def empty_directory(directory: Path) -> None:
+    """Delete what is in ``directory`` (never through a symbolic link)."""
+    try:
+        st = os.lstat(directory)
+    except FileNotFoundError:
+        return
+    if not stat.S_ISDIR(st.st_mode):
+        os.unlink(directory)  # a link planted in place of a directory: the link only
+        return
+    with contextlib.suppress(FileNotFoundError):
+        for entry in os.scandir(directory):
+            remove_tree(Path(entry.path))
+
+
+def remove_tree(path: Path) -> None:
+    """Delete ``path``: a file or link is unlinked, a directory removed with everything
+    in it; symbolic links are removed, never followed."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return
+    if not stat.S_ISDIR(st.st_mode):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+        return
+    import shutil  # noqa: PLC0415 - only after a killed run
+
+    # shutil.rmtree removes the links inside, never what they point to.
+    with contextlib.suppress(FileNotFoundError):
+        shutil.rmtree(path)
+
+
+def same_file_system(root: Path, directory: Path) -> bool:
+    """Whether a rename from ``directory`` into ``root`` can be atomic: the same device,
+    and the root not a mount point of its own (a bind mount of the same file system
+    has the same device, but renames across it fail)."""
+    try:
+        if os.stat(root).st_dev != os.stat(directory).st_dev:
+            return False
+    except OSError:
+        return False
+    real_root, real_dir = os.path.realpath(root), os.path.realpath(directory)
+    return not os.path.ismount(real_root) or real_dir.startswith(real_root + os.sep)
+
+
+def move(source: Path, destination: Path) -> None:
+    try:
+        os.replace(source, destination)
+    except OSError as exc:
+        if exc.errno != errno.EXDEV:
+            raise
+        import shutil  # noqa: PLC0415 - a move across file systems only
+
+        shutil.move(source, destination)
