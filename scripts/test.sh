@@ -10,5 +10,6 @@ python -m pip install --quiet -e '.[test]'
 python -m ruff check .
 python -m ruff format --check .
 python -m mypy
-python -m pytest "$@"
+# Every core: the suite is mostly waiting on real servers and subprocesses.
+python -m pytest -n "${CORRAL_TEST_JOBS:-auto}" "$@"
 python scripts/django_conformance.py --quiet
