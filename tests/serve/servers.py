@@ -100,7 +100,7 @@ def wait_ready(port: int, proc: subprocess.Popen[bytes], log: Path, timeout: flo
 def running(
     argv: Sequence[str], port: int, workdir: Path, env: Mapping[str, str] | None = None
 ) -> Iterator[int]:
-    """Run ``argv`` (which must listen on ``port``) until the block ends."""
+    """Run ``argv`` (which must listen on ``port``) until the block ends; gives its pid."""
     log = workdir / f"server-{port}.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(
@@ -112,7 +112,7 @@ def running(
         )
     try:
         wait_ready(port, proc, log)
-        yield port
+        yield proc.pid
     finally:
         proc.terminate()
         try:

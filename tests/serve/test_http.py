@@ -14,7 +14,7 @@ from corral.serve.http import (
     parse_range,
 )
 
-CODINGS = ["zstd", "br", "gzip"]
+CODINGS = ("zstd", "br", "gzip")
 
 
 @pytest.mark.parametrize(

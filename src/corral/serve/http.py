@@ -13,6 +13,7 @@ from email.utils import formatdate, parsedate_to_datetime
 __all__ = [
     "ByteRange",
     "accepted_codings",
+    "parse_accept_encoding",
     "http_date",
     "matches_any",
     "parse_http_date",
@@ -24,7 +25,25 @@ __all__ = [
 IDENTITY_DEFAULT_Q = 0.001
 
 
-def accepted_codings(header: str | None, codings: list[str]) -> dict[str, float]:
+_ACCEPTED: dict[tuple[str, tuple[str, ...]], dict[str, float]] = {}
+
+
+def accepted_codings(header: str | None, codings: tuple[str, ...]) -> dict[str, float]:
+    """:func:`parse_accept_encoding`, remembered for the few hundred headers clients send
+    most (the result is shared: don't change it)."""
+    if header is None:
+        return {"identity": 1.0}
+    key = (header, codings)
+    known = _ACCEPTED.get(key)
+    if known is None:
+        known = parse_accept_encoding(header, codings)
+        if len(_ACCEPTED) >= 512:
+            _ACCEPTED.clear()
+        _ACCEPTED[key] = known
+    return known
+
+
+def parse_accept_encoding(header: str | None, codings: tuple[str, ...]) -> dict[str, float]:
     """The quality value the client gives each of ``codings`` and ``"identity"``.
 
     Absent header: identity only (the conservative reading; RFC 9110 12.5.3 allows

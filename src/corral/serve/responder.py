@@ -89,11 +89,13 @@ class _Rep(NamedTuple):
     size: int
     etag: str
     coding: str  # "identity", "br", "gzip", "zstd"
+    validated: Headers = []  # the resource's headers + ETag (+ Content-Encoding): a 304's
+    whole: Headers = []  # + Accept-Ranges, Content-Length: a 200's
 
 
 class _Resource(NamedTuple):
     reps: Mapping[str, _Rep]  # coding -> representation
-    codings: list[str]  # the encodings besides identity, for negotiation
+    codings: tuple[str, ...]  # the encodings besides identity, for negotiation
     headers: Headers  # Content-Type, Cache-Control, Last-Modified, Vary, extras
 
 
@@ -190,32 +192,32 @@ class Responder:
                     best, best_q = candidate, weight
             # Nothing acceptable: identity all the same (RFC 9110 12.5.3).
             rep = best if best is not None else rep
-        headers = list(resource.headers)
-        headers.append(("ETag", rep.etag))
-        if rep.coding != "identity":
-            headers.append(("Content-Encoding", rep.coding))
-
         if_none_match = header("if-none-match")
         if if_none_match is not None:
             if matches_any(if_none_match, rep.etag):
-                return Response(_REASONS[304], headers)
+                return Response(_REASONS[304], list(rep.validated))
         else:
             since = parse_http_date(header("if-modified-since"))
             if since is not None and self._last_modified_ts <= since:
-                return Response(_REASONS[304], headers)
+                return Response(_REASONS[304], list(rep.validated))
 
-        headers.append(("Accept-Ranges", "bytes"))
         offset, length, status = 0, rep.size, _REASONS[200]
-        wanted = parse_range(header("range"), rep.size)
+        range_header = header("range")
+        wanted = parse_range(range_header, rep.size) if range_header is not None else None
         if wanted is not None and method == "GET" and _if_range(header("if-range"), rep.etag):
+            headers = [h for h in rep.validated if h[0] != "Content-Encoding"]
             if not wanted.satisfiable:
-                headers = [h for h in headers if h[0] != "Content-Encoding"]
                 headers.append(("Content-Range", f"bytes */{rep.size}"))
                 headers.append(("Content-Length", "0"))
                 return Response(_REASONS[416], headers)
+            if rep.coding != "identity":
+                headers.append(("Content-Encoding", rep.coding))
             offset, length, status = wanted.start, wanted.length, _REASONS[206]
+            headers.append(("Accept-Ranges", "bytes"))
             headers.append(("Content-Range", f"bytes {wanted.start}-{wanted.end}/{rep.size}"))
-        headers.append(("Content-Length", str(length)))
+            headers.append(("Content-Length", str(length)))
+        else:
+            headers = list(rep.whole)
         if method == "HEAD":
             return Response(status, headers)
         return self._body(name, rep, status, headers, offset, length)
@@ -288,7 +290,7 @@ class Responder:
                     if rep is not None:
                         reps[coding] = rep
             cache_control = f"public, max-age={self.max_age}"
-        codings = [c for c in _CODINGS if c in reps]
+        codings = tuple(c for c in _CODINGS if c in reps)
         headers: Headers = [
             ("Content-Type", with_charset(entry.content_type)),
             ("Cache-Control", cache_control),
@@ -298,6 +300,12 @@ class Responder:
             headers.append(("Vary", "Accept-Encoding"))
         if self._extra is not None:
             headers.extend(self._extra(name))
+        for coding, rep in reps.items():
+            validated = [*headers, ("ETag", rep.etag)]
+            if coding != "identity":
+                validated.append(("Content-Encoding", coding))
+            whole = [*validated, ("Accept-Ranges", "bytes"), ("Content-Length", str(rep.size))]
+            reps[coding] = rep._replace(validated=validated, whole=whole)
         resource = _Resource(reps, codings, headers)
         self._resources[name] = resource
         return resource

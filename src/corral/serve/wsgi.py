@@ -90,9 +90,15 @@ def _path(environ: dict[str, Any]) -> str:
         return "\0"  # not UTF-8: names no file
 
 
+_KEYS = {
+    name: "HTTP_" + name.upper().replace("-", "_")
+    for name in ("accept-encoding", "if-none-match", "if-modified-since", "range", "if-range")
+}
+
+
 def _headers(environ: dict[str, Any]) -> Callable[[str], str | None]:
     def header(name: str) -> str | None:
-        value = environ.get("HTTP_" + name.upper().replace("-", "_"))
+        value = environ.get(_KEYS.get(name) or "HTTP_" + name.upper().replace("-", "_"))
         return value if isinstance(value, str) else None
 
     return header
