@@ -122,21 +122,23 @@ def running(
             proc.wait(10)
 
 
-def python_server(kind: str, suffix: str = "", module: str = "apps") -> tuple[list[str], int]:
+def python_server(
+    kind: str, suffix: str = "", module: str = "apps", where: Path = HERE
+) -> tuple[list[str], int]:
     """The command line for ``kind`` (gunicorn, uvicorn, granian-wsgi, granian-asgi)
     serving ``apps.py`` (this directory): ``apps:wsgi``/``apps:asgi`` + ``suffix``."""
     port = free_port()
     bind = ["127.0.0.1", str(port)]
     if kind == "gunicorn":
         argv = [str(BIN / "gunicorn"), "-w", "1", "--threads", "2", "-b", ":".join(bind)]
-        argv += ["--chdir", str(HERE), f"{module}:wsgi{suffix}"]
+        argv += ["--chdir", str(where), f"{module}:wsgi{suffix}"]
     elif kind == "uvicorn":
         argv = [str(BIN / "uvicorn"), "--host", bind[0], "--port", bind[1]]
-        argv += ["--log-level", "warning", "--app-dir", str(HERE), f"{module}:asgi{suffix}"]
+        argv += ["--log-level", "warning", "--app-dir", str(where), f"{module}:asgi{suffix}"]
     elif kind in ("granian-wsgi", "granian-asgi"):
         interface = kind.split("-")[1]
         argv = [str(BIN / "granian"), "--interface", interface, "--host", bind[0]]
-        argv += ["--port", bind[1], "--workers", "1", "--working-dir", str(HERE)]
+        argv += ["--port", bind[1], "--workers", "1", "--working-dir", str(where)]
         argv += [f"{module}:{interface}{suffix}"]
     else:
         raise ValueError(kind)

@@ -13,9 +13,9 @@ from email.utils import formatdate, parsedate_to_datetime
 __all__ = [
     "ByteRange",
     "accepted_codings",
-    "parse_accept_encoding",
     "http_date",
     "matches_any",
+    "parse_accept_encoding",
     "parse_http_date",
     "parse_range",
     "with_charset",

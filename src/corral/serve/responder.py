@@ -89,8 +89,10 @@ class _Rep(NamedTuple):
     size: int
     etag: str
     coding: str  # "identity", "br", "gzip", "zstd"
-    validated: Headers = []  # the resource's headers + ETag (+ Content-Encoding): a 304's
-    whole: Headers = []  # + Accept-Ranges, Content-Length: a 200's
+    # the resource's headers + ETag (+ Content-Encoding), as a 304 sends them; and with
+    # Accept-Ranges and Content-Length, as a 200 does
+    validated: tuple[tuple[str, str], ...] = ()
+    whole: tuple[tuple[str, str], ...] = ()
 
 
 class _Resource(NamedTuple):
@@ -305,7 +307,7 @@ class Responder:
             if coding != "identity":
                 validated.append(("Content-Encoding", coding))
             whole = [*validated, ("Accept-Ranges", "bytes"), ("Content-Length", str(rep.size))]
-            reps[coding] = rep._replace(validated=validated, whole=whole)
+            reps[coding] = rep._replace(validated=tuple(validated), whole=tuple(whole))
         resource = _Resource(reps, codings, headers)
         self._resources[name] = resource
         return resource
