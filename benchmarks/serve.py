@@ -191,14 +191,22 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--out", type=Path, help="directory for the JSON result")
     parser.add_argument("--files", type=int, default=20000, help="files for the start-up test")
-    parser.add_argument("--only", action="append", help="limit to these app names")
+    parser.add_argument(
+        "--only", action="append", help="limit to these apps (corral_wsgi) or SERVER/APP pairs"
+    )
+    parser.add_argument(
+        "--soak",
+        type=int,
+        default=0,
+        help="seconds of extra load on corral's apps, RSS before/after",
+    )
     args = parser.parse_args()
     results: dict[str, Any] = {"machine": platform.node(), "cpus": os.cpu_count(), "runs": []}
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp)
         root = build_root(base)
         for server, app in SERVERS:
-            if args.only and app not in args.only and server not in args.only:
+            if args.only and app not in args.only and f"{server}/{app}" not in args.only:
                 continue
             port = free_port()
             work = base / f"{server}-{app}"
@@ -210,6 +218,10 @@ def main() -> None:
                 for name, (path, headers) in scenarios(root, port).items():
                     row[name] = wrk(port, path, headers, args.seconds)
                 row["rss_mib"] = round(rss_mib(pid), 1)
+                if args.soak and app.startswith("corral"):
+                    path, headers = scenarios(root, port)["css-br"]
+                    row["soak"] = {"seconds": args.soak, **wrk(port, path, headers, args.soak)}
+                    row["soak"]["rss_after_mib"] = round(rss_mib(pid), 1)
             results["runs"].append(row)
             print(json.dumps(row), flush=True)
         if args.files:
