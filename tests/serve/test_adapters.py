@@ -3,6 +3,8 @@ lifespan and websocket scopes) reach the wrapped application."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from websockets.sync.client import connect
 
@@ -43,3 +45,33 @@ def test_asgi_middleware(kind: str, site: Site, tmp_path_factory: pytest.TempPat
         assert other.body == b"app:/api/x:lifespan=up"  # the app saw the lifespan startup
         with connect(f"ws://127.0.0.1:{port}/ws") as ws:
             assert ws.recv(timeout=5) == "ws-ok"
+
+
+def test_asgi_uses_pathsend_when_offered_and_reads_otherwise(site: Site) -> None:
+    from corral.serve import ASGIApp  # noqa: PLC0415
+
+    app = ASGIApp(site.root, url="/static/")
+    entry = site.manifest.files["big/blob.bin"]
+
+    def call(extensions: dict[str, object]) -> list[dict[str, object]]:
+        sent: list[dict[str, object]] = []
+
+        async def receive() -> dict[str, object]:
+            return {"type": "http.request"}
+
+        async def send(message: dict[str, object]) -> None:
+            sent.append(message)
+
+        scope = {"type": "http", "method": "GET", "path": "/static/" + entry.hashed,
+                 "headers": [], "extensions": extensions}  # fmt: skip
+        asyncio.run(app(scope, receive, send))
+        return sent
+
+    offered = call({"http.response.pathsend": {}})
+    assert [m["type"] for m in offered] == ["http.response.start", "http.response.pathsend"]
+    assert offered[1]["path"] == str(site.root / entry.hashed)
+    plain = call({})
+    bodies = [m for m in plain if m["type"] == "http.response.body"]
+    assert len(bodies) == entry.size // (256 * 1024)  # 256 KiB reads
+    assert b"".join(m["body"] for m in bodies) == (site.root / entry.hashed).read_bytes()  # type: ignore[misc]
+    assert bodies[-1].get("more_body") is False

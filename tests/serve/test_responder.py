@@ -7,6 +7,8 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from corral import ManifestError
 from corral.serve import ASGIApp, Responder, WSGIApp
@@ -107,3 +109,36 @@ def test_the_url_defaults_to_the_manifests(site: Site) -> None:
     assert responder.prefix == "/static/"
     assert _get(responder, "/static/" + site.manifest.files["img/dot.png"].hashed)[0] == 200
     assert _get(responder, "/elsewhere/" + site.manifest.files["img/dot.png"].hashed)[0] == 404
+
+
+_HEADER_NAMES = ("accept-encoding", "if-none-match", "if-modified-since", "range", "if-range")
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    method=st.sampled_from(["GET", "HEAD", "POST", "OPTIONS", "get", ""]),
+    tail=st.text(max_size=40),
+    values=st.fixed_dictionaries(
+        {name: st.none() | st.text(max_size=60) for name in _HEADER_NAMES}
+    ),
+)
+def test_any_request_gets_an_answer_never_an_exception(
+    site: Site, method: str, tail: str, values: dict[str, str | None]
+) -> None:
+    responder = _shared(site)
+    for path in ("/static/" + site.manifest.files["big/blob.bin"].hashed, "/static/" + tail):
+        response = responder.respond(method, path, values.get)
+        assert response.code in (200, 206, 304, 404, 405, 416)
+        if response.file is not None:
+            response.file.close()
+
+
+_RESPONDERS: dict[Path, Responder] = {}
+
+
+def _shared(site: Site) -> Responder:
+    if site.root not in _RESPONDERS:
+        _RESPONDERS[site.root] = Responder(site.root, "/static/")
+    return _RESPONDERS[site.root]
