@@ -14,6 +14,7 @@ from corral.config import Config
 from corral.errors import BuildError, OwnershipError, Problem, TargetError
 from corral.fork import in_child, usable
 from corral.gcpause import gc_paused
+from corral.guards import ChangedWhileCopied
 from corral.hashing import Hashed, hash_stage, located, manifest_stage, reserved_problems
 from corral.hashing import options_key as fingerprint_options_key
 from corral.loadpath import Conflict, IgnoreRules, LoadPath, SourceFile, scan
@@ -27,15 +28,9 @@ from corral.precompress import (
     options_key,
     tidy_cache,
 )
-from corral.publish import (
-    WHOLE_READ_LIMIT,
-    ChangedWhileCopied,
-    Digests,
-    LocalTarget,
-    Staged,
-    digest_file,
-)
+from corral.publish import WHOLE_READ_LIMIT, Digests, LocalTarget, Staged, digest_file
 from corral.report import CleanReport, Progress, Report
+from corral.retention import EMPTY_RELEASE, planned_prune, planned_release
 from corral.sources import ResolvedSource, resolve_sources
 from corral.state import (
     LEGACY_DIR,
@@ -111,6 +106,8 @@ def collect(
         report.conflicts = loadpath.conflicts
         if config.strict:
             found.extend(_conflict_problem(c) for c in loadpath.conflicts)
+        if clear and not loadpath.files and not found:
+            found.append(EMPTY_RELEASE)
         if found:
             raise BuildError(found)
         return loadpath
@@ -162,11 +159,23 @@ def collect(
             loadpath = scan_sources()
     if dry_run:
         state, intact = _inspect(target, config.link) if owned else (State(), set())
-        decide(loadpath, state, intact, None)
+        run = decide(loadpath, state, intact, None)
         with clock("prune"):
-            report.pruned = _prune_plan(
-                target.state_dir, state, report, 0 if clear else config.keep
+            release = planned_release(
+                state,
+                target.state_dir,
+                quiet=run.quiet,
+                digests=run.digests,
+                hashed_files=run.hashed.files if run.hashed else (),
+                compress=config.compress,
             )
+            keep = 0 if clear else config.keep
+            report.pruned = planned_prune(
+                target.state_dir, state, release, keep, publish=run.publish, clear=clear
+            )
+            if clear and force:
+                unowned = target.unowned_files(state.targets)
+                report.pruned += [p for p in unowned if p not in release]
         return report
 
     target.state_dir.prepare_lock()
@@ -1028,20 +1037,6 @@ def _doomed_from_retired(
             doomed.append(relpath)
     doomed.sort()
     return doomed
-
-
-def _prune_plan(state_dir: StateDir, state: State, report: Report, keep: int | None) -> list[str]:
-    if keep is None or not state_dir.owned():
-        return []
-    if not (report.new or report.changed or report.removed) and keep != 0:
-        return []
-    current = set(report.new) | set(report.changed) | set(report.unchanged) | set(report.repaired)
-    ids = state_dir.release_ids()
-    older = ids[-keep:] if keep else []
-    referenced = set(current)
-    for release_id in older:
-        referenced.update(state_dir.load_release(release_id).files)
-    return sorted(p for p in state.targets if p not in referenced)
 
 
 def _prune(target: LocalTarget, state: State, keep: int, *, remove_unowned: bool) -> _PruneOutcome:

@@ -15,7 +15,24 @@ import stat
 from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["empty_directory", "move", "real_directory", "remove_tree", "same_file_system"]
+from corral.errors import Problem
+
+__all__ = [
+    "VCS_DIRS",
+    "ChangedWhileCopied",
+    "copy_new",
+    "empty_directory",
+    "move",
+    "real_directory",
+    "remove_tree",
+    "same_file_system",
+]
+
+#: Version-control directories: never deleted, not even by ``--force --clear``.
+VCS_DIRS = frozenset({".git", ".hg", ".svn", ".bzr", "_darcs", "CVS"})
+
+#: Copies go in chunks of this size.
+_CHUNK = 1 << 20
 
 
 def real_directory(path: Path, mkdirs: Callable[[Path], None]) -> None:
@@ -86,3 +103,37 @@ def move(source: Path, destination: Path) -> None:
         import shutil  # noqa: PLC0415 - a move across file systems only
 
         shutil.move(source, destination)
+
+
+def copy_new(source: str, path: str) -> str:
+    """Copy ``source`` to a new file ``path``; return the sha256 of the bytes copied
+    (hashed from the very chunks written, so a file changing meanwhile is seen)."""
+    import hashlib  # noqa: PLC0415 - big files only
+
+    hasher = hashlib.sha256()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    with open(fd, "wb") as out, open(source, "rb") as src:
+        while chunk := src.read(_CHUNK):
+            hasher.update(chunk)
+            out.write(chunk)
+    return hasher.hexdigest()
+
+
+class ChangedWhileCopied(Exception):
+    """A source's bytes differ from the digest a run computed for them (it was written
+    between the read that hashed it and the copy). Nothing may be published."""
+
+    def __init__(self, source: str, relpath: str) -> None:
+        super().__init__(source)
+        self.source = source
+        self.relpath = relpath
+
+    def problem(self) -> Problem:
+        return Problem(
+            "changed-during-build",
+            "this file changed while corral was copying it, so its copy would not match "
+            "its hashed name, digest and integrity value; nothing was published",
+            path=self.source,
+            logical_path=self.relpath,
+            hint="run again once whatever is writing the file has finished",
+        )

@@ -24,8 +24,9 @@ from typing import TYPE_CHECKING, Any
 
 from corral.config import Config
 from corral.errors import BuildError, Problem
+from corral.guards import ChangedWhileCopied
 from corral.loadpath import LoadPath
-from corral.publish import ChangedWhileCopied, Digests, LocalTarget, Staged
+from corral.publish import Digests, LocalTarget, Staged
 from corral.state import State
 
 if TYPE_CHECKING:

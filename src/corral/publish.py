@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from corral.errors import Problem, TargetError
+from corral.guards import VCS_DIRS, ChangedWhileCopied, copy_new
 from corral.state import LEGACY_DIR, STAGING_DIR, StateDir, TargetRecord
 
 __all__ = [
@@ -156,6 +157,8 @@ class LocalTarget:
         self._staged_by_digest: dict[str, str] = {}
         self.linked = 0  # files staged as hard links to a twin rather than written
         self._known_dirs: set[str] = set()
+        self._confined_dirs: dict[str, bool] = {}  # directory -> a real one of the root
+        self._real_root: str | None = None
         self._tree: str | None = None  # staging tree of a first run (see begin_tree)
         self._claimed: set[str] = set()  # relpaths staged in the tree
         self._tree_dirs: set[str] = set()
@@ -206,7 +209,7 @@ class LocalTarget:
                 os.link(twin, tmp)
             elif data is not None:
                 identity = write_new(tmp, data, self.file_mode)
-            elif _copy_new(source, tmp) != digest:
+            elif copy_new(source, tmp) != digest:
                 # The bytes copied are not the bytes hashed: the file changed in between.
                 os.unlink(tmp)
                 raise ChangedWhileCopied(source, relpath)
@@ -256,7 +259,7 @@ class LocalTarget:
             except OSError as exc:
                 if exc.errno != errno.EXDEV or make is not os.link:
                     raise
-                _copy_new(existing, tmp)  # on another file system: copy it
+                copy_new(existing, tmp)  # on another file system: copy it
         except OSError as exc:
             raise self._write_error(exc, relpath) from exc
         return Staged(relpath, tmp, digest)
@@ -485,6 +488,8 @@ class LocalTarget:
         removed: list[str] = []
         parents: set[str] = set()
         for relpath in relpaths:
+            if not self.confined(relpath):
+                continue  # outside the root, or through a symbolic link: never
             path = self.path_of(relpath)
             try:
                 os.unlink(path)
@@ -499,6 +504,24 @@ class LocalTarget:
                 parents.add(relpath.rpartition("/")[0])
         self._remove_empty_dirs(parents)
         return removed
+
+    def confined(self, relpath: str) -> bool:
+        """Whether deleting ``relpath`` deletes inside the root: a plain relative path
+        (no ``..``, no absolute path) whose directories are real directories of the root,
+        not symbolic links to elsewhere."""
+        parts = relpath.split("/")
+        if not relpath or any(part in ("", ".", "..") for part in parts) or "\0" in relpath:
+            return False
+        parent = relpath.rpartition("/")[0]
+        if not parent:
+            return True
+        known = self._confined_dirs.get(parent)
+        if known is None:
+            if self._real_root is None:
+                self._real_root = os.path.realpath(self._root_str)
+            real = os.path.realpath(self.path_of(parent))
+            known = self._confined_dirs[parent] = real == f"{self._real_root}/{parent}"
+        return known
 
     def _remove_empty_dirs(self, parents: set[str]) -> None:
         # Deepest first, so a directory emptied by removing its children goes too.
@@ -533,7 +556,11 @@ class LocalTarget:
                 rel_dir = ""
             else:
                 rel_dir += "/"
-            found.extend(rel_dir + name for name in files if rel_dir + name not in owned)
+            # A version-control directory is never corral's to delete, even with --force.
+            dirs[:] = [d for d in dirs if d not in VCS_DIRS]
+            # A link to a directory is listed (the link, never what it points to).
+            links = [d for d in dirs if os.path.islink(os.path.join(dirpath, d))]
+            found.extend(rel_dir + name for name in (*files, *links) if rel_dir + name not in owned)
         return sorted(found)
 
 
@@ -551,40 +578,6 @@ def write_new(path: str, data: bytes, mode: int | None = None) -> tuple[int, int
     finally:
         os.close(fd)
     return st.st_ino, st.st_size, st.st_mtime_ns
-
-
-def _copy_new(source: str, path: str) -> str:
-    """Copy ``source`` to a new file ``path``; return the sha256 of the bytes copied
-    (hashed from the very chunks written, so a file changing meanwhile is seen)."""
-    import hashlib  # noqa: PLC0415 - big files only
-
-    hasher = hashlib.sha256()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    with open(fd, "wb") as out, open(source, "rb") as src:
-        while chunk := src.read(_CHUNK):
-            hasher.update(chunk)
-            out.write(chunk)
-    return hasher.hexdigest()
-
-
-class ChangedWhileCopied(Exception):
-    """A source's bytes differ from the digest a run computed for them (it was written
-    between the read that hashed it and the copy). Nothing may be published."""
-
-    def __init__(self, source: str, relpath: str) -> None:
-        super().__init__(source)
-        self.source = source
-        self.relpath = relpath
-
-    def problem(self) -> Problem:
-        return Problem(
-            "changed-during-build",
-            "this file changed while corral was copying it, so its copy would not match "
-            "its hashed name, digest and integrity value; nothing was published",
-            path=self.source,
-            logical_path=self.relpath,
-            hint="run again once whatever is writing the file has finished",
-        )
 
 
 def _in_the_way(path: str, relpath: str) -> Problem:
