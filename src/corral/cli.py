@@ -192,6 +192,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--url", metavar="PREFIX", help="URL prefix (default: the manifest's)")
     p.add_argument("--listen", metavar="HOST:PORT", help="print a complete configuration")
     p.add_argument(
+        "--part",
+        choices=["http", "server"],
+        help="nginx: only the map for http {} or only the location for server {}",
+    )
+    p.add_argument(
         "--max-age", type=_count, default=60, metavar="SECONDS", help="caching of unhashed names"
     )
     p.add_argument("--json", action="store_true", help="print the configuration inside JSON")
@@ -425,9 +430,15 @@ def _webserver(args: argparse.Namespace, out: TextIO) -> int:
     from corral.serve.webserver import caddy_config, nginx_config  # noqa: PLC0415
 
     manifest = read_manifest(args.root / CORRAL_MANIFEST)
-    make = nginx_config if args.server == "nginx" else caddy_config
     url = args.url or manifest.url
-    text = make(args.root, url, listen=args.listen, max_age=args.max_age, manifest=manifest)
+    if args.server == "nginx":
+        text = nginx_config(
+            args.root, url, listen=args.listen, max_age=args.max_age, part=args.part,
+            manifest=manifest,
+        )  # fmt: skip
+    else:
+        text = caddy_config(args.root, url, listen=args.listen, max_age=args.max_age,
+                            manifest=manifest)  # fmt: skip
     if args.json:
         _dump({"server": args.server, "url": url, "release": manifest.release, "config": text}, out)
     else:

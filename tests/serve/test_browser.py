@@ -64,7 +64,8 @@ def django_port(example: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
 
 def _nginx(example: Path, django: int, workdir: Path) -> tuple[list[str], int]:
     port = servers.free_port()
-    snippet = nginx_config(example / "static_root", "/static/")
+    maps = nginx_config(example / "static_root", "/static/", part="http")
+    snippet = nginx_config(example / "static_root", "/static/", part="server")
     conf = workdir / "nginx.conf"
     conf.write_text(
         "load_module /usr/lib/nginx/modules/ngx_http_brotli_static_module.so;\n"
@@ -72,6 +73,7 @@ def _nginx(example: Path, django: int, workdir: Path) -> tuple[list[str], int]:
         "events { worker_connections 256; }\n"
         "http { access_log off; client_body_temp_path body; proxy_temp_path proxy;\n"
         "fastcgi_temp_path fastcgi; uwsgi_temp_path uwsgi; scgi_temp_path scgi;\n"
+        f"{maps}\n"
         f"server {{ listen 127.0.0.1:{port};\n{snippet}\n"
         f"location / {{ proxy_pass http://127.0.0.1:{django}; proxy_set_header Host $host; }}\n"
         "}}\n"

@@ -16,14 +16,18 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 
 
 def test_nginx_marks_exactly_the_manifests_hashed_files_immutable(site: Site) -> None:
-    text = nginx_config(site.root, "/static/", brotli=True)
-    immutable = set(re.findall(rf'location = "/static/([^"]+)" {{[^}}]*"{IMMUTABLE}"', text))
+    maps = nginx_config(site.root, "/static/", brotli=True, part="http")
+    immutable = set(re.findall(rf'^    "/static/([^"]+)" "{IMMUTABLE}";$', maps, re.M))
     assert immutable == set(site.manifest.by_hashed)
-    short = set(re.findall(r'location = "/static/([^"]+)" {[^}]*"public, max-age=60"', text))
+    short = set(re.findall(r'^    "/static/([^"]+)" "public, max-age=60";$', maps, re.M))
     assert short == set(site.manifest.files)
-    assert "brotli_static on;" in text
-    assert "listen" not in text and "http {" not in text  # a snippet for a server block
-    assert ".corral" not in text and "staticfiles.json" not in text
+    assert ".corral" not in maps and "staticfiles.json" not in maps
+    server = nginx_config(site.root, "/static/", brotli=True, part="server")
+    assert "brotli_static on;" in server and "map " not in server
+    assert '"text/css; charset=utf-8" css;' in server
+    both = nginx_config(site.root, "/static/", brotli=True)
+    assert maps.split("\n", 2)[2] in both and server.split("\n", 2)[2] in both
+    assert "listen " not in both and "\nhttp {" not in both
 
 
 def test_nginx_without_the_brotli_module_says_so(site: Site) -> None:
@@ -35,9 +39,9 @@ def test_nginx_without_the_brotli_module_says_so(site: Site) -> None:
 
 def test_caddy_lists_the_same_files(site: Site) -> None:
     text = caddy_config(site.root, "/static/", max_age=30)
-    hashed_line = next(line for line in text.splitlines() if "@corral_hashed path" in line)
-    assert set(re.findall(r'"/static/([^"]+)"', hashed_line)) == set(site.manifest.by_hashed)
-    assert 'Cache-Control "public, max-age=30"' in text
+    hashed = set(re.findall(rf'^\t\t"/static/([^"]+)" "{IMMUTABLE}"', text, re.M))
+    assert hashed == set(site.manifest.by_hashed)
+    assert '"public, max-age=30" "' in text
     assert "precompressed zstd br gzip" in text
 
 
