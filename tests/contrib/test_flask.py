@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import subprocess
 import sys
 from pathlib import Path
-
-import pytest
 
 from tests.conftest import need, write_tree
 from tests.serve import servers
@@ -17,7 +16,7 @@ APPS = Path(__file__).parent / "apps"
 
 
 def test_collect_then_serve(tmp_path: Path) -> None:
-    pytest.importorskip("flask")  # an optional extra; the test extra installs it
+    need(importlib.util.find_spec("flask") is not None, "flask is not installed (the test extra)")
     need(servers.have("gunicorn"), "gunicorn is not installed")
     src = write_tree(tmp_path / "src", {"js/main.js": "console.log(1);\n" * 100})
     root = tmp_path / "root"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from pathlib import Path
 
@@ -20,7 +21,10 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Site:
 
 
 def test_mounted_and_templated(site: Site, tmp_path: Path) -> None:
-    pytest.importorskip("starlette")  # an optional extra; the test extra installs it
+    need(
+        importlib.util.find_spec("starlette") is not None,
+        "starlette is not installed (the test extra)",
+    )
     need(servers.have("uvicorn"), "uvicorn is not installed")
     argv, port = servers.python_server("uvicorn", module="starlette_app", where=APPS)
     with servers.running(argv, port, tmp_path, {"CORRAL_TEST_ROOT": str(site.root)}):
