@@ -133,21 +133,28 @@ class Responder:
             modified = 0.0
         self._last_modified_ts = int(modified)
         self._last_modified = http_date(self._last_modified_ts)
-        # URL path (after the prefix) -> (entry, is the hashed name)
-        self._table: dict[str, tuple[ManifestEntry, bool]] = {}
-        for hashed, entry in manifest.by_hashed.items():
-            if _safe(hashed):
-                self._table[hashed] = (entry, True)
-        for logical, entry in manifest.files.items():
-            if logical != entry.hashed and _safe(logical):
-                self._table.setdefault(logical, (entry, False))
+        # The manifest's own tables are the lookup tables (nothing is copied at start-up):
+        # hashed names (current and retained), then the current release's logical names.
+        self._hashed = manifest.by_hashed
+        self._files = manifest.files
         self._resources: dict[str, _Resource] = {}
         self._cache: dict[str, bytes] = {}
         self._cached = 0
         self._warned: set[str] = set()
 
     def __len__(self) -> int:
-        return len(self._table)
+        """How many URL paths (under the prefix) this responder serves."""
+        plain = [n for n, e in self._files.items() if n != e.hashed and n not in self._hashed]
+        return sum(1 for n in [*self._hashed, *plain] if _safe(n))
+
+    def _lookup(self, name: str) -> tuple[ManifestEntry, bool] | None:
+        entry = self._hashed.get(name)
+        if entry is not None:
+            return (entry, True) if _safe(name) else None
+        entry = self._files.get(name)
+        if entry is None or entry.hashed == name or not _safe(name):
+            return None
+        return entry, False
 
     def handles(self, path: str) -> bool:
         """Whether ``path`` (a decoded URL path) is under this responder's prefix."""
@@ -156,17 +163,22 @@ class Responder:
     def respond(self, method: str, path: str, header: Callable[[str], str | None]) -> Response:
         """Answer ``method`` on ``path`` (decoded URL path); ``header(name)`` gives a request
         header's value (name in lower case) or None."""
-        name = path[len(self.prefix) :] if path.startswith(self.prefix) else None
-        found = self._table.get(name) if name is not None else None
-        if found is None or name is None:
+        if not path.startswith(self.prefix):
             return _not_found()
+        name = path[len(self.prefix) :]
+        resource = self._resources.get(name)
+        found = None
+        if resource is None:
+            found = self._lookup(name)
+            if found is None:
+                return _not_found()
         if method not in ("GET", "HEAD"):
             return Response(
                 _REASONS[405],
                 [("Allow", ALLOW), ("Content-Length", "0"), ("Cache-Control", "no-store")],
             )
-        resource = self._resources.get(name)
         if resource is None:
+            assert found is not None
             resource = self._resource(name, *found)
             if resource is None:
                 return _not_found()
