@@ -266,9 +266,11 @@ def test_an_entry_corrupted_after_its_lookup_is_recomputed_not_published(
     real = CompressionCache.lookup_all
     broken: list[Path] = []
 
-    def lookup_then_break(self: CompressionCache, digest: str, keys: object) -> object:
-        # Another process writes into the entry between our check and our copy.
-        answers, bad = real(self, digest, keys)  # type: ignore[arg-type]
+    def lookup_then_break(
+        self: CompressionCache, digest: str, keys: object, **options: bool
+    ) -> object:
+        # Another process writes into the entry between our lookup and our copy.
+        answers, bad = real(self, digest, keys, **options)  # type: ignore[arg-type]
         for answer in answers:
             if isinstance(answer, CachedVariant) and answer.path.suffix == ".br" and not broken:
                 answer.path.chmod(0o644)

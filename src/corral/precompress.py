@@ -20,11 +20,11 @@ release like any other file, so they are kept and pruned with it.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from corral.publish import LocalTarget, Staged
 from corral.report import Progress
@@ -45,6 +45,9 @@ __all__ = [
     "options_key",
     "tidy_cache",
 ]
+
+_T = TypeVar("_T")
+_R = TypeVar("_R")
 
 #: Where versions before the shared cache kept it: ``<state dir>/cache``.
 LEGACY_CACHE = "cache"
@@ -142,17 +145,25 @@ def _stage_variants(
 
     out = Compressed()
     first_copy: dict[str, str] = {}  # integrity -> the staged copy of those bytes
+    done: set[str] = set()  # variant paths staged
     pending = set(jobs)
     for attempt in range(_RETRIES + 1):
         run = compress_many(
-            [jobs[d] for d in sorted(pending)], options, cache, workers=workers, progress=report
+            [jobs[d] for d in sorted(pending)],
+            options,
+            cache,
+            workers=workers,
+            progress=report,
+            verify=False,  # copy_verified checks every byte it copies
         )
         out.computed += run.computed
         out.cache_hits += run.cache_hits
         results = {result.job.digest: result for result in run}
-        stale: set[str] = set()
+        copies: list[tuple[str, str, str, str]] = []  # (variant path, integrity, entry, digest)
+        links: list[tuple[str, str, str]] = []  # (variant path, integrity, digest)
+        planned: set[str] = set()
         for relpath, content in sorted(wanted.items()):
-            if content.digest not in pending or content.digest in stale:
+            if content.digest not in pending:
                 continue
             for variant in results[content.digest].variants:
                 vrel = relpath + EXTENSIONS[variant.encoding]
@@ -160,31 +171,61 @@ def _stage_variants(
                 out.variants.setdefault(relpath, {})[variant.encoding] = [vrel, variant.size, sri]
                 out.files[vrel] = sri
                 record = state.targets.get(vrel)
-                if vrel in intact and record is not None and record.digest == sri:
+                if vrel in done or (vrel in intact and record is not None and record.digest == sri):
                     continue
-                if sri in first_copy:  # the same bytes, staged already: a twin in the target
-                    out.staged.append(target.stage_with(os.link, first_copy[sri], vrel, sri))
-                    continue
-                try:
-                    staged = target.stage_with(
-                        partial(copy_verified, integrity=sri),
-                        str(variant.path),
-                        vrel,
-                        sri,
-                    )
-                except StaleEntry:
-                    if attempt == _RETRIES:
-                        raise
-                    cache.discard(variant.path)  # computed again in the next pass
-                    stale.add(content.digest)
-                    break
-                first_copy[sri] = staged.tmp
-                out.staged.append(staged)
+                if sri in first_copy or sri in planned:
+                    links.append((vrel, sri, content.digest))  # the same bytes: a twin
+                else:
+                    planned.add(sri)
+                    copies.append((vrel, sri, str(variant.path), content.digest))
+
+        def copy(item: tuple[str, str, str, str]) -> Staged | None:
+            vrel, sri, entry, _digest = item
+            try:
+                return target.stage_with(partial(copy_verified, integrity=sri), entry, vrel, sri)
+            except StaleEntry:
+                return None
+
+        stale: dict[str, str] = {}  # content digest -> its stale entry ("" if unknown)
+        for (vrel, sri, entry, digest), staged in zip(
+            copies, _map(copy, copies, workers), strict=True
+        ):
+            if staged is None:
+                stale[digest] = entry
+                continue
+            first_copy[sri] = staged.tmp
+            out.staged.append(staged)
+            done.add(vrel)
+        for vrel, sri, digest in links:
+            if sri in first_copy:
+                out.staged.append(target.stage_with(os.link, first_copy[sri], vrel, sri))
+                done.add(vrel)
+            else:
+                stale.setdefault(digest, "")
         if not stale:
             break
-        pending = stale
+        if attempt == _RETRIES:
+            raise StaleEntry(f"cache entries changed while being copied, {_RETRIES + 1} times")
+        for entry in stale.values():
+            if entry:
+                cache.discard(entry)  # computed again in the next pass
+        pending = set(stale)
     out.changed = out.variants != state.variants
     return out
+
+
+def _map(function: Callable[[_T], _R], items: list[_T], workers: int | None) -> Iterable[_R]:
+    """``map`` on a thread pool when there is enough to share (copying is I/O and
+    hashing, both outside the GIL for all but the smallest files)."""
+    from corral.compress.cpus import available_cpus  # noqa: PLC0415
+
+    count = workers or available_cpus()
+    if count < 2 or len(items) < 64:
+        return map(function, items)
+    from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
+
+    with ThreadPoolExecutor(max_workers=count, thread_name_prefix="corral-place") as pool:
+        return list(pool.map(function, items))
 
 
 def options_key(options: CompressionOptions) -> str:

@@ -151,12 +151,14 @@ class CompressionCache:
         return self.lookup_all(digest, ((encoding, level),))[0][0]
 
     def lookup_all(
-        self, digest: str, keys: Iterable[tuple[Encoding, int]]
+        self, digest: str, keys: Iterable[tuple[Encoding, int]], *, verify: bool = True
     ) -> tuple[list[CachedVariant | NoGain | None], int]:
         """Look up several (encoding, level) keys of one content with one directory read.
 
         Returns the answers in ``keys`` order (as :meth:`lookup` would) and the number
-        of bad entries found and deleted.
+        of bad entries found and deleted. ``verify=False`` trusts an entry's name and
+        only ``stat``s it: for a caller that checks the bytes as it copies them
+        (:func:`~corral.compress.place.copy_verified`) and discards a bad entry.
         """
         check_digest(digest)
         directory = os.path.join(self.root, _SCHEMA, digest[:2], digest)
@@ -167,7 +169,7 @@ class CompressionCache:
         answers: list[CachedVariant | NoGain | None] = []
         discarded = 0
         for encoding, level in keys:
-            answer, bad = _lookup(directory, names, encoding, level)
+            answer, bad = _lookup(directory, names, encoding, level, verify)
             answers.append(answer)
             discarded += bad
         if any(answer is not None for answer in answers):
@@ -264,7 +266,7 @@ class CompressionCache:
 
 
 def _lookup(
-    directory: str, names: list[str], encoding: Encoding, level: int
+    directory: str, names: list[str], encoding: Encoding, level: int, verify: bool = True
 ) -> tuple[CachedVariant | NoGain | None, int]:
     prefix = entry_key(encoding, level) + "."
     suffix = EXTENSIONS[encoding]
@@ -280,7 +282,14 @@ def _lookup(
         hexdigest = rest.removesuffix(suffix)
         if not rest.endswith(suffix) or not _SHA384_HEX.fullmatch(hexdigest):
             continue
-        found, bad = _verify(os.path.join(directory, name), hexdigest)
+        path = os.path.join(directory, name)
+        if not verify:
+            try:
+                size = os.stat(path).st_size
+            except FileNotFoundError:
+                continue  # removed by a concurrent run since the listing
+            return CachedVariant(Path(path), size, integrity_of(bytes.fromhex(hexdigest))), 0
+        found, bad = _verify(path, hexdigest)
         discarded += bad
         if found is not None:
             return found, discarded

@@ -49,6 +49,7 @@ def compress_many(
     *,
     workers: int | None = None,
     progress: ProgressCallback | None = None,
+    verify: bool = True,
 ) -> CompressionResults:
     """Given jobs, return every job's variants, compressing each missing one once.
 
@@ -59,7 +60,9 @@ def compress_many(
     entry is left half-written), and :class:`~corral.errors.BuildError` listing every
     file that could not be read or changed while being compressed, after the other
     files are done (their variants are cached for the next run). ``ValueError`` for
-    a malformed job (not a sha256 hex digest, negative size).
+    a malformed job (not a sha256 hex digest, negative size). ``verify=False``: cached
+    entries are not re-read here, because the caller checks their bytes as it copies
+    them (see :meth:`CompressionCache.lookup_all`).
     """
     job_list = tuple(_as_job(job) for job in jobs)
     enabled = options.encodings()
@@ -82,7 +85,7 @@ def compress_many(
     hits = discarded = 0
     root = str(cache.root)
     for (digest, (job, encodings)), (entries, bad) in zip(
-        wanted.items(), _lookups(cache, list(wanted.items()), workers), strict=True
+        wanted.items(), _lookups(cache, list(wanted.items()), workers, verify), strict=True
     ):
         discarded += bad
         missing: list[tuple[Encoding, int]] = []
@@ -143,6 +146,7 @@ def _lookups(
     cache: CompressionCache,
     wanted: list[tuple[str, tuple[CompressJob, tuple[tuple[Encoding, int], ...]]]],
     workers: int,
+    verify: bool,
 ) -> list[tuple[list[CachedVariant | NoGain | None], int]]:
     """Look every content up, on ``workers`` threads (verifying entries is I/O and hashing)."""
 
@@ -150,7 +154,7 @@ def _lookups(
         item: tuple[str, tuple[CompressJob, tuple[tuple[Encoding, int], ...]]],
     ) -> tuple[list[CachedVariant | NoGain | None], int]:
         digest, (_job, encodings) = item
-        return cache.lookup_all(digest, encodings)
+        return cache.lookup_all(digest, encodings, verify=verify)
 
     try:
         if workers == 1 or len(wanted) < 64:
