@@ -20,6 +20,7 @@ import zstandard
 import corral.state
 from corral import clean, collect
 from corral.compress import CachedVariant, CompressionCache
+from corral.compress.encoders import library_tag
 from corral.hashing import CORRAL_MANIFEST, DJANGO_MANIFEST
 
 from .conftest import (
@@ -282,3 +283,16 @@ def test_an_entry_corrupted_after_its_lookup_is_recomputed_not_published(
     report = collect(config_for(site, "assets", hash=False, compress=True, root=site / "fresh"))
     assert broken and report.compressed == 1  # that one variant, computed again
     assert served_files(site / "fresh") == expected
+
+
+def test_source_maps_get_their_own_levels_by_their_published_name(
+    tmp_path: Path, shared_cache: Path
+) -> None:
+    mapping = json.dumps({"version": 3, "sources": ["a.js"], "mappings": "AAAA;" * 400})
+    write_tree(tmp_path / "assets", {"a.js": CSS, "a.js.map": mapping})
+    collect(config_for(tmp_path, "assets", hash=False, compress=True))
+    names = sorted(p.name for p in shared_cache.rglob("*.br"))
+    assert [n.split(".")[0].split("-")[1] for n in names] == ["10", "5"]
+    assert all(n.startswith(f"br-{n.split('-')[1]}-{library_tag('br')}.") for n in names)
+    served = served_files(tmp_path / "static_root")
+    assert brotli.decompress(served["a.js.map.br"]) == mapping.encode()

@@ -12,9 +12,17 @@ from corral.compress import SKIP_EXTENSIONS, CompressionOptions
 from corral.errors import ConfigError
 
 
-def test_defaults_are_maximum_ratio_for_all_three_encodings() -> None:
+def test_defaults_are_the_measured_levels_and_fast_ones_for_source_maps() -> None:
     options = CompressionOptions()
-    assert options.encodings() == (("gzip", 9), ("br", 11), ("zstd", 19))
+    assert options.encodings() == (("gzip", 9), ("br", 10), ("zstd", 16))
+    assert options.encodings_for("js/app.js") == options.encodings()
+    assert options.encodings_for("js/app.js.map") == (("gzip", 6), ("br", 5), ("zstd", 3))
+    assert CompressionOptions(default_levels=False).encodings_for("a.js.map") == (
+        options.encodings()
+    )
+    # the user's rules come first
+    mine = CompressionOptions(levels={"*.map": {"brotli_level": 11}})
+    assert mine.encodings_for("a.js.map") == (("gzip", 9), ("br", 11), ("zstd", 16))
     assert (options.min_size, options.max_ratio) == (256, 0.95)
     assert options.skip_extensions == SKIP_EXTENSIONS
 
@@ -121,7 +129,7 @@ def test_levels_rules_first_match_wins_by_name_or_path() -> None:
     )
     assert options.encodings_for("js/app.js.map") == (("gzip", 9), ("br", 5))
     assert options.encodings_for("JS/APP.JS.MAP") == (("gzip", 9), ("br", 5))  # any case
-    assert options.encodings_for("a/b.wasm") == (("gzip", 9), ("br", 11), ("zstd", 3))
+    assert options.encodings_for("a/b.wasm") == (("gzip", 9), ("br", 10), ("zstd", 3))
     assert options.encodings_for("css/app.css") == options.encodings()
     assert options.skip_reason("vendor/big/x/y.js", 10_000) == "rule"  # "*" crosses "/"
     assert options.skip_reason("vendorbig.js", 10_000) is None
@@ -130,8 +138,8 @@ def test_levels_rules_first_match_wins_by_name_or_path() -> None:
 
 def test_a_rule_may_turn_on_an_encoding_switched_off_globally() -> None:
     options = CompressionOptions(zstd=False, levels={"*.js": {"zstd": True}})
-    assert ("zstd", 19) in options.encodings_for("app.js")
-    assert ("zstd", 19) not in options.encodings_for("app.css")
+    assert ("zstd", 16) in options.encodings_for("app.js")
+    assert ("zstd", 16) not in options.encodings_for("app.css")
 
 
 @pytest.mark.parametrize(

@@ -36,10 +36,20 @@ from corral.errors import BuildError, ConfigError, Problem, TargetError
 
 __all__ = ["compress_many"]
 
-# Relative CPU cost per input byte at the default levels, measured single-threaded
-# on the npm corpus (brotli 11: 1.8 CPU-s/MB, zstd 19: 0.5, gzip 9: 0.075). Used
-# only to start the slowest work first, so a run does not end waiting on one file.
-_COST: dict[Encoding, int] = {"br": 24, "zstd": 7, "gzip": 1}
+# CPU milliseconds per MB of input, single-threaded, measured on the medium benchmark
+# corpus's CSS/JS/SVG/fonts/JSON/HTML (benchmarks/compression_levels.py; levels not
+# measured take their neighbour's). Used only to start the slowest work first, so a
+# run does not end with one core working on one big file while the others wait.
+_BROTLI_MS = (10, 10, 10, 10, 10, 30, 32, 42, 51, 100, 680, 1560)
+_GZIP_MS = (0, 25, 25, 25, 25, 25, 32, 40, 45, 51)
+_ZSTD_MS = (0, 9, 9, 9, 23, 23, 23, 23, 23, 23, 160, 160, 160, 160, 160, 160, 222, 239, 306,
+            430, 500, 500, 500)  # fmt: skip
+
+
+def _cost(task: Task) -> int:
+    """Estimated CPU time of a task (arbitrary units), to order the work."""
+    table = {"br": _BROTLI_MS, "gzip": _GZIP_MS, "zstd": _ZSTD_MS}[task.encoding]
+    return task.size * table[min(task.level, len(table) - 1)]
 
 
 def compress_many(
@@ -108,7 +118,7 @@ def compress_many(
             cache.prepare()
         except OSError as exc:
             raise _cache_error(cache, exc) from exc
-        tasks.sort(key=lambda t: (-t.size * _COST[t.encoding], t.digest, t.encoding))
+        tasks.sort(key=lambda t: (-_cost(t), t.digest, t.encoding))
     _Runner(
         tasks=tasks,
         options=options,
