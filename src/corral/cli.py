@@ -135,6 +135,12 @@ def _parser() -> argparse.ArgumentParser:
         help="adopt a non-empty root corral does not own, replace files in the "
         "way; with --clear also delete files corral did not write",
     )
+    p.add_argument(
+        "--target",
+        metavar="s3://BUCKET/PREFIX",
+        help="publish to S3-compatible object storage instead of a directory (built first "
+        "in a private directory; needs corral[s3])",
+    )
     _wait_option(p)
 
     p = commands.add_parser(
@@ -286,6 +292,8 @@ def _config(args: argparse.Namespace) -> Config:
         overrides["root"] = args.root
     if args.state_dir is not None:
         overrides["state_dir"] = args.state_dir
+    if getattr(args, "target", None) is not None:
+        overrides["target"] = args.target
     sources: list[Any] = list(args.source or [])
     for spec in args.package or []:
         prefix, sep, name = spec.partition("=")
@@ -328,6 +336,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "webserver":
             return _webserver(args, out)
         config = _config(args)
+        if args.command == "collect" and config.target is not None:
+            return _publish(config, args, out, err)
         if args.command == "collect":
             return _collect(config, args, out, err, style)
         if args.command == "clean":
@@ -443,6 +453,53 @@ def _webserver(args: argparse.Namespace, out: TextIO) -> int:
         _dump({"server": args.server, "url": url, "release": manifest.release, "config": text}, out)
     else:
         out.write(text)
+    return 0
+
+
+def _publish(config: Config, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from corral.targets.s3 import publish  # noqa: PLC0415 - remote targets only
+
+    bar = ProgressBar(err, enabled=not (args.quiet or args.json))
+    try:
+        report = publish(
+            config,
+            dry_run=args.dry_run,
+            clear=args.clear,
+            force=args.force,
+            wait=args.wait,
+            progress=bar,
+        )
+    finally:
+        bar.close()
+    if args.json:
+        _dump(report.to_dict(), out)
+        return 0
+    if args.quiet:
+        return 0
+    counts = (
+        f"{len(report.upload):,} to upload, {len(report.unchanged):,} unchanged, "
+        f"{len(report.pruned):,} to prune"
+    )
+    if report.dry_run:
+        out.write(f"Dry run, nothing written. Plan for {report.target}: {counts}\n")
+    elif report.upload or report.pruned or report.published:
+        out.write(
+            f"Published to {report.target}: {len(report.upload):,} uploaded "
+            f"({report.bytes_uploaded:,} bytes), {len(report.unchanged):,} unchanged, "
+            f"{len(report.pruned):,} pruned -> release {report.release}\n"
+        )
+    else:
+        out.write(
+            f"{report.target} is up to date ({len(report.unchanged):,} objects, "
+            f"release {report.release or '-'})\n"
+        )
+    if args.verbose:
+        out.writelines(f"  upload   {name}\n" for name in report.upload)
+        out.writelines(f"  prune    {name}\n" for name in report.pruned)
+        if args.verbose > 1:
+            out.writelines(f"  same     {name}\n" for name in report.unchanged)
+    phases = ", ".join(f"{k} {v:.3f}" for k, v in report.timings.items())
+    out.write(f"  time {sum(report.timings.values()):.3f} s ({phases})\n")
     return 0
 
 

@@ -1,0 +1,239 @@
+"""The remote-publish stage: a local build, then what the bucket lacks, in order.
+
+1. Build the release with the local pipeline into the target's private build directory
+   (hashed names, rewritten references, variants, manifests).
+2. Read corral's state object (a conditional GET) and LIST the prefix once — before
+   anything is written, so wrong credentials, a missing bucket, a refused LIST or an
+   endpoint that is not S3 fail the run with nothing changed.
+3. Plan: upload / unchanged / to prune (a dry run stops here). Nothing to do: stop, having
+   written nothing (a no-change run is that GET, often a 304, and the LIST).
+4. Take the prefix's lease; check that deleting is allowed when the plan prunes.
+5. Checkpoint the state (claiming the keys about to be written), upload hashed names,
+   then other names, then ``staticfiles.json`` and ``corral-manifest.json``.
+6. Write the state object with the new release; then delete, in batches, what no kept
+   release lists and corral wrote; write the state again; release the lease.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from corral.targets.lease import acquire
+from corral.targets.location import S3Location, S3Options, build_dir
+from corral.targets.plan import Plan, make_plan
+from corral.targets.release import read_release
+from corral.targets.remote import ObjectRecord, RemoteState, load_state, save_state
+from corral.targets.store import Listed, ObjectStore
+from corral.targets.upload import upload_all
+
+if TYPE_CHECKING:
+    from corral.config import Config
+    from corral.report import Progress, Report
+
+__all__ = ["RemoteReport", "publish", "publish_release"]
+
+_KEEP_RECORDS = 50  # release records the state keeps when nothing is pruned
+_CORRAL_MANIFEST = "corral-manifest.json"
+
+
+@dataclass(slots=True)
+class RemoteReport:
+    """The outcome (or, with ``dry_run``, the plan) of a publish to object storage."""
+
+    target: str
+    dry_run: bool = False
+    release: int | None = None
+    published: bool = False
+    upload: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    pruned: list[str] = field(default_factory=list)
+    bytes_uploaded: int = 0
+    build: Report | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "target": self.target,
+            "dry_run": self.dry_run,
+            "release": self.release,
+            "published": self.published,
+            "counts": {
+                "upload": len(self.upload),
+                "unchanged": len(self.unchanged),
+                "pruned": len(self.pruned),
+            },
+            "upload": self.upload,
+            "pruned": self.pruned,
+            "bytes_uploaded": self.bytes_uploaded,
+            "build": self.build.to_dict() if self.build is not None else None,
+            "timings": {k: round(v, 6) for k, v in self.timings.items()},
+        }
+
+
+def publish(
+    config: Config,
+    *,
+    dry_run: bool = False,
+    clear: bool = False,
+    force: bool = False,
+    wait: float = 0.0,
+    progress: Progress | None = None,
+    store: ObjectStore | None = None,
+) -> RemoteReport:
+    """Build the release locally and publish it to ``config.target``."""
+    from corral.build import collect  # noqa: PLC0415 - the local pipeline
+
+    assert config.target is not None
+    location = S3Location.parse(config.target, origin=config.origin)
+    options = config.s3_options()
+    started = time.perf_counter()
+    config.root.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    build = collect(config.with_overrides(keep=0), wait=wait, progress=progress)
+    built = time.perf_counter()
+    if store is None:
+        from corral.targets.s3client import open_store  # noqa: PLC0415 - needs boto3
+
+        store = open_store(location, options)
+    report = publish_release(
+        config,
+        store,
+        location,
+        options,
+        dry_run=dry_run,
+        clear=clear,
+        force=force,
+        progress=progress,
+    )
+    report.build = build
+    report.timings = {"build": built - started, **report.timings}
+    return report
+
+
+def publish_release(
+    config: Config,
+    store: ObjectStore,
+    location: S3Location,
+    options: S3Options,
+    *,
+    dry_run: bool = False,
+    clear: bool = False,
+    force: bool = False,
+    progress: Progress | None = None,
+) -> RemoteReport:
+    """Publish the release already built in ``config.root`` (steps 2-6 above)."""
+    from corral.errors import BuildError, Problem  # noqa: PLC0415
+
+    assert config.target is not None
+    report = RemoteReport(location.url, dry_run=dry_run)
+    work = build_dir(config.target)
+    cache = work / "remote-state.json"
+    clock = time.perf_counter()
+    objects = read_release(
+        config.root, work / "digests.json", options, (config.manifest_name, _CORRAL_MANIFEST)
+    )
+    report.timings["read"] = time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    listed: dict[str, Listed] = {}
+    for item in store.list(location.list_prefix):
+        relative = location.relative(item.key)
+        if relative is not None:
+            listed[relative] = item
+    state = load_state(store, location, cache)
+    plan = make_plan(objects, state, listed, keep=config.keep, clear=clear, force=force)
+    report.timings["plan"] = time.perf_counter() - clock
+    report.upload = [o.relative for o in plan.upload]
+    report.unchanged = [o.relative for o in plan.unchanged]
+    report.pruned = list(plan.prune)
+    report.release = plan.release or None
+    if plan.foreign:
+        raise BuildError(
+            [
+                Problem(
+                    "not-owned",
+                    f"{location.url}/{key} exists and was not written by corral",
+                    path=f"{location.url}/{key}",
+                    hint="move it away, or pass --force to let corral replace (and own) it",
+                )
+                for key in plan.foreign
+            ]
+        )
+    if dry_run or not plan.writes:
+        return report
+
+    clock = time.perf_counter()
+    lease = acquire(store, location, options.lease_seconds)
+    try:
+        if plan.prune:
+            store.delete([location.key(".corral/delete-check")])  # fails now if not allowed
+        report.bytes_uploaded = _write(
+            store, location, options, state, listed, plan, cache, progress
+        )
+        report.published = plan.new_release
+        report.timings["upload"] = time.perf_counter() - clock
+        if plan.prune:
+            clock = time.perf_counter()
+            store.delete([location.key(k) for k in plan.prune])
+            for relative in plan.prune:
+                state.objects.pop(relative, None)
+                state.pending.discard(relative)
+            save_state(store, location, state, cache)
+            report.timings["prune"] = time.perf_counter() - clock
+    finally:
+        with contextlib.suppress(Exception):  # an unreleased lease expires; the error wins
+            lease.release()
+    return report
+
+
+def _write(
+    store: ObjectStore,
+    location: S3Location,
+    options: S3Options,
+    state: RemoteState,
+    listed: Mapping[str, Listed],
+    plan: Plan,
+    cache: Path,
+    progress: Progress | None,
+) -> int:
+    def checkpoint() -> None:
+        save_state(store, location, state, cache)
+
+    for obj, seen in plan.adopt:
+        state.objects[obj.relative] = ObjectRecord(obj.sha256, obj.size, seen.etag, obj.meta)
+    if plan.upload:
+        state.pending |= {o.relative for o in plan.upload}
+        checkpoint()
+    sent = upload_all(
+        store,
+        location,
+        plan.upload,
+        state,
+        concurrency=options.concurrency,
+        checkpoint=checkpoint,
+        progress=(lambda done, total: progress("upload", done, total)) if progress else None,
+    )
+    desired = {o.relative for o in plan.upload} | {o.relative for o in plan.unchanged}
+    if plan.new_release:
+        state.release = plan.release
+        for relative in desired:
+            state.objects[relative].last = plan.release
+        state.releases.append(
+            {
+                "number": plan.release,
+                "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "objects": len(desired),
+            }
+        )
+        state.releases = state.releases[-_KEEP_RECORDS:]
+    # A killed run's claims stay until its objects are pruned (they are corral's).
+    state.pending = {k for k in state.pending if k not in desired and k in listed}
+    for relative in [k for k in state.objects if k not in desired and k not in listed]:
+        del state.objects[relative]  # gone from the bucket (deleted by hand, or pruned)
+    checkpoint()
+    return sent
