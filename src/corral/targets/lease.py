@@ -2,8 +2,8 @@
 
 A run that will write takes the lease (``PREFIX/.corral/lease.json``: who, and until when)
 with a conditional create, so a second run on the same prefix finds it and is refused. A
-killed run's lease expires after ``s3.lease_seconds``; a later run replaces an expired
-lease. The lease is read back after it is written, so a service that ignores the
+killed run's lease expires after ``s3.lease_seconds`` (at once for a run on the same
+machine whose process is gone); a later run replaces an expired lease. The lease is read back after it is written, so a service that ignores the
 condition (some S3-compatibles do) still lets only the last writer proceed. A no-change
 run writes nothing and takes no lease.
 """
@@ -53,15 +53,30 @@ def acquire(store: ObjectStore, location: S3Location, seconds: int) -> Lease:
             held = store.get(key)
             info = _parse(held.body) if held is not None else {}
             expires = info.get("expires", 0)
-            if not isinstance(expires, int | float) or expires > time.time():
+            live = isinstance(expires, int | float) and expires > time.time()
+            if live and not _dead_here(info):
                 raise _refused(location, key, info) from None
-            store.delete([key])  # expired: its run was killed; replace it
+            store.delete([key])  # expired, or its run on this machine was killed: replace it
             continue
         held = store.get(key)
         if held is None or _parse(held.body).get("token") != token:
             raise _refused(location, key, _parse(held.body) if held else {})
         return Lease(store, key, token, seconds)
     raise _refused(location, key, {})
+
+
+def _dead_here(info: dict[str, object]) -> bool:
+    """Whether the lease's run was on this machine and its process is gone."""
+    pid = info.get("pid")
+    if info.get("host") != socket.gethostname() or not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False
+    return False
 
 
 def _body(token: str, seconds: int) -> bytes:

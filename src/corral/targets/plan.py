@@ -63,6 +63,16 @@ def make_plan(
         ):
             plan.unchanged.append(obj)
             continue
+        if (
+            seen is not None
+            and obj.phase == 0
+            and obj.relative in state.pending
+            and seen.size == obj.size
+            and (record is None or record.sha256 != obj.sha256)
+        ):
+            plan.adopt.append((obj, seen))
+            plan.unchanged.append(obj)
+            continue
         if seen is not None and record is None and obj.relative not in state.pending and not force:
             plan.foreign.append(obj.relative)
         plan.upload.append(obj)

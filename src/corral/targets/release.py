@@ -20,8 +20,9 @@ from corral.targets.store import Headers
 
 __all__ = ["PHASES", "LocalObject", "read_release"]
 
-#: Upload phases, in order: hashed names (and their variants), other names, manifests.
-PHASES = ("hashed", "plain", "manifest")
+#: Upload phases, in order: hashed names (and their variants), other names, corral's
+#: manifest, Django's manifest.
+PHASES = ("hashed", "plain", "corral-manifest", "manifest")
 _VARIANTS = {".br": "br", ".gz": "gzip", ".zst": "zstd"}
 _TEXT_TYPES = frozenset(
     {
@@ -90,8 +91,8 @@ def read_release(
         else:
             digest = _sha256(root / source)
         fresh[source] = [*identity, digest]
-        if relative in manifest_names:
-            phase, cache_control = 2, options.cache_control
+        if relative in manifest_names:  # corral's manifest, then Django's (what pages read)
+            phase, cache_control = 3 - manifest_names.index(relative), options.cache_control
         elif base in hashed:
             phase, cache_control = 0, options.cache_control_hashed
         else:

@@ -1,0 +1,139 @@
+"""Faults between corral and a real S3 server: after each, the bucket's manifests name only
+objects that exist with the right bytes, and the next run completes the job.
+
+The proxy drops connections (before or after the server acted), delays past the read
+timeout, or answers 500 / 503 SlowDown, at chosen requests; corral retries with backoff,
+and when a fault outlasts ``s3.max_attempts`` the run fails clearly, having deleted
+nothing, and the next run resumes without re-sending what made it.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from corral.errors import TargetError
+from tests.targets.faultproxy import Fault, FaultProxy, is_put, key_is
+from tests.targets.helpers import (
+    TARGET,
+    check_manifest_objects,
+    config_for,
+    keys,
+    make_project,
+    run,
+)
+
+
+def _object_put(method: str, path: str, query: str) -> bool:
+    return is_put(method, path, query) and "/.corral/" not in path
+
+
+def _change(source: Path, n: int) -> None:
+    (source / "css/base.css").write_text(f"html {{ color: #{n}{n}{n}; }}\n")
+    (source / "js/lib.js").write_text(f"export const x = {n};\n")
+    (source / f"new/{n}.txt").parent.mkdir(exist_ok=True)
+    (source / f"new/{n}.txt").write_text("x" * 400)
+
+
+@pytest.mark.parametrize(
+    ("action", "nth"),
+    [
+        ("503:SlowDown", 1),
+        ("500:InternalError", 4),
+        ("drop", 2),
+        ("drop-after", 5),
+        ("delay:1.6", 3),
+        ("503:SlowDown", 9),  # a manifest or the state
+    ],
+)
+def test_a_transient_fault_is_retried_and_the_release_completes(
+    tmp_path: Path, s3: Any, proxy: FaultProxy, action: str, nth: int
+) -> None:
+    source = make_project(tmp_path)
+    config = config_for(source, proxy.url, read_timeout=1.0)
+    run(config)
+    _change(source, 2)
+    proxy.inject(Fault(action, is_put, nth=nth, times=1))
+    report = run(config)
+    assert report.published and report.release == 2
+    assert proxy.shared.faults[0].fired == 1
+    assert check_manifest_objects(s3) > 0
+    proxy.clear()
+    again = run(config)
+    assert not again.upload and not again.published
+
+
+@pytest.mark.parametrize(
+    ("where", "nth"),
+    [("object", 1), ("object", 6), ("manifest", 1), ("state", 2)],
+)
+def test_a_lasting_fault_fails_clearly_keeps_the_bucket_consistent_and_the_next_run_resumes(
+    tmp_path: Path, s3: Any, proxy: FaultProxy, where: str, nth: int
+) -> None:
+    source = make_project(tmp_path)
+    config = config_for(source, proxy.url, max_attempts=2)
+    run(config)
+    before = check_manifest_objects(s3)
+    _change(source, 3)
+    planned = len(run(config, dry_run=True).upload)
+    match = {
+        "object": _object_put,
+        "manifest": key_is("/corral-manifest.json"),
+        "state": key_is("/.corral/state.json"),
+    }[where]
+    present = keys(s3)
+    proxy.clear()
+    proxy.inject(Fault("503:SlowDown", match, nth=nth, times=0))
+    with pytest.raises(TargetError) as caught:
+        run(config)
+    assert "attempts" in caught.value.message and caught.value.hint
+    assert present <= keys(s3)  # nothing deleted
+    assert check_manifest_objects(s3) >= before  # the old release, or the new one, whole
+    proxy.clear()
+    report = run(config)
+    assert report.published and check_manifest_objects(s3) > 0
+    if where == "object" and nth > 1:
+        assert len(report.upload) < planned  # what made it is not sent again
+    assert not run(config).upload
+
+
+def test_a_killed_run_leaves_the_previous_manifest_whole_and_the_next_run_finishes(
+    tmp_path: Path, s3: Any, proxy: FaultProxy
+) -> None:
+    source = make_project(tmp_path)
+    config = config_for(source, proxy.url)
+    run(config)
+    _change(source, 4)
+    planned = run(config, dry_run=True).upload
+    proxy.clear()
+    proxy.inject(Fault("delay:0.3", _object_put, times=0))
+    enough = threading.Event()
+    proxy.on_request(
+        lambda seen: enough.set() if sum(_object_put(s.method, s.path, "") for s in proxy.log) >= 4
+        else None
+    )
+    env = {**os.environ, "AWS_ENDPOINT_URL": proxy.url}
+    child = subprocess.Popen(
+        [sys.executable, "-m", "corral", "collect", "--target", TARGET,
+         "--source", str(source), "-q"],
+        env=env,
+        cwd=tmp_path,
+    )
+    try:
+        assert enough.wait(60), "the child never uploaded"
+        child.send_signal(signal.SIGKILL)
+    finally:
+        child.wait(30)
+    proxy.on_request(None)
+    assert check_manifest_objects(s3) > 0
+    proxy.clear()
+    report = run(config, force=False)
+    assert report.published and check_manifest_objects(s3) > 0
+    assert len(report.upload) < len(planned)  # the hashed objects that made it are adopted
