@@ -536,7 +536,7 @@ def _table(value: Any, key: str, origin: str) -> dict[str, Any]:
     if not isinstance(value, Mapping):
         raise ConfigError(
             f"{key!r} must be a table; found {value!r}",
-            hint="e.g. s3 = { concurrency = 16, cache_control = \"public, max-age=60\" }",
+            hint='e.g. s3 = { concurrency = 16, cache_control = "public, max-age=60" }',
             file=origin,
             key=key,
         )

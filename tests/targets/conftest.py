@@ -12,6 +12,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+import boto3
 import pytest
 
 from tests.conftest import need
@@ -77,8 +78,6 @@ def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 @pytest.fixture
 def s3(moto_url: str, aws_env: None) -> Iterator[object]:
     """A fresh bucket on the session's moto server; yields a boto3 client straight to it."""
-    import boto3
-
     request = urllib.request.Request(f"{moto_url}/moto-api/reset", method="POST")
     urllib.request.urlopen(request, timeout=10).close()
     client = boto3.client("s3", endpoint_url=moto_url)

@@ -7,6 +7,7 @@ after forwarding, delay, or answer with an error status (500, 503 SlowDown, 403 
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import socket
 import threading
@@ -47,7 +48,7 @@ class Fault:
     """
 
     action: str
-    match: Match = lambda method, path, query: True  # noqa: E731
+    match: Match = lambda method, path, query: True
     nth: int = 1
     times: int = 1  # 0: forever
     seen: int = 0
@@ -138,6 +139,9 @@ _ERROR = (
 )
 
 
+_HOP_BY_HOP = frozenset({"transfer-encoding", "connection", "content-length"})
+
+
 class _QuietServer(ThreadingHTTPServer):
     def handle_error(self, request: object, client_address: object) -> None:
         pass  # a client that hung up (a timeout, a killed run) is part of the test
@@ -147,7 +151,7 @@ class _Handler(BaseHTTPRequestHandler):
     shared: _Shared
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
     def _any(self) -> None:
@@ -156,7 +160,8 @@ class _Handler(BaseHTTPRequestHandler):
         path, _, query = self.path.partition("?")
         with self.shared.lock:
             number = len(self.shared.log) + 1
-            fault = next((f for f in self.shared.faults if f.wants(self.command, path, query)), None)
+            wanted = (f for f in self.shared.faults if f.wants(self.command, path, query))
+            fault = next(wanted, None)
         action = fault.action if fault else ""
         status = 0
         try:
@@ -177,7 +182,7 @@ class _Handler(BaseHTTPRequestHandler):
                 else:
                     self.send_response(status)
                     for name, value in headers:
-                        if name.lower() not in ("transfer-encoding", "connection", "content-length"):
+                        if name.lower() not in _HOP_BY_HOP:
                             self.send_header(name, value)
                     self.send_header("Content-Length", str(len(data)))
                     self.end_headers()
@@ -213,7 +218,5 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _drop(self) -> None:
         self.close_connection = True
-        try:
+        with contextlib.suppress(OSError):
             self.connection.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass

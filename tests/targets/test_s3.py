@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
+import brotli
 import pytest
 
 from corral.cli import main
 from corral.errors import BuildError, LockError, TargetError
 from corral.targets.remote import STATE_KEY
 from tests.targets.conftest import BUCKET
-from tests.targets.faultproxy import FaultProxy, is_list
+from tests.targets.faultproxy import Fault, FaultProxy, is_list
 from tests.targets.helpers import (
     PREFIX,
     TARGET,
@@ -194,8 +198,6 @@ def test_dry_run_plans_and_writes_nothing(tmp_path: Path, s3: Any, proxy: FaultP
 def test_a_second_run_on_the_same_prefix_is_refused(
     tmp_path: Path, s3: Any, proxy: FaultProxy
 ) -> None:
-    import time
-
     config = config_for(make_project(tmp_path), proxy.url)
     lease = {"token": "x", "host": "build-7", "pid": 4242, "expires": time.time() + 300}
     s3.put_object(Bucket=BUCKET, Key=f"{PREFIX}/.corral/lease.json", Body=json.dumps(lease))
@@ -211,12 +213,11 @@ def test_a_second_run_on_the_same_prefix_is_refused(
 
 
 def test_large_files_go_up_in_parts_streamed(tmp_path: Path, s3: Any, proxy: FaultProxy) -> None:
-    import os
-
     big = os.urandom(11 * 1024 * 1024 + 7)
     source = make_project(tmp_path, {"media/big.mp4": big, "a.css": "a{}"})
-    config = config_for(source, proxy.url, multipart_threshold=5 * 1024 * 1024,
-                        part_size=5 * 1024 * 1024)
+    config = config_for(
+        source, proxy.url, multipart_threshold=5 * 1024 * 1024, part_size=5 * 1024 * 1024
+    )
     run(config)
     assert body(s3, "media/big.mp4") == big
     parts = [s for s in proxy.log if s.method == "PUT" and "uploadId" in s.query]
@@ -226,8 +227,6 @@ def test_large_files_go_up_in_parts_streamed(tmp_path: Path, s3: Any, proxy: Fau
 
 
 def test_one_encoding_in_place(tmp_path: Path, s3: Any, proxy: FaultProxy) -> None:
-    import brotli
-
     config = config_for(make_project(tmp_path), proxy.url, in_place="br")
     run(config)
     files = _manifest(s3)
@@ -245,8 +244,7 @@ def test_cli_target_from_pyproject_without_root(
 ) -> None:
     make_project(tmp_path)
     (tmp_path / "pyproject.toml").write_text(
-        f'[tool.corral]\ntarget = "{TARGET}"\nendpoint_url = "{proxy.url}"\n'
-        'sources = ["assets"]\n'
+        f'[tool.corral]\ntarget = "{TARGET}"\nendpoint_url = "{proxy.url}"\nsources = ["assets"]\n'
     )
     assert main(["collect", "--config", str(tmp_path / "pyproject.toml")]) == 0
     out = capsys.readouterr().out
@@ -289,24 +287,20 @@ def test_a_missing_bucket_is_a_clear_error_before_anything_is_written(
 def test_an_endpoint_that_is_not_s3_is_a_clear_error(
     tmp_path: Path, s3: Any, proxy: FaultProxy
 ) -> None:
-    proxy.inject(FaultProxy_html())
+    proxy.inject(_html_everywhere())
     with pytest.raises(TargetError) as caught:
         run(config_for(make_project(tmp_path), proxy.url))
     assert "endpoint_url" in (caught.value.hint or "")
     assert proxy.count("PUT") == 0
 
 
-def FaultProxy_html() -> Any:  # noqa: N802 - reads as the fault it makes
-    from tests.targets.faultproxy import Fault
-
+def _html_everywhere() -> Fault:
     return Fault("200:<html><body>It works!</body></html>", times=0)
 
 
 def test_without_boto3_the_error_names_the_extra(
     tmp_path: Path, aws_env: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import sys
-
     monkeypatch.setitem(sys.modules, "boto3", None)
     with pytest.raises(Exception) as caught:
         run(config_for(make_project(tmp_path), "http://127.0.0.1:9"))

@@ -3,8 +3,9 @@
 A run that will write takes the lease (``PREFIX/.corral/lease.json``: who, and until when)
 with a conditional create, so a second run on the same prefix finds it and is refused. A
 killed run's lease expires after ``s3.lease_seconds`` (at once for a run on the same
-machine whose process is gone); a later run replaces an expired lease. The lease is read back after it is written, so a service that ignores the
-condition (some S3-compatibles do) still lets only the last writer proceed. A no-change
+machine whose process is gone); a later run replaces an expired lease. The lease is read
+back after it is written, so a service that ignores the condition (some S3-compatibles
+do) still lets only the last writer proceed. A no-change
 run writes nothing and takes no lease.
 """
 
