@@ -113,9 +113,11 @@ class Command(_django.Command):
         return self._collect_with_corral(setup)
 
     def _collect_with_corral(self, setup: Any) -> dict[str, list[str]]:
-        from corral.build import collect  # noqa: PLC0415
-
         config = setup.config
+        if config.target is not None:  # CorralS3Storage: build, then publish to the bucket
+            from corral.targets.s3 import publish_build as collect  # noqa: PLC0415
+        else:
+            from corral.build import collect  # noqa: PLC0415
         # The bar writes to the stream under Django's wrapper (which would add newlines).
         progress = ProgressBar(self.stderr._out, enabled=self.verbosity >= 1)
         try:
