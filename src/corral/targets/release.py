@@ -23,6 +23,7 @@ __all__ = ["PHASES", "LocalObject", "read_release"]
 #: Upload phases, in order: hashed names (and their variants), other names, corral's
 #: manifest, Django's manifest.
 PHASES = ("hashed", "plain", "corral-manifest", "manifest")
+_PRIVATE = frozenset({".corral", ".corral-staging"})  # an older layout's state; a run's staging
 _VARIANTS = {".br": "br", ".gz": "gzip", ".zst": "zstd"}
 _TEXT_TYPES = frozenset(
     {
@@ -116,7 +117,7 @@ def _walk(root: Path) -> dict[str, os.stat_result]:
             for entry in entries:
                 name = prefix + entry.name
                 if entry.is_dir(follow_symlinks=False):
-                    if name != ".corral":
+                    if name not in _PRIVATE:
                         stack.append((entry.path, name + "/"))
                 else:
                     found[name] = entry.stat()  # follows a `link = true` release's links

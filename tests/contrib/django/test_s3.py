@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from django.contrib.staticfiles.storage import staticfiles_storage
+from django.core.files.storage import storages as django_storages
 from django.templatetags.static import static
 
 from corral.targets.location import build_dir
@@ -35,7 +36,9 @@ def _configure(project: Project, endpoint: str) -> None:
 
 
 def test_collectstatic_publishes_to_the_bucket_and_static_gives_cdn_urls(
-    django_project: Project, s3: Any, proxy: FaultProxy
+    django_project: Project,
+    s3: Any,  # noqa: F811 - the fixture imported above
+    proxy: FaultProxy,  # noqa: F811
 ) -> None:
     django_project.write(FILES)
     _configure(django_project, proxy.url)
@@ -49,6 +52,7 @@ def test_collectstatic_publishes_to_the_bucket_and_static_gives_cdn_urls(
 
     # a web server that never built: the manifest comes from the bucket, once
     shutil.rmtree(build_dir(TARGET))
+    django_storages._storages.pop("staticfiles", None)  # a new process: a new storage instance
     reset_caches()
     proxy.clear()
     assert static("css/app.css") == f"https://cdn.example.com/static/{hashed}"

@@ -64,17 +64,18 @@ class CorralS3Storage(CorralStorage):
             path = f"{prefix}/" if prefix else ""
             kwargs["base_url"] = f"{protocol}//{domain}/{path}"
         kwargs["location"] = str(build_dir(self.target.url) / "root")
-        super().__init__(*args, **kwargs)
         options = dict(s3.get("s3") or {})
         if s3.get("region_name"):
             options["region"] = s3["region_name"]
-        self.corral_options = {
-            **self.corral_options,
+        # Set before Django's __init__, which reads the manifest.
+        self.remote_options: dict[str, Any] = {
             "target": self.target.url,
             "endpoint_url": s3.get("endpoint_url")
             or getattr(settings, "AWS_S3_ENDPOINT_URL", None),
             "s3": options,
         }
+        super().__init__(*args, **kwargs)
+        self.corral_options = {**self.corral_options, **self.remote_options}
 
     def read_manifest(self) -> str | None:
         """``staticfiles.json``: the local build's, else the bucket's (one GET)."""
@@ -84,11 +85,7 @@ class CorralS3Storage(CorralStorage):
         from corral.config import Config  # noqa: PLC0415
         from corral.targets.s3client import open_store  # noqa: PLC0415
 
-        config = Config(root=Path(self.location), **_config_options(self.corral_options))
+        config = Config(root=Path(self.location), **self.remote_options)
         store = open_store(self.target, config.s3_options())
         fetched = store.get(self.target.key(self.manifest_name))
         return fetched.body.decode("utf-8") if fetched is not None else None
-
-
-def _config_options(options: dict[str, Any]) -> dict[str, Any]:
-    return {k: options[k] for k in ("target", "endpoint_url", "s3") if k in options}
