@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -39,10 +41,7 @@ def moto_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     assert program is not None
     port = _free_port()
     log = tmp_path_factory.mktemp("moto") / "moto.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [program, "-H", "127.0.0.1", "-p", str(port)], stdout=out, stderr=out
-        )
+    pid = _start_detached(program, port, log)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -51,13 +50,59 @@ def moto_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 urllib.request.urlopen(f"{url}/moto-api/", timeout=1).close()
                 break
             except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
+                if not _alive(pid) or time.monotonic() > deadline:
                     pytest.fail(f"moto_server did not start: {log.read_text()[-2000:]}")
                 time.sleep(0.05)
         yield url
     finally:
-        process.terminate()
-        process.wait(10)
+        _stop(pid)
+
+
+def _start_detached(program: str, port: int, log: Path) -> int:
+    """Start the server as a grandchild (its shell parent exits at once) and return its pid.
+
+    Not a child of the test process: tests of corral's forking check that a run leaves
+    no child process behind, which a session-long child server would break.
+    """
+    shell = subprocess.run(
+        [
+            "sh",
+            "-c",
+            '"$0" -H 127.0.0.1 -p "$1" >"$2" 2>&1 </dev/null & echo $!',
+            program,
+            str(port),
+            str(log),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return int(shell.stdout.strip())
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}").exists() and "Z" not in _state(pid)
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return "Z"
+
+
+def _stop(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 10
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
 
 
 @pytest.fixture

@@ -81,7 +81,10 @@ class FaultProxy:
         self.shared = _Shared((parts.hostname or "127.0.0.1", parts.port or 80))
         handler = type("Handler", (_Handler,), {"shared": self.shared})
         self.server = _QuietServer(("127.0.0.1", 0), handler)
-        self.server.daemon_threads = True
+        # One request per connection, and every handler thread joined on exit: no thread
+        # outlives the test (corral forks only when no other thread runs).
+        self.server.daemon_threads = False
+        self.server.block_on_close = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
@@ -92,6 +95,7 @@ class FaultProxy:
     def __exit__(self, *exc: object) -> None:
         self.server.shutdown()
         self.server.server_close()
+        self._thread.join(10)
 
     # --- control and inspection ------------------------------------------------------
 
@@ -185,8 +189,10 @@ class _Handler(BaseHTTPRequestHandler):
                         if name.lower() not in _HOP_BY_HOP:
                             self.send_header(name, value)
                     self.send_header("Content-Length", str(len(data)))
+                    self.send_header("Connection", "close")
                     self.end_headers()
                     self.wfile.write(data)
+                    self.close_connection = True
         finally:
             seen = Seen(number, self.command, path, query, status)
             with self.shared.lock:
@@ -212,9 +218,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", "text/html" if name.startswith("<") else "application/xml")
         self.send_header("Content-Length", str(len(data)))
+        self.send_header("Connection", "close")
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(data)
+        self.close_connection = True
 
     def _drop(self) -> None:
         self.close_connection = True
