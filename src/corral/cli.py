@@ -11,6 +11,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from importlib import import_module
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -135,12 +136,7 @@ def _parser() -> argparse.ArgumentParser:
         help="adopt a non-empty root corral does not own, replace files in the "
         "way; with --clear also delete files corral did not write",
     )
-    p.add_argument(
-        "--target",
-        metavar="s3://BUCKET/PREFIX",
-        help="publish to S3-compatible object storage instead of a directory (built first "
-        "in a private directory; needs corral[s3])",
-    )
+    p.add_argument("--target", metavar="s3://BUCKET/PREFIX", help="publish to object storage")
     _wait_option(p)
 
     p = commands.add_parser(
@@ -288,12 +284,9 @@ def _count(text: str) -> int:
 
 def _config(args: argparse.Namespace) -> Config:
     overrides: dict[str, Any] = {}
-    if args.root is not None:
-        overrides["root"] = args.root
-    if args.state_dir is not None:
-        overrides["state_dir"] = args.state_dir
-    if getattr(args, "target", None) is not None:
-        overrides["target"] = args.target
+    for key in ("root", "state_dir", "target", "url"):
+        if getattr(args, key, None) is not None:
+            overrides[key] = getattr(args, key)
     sources: list[Any] = list(args.source or [])
     for spec in args.package or []:
         prefix, sep, name = spec.partition("=")
@@ -304,8 +297,6 @@ def _config(args: argparse.Namespace) -> Config:
         overrides["ignore"] = args.ignore
     if args.no_default_ignore:
         overrides["default_ignore"] = False
-    if args.url is not None:
-        overrides["url"] = args.url
     if getattr(args, "strict", False):
         overrides["strict"] = True
     if getattr(args, "no_hash", False):
@@ -336,8 +327,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "webserver":
             return _webserver(args, out)
         config = _config(args)
-        if args.command == "collect" and config.target is not None:
-            return _publish(config, args, out, err)
         if args.command == "collect":
             return _collect(config, args, out, err, style)
         if args.command == "clean":
@@ -408,8 +397,9 @@ def _collect(
     config: Config, args: argparse.Namespace, out: TextIO, err: TextIO, style: _Style
 ) -> int:
     bar = ProgressBar(err, enabled=not (args.quiet or args.json))
+    run: Any = collect if config.target is None else import_module("corral.targets.s3").publish
     try:
-        report = collect(
+        report = run(
             config,
             dry_run=args.dry_run,
             clear=args.clear,
@@ -431,7 +421,10 @@ def _collect(
                 f"{style('conflict', '33')}: {c.logical!r} comes from {c.winner.path}; "
                 f"ignoring {shadowed}\n"
             )
-        _summary(report, config, args.verbose, out)
+        if config.target is not None:
+            out.writelines(report.summary(args.verbose))
+        else:
+            _summary(report, config, args.verbose, out)
     return 0
 
 
@@ -453,53 +446,6 @@ def _webserver(args: argparse.Namespace, out: TextIO) -> int:
         _dump({"server": args.server, "url": url, "release": manifest.release, "config": text}, out)
     else:
         out.write(text)
-    return 0
-
-
-def _publish(config: Config, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from corral.targets.s3 import publish  # noqa: PLC0415 - remote targets only
-
-    bar = ProgressBar(err, enabled=not (args.quiet or args.json))
-    try:
-        report = publish(
-            config,
-            dry_run=args.dry_run,
-            clear=args.clear,
-            force=args.force,
-            wait=args.wait,
-            progress=bar,
-        )
-    finally:
-        bar.close()
-    if args.json:
-        _dump(report.to_dict(), out)
-        return 0
-    if args.quiet:
-        return 0
-    counts = (
-        f"{len(report.upload):,} to upload, {len(report.unchanged):,} unchanged, "
-        f"{len(report.pruned):,} to prune"
-    )
-    if report.dry_run:
-        out.write(f"Dry run, nothing written. Plan for {report.target}: {counts}\n")
-    elif report.upload or report.pruned or report.published:
-        out.write(
-            f"Published to {report.target}: {len(report.upload):,} uploaded "
-            f"({report.bytes_uploaded:,} bytes), {len(report.unchanged):,} unchanged, "
-            f"{len(report.pruned):,} pruned -> release {report.release}\n"
-        )
-    else:
-        out.write(
-            f"{report.target} is up to date ({len(report.unchanged):,} objects, "
-            f"release {report.release or '-'})\n"
-        )
-    if args.verbose:
-        out.writelines(f"  upload   {name}\n" for name in report.upload)
-        out.writelines(f"  prune    {name}\n" for name in report.pruned)
-        if args.verbose > 1:
-            out.writelines(f"  same     {name}\n" for name in report.unchanged)
-    phases = ", ".join(f"{k} {v:.3f}" for k, v in report.timings.items())
-    out.write(f"  time {sum(report.timings.values()):.3f} s ({phases})\n")
     return 0
 
 

@@ -131,8 +131,7 @@ class Config:
     #: Where corral keeps its private state (``None``: ``$CORRAL_STATE_DIR``, else a
     #: sibling of the root, ``.<root name>.corral``; see :func:`corral.state.state_location`).
     state_dir: Path | None = None
-    #: Object storage to publish to (``s3://BUCKET/PREFIX``); ``root`` is then a private
-    #: build directory. ``endpoint_url`` and the ``s3`` table tune it (corral.targets).
+    #: Object storage to publish to (``s3://BUCKET/PREFIX``; root: a private build directory).
     target: str | None = None
     endpoint_url: str | None = None
     s3: Mapping[str, Any] = field(default_factory=dict)
@@ -310,13 +309,12 @@ def load_config(
     _check_keys(table, origin)
     _check_keys(overrides, "arguments")
 
-    target = overrides.get("target", table.get("target"))
-    if target is not None:
-        from corral.targets.location import S3Location, build_dir  # noqa: PLC0415
+    remote: dict[str, Any] = {}
+    if overrides.get("target", table.get("target")) is not None:  # object storage
+        from corral.targets.location import remote_settings  # noqa: PLC0415
 
-        location = S3Location.parse(_expect(str, target, "target", origin), origin=origin)
-        target = location.url
-        overrides["root"] = str(build_dir(target) / "root")  # never the user's STATIC_ROOT
+        remote = remote_settings({**table, **overrides}, origin)
+        overrides["root"] = remote.pop("root")  # a private build directory
     root_value = overrides.get("root", table.get("root"))
     if root_value is None:
         raise ConfigError(
@@ -385,9 +383,7 @@ def load_config(
         strict=_expect(bool, pick("strict", False), "strict", origin),
         keep=keep,
         state_dir=state_dir,
-        target=target,
-        endpoint_url=_optional_str(pick("endpoint_url", None), "endpoint_url", origin),
-        s3=_table(pick("s3", {}), "s3", origin),
+        **remote,
         project_root=base,
         origin=origin,
     )
@@ -526,21 +522,6 @@ def _expect(kind: type[T], value: Any, key: str, origin: str) -> T:
             f"{key!r} must be a {kind.__name__}; found {value!r}", file=origin, key=key
         )
     return value
-
-
-def _optional_str(value: Any, key: str, origin: str) -> str | None:
-    return None if value is None else _expect(str, value, key, origin)
-
-
-def _table(value: Any, key: str, origin: str) -> dict[str, Any]:
-    if not isinstance(value, Mapping):
-        raise ConfigError(
-            f"{key!r} must be a table; found {value!r}",
-            hint='e.g. s3 = { concurrency = 16, cache_control = "public, max-age=60" }',
-            file=origin,
-            key=key,
-        )
-    return dict(value)
 
 
 def _strings(value: Any, key: str, origin: str) -> Iterable[str]:

@@ -16,7 +16,14 @@ from typing import Any
 
 from corral.errors import ConfigError
 
-__all__ = ["S3Location", "S3Options", "build_dir", "is_remote", "parse_options"]
+__all__ = [
+    "S3Location",
+    "S3Options",
+    "build_dir",
+    "is_remote",
+    "parse_options",
+    "remote_settings",
+]
 
 # S3's own rule, loosened to what S3-compatible services accept (R2, MinIO, SeaweedFS).
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$")
@@ -160,3 +167,30 @@ def build_dir(target: str) -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(Path.home(), ".cache")
     digest = hashlib.sha256(target.encode()).hexdigest()[:16]
     return Path(base) / "corral" / "targets" / digest
+
+
+def remote_settings(table: Mapping[str, Any], origin: str) -> dict[str, Any]:
+    """``target``, ``endpoint_url`` and ``s3`` of a configuration, validated, plus the
+    ``root`` the release is built in."""
+    target, endpoint, s3 = table["target"], table.get("endpoint_url"), table.get("s3", {})
+    if not isinstance(target, str):
+        raise ConfigError(f"'target' must be a str; found {target!r}", file=origin, key="target")
+    url = S3Location.parse(target, origin=origin).url
+    if endpoint is not None and not isinstance(endpoint, str):
+        raise ConfigError(
+            f"'endpoint_url' must be a str; found {endpoint!r}", file=origin, key="endpoint_url"
+        )
+    if not isinstance(s3, Mapping):
+        raise ConfigError(
+            f"'s3' must be a table; found {s3!r}",
+            hint='e.g. s3 = { concurrency = 16, cache_control = "public, max-age=60" }',
+            file=origin,
+            key="s3",
+        )
+    parse_options(s3, endpoint, origin)  # fail now, not after the build
+    return {
+        "target": url,
+        "endpoint_url": endpoint,
+        "s3": dict(s3),
+        "root": str(build_dir(url) / "root"),
+    }

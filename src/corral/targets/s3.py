@@ -34,6 +34,8 @@ from corral.targets.upload import upload_all
 
 if TYPE_CHECKING:
     from corral.config import Config
+    from corral.errors import Problem
+    from corral.loadpath import Conflict
     from corral.report import Progress, Report
 
 __all__ = ["RemoteReport", "publish", "publish_build", "publish_release"]
@@ -56,6 +58,41 @@ class RemoteReport:
     bytes_uploaded: int = 0
     build: Report | None = None
     timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return self.build.warnings if self.build is not None else []
+
+    @property
+    def conflicts(self) -> list[Conflict]:
+        return self.build.conflicts if self.build is not None else []
+
+    def summary(self, verbose: int = 0) -> list[str]:
+        """What the command line prints: one line, the keys with ``verbose``, timings."""
+        counts = (
+            f"{len(self.upload):,} to upload, {len(self.unchanged):,} unchanged, "
+            f"{len(self.pruned):,} to prune"
+        )
+        if self.dry_run:
+            lines = [f"Dry run, nothing written. Plan for {self.target}: {counts}\n"]
+        elif self.upload or self.pruned or self.published:
+            lines = [
+                f"Published to {self.target}: {len(self.upload):,} uploaded "
+                f"({self.bytes_uploaded:,} bytes), {len(self.unchanged):,} unchanged, "
+                f"{len(self.pruned):,} pruned -> release {self.release}\n"
+            ]
+        else:
+            lines = [
+                f"{self.target} is up to date ({len(self.unchanged):,} objects, "
+                f"release {self.release or '-'})\n"
+            ]
+        if verbose:
+            lines += [f"  upload   {name}\n" for name in self.upload]
+            lines += [f"  prune    {name}\n" for name in self.pruned]
+        if verbose > 1:
+            lines += [f"  same     {name}\n" for name in self.unchanged]
+        phases = ", ".join(f"{k} {v:.3f}" for k, v in self.timings.items())
+        return [*lines, f"  time {sum(self.timings.values()):.3f} s ({phases})\n"]
 
     def to_dict(self) -> dict[str, object]:
         return {
