@@ -268,11 +268,18 @@ def _cache_options(parser: argparse.ArgumentParser) -> None:
 def _wait_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--wait",
-        type=float,
+        type=_seconds,
         default=0.0,
         metavar="SECONDS",
         help="wait this long for another run's lock instead of failing at once",
     )
+
+
+def _seconds(text: str) -> float:
+    value = float(text)  # a ValueError is argparse's "invalid value"
+    if not value >= 0:  # negative, or NaN
+        raise argparse.ArgumentTypeError("must be 0 or more seconds ('inf': no limit)")
+    return value
 
 
 def _count(text: str) -> int:

@@ -83,7 +83,11 @@ def compress_tree(
     wanted: list[tuple[str, str]] = []  # (relpath, digest)
     for relpath in files:
         path = root / relpath
-        size = path.stat().st_size
+        try:
+            size = path.stat().st_size
+        except OSError as exc:
+            problems.append(_stat_problem(path, exc))
+            continue
         if options.skip_reason(relpath, size) is not None:
             continue
         try:
@@ -173,3 +177,14 @@ def _place(entry: Path, target: Path, integrity: str) -> None:
             path=str(target),
             hint="check the directory's permissions and free space",
         ) from exc
+
+
+def _stat_problem(path: Path, exc: OSError) -> Problem:
+    if path.is_symlink():
+        return Problem(
+            "broken-symlink",
+            f"broken symbolic link (points to {os.readlink(path)!r}, which does not exist)",
+            path=str(path),
+            hint="fix or remove the link",
+        )
+    return Problem("unreadable", f"can't read this file: {exc.strerror or exc}", path=str(path))

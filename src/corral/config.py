@@ -264,7 +264,10 @@ def find_config_file(start: Path) -> Path | None:
     """Return the nearest ``pyproject.toml`` at or above ``start`` that has ``[tool.corral]``."""
     for directory in (start, *start.parents):
         candidate = directory / "pyproject.toml"
-        if candidate.is_file() and "corral" in _read_toml(candidate).get("tool", {}):
+        if not candidate.is_file():
+            continue
+        tool = _read_toml(candidate).get("tool")
+        if isinstance(tool, dict) and "corral" in tool:
             return candidate
     return None
 

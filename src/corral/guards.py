@@ -22,10 +22,13 @@ __all__ = [
     "ChangedWhileCopied",
     "copy_new",
     "empty_directory",
+    "entries",
     "move",
+    "owned_dir",
     "real_directory",
     "remove_tree",
     "same_file_system",
+    "write_gitignore",
 ]
 
 #: Version-control directories: never deleted, not even by ``--force --clear``.
@@ -137,3 +140,35 @@ class ChangedWhileCopied(Exception):
             logical_path=self.relpath,
             hint="run again once whatever is writing the file has finished",
         )
+
+
+_GITIGNORE = b"# corral's private state: never commit or serve it\n*\n"
+
+
+def entries(directory: Path) -> list[str]:
+    try:
+        return os.listdir(directory)
+    except FileNotFoundError:
+        return []
+
+
+def owned_dir(path: Path) -> bool:
+    """Whether ``path`` is a real directory (not a link) holding corral's ``owner.json``."""
+    try:
+        return stat.S_ISDIR(os.lstat(path).st_mode) and stat.S_ISREG(
+            os.lstat(path / "owner.json").st_mode
+        )
+    except OSError:
+        return False
+
+
+def write_gitignore(path: Path) -> None:
+    """Keep git out of the state directory. Written in place (no fsync: a torn one is
+    seen and rewritten by the next run)."""
+    try:
+        if path.read_bytes() == _GITIGNORE:
+            return
+    except OSError:
+        pass
+    with contextlib.suppress(OSError):
+        path.write_bytes(_GITIGNORE)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import math
 import os
 import struct
 import threading
@@ -47,7 +48,9 @@ class TargetLock:
         self._thread_lock = _thread_lock(lock_file)
 
     def __enter__(self) -> TargetLock:
-        if self.wait > 0:
+        if math.isinf(self.wait):
+            acquired = self._thread_lock.acquire()  # wait as long as it takes
+        elif self.wait > 0:
             acquired = self._thread_lock.acquire(timeout=self.wait)
         else:
             acquired = self._thread_lock.acquire(blocking=False)

@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import stat
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -45,7 +44,16 @@ from typing import Any, NamedTuple
 from corral import jsonio
 from corral.errors import Problem, TargetError
 from corral.gcpause import gc_paused
-from corral.guards import empty_directory, move, real_directory, remove_tree, same_file_system
+from corral.guards import (
+    empty_directory,
+    entries,
+    move,
+    owned_dir,
+    real_directory,
+    remove_tree,
+    same_file_system,
+    write_gitignore,
+)
 
 __all__ = [
     "LEGACY_DIR",
@@ -193,6 +201,7 @@ class State:
         """The state in ``data``; ``derived(n)`` reads generation ``n``'s derived file."""
         if not isinstance(data, dict) or data.get("format") not in (2, FORMAT):
             raise ValueError("unknown state format")
+        _check_shapes(data)
         # tuple.__new__ skips the named tuples' own __new__ (a Python function): 30% of
         # building 33,000 records on the full benchmark corpus. The shapes are checked.
         new = tuple.__new__
@@ -231,6 +240,27 @@ def _retired(data: Any, targets: dict[str, TargetRecord]) -> dict[str, int] | No
         if type(value) is not int or key not in targets:
             return None
     return data
+
+
+def _check_shapes(data: dict[str, Any]) -> None:
+    """Raise ValueError unless the fields have their types (a foreign or hand-edited state
+    is then "know nothing", never a crash later in the run)."""
+    release, sources, targets = data.get("release"), data.get("sources"), data.get("targets")
+    numbers = (data.get("scanned_ns"), data.get("derived", 0), 0 if release is None else release)
+    if not all(type(n) is int for n in numbers) or type(sources) is not dict:
+        raise ValueError("the state's fields have the wrong types")
+    if type(targets) is not dict or not all(map(_typed, [*sources.values(), *targets.values()])):
+        raise ValueError("a state record has the wrong types")
+
+
+def _typed(record: Any) -> bool:
+    """A record's path or digest first, numbers, then (a source's) digest."""
+    if type(record) is not list or not record or type(record[0]) is not str:
+        return type(record) is not list  # the wrong shape: reported by the caller
+    last = len(record) - (len(record) == 7)
+    return all(type(n) is int for n in record[1:last]) and all(
+        type(d) is str for d in record[last:]
+    )
 
 
 def _bad_record(key: str, value: Any) -> bool:
@@ -277,7 +307,7 @@ class StateDir:
         #: Where the state belongs (and goes on the next writing run).
         self.home = state_location(root, location)
         self.legacy_path = root / LEGACY_DIR
-        self.legacy = not (self.home / MARKER).is_file() and _owned_dir(self.legacy_path)
+        self.legacy = not (self.home / MARKER).is_file() and owned_dir(self.legacy_path)
         #: Where the state is now: ``home``, or ``ROOT/.corral`` until it is migrated.
         self.path = self.legacy_path if self.legacy else self.home
         #: Staging for published files: ``tmp`` in the state directory when that is on
@@ -363,7 +393,7 @@ class StateDir:
         for directory in (self.tmp, self.releases_dir):
             real_directory(directory, self._mkdirs)
         if not self.legacy:
-            _write_gitignore(self.path / ".gitignore")
+            write_gitignore(self.path / ".gitignore")
         if not self.marker.exists():
             self.write_json(
                 self.marker,
@@ -407,12 +437,12 @@ class StateDir:
 
         legacy, home = self.legacy_path, self.home
         with TargetLock(legacy / "lock", self.root, wait=wait):
-            if not _owned_dir(legacy) or (home / MARKER).is_file():
+            if not owned_dir(legacy) or (home / MARKER).is_file():
                 self._switch_home()
                 return None
             # The compression cache that older versions kept here is not moved: the
             # shared cache replaces it (see corral.precompress.tidy_cache).
-            names = [n for n in _entries(legacy) if n not in _NOT_MOVED and _ours(n)]
+            names = [n for n in entries(legacy) if n not in _NOT_MOVED and _ours(n)]
             names.sort(key=lambda name: name == MARKER)
             for name in names:
                 # What a killed move already moved is in ``home`` only; what is still in
@@ -462,7 +492,7 @@ class StateDir:
                 return State.from_json(jsonio.loads(payload), self._load_derived)
         except FileNotFoundError:
             return State()
-        except (OSError, ValueError, KeyError, IndexError, TypeError):
+        except (OSError, ValueError, KeyError, IndexError, TypeError, AttributeError):
             # A torn or foreign state file: start from nothing and re-read every source.
             # Ownership is rebuilt from the release records (see recover_targets).
             return State()
@@ -678,40 +708,8 @@ def _ours(name: str) -> bool:
     return name in _KNOWN or (name.startswith("derived.") and name.endswith(".json"))
 
 
-def _entries(directory: Path) -> list[str]:
-    try:
-        return os.listdir(directory)
-    except FileNotFoundError:
-        return []
-
-
 def _foreign_entries(directory: Path) -> list[str]:
     try:
         return sorted(name for name in os.listdir(directory) if not _ours(name))
     except (FileNotFoundError, NotADirectoryError):
         return []
-
-
-def _owned_dir(path: Path) -> bool:
-    """Whether ``path`` is a real directory (not a link) holding corral's marker."""
-    try:
-        return stat.S_ISDIR(os.lstat(path).st_mode) and stat.S_ISREG(
-            os.lstat(path / MARKER).st_mode
-        )
-    except OSError:
-        return False
-
-
-_GITIGNORE = b"# corral's private state: never commit or serve it\n*\n"
-
-
-def _write_gitignore(path: Path) -> None:
-    """Keep git out of the state directory. Written in place (no fsync: a torn one is
-    seen and rewritten by the next run)."""
-    try:
-        if path.read_bytes() == _GITIGNORE:
-            return
-    except OSError:
-        pass
-    with contextlib.suppress(OSError):
-        path.write_bytes(_GITIGNORE)
