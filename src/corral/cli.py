@@ -19,6 +19,7 @@ from corral import __version__
 from corral.build import clean, collect
 from corral.config import Config, load_config
 from corral.errors import BuildError, ConfigError, CorralError, Problem
+from corral.lock import seconds
 from corral.progress import ProgressBar
 from corral.report import Report
 
@@ -268,18 +269,11 @@ def _cache_options(parser: argparse.ArgumentParser) -> None:
 def _wait_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--wait",
-        type=_seconds,
+        type=seconds,
         default=0.0,
         metavar="SECONDS",
         help="wait this long for another run's lock instead of failing at once",
     )
-
-
-def _seconds(text: str) -> float:
-    value = float(text)  # a ValueError is argparse's "invalid value"
-    if not value >= 0:  # negative, or NaN
-        raise argparse.ArgumentTypeError("must be 0 or more seconds ('inf': no limit)")
-    return value
 
 
 def _count(text: str) -> int:

@@ -20,7 +20,7 @@ from types import TracebackType
 
 from corral.errors import LockError, TargetError
 
-__all__ = ["TargetLock", "holder"]
+__all__ = ["TargetLock", "holder", "seconds"]
 
 # struct flock on Linux: short l_type, short l_whence, off_t l_start, off_t l_len, pid_t l_pid
 _FLOCK = "hhqqixxxx"
@@ -108,6 +108,14 @@ class TargetLock:
             os.close(self._fd)  # closing the descriptor releases the lock
             self._fd = None
             self._thread_lock.release()
+
+
+def seconds(text: str) -> float:
+    """A ``--wait``: 0 or more seconds, ``inf`` for no limit (ValueError otherwise)."""
+    value = float(text)
+    if not value >= 0:  # negative, or NaN
+        raise ValueError(f"not 0 or more seconds: {text!r}")
+    return value
 
 
 def holder(lock_file: Path) -> int | None:
