@@ -152,6 +152,7 @@ def test_post_process_dry_run_does_nothing(django_project: Project, tmp_path: Pa
         ({"accept_missing": "vendor/*"}, "accept_missing"),
         ({"passthrough": ["("]}, "passthrough"),
         ({"integrity": "md5"}, "integrity"),
+        ({"cache_dir": 5}, "cache_dir"),
     ],
 )
 def test_corral_storage_rejects_a_bad_option(
@@ -161,6 +162,18 @@ def test_corral_storage_rejects_a_bad_option(
         ours.CorralStorage(location=str(tmp_path), **options)
     assert caught.value.key == key
     assert caught.value.file == 'STORAGES["staticfiles"]["OPTIONS"]'
+
+
+def test_the_cache_dir_option_yields_to_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CORRAL_CACHE_DIR")
+    storage = ours.CorralStorage(location=str(tmp_path), cache_dir="build/cache")
+    assert storage.corral_options["cache_dir"] == Path.cwd() / "build/cache"
+    monkeypatch.setenv("CORRAL_CACHE_DIR", str(tmp_path / "ci-cache"))
+    assert (
+        "cache_dir" not in ours.CorralStorage(location=str(tmp_path), cache_dir="x").corral_options
+    )
 
 
 def test_a_typo_in_a_compress_option_gets_a_hint(tmp_path: Path) -> None:

@@ -87,7 +87,8 @@ class CorralStorage(ManifestStaticFilesStorage):
     already-hashed names), ``modules`` (rewrite ES module imports, default on),
     ``integrity`` (the hash of the SRI values: ``"sha256"``, the default,
     ``"sha384"`` or ``"sha512"``), ``compress`` (``True``/``False`` or a table of
-    compression options, default on).
+    compression options, default on), ``cache_dir`` (the shared compression cache;
+    ``$CORRAL_CACHE_DIR`` wins over it, see docs/deploy-cache.md).
     """
 
     corral_option_names = (
@@ -99,6 +100,7 @@ class CorralStorage(ManifestStaticFilesStorage):
         "integrity",
         "compress",
         "state_dir",
+        "cache_dir",
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -170,6 +172,18 @@ def _validated(options: dict[str, Any]) -> dict[str, Any]:
             normalized[key] = dict(options[key])
     if state_dir is not None:
         normalized["state_dir"] = Path(os.path.abspath(os.fspath(state_dir)))
+    cache_dir = options.get("cache_dir")
+    if cache_dir is not None and not isinstance(cache_dir, str | os.PathLike):
+        raise ConfigError(
+            f"'cache_dir' must be a path; found {cache_dir!r}",
+            hint="the shared compression cache, e.g. a directory a CI cache keeps",
+            file=_OPTIONS,
+            key="cache_dir",
+        )
+    normalized.pop("cache_dir", None)
+    if cache_dir is not None and not os.environ.get("CORRAL_CACHE_DIR"):
+        # As cache_dir in [tool.corral]: $CORRAL_CACHE_DIR, set by the build, wins.
+        normalized["cache_dir"] = Path(os.path.abspath(os.fspath(cache_dir)))
     return normalized
 
 
