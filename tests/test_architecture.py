@@ -19,8 +19,6 @@ MAX_LINES = 600
 KNOWN_CYCLES: set[tuple[str, ...]] = {
     # config imports its cache-size and cache-dir parsers lazily; they take CACHE_ENV from it
     ("corral.compress.location", "corral.config"),
-    # the Django settings reader and the storages it names (lazy imports both ways)
-    ("corral.contrib.django.conf", "corral.contrib.django.storage"),
 }
 
 #: Modules over MAX_LINES today, with their length then. They may only get shorter; remove

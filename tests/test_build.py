@@ -279,6 +279,22 @@ def test_dry_run_plans_without_writing(project: Path) -> None:
     assert snapshot(project / "static_root") == before
 
 
+def test_dry_run_with_clear_plans_what_clear_deletes(project: Path) -> None:
+    config = config_for(project, hash=True, keep=2)
+    collect(config)
+    root = project / "static_root"
+    (root / "by-hand.txt").write_text("placed by hand")
+    before = snapshot(root)
+    # Nothing changed: the release stays as it is, hashed copies and manifests included.
+    assert collect(config, dry_run=True, clear=True).pruned == []
+    # With force, --clear also deletes what corral did not write: the plan says so.
+    assert collect(config, dry_run=True, clear=True, force=True).pruned == ["by-hand.txt"]
+    assert snapshot(root) == before
+    report = collect(config, clear=True, force=True)
+    assert report.pruned == ["by-hand.txt"]
+    assert not (root / "by-hand.txt").exists()
+
+
 def test_torn_state_file_is_recovered_from_release_records(project: Path) -> None:
     config = config_for(project, keep=None)
     collect(config)

@@ -258,3 +258,95 @@ def test_cache_dir_flag_no_cache_and_the_cache_commands(project: Path, tmp_path:
 def test_cache_prune_usage_errors(project: Path, args: list[str], message: str) -> None:
     result = corral(*args, cwd=project)
     assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_find_names_the_pattern_that_ignores_a_file(site: Path) -> None:
+    write_tree(site / "assets", {"css/_theme.scss": "$c: red;", "js/vendor/x.js": "x"})
+    (site / "pyproject.toml").write_text(
+        '[tool.corral]\nroot = "static_root"\nsources = ["assets", "vendor"]\n'
+        'ignore = ["*.scss", "js/vendor"]\nhash = false\ncompress = false\n'
+    )
+    result = corral("find", "css/_theme.scss", cwd=site)
+    assert result.returncode == 1
+    assert (
+        f"ignored: 'css/_theme.scss' is {site / 'assets/css/_theme.scss'} ({site / 'assets'}), "
+        f"excluded by the ignore pattern '*.scss' from 'ignore' ({site / 'pyproject.toml'})"
+    ) in result.stderr
+    # A directory pattern, and Django's defaults.
+    assert "pattern 'js/vendor'" in corral("find", "js/vendor/x.js", cwd=site).stderr
+    write_tree(site / "assets", {"css/.hidden.css": "h"})
+    hidden = corral("find", "css/.hidden.css", "--json", cwd=site)
+    assert hidden.returncode == 1
+    [ignored] = json.loads(hidden.stdout)["ignored"]
+    assert ignored["pattern"] == ".*"
+    assert ignored["pattern_from"].startswith("Django's default ignore patterns")
+    assert "is in no source" in corral("find", "css/nothing.css", cwd=site).stderr
+
+
+def test_find_maps_a_hashed_name_back_to_its_file(site: Path) -> None:
+    (site / "pyproject.toml").write_text(
+        '[tool.corral]\nroot = "static_root"\nsources = ["assets", "vendor"]\ncompress = false\n'
+    )
+    assert corral("collect", "-q", cwd=site).returncode == 0
+    manifest = json.loads((site / "static_root/staticfiles.json").read_text())["paths"]
+    hashed = manifest["css/app.css"]
+    for asked in (hashed, f"/static/{hashed}"):
+        result = corral("find", asked, cwd=site)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.startswith(f"{hashed} is a hashed name of:\ncss/app.css\n")
+        assert f"from    {site / 'assets/css/app.css'}" in result.stdout
+        assert f"hashed  {hashed}" in result.stdout
+    data = json.loads(corral("find", hashed, "--json", cwd=site).stdout)
+    assert (data["logical_path"], data["hashed_from"]) == ("css/app.css", hashed)
+    # An old release's hashed name maps back too, while the release is kept.
+    (site / "assets/css/app.css").write_text("body { color: blue; }\n")
+    assert corral("collect", "-q", cwd=site).returncode == 0
+    assert "is a hashed name of:\ncss/app.css" in corral("find", hashed, cwd=site).stdout
+    assert corral("find", "css/app.000000000000.css", cwd=site).returncode == 1
+
+
+def test_check_reports_what_the_next_collect_refuses(site: Path) -> None:
+    (site / "pyproject.toml").write_text(
+        '[tool.corral]\nroot = "static_root"\nsources = ["assets", "vendor"]\ncompress = false\n'
+    )
+    write_tree(site / "assets", {"css/theme.css": ".x { background: url(../img/nope.png) }\n"})
+    checked = corral("check", cwd=site)
+    assert checked.returncode == 1
+    assert not (site / "static_root").exists()
+    refused = corral("collect", cwd=site)
+    assert refused.returncode == 1
+    [line] = [x for x in refused.stderr.splitlines() if x.strip().startswith("problem:")]
+    assert "img/nope.png" in line
+    assert line.strip() in checked.stderr  # collect's own words
+    assert "1 problem(s) found." in checked.stdout
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        "compress = { brotli_levl = 11 }\n",
+        '[tool.corral.missing]\nurll = "warn"\n',
+        "passthrough = ['(']\n",
+    ],
+)
+def test_a_mistake_in_a_nested_table_creates_nothing(site: Path, extra: str) -> None:
+    (site / "pyproject.toml").write_text(
+        f'[tool.corral]\nroot = "static_root"\nsources = ["assets"]\n{extra}'
+    )
+    result = corral("collect", cwd=site)
+    assert result.returncode == 2, result.stderr
+    assert f"  in: {site / 'pyproject.toml'}:" in result.stderr
+    assert not (site / "static_root").exists()
+
+
+def test_missing_sources_are_a_configuration_mistake(site: Path) -> None:
+    result = corral("collect", "--source", "nope", cwd=site)
+    assert result.returncode == 2
+    assert "source directory" in result.stderr and "does not exist" in result.stderr
+    assert "in the command line (--source/--package)" in result.stderr
+    assert "pyproject.toml" not in result.stderr
+    assert corral("collect", "--package", "no_such_package_here", cwd=site).returncode == 2
+    # With another problem besides, it is a failed run (exit 1), as before.
+    (site / "assets/dangling.css").symlink_to(site / "nowhere.css")
+    assert corral("collect", "--source", "nope", "--source", "assets", cwd=site).returncode == 1
+    assert not (site / "static_root").exists()

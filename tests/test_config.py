@@ -201,3 +201,86 @@ def test_compression_levels_and_sizes_from_the_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"levels\.'\*\.map'") as info:
         load_config(cwd=tmp_path).compression_options()
     assert info.value.file == str(tmp_path / "pyproject.toml")
+
+
+# --- where a mistake is -------------------------------------------------------------------
+
+PROJECT = """\
+[project]
+name = "site"
+
+[tool.corral]
+root = "static_root"
+sources = ["assets"]
+{extra}
+[tool.other]
+URL = "not ours"
+"""
+
+
+def _error_for(tmp_path: Path, extra: str) -> ConfigError:
+    write(tmp_path / "pyproject.toml", PROJECT.format(extra=extra))
+    with pytest.raises(ConfigError) as info:
+        load_config(cwd=tmp_path)
+    assert info.value.file == str(tmp_path / "pyproject.toml")
+    return info.value
+
+
+@pytest.mark.parametrize(
+    ("extra", "line", "key"),
+    [
+        ('URL = "/s/"\n', 7, "URL"),  # a wrong-case key; [tool.other]'s URL is not ours
+        ("keep = -1\n", 7, "keep"),
+        ("\n\nhash = 'yes'\n", 9, "hash"),
+        ("compress = { brotli_levl = 11 }\n", 7, "compress.brotli_levl"),  # an inline table
+        ("compress.zstd_levle = 3\n", 7, "compress.zstd_levle"),  # a dotted key
+        ("[tool.corral.compress]\nzstd = true\nmin_sise = 9\n", 9, "compress.min_sise"),
+        ('missing = { urll = "warn" }\n', 7, "missing.urll"),
+        ('sources_ = ["x"]\n', 7, "sources_"),
+    ],
+)
+def test_an_error_names_the_file_and_the_line_of_the_key(
+    tmp_path: Path, extra: str, line: int, key: str
+) -> None:
+    error = _error_for(tmp_path, extra)
+    assert (error.key, error.line) == (key, line)
+    assert error.where == f"{tmp_path / 'pyproject.toml'}:{line} (key {key!r})"
+    assert error.to_dict()["line"] == line
+
+
+def test_a_wrong_case_key_gets_a_did_you_mean(tmp_path: Path) -> None:
+    assert _error_for(tmp_path, 'URL = "/s/"\n').hint == "did you mean 'url'?"
+    assert _error_for(tmp_path, "Default-Ignore = false\n").hint == "did you mean 'default_ignore'?"
+    nested = _error_for(tmp_path, "compress = { ZSTD = false }\n")
+    assert nested.hint == "did you mean 'zstd'?"
+
+
+def test_a_standalone_file_gets_lines_too(tmp_path: Path) -> None:
+    write(tmp_path / "corral.toml", 'root = "out"\nsources = []\n\nkep = 3\n')
+    with pytest.raises(ConfigError) as info:
+        load_config(tmp_path / "corral.toml", cwd=tmp_path)
+    assert (info.value.line, info.value.hint) == (4, "did you mean 'keep'?")
+
+
+def test_a_bad_flag_value_is_not_blamed_on_the_file(tmp_path: Path) -> None:
+    write(tmp_path / "pyproject.toml", PROJECT.format(extra='url = "/s/"\n'))
+    with pytest.raises(ConfigError) as info:
+        load_config(cwd=tmp_path, overrides={"url": "nope"})
+    assert (info.value.file, info.value.line) == ("the command line", None)
+
+
+def test_a_source_from_a_flag_says_so_in_its_hint(tmp_path: Path) -> None:
+    from corral.sources import resolve_sources  # noqa: PLC0415
+
+    write(tmp_path / "pyproject.toml", PROJECT.format(extra=""))
+    from_flags = load_config(cwd=tmp_path, overrides={"sources": ["nope"]})
+    [problem] = resolve_sources(from_flags.sources, from_flags.origin)[1]
+    assert (
+        problem.hint
+        == "create it, or fix or remove this source in the command line (--source/--package)"
+    )
+    from_file = load_config(cwd=tmp_path)
+    [problem] = resolve_sources(from_file.sources, from_file.origin)[1]
+    assert (
+        problem.hint == f"create it, or fix or remove this source in {tmp_path / 'pyproject.toml'}"
+    )

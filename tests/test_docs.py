@@ -51,8 +51,10 @@ def test_every_long_collect_flag_is_documented() -> None:
     assert missing == []
 
 
-# The first set-up command: install with the Django extra, collect the example Django site
-# (tests/contrib/django/test_example_site.py runs its collectstatic), list the result.
+# The first set-up command: a virtual environment, then install with the Django extra,
+# collect the example Django site (tests/contrib/django/test_example_site.py runs its
+# collectstatic), list the result.
+VENV_COMMAND = "python3 -m venv .venv && . .venv/bin/activate"
 EXAMPLE_COMMAND = (
     "python -m pip install '.[django]' && cd examples/site"
     " && python manage.py collectstatic --noinput"
@@ -63,9 +65,17 @@ EXAMPLE_COMMAND = (
 def test_readme_shows_exactly_two_setup_commands() -> None:
     blocks = re.findall(r"```sh\n(.*?)```", README, re.S)
     assert len(blocks) == 2
-    assert blocks[0].strip() == EXAMPLE_COMMAND
+    assert blocks[0].strip() == VENV_COMMAND + "\n" + EXAMPLE_COMMAND
     assert blocks[1].strip() == "bash scripts/test.sh"
     assert "bash scripts/test.sh" in (ROOT / ".ci/run").read_text()
+
+
+def test_every_row_of_the_readme_tables_is_one_line() -> None:
+    # A table row split across source lines renders as a broken row and a paragraph.
+    lines = README.splitlines()
+    for number, line in enumerate(lines[:-1]):
+        if line.startswith("|"):
+            assert line.rstrip().endswith("|"), f"README.md line {number + 1}: {line[:60]}"
 
 
 def test_the_example_command_has_what_it_uses() -> None:
@@ -112,6 +122,11 @@ def test_every_relative_link_in_the_docs_resolves_inside_the_repository() -> Non
             path = (page.parent / target.split("#")[0]).resolve()
             if not path.exists() or not path.is_relative_to(ROOT):
                 broken.append(f"{page.relative_to(ROOT)}: {target}")
+        # A relative path quoted as code is a pointer too: it must resolve inside the repository.
+        for target in re.findall(r"`(\.\./[^`\s]+)`", text):
+            path = (page.parent / target).resolve()
+            if not path.exists() or not path.is_relative_to(ROOT):
+                broken.append(f"{page.relative_to(ROOT)}: `{target}`")
     assert broken == []
 
 

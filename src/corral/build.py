@@ -535,7 +535,7 @@ def clean(
 def guard_root(config: Config, sources: list[ResolvedSource]) -> None:
     root = Path(os.path.realpath(config.root))
     project = Path(os.path.realpath(config.project_root))
-    hint = "point 'root' (--root) at a directory of its own, e.g. 'static_root' in your project"
+    hint = f"point {config.root_setting} at a directory of its own, e.g. 'static_root'"
     if root == project or project.is_relative_to(root):
         what = "is" if root == project else "contains"
         raise OwnershipError(

@@ -18,7 +18,7 @@ from typing import Any, TextIO
 from corral import __version__
 from corral.build import clean, collect
 from corral.config import Config, load_config
-from corral.errors import BuildError, ConfigError, CorralError, Problem
+from corral.errors import BuildError, ConfigError, CorralError, Problem, is_configuration_error
 from corral.lock import seconds
 from corral.progress import ProgressBar
 from corral.report import Report
@@ -352,19 +352,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             found = find(config, args.path)
             if args.json:
                 _dump(found.to_dict(), out)
-            elif found.winner is None:
-                err.write(f"{style('not found', '31')}: {found.logical!r} is in no source\n")
-            else:
-                out.write(
-                    f"{found.logical}\n  from    {found.winner.path}  "
-                    f"({found.source_labels.get(found.winner.source, '')})\n"
-                )
-                for f in found.shadowed:
-                    out.write(f"  shadows {f.path}  ({found.source_labels.get(f.source, '')})\n")
-                if found.target:
-                    out.write(f"  served  {found.target}\n")
-                if found.hashed:
-                    out.write(f"  hashed  {found.hashed}\n")
+            elif found.winner is not None:
+                out.writelines(f"{line}\n" for line in found.describe())
+            else:  # excluded by ignore patterns, or in no source at all
+                label = style("ignored", "33") if found.ignored else style("not found", "31")
+                err.writelines(f"{label}: {line}\n" for line in found.describe())
             return 0 if found.winner is not None else 1
         from corral.diagnose import check  # noqa: PLC0415 - only this command needs it
 
@@ -377,18 +369,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             if not args.quiet:
                 for w in result.warnings:
                     _problem(err, style, "warning", w)
-            if not args.quiet:
-                out.write(
-                    "No problems found.\n"
-                    if result.ok
-                    else f"{len(result.problems)} problem(s) found.\n"
-                )
+                count = len(result.problems)
+                out.write(f"{count} problem(s) found.\n" if count else "No problems found.\n")
         return 0 if result.ok else 1
     except CorralError as exc:
         if args.json:
             _dump(exc.to_dict(), out)
         _error(err, style, exc)
-        return 2 if isinstance(exc, ConfigError) else 1
+        return 2 if is_configuration_error(exc) else 1
     except KeyboardInterrupt:
         err.write("interrupted; the previous release is untouched\n")
         return 130
@@ -603,12 +591,13 @@ def _error(err: TextIO, style: _Style, exc: CorralError) -> None:
             f"{style('ERROR', '1;31')}: {count} problem{'s' if count != 1 else ''} found; "
             "nothing was published\n"
         )
-    else:
-        err.write(f"{style('ERROR', '1;31')}: {exc.message}\n")
-    if isinstance(exc, BuildError):
         for p in exc.problems:
             _problem(err, style, "  problem", p)
-    elif exc.hint:
+        return
+    err.write(f"{style('ERROR', '1;31')}: {exc.message}\n")
+    if isinstance(exc, ConfigError) and exc.where:
+        err.write(f"  in: {exc.where}\n")
+    if exc.hint:
         err.write(f"  hint: {exc.hint}\n")
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from corral.errors import ConfigError
+from corral.tomlkeys import did_you_mean, key_line, read_toml, table_from_file
 
 if TYPE_CHECKING:
     from corral.compress import CompressionOptions
@@ -48,6 +49,8 @@ class DirectorySource:
 
     path: Path
     prefix: str = ""
+    #: Where this source was configured, for hints ("" when the Config's own origin).
+    origin: str = field(default="", compare=False)
 
     def describe(self) -> str:
         return f"{self.prefix}={self.path}" if self.prefix else str(self.path)
@@ -60,6 +63,8 @@ class PackageSource:
     package: str
     prefix: str = ""
     subdir: str = "static"
+    #: Where this source was configured, for hints ("" when the Config's own origin).
+    origin: str = field(default="", compare=False)
 
     def describe(self) -> str:
         name = f"package {self.package}" + (f" ({self.subdir}/)" if self.subdir != "static" else "")
@@ -137,6 +142,8 @@ class Config:
     s3: Mapping[str, Any] = field(default_factory=dict)
     #: Where the user sets these options, as hints should name it.
     settings: str = "[tool.corral]"
+    #: What sets ``root``, as hints should name it.
+    root_setting: str = "'root' (--root)"
     project_root: Path = field(default_factory=Path.cwd)
     origin: str = "arguments"
 
@@ -190,7 +197,7 @@ class Config:
         table = dict(self.compression)
         for key in table:
             if key not in known:
-                guess = _close_matches(key.replace("-", "_"), known, n=1)
+                guess = did_you_mean(key, known)
                 raise ConfigError(
                     f"unknown key {key!r} in the 'compress' table",
                     hint=f"did you mean {guess[0]!r}?" if guess else f"known: {', '.join(known)}",
@@ -266,7 +273,7 @@ def find_config_file(start: Path) -> Path | None:
         candidate = directory / "pyproject.toml"
         if not candidate.is_file():
             continue
-        tool = _read_toml(candidate).get("tool")
+        tool = read_toml(candidate).get("tool")
         if isinstance(tool, dict) and "corral" in tool:
             return candidate
     return None
@@ -279,10 +286,15 @@ def configured_cache_dir(config_file: Path | None = None, cwd: Path | None = Non
     found = (cwd / config_file).resolve() if config_file else find_config_file(cwd)
     if found is None:
         return None
-    table = _table_from_file(found)
+    table = table_from_file(found)
     if "cache_dir" not in table:
         return None
     return _path(found.parent, _expect(str, table["cache_dir"], "cache_dir", str(found)))
+
+
+#: The origin of values given as flags (``corral collect --url …``), as messages name it.
+FLAGS = "the command line"
+_SOURCE_FLAGS = "the command line (--source/--package)"
 
 
 def load_config(
@@ -295,22 +307,33 @@ def load_config(
 
     ``overrides`` use the same keys as ``[tool.corral]``; their paths are relative to
     ``cwd``. ``sources`` in overrides replace the file's sources; ``ignore`` adds to the
-    file's patterns.
+    file's patterns. Everything is checked here, nested tables included, so that a
+    mistake is reported before anything touches the disk; a :class:`ConfigError` about
+    a key of the file carries the line the key is on (``line``).
     """
     cwd = (cwd or Path.cwd()).resolve()
-    overrides = dict(overrides or {})
     if config_file is None:
         config_file = find_config_file(cwd)
-    table: dict[str, Any] = {}
-    base = cwd
-    origin = "command-line arguments"
     if config_file is not None:
         config_file = (cwd / config_file).resolve()
-        table = _table_from_file(config_file)
+    try:
+        return _load(config_file, cwd, dict(overrides or {}))
+    except ConfigError as exc:
+        if config_file is not None and exc.file == str(config_file) and exc.key and not exc.line:
+            exc.line = key_line(config_file, exc.key)
+        raise
+
+
+def _load(config_file: Path | None, cwd: Path, overrides: dict[str, Any]) -> Config:
+    table: dict[str, Any] = {}
+    base = cwd
+    origin = FLAGS
+    if config_file is not None:
+        table = table_from_file(config_file)
         base = config_file.parent
         origin = str(config_file)
     _check_keys(table, origin)
-    _check_keys(overrides, "arguments")
+    _check_keys(overrides, FLAGS)
 
     remote: dict[str, Any] = {}
     if overrides.get("target", table.get("target")) is not None:  # object storage
@@ -318,7 +341,14 @@ def load_config(
 
         remote = remote_settings({**table, **overrides}, origin)
         overrides["root"] = remote.pop("root")  # a private build directory
-    root_value = overrides.get("root", table.get("root"))
+
+    def where(key: str) -> str:  # where the value of ``key`` comes from: flags win
+        return FLAGS if key in overrides else origin
+
+    def pick(key: str, default: Any) -> Any:
+        return overrides[key] if key in overrides else table.get(key, default)
+
+    root_value = pick("root", None)
     if root_value is None:
         raise ConfigError(
             "no target directory (STATIC_ROOT) is configured",
@@ -327,34 +357,33 @@ def load_config(
             key="root",
         )
     root_base = cwd if "root" in overrides else base
-    root = _path(root_base, _expect(str, root_value, "root", origin))
+    root = _path(root_base, _expect(str, root_value, "root", where("root")))
     state_dir = None
     if overrides.get("state_dir") is not None:
-        state_dir = _path(cwd, _expect(str, overrides["state_dir"], "state_dir", "arguments"))
+        state_dir = _path(cwd, _expect(str, overrides["state_dir"], "state_dir", FLAGS))
     elif table.get("state_dir") is not None:
         state_dir = _path(base, _expect(str, table["state_dir"], "state_dir", origin))
 
     if "sources" in overrides:
-        sources = _sources(overrides["sources"], cwd, "arguments")
+        sources = _sources(overrides["sources"], cwd, _SOURCE_FLAGS)
     else:
         sources = _sources(table.get("sources", []), base, origin)
 
     ignore = tuple(_strings(table.get("ignore", []), "ignore", origin)) + tuple(
-        _strings(overrides.get("ignore", []), "ignore", "arguments")
+        _strings(overrides.get("ignore", []), "ignore", FLAGS)
     )
-
-    def pick(key: str, default: Any) -> Any:
-        return overrides[key] if key in overrides else table.get(key, default)
 
     keep = pick("keep", DEFAULT_KEEP)
     if keep is not None and (isinstance(keep, bool) or not isinstance(keep, int)):
-        raise ConfigError(f"'keep' must be an integer; found {keep!r}", file=origin, key="keep")
+        raise ConfigError(
+            f"'keep' must be an integer; found {keep!r}", file=where("keep"), key="keep"
+        )
     missing = pick("missing", {})
     if not isinstance(missing, Mapping):
         raise ConfigError(
             f"'missing' must be a table of reference kind to policy; found {missing!r}",
             hint='e.g. missing = { sourcemap = "ignore", url = "warn" }',
-            file=origin,
+            file=where("missing"),
             key="missing",
         )
     passthrough = pick("passthrough", None)
@@ -363,33 +392,47 @@ def load_config(
         raise ConfigError(
             f"'compress' must be true, false or a table of options; found {compress!r}",
             hint="e.g. compress = { brotli_level = 11, zstd = false }",
-            file=origin,
+            file=where("compress"),
             key="compress",
         )
-    return Config(
+    url = _expect(str, pick("url", DEFAULT_URL), "url", where("url"))
+    _check_url(url, where("url"))
+    integrity = _expect(str, pick("integrity", "sha256"), "integrity", where("integrity"))
+    _check_integrity(integrity, where("integrity"))
+    config = Config(
         **_cache_settings(table, overrides, base, cwd, origin),
         compress=compress is not False,
         compression=dict(compress) if isinstance(compress, Mapping) else {},
         root=root,
-        hash=_expect(bool, pick("hash", True), "hash", origin),
-        modules=_expect(bool, pick("modules", True), "modules", origin),
+        hash=_expect(bool, pick("hash", True), "hash", where("hash")),
+        modules=_expect(bool, pick("modules", True), "modules", where("modules")),
         missing=dict(missing),
-        accept_missing=tuple(_strings(pick("accept_missing", []), "accept_missing", origin)),
+        accept_missing=tuple(
+            _strings(pick("accept_missing", []), "accept_missing", where("accept_missing"))
+        ),
         passthrough=None
         if passthrough is None
-        else tuple(_strings(passthrough, "passthrough", origin)),
-        integrity=_expect(str, pick("integrity", "sha256"), "integrity", origin),
+        else tuple(_strings(passthrough, "passthrough", where("passthrough"))),
+        integrity=integrity,
         sources=sources,
-        url=_expect(str, pick("url", DEFAULT_URL), "url", origin),
+        url=url,
         ignore=ignore,
-        default_ignore=_expect(bool, pick("default_ignore", True), "default_ignore", origin),
-        strict=_expect(bool, pick("strict", False), "strict", origin),
+        default_ignore=_expect(
+            bool, pick("default_ignore", True), "default_ignore", where("default_ignore")
+        ),
+        strict=_expect(bool, pick("strict", False), "strict", where("strict")),
         keep=keep,
         state_dir=state_dir,
         **remote,
         project_root=base,
         origin=origin,
     )
+    # Nested tables, checked now (when set), before a run creates anything.
+    if isinstance(compress, Mapping) and compress:
+        config.compression_options()
+    if config.missing or config.accept_missing or config.passthrough is not None:
+        config.fingerprint_options()
+    return config
 
 
 def _cache_settings(
@@ -439,7 +482,7 @@ def parse_source(value: str | Mapping[str, Any], base: Path, origin: str) -> Sou
                 file=origin,
                 key="sources",
             )
-        return DirectorySource(_path(base, rest), _prefix(prefix, origin))
+        return DirectorySource(_path(base, rest), _prefix(prefix, origin), origin)
     if isinstance(value, Mapping):
         unknown = set(value) - {"dir", "package", "prefix", "subdir"}
         if unknown:
@@ -459,11 +502,11 @@ def parse_source(value: str | Mapping[str, Any], base: Path, origin: str) -> Sou
             )
         if "dir" in value:
             return DirectorySource(
-                _path(base, _expect(str, value["dir"], "sources.dir", origin)), prefix
+                _path(base, _expect(str, value["dir"], "sources.dir", origin)), prefix, origin
             )
         subdir = _expect(str, value.get("subdir", "static"), "sources.subdir", origin)
         package = _expect(str, value["package"], "sources.package", origin)
-        return PackageSource(package, prefix, subdir.strip("/") or "static")
+        return PackageSource(package, prefix, subdir.strip("/") or "static", origin)
     raise ConfigError(
         f"a source must be a string or a table; found {value!r}", file=origin, key="sources"
     )
@@ -472,49 +515,11 @@ def parse_source(value: str | Mapping[str, Any], base: Path, origin: str) -> Sou
 # --- helpers ------------------------------------------------------------------------------
 
 
-def _close_matches(word: str, candidates: Any, n: int = 1, cutoff: float = 0.6) -> list[str]:
-    import difflib  # noqa: PLC0415 - only for an error message
-
-    return difflib.get_close_matches(word, candidates, n=n, cutoff=cutoff)
-
-
-def _read_toml(path: Path) -> dict[str, Any]:
-    import tomllib  # noqa: PLC0415 - only when there is a file to read
-
-    try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path} is not valid TOML: {exc}", file=str(path)) from exc
-    except OSError as exc:
-        raise ConfigError(
-            f"can't read configuration file {path}: {exc.strerror}", file=str(path)
-        ) from exc
-
-
-def _table_from_file(path: Path) -> dict[str, Any]:
-    data = _read_toml(path)
-    tool = data.get("tool", {})
-    if isinstance(tool, dict) and "corral" in tool:
-        table = tool["corral"]
-    elif path.name != "pyproject.toml":
-        table = data  # a standalone corral.toml holds the keys at top level
-    else:
-        raise ConfigError(
-            f"{path} has no [tool.corral] table",
-            hint="add a [tool.corral] table with 'root' and 'sources'",
-            file=str(path),
-        )
-    if not isinstance(table, dict):
-        raise ConfigError(f"[tool.corral] in {path} must be a table", file=str(path))
-    return table
-
-
 def _check_keys(table: Mapping[str, Any], origin: str) -> None:
     for key in table:
         if key in _KEYS:
             continue
-        guess = _close_matches(key.replace("-", "_"), _KEYS, n=1, cutoff=0.6)
+        guess = did_you_mean(key, _KEYS)
         hint = f"did you mean {guess[0]!r}?" if guess else f"known keys: {', '.join(_KEYS)}"
         raise ConfigError(f"unknown configuration key {key!r}", hint=hint, file=origin, key=key)
 

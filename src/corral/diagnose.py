@@ -6,9 +6,9 @@ import os
 import subprocess
 from dataclasses import dataclass, field
 
-from corral.build import guard_root, load_sources
+from corral.build import collect, guard_root, load_sources
 from corral.config import Config
-from corral.errors import CorralError, Problem
+from corral.errors import BuildError, CorralError, Problem
 from corral.lock import holder
 from corral.publish import LocalTarget
 from corral.state import state_dir_problem
@@ -37,7 +37,9 @@ class CheckReport:
 
 
 def check(config: Config, *, deep: bool = False) -> CheckReport:
-    """Check sources, conflicts, the target's ownership and contents, and git.
+    """Check sources, conflicts, the target's ownership and contents, and git; then plan
+    the next collect (a dry run: it reads and fingerprints, and writes nothing) and report
+    every problem it would refuse, missing references included, in collect's words.
 
     Every published file is checked against what corral recorded: by identity, or with
     ``deep`` by reading it (its sha256, and its size and SRI value in the manifest).
@@ -66,7 +68,29 @@ def check(config: Config, *, deep: bool = False) -> CheckReport:
         return report
     _check_target(config, report, deep=deep)
     _check_git(config, report)
+    _check_plan(config, report)
     return report
+
+
+def _check_plan(config: Config, report: CheckReport) -> None:
+    """What the next collect would refuse or warn about, beyond what was found above."""
+    if not config.sources:
+        return
+    try:
+        # force: a root corral does not own is reported above; plan as if it were adopted.
+        plan = collect(config, dry_run=True, force=True)
+    except BuildError as exc:
+        found, into = list(exc.problems), report.problems
+    except CorralError:
+        return  # the target's own trouble, reported above
+    else:
+        found, into = plan.warnings, report.warnings
+    seen = {_key(p) for p in (*report.problems, *report.warnings)}
+    into.extend(p for p in found if _key(p) not in seen)
+
+
+def _key(problem: Problem) -> tuple[str, str | None, str | None, str]:
+    return (problem.code, problem.path, problem.logical_path, problem.message)
 
 
 def _check_target(config: Config, report: CheckReport, *, deep: bool) -> None:

@@ -5,7 +5,7 @@ structured fields (``path``, ``line``, ``hint``...) so callers never have to
 parse message text::
 
     CorralError                 base: message, hint
-    ├── ConfigError             bad configuration: file, key           (CLI exit 2)
+    ├── ConfigError             bad configuration: file, line, key     (CLI exit 2)
     ├── SourceError             a source file or directory is unusable: path
     │   └── DecodeError         a text file is not valid UTF-8: path, line, column
     ├── TargetError             the target (STATIC_ROOT) can't be used: path
@@ -105,10 +105,26 @@ class ConfigError(CorralError):
         hint: str | None = None,
         file: str | None = None,
         key: str | None = None,
+        line: int | None = None,
     ) -> None:
         super().__init__(message, hint=hint)
         self.file = file
         self.key = key
+        self.line = line
+
+    def to_dict(self) -> dict[str, object]:
+        data = super().to_dict()
+        data.update({k: v for k, v in (("file", self.file), ("line", self.line)) if v})
+        if self.key:
+            data["key"] = self.key
+        return data
+
+    @property
+    def where(self) -> str:
+        """``file:line (key 'k')``, or the file alone, or what set the value: for a message."""
+        if self.file and self.line:
+            return f"{self.file}:{self.line}" + (f" (key {self.key!r})" if self.key else "")
+        return self.file or ""
 
 
 class SourceError(CorralError):
@@ -189,3 +205,15 @@ class BuildError(CorralError):
         data = super().to_dict()
         data["problems"] = [p.to_dict() for p in self.problems]
         return data
+
+
+#: Problem codes that are configuration mistakes: a run that found only these exits 2.
+CONFIGURATION_PROBLEMS = frozenset({"missing-source", "no-sources"})
+
+
+def is_configuration_error(exc: CorralError) -> bool:
+    """Whether ``exc`` is a configuration mistake (CLI exit 2, docs/errors.md "Exit codes"):
+    a bad key or value, or a run whose only problems are sources that don't exist or none."""
+    if isinstance(exc, BuildError):
+        return bool(exc.problems) and all(p.code in CONFIGURATION_PROBLEMS for p in exc.problems)
+    return isinstance(exc, ConfigError)

@@ -1,4 +1,9 @@
-"""``find``: which source provides a logical path, and which files it shadows."""
+"""``find``: which source provides a logical path, and which files it shadows.
+
+A path no source provides may still be a file an ignore pattern excludes (reported with the
+pattern and where the pattern comes from) or a hashed name of the last releases (mapped back
+to its logical path, from corral's manifest in the root).
+"""
 
 from __future__ import annotations
 
@@ -6,10 +11,10 @@ import os
 import stat
 from urllib.parse import unquote, urlsplit
 
-from corral.config import Config
-from corral.errors import BuildError
+from corral.config import DEFAULT_IGNORE, Config
+from corral.errors import BuildError, CorralError
 from corral.loadpath import IgnoreRules, SourceFile, path_ignored
-from corral.report import FindResult
+from corral.report import FindResult, IgnoredFile
 from corral.sources import resolve_sources
 from corral.state import StateDir
 
@@ -26,19 +31,39 @@ def logical_path(config: Config, path: str) -> str:
 
 
 def find(config: Config, path: str) -> FindResult:
-    """Look ``path`` up in every source, in priority order, without scanning them all."""
+    """Look ``path`` up in every source, in priority order, without scanning them all.
+
+    When no source provides it, the result says which source files an ignore pattern
+    excluded (``ignored``), or, for a hashed name corral published (``css/app.<hash>.css``),
+    the logical path it belongs to, looked up in turn (``hashed_from``).
+    """
     logical = logical_path(config, path)
+    found = _find(config, logical)
+    if found.winner is None and not found.ignored:
+        original = _logical_of_hashed(config, logical)
+        if original is not None:
+            found = _find(config, original)
+            found.hashed_from = logical
+    return found
+
+
+def _find(config: Config, logical: str) -> FindResult:
     resolved, problems = resolve_sources(config.sources, config.origin)
     if problems:
         raise BuildError(problems)
     rules = IgnoreRules(config.ignore_patterns)
     hits: list[SourceFile] = []
+    ignored: list[IgnoredFile] = []
     for source in resolved:
         prefix = f"{source.prefix}/" if source.prefix else ""
         if not logical.startswith(prefix) or logical == prefix:
             continue
         relative = logical[len(prefix) :]
         if path_ignored(rules, logical, source.prefix):
+            there = _existing(source.files, logical, str(source.path), relative)
+            if there is not None:
+                pattern = _ignoring_pattern(config, logical, source.prefix)
+                ignored.append(IgnoredFile(there, source.index, *pattern))
             continue
         if source.files is not None:
             listed = dict(source.files).get(logical)
@@ -69,7 +94,50 @@ def find(config: Config, path: str) -> FindResult:
         target=target,
         hashed=hashed,
         source_labels={s.index: s.label for s in resolved},
+        ignored=ignored,
     )
+
+
+def _existing(
+    files: tuple[tuple[str, str], ...] | None, logical: str, top: str, relative: str
+) -> str | None:
+    """The path of the file a source has at ``logical``, if it has one (ignored or not)."""
+    if files is not None:
+        candidate = dict(files).get(logical)
+        if candidate is None:
+            return None
+    else:
+        candidate = os.path.join(top, *relative.split("/"))
+    return candidate if os.path.isfile(candidate) else None
+
+
+def _ignoring_pattern(config: Config, logical: str, prefix: str) -> tuple[str, str]:
+    """The first ignore pattern that excludes ``logical`` (or a directory on its way), and
+    where that pattern comes from."""
+    for pattern in config.ignore_patterns:
+        if path_ignored(IgnoreRules((pattern,)), logical, prefix):
+            break
+    else:  # pragma: no cover - path_ignored said some pattern matches
+        return "", ""
+    if pattern in config.ignore:
+        return pattern, f"'ignore' ({config.origin})"
+    if pattern in DEFAULT_IGNORE and config.default_ignore:
+        return pattern, "Django's default ignore patterns (turn them off with default_ignore)"
+    return pattern, config.origin  # pragma: no cover - every pattern is one of those two
+
+
+def _logical_of_hashed(config: Config, name: str) -> str | None:
+    """The logical path whose hashed name (current or retained) is ``name``, if any."""
+    from corral.manifest import CORRAL_MANIFEST, read_manifest  # noqa: PLC0415 - on a miss
+
+    if not config.hash:
+        return None
+    try:
+        manifest = read_manifest(os.path.join(config.root, CORRAL_MANIFEST))
+    except CorralError:
+        return None  # never collected with fingerprints: nothing to map back
+    entry = manifest.by_hashed.get(name)
+    return entry.logical if entry is not None else None
 
 
 def _fingerprints(state_dir: StateDir) -> dict[str, object]:

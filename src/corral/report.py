@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from corral.errors import Problem
 from corral.loadpath import Conflict, SourceFile
 
-__all__ = ["CleanReport", "FindResult", "Progress", "Report"]
+__all__ = ["CleanReport", "FindResult", "IgnoredFile", "Progress", "Report"]
 
 #: ``progress(phase, done, total)`` — called as a run advances; ``total`` may be 0.
 Progress = Callable[[str, int, int], None]
@@ -100,6 +101,15 @@ class CleanReport:
         }
 
 
+class IgnoredFile(NamedTuple):
+    """A source file at the looked-up path that an ignore pattern excludes."""
+
+    path: str
+    source: int
+    pattern: str
+    origin: str  # where the pattern comes from
+
+
 @dataclass(slots=True)
 class FindResult:
     """Which source provides a logical path, and what it shadows."""
@@ -110,6 +120,34 @@ class FindResult:
     target: str | None = None
     hashed: str | None = None  # the content-hashed name it was last published under
     source_labels: dict[int, str] = field(default_factory=dict)
+    ignored: list[IgnoredFile] = field(default_factory=list)
+    hashed_from: str | None = None  # the hashed name asked for, when it was one
+
+    def describe(self) -> list[str]:
+        """What ``corral find`` prints: where the file comes from (and what it shadows,
+        where it is served, its hashed name), or which patterns exclude it."""
+        labels = self.source_labels
+        if self.winner is None and not self.ignored:
+            return [f"{self.logical!r} is in no source"]
+        if self.winner is None:
+            return [
+                f"{self.logical!r} is {f.path} ({labels.get(f.source, '')}), excluded by the "
+                f"ignore pattern {f.pattern!r} from {f.origin}"
+                for f in self.ignored
+            ]
+        lines = [f"{self.hashed_from} is a hashed name of:"] if self.hashed_from else []
+        lines += [
+            self.logical,
+            f"  from    {self.winner.path}  ({labels.get(self.winner.source, '')})",
+        ]
+        lines += [
+            f"  ignored {f.path}  ({labels.get(f.source, '')}): "
+            f"pattern {f.pattern!r} from {f.origin}"
+            for f in self.ignored
+        ]
+        lines += [f"  shadows {f.path}  ({labels.get(f.source, '')})" for f in self.shadowed]
+        lines += [f"  served  {self.target}"] if self.target else []
+        return lines + ([f"  hashed  {self.hashed}"] if self.hashed else [])
 
     def to_dict(self) -> dict[str, object]:
         def one(f: SourceFile) -> dict[str, object]:
@@ -122,4 +160,14 @@ class FindResult:
             "shadowed": [one(f) for f in self.shadowed],
             "target": self.target,
             "hashed": self.hashed,
+            "hashed_from": self.hashed_from,
+            "ignored": [
+                {
+                    "path": f.path,
+                    "source": self.source_labels.get(f.source, str(f.source)),
+                    "pattern": f.pattern,
+                    "pattern_from": f.origin,
+                }
+                for f in self.ignored
+            ],
         }

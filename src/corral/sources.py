@@ -36,7 +36,7 @@ def resolve_sources(
         if isinstance(spec, ListedSource):
             resolved.append(_listed(index, spec))
             continue
-        path, problem = _locate(spec, origin)
+        path, problem = _locate(spec, spec.origin or origin)
         if problem is not None:
             problems.append(problem)
         elif path is not None:

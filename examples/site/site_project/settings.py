@@ -2,8 +2,12 @@
 
 ``python manage.py collectstatic --noinput`` collects ``assets/`` and ``vendor/chartlite``
 (under ``vendor/``) plus the admin's files into ``static_root/``, fingerprinted.
-``DJANGO_DEBUG=1`` turns debug mode on (off by default, so ``{% static %}`` serves the
-hashed names from the manifest).
+
+Debug mode is on unless ``DJANGO_DEBUG`` is ``0`` (or set but empty): this is an example
+to look at, so ``python manage.py runserver`` shows the page with its styles and scripts out
+of the box, nothing collected first (corral's middleware serves them from the sources).
+``DJANGO_DEBUG=0`` is the production view: ``{% static %}`` names the hashed files from the
+manifest, and the middleware serves them from ``static_root/`` (collect first).
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 # An example, never deployed: set DJANGO_SECRET_KEY for anything else.
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "corral-example-site-not-a-secret")
-DEBUG = os.environ.get("DJANGO_DEBUG", "").lower() in ("1", "true", "yes", "on")
+DEBUG = os.environ.get("DJANGO_DEBUG", "1").strip().lower() not in ("", "0", "false", "no", "off")
 ALLOWED_HOSTS = ["localhost", "127.0.0.1", "[::1]", "testserver"]
 
 INSTALLED_APPS = [

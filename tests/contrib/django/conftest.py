@@ -45,6 +45,11 @@ from django.utils.functional import empty
 
 SRC = Path(__file__).resolve().parents[3] / "src"
 
+#: Django 6.0 logs conflicts and ``--clear``'s deletions at verbosity 2 (1 before), and its
+#: summary line adds "N static files deleted" and "N skipped due to conflict".
+DJANGO_6 = django.VERSION >= (6, 0)
+QUIET_LEVEL = 2 if DJANGO_6 else 1
+
 CORRAL_MANIFEST = "corral.contrib.django.storage.ManifestStaticFilesStorage"
 DJANGO_MANIFEST = "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"
 CORRAL_STORAGE = "corral.contrib.django.storage.CorralStorage"

@@ -18,6 +18,7 @@ from django.contrib.staticfiles import storage as django_storage
 from django.contrib.staticfiles.finders import BaseFinder
 from django.contrib.staticfiles.storage import staticfiles_storage
 from django.core.files.storage import FileSystemStorage, InMemoryStorage
+from django.core.management.base import CommandError
 
 from corral.config import DirectorySource, ListedSource
 from corral.contrib.django import storage as ours
@@ -118,7 +119,7 @@ def test_sources_follow_the_finders_order(django_project: Project) -> None:
     assert described(sources([])) == [(str(django_project.assets), ""), (str(app), "")]
     django_project.configure(STATICFILES_FINDERS=[APPS, FS])
     assert described(sources([])) == [(str(app), ""), (str(django_project.assets), "")]
-    run = django_project.collectstatic()
+    run = django_project.collectstatic(verbosity=2)  # conflicts: verbosity 2 on Django 6
     assert (django_project.root / "css/app.css").read_text() == "from the app"
     assert "Found another file with the destination path 'css/app.css'" in run.stdout
 
@@ -160,7 +161,7 @@ def test_a_third_party_finder_is_a_listed_source(
     )
     assert found.index(spec) == (0 if finder_first else 1)
 
-    run = django_project.collectstatic()
+    run = django_project.collectstatic(verbosity=2)  # conflicts: verbosity 2 on Django 6
     root = django_project.root
     winner = "from the finder" if finder_first else "from the dirs"
     assert (root / "css/app.css").read_text() == winner  # first wins across all sources
@@ -322,3 +323,36 @@ def test_corral_storage_options_reach_the_config(django_project: Project) -> Non
     )
     assert setup.config is not None
     assert setup.config.keep == 1
+
+
+def test_a_static_root_equal_to_the_project_gets_a_hint_about_static_root(
+    django_project: Project,
+) -> None:
+    django_project.write({"css/app.css": "a"})
+    django_project.configure(STATIC_ROOT=str(django_project.base))
+    with pytest.raises(CommandError) as info:
+        django_project.collectstatic()
+    message = str(info.value)
+    assert "it is the project root" in message
+    assert "hint: point STATIC_ROOT (the staticfiles storage's location) at a directory" in message
+    assert "--root" not in message
+
+
+def test_conf_and_storage_import_in_one_direction_only() -> None:
+    """conf reads settings and builds on the storage classes; storage never imports conf
+    (the two used to import each other lazily, a cycle)."""
+    import ast  # noqa: PLC0415
+
+    def imported(module: str) -> set[str]:
+        path = Path(__file__).resolve().parents[3] / "src/corral/contrib/django" / module
+        names: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names.add(node.module)
+                names.update(f"{node.module}.{alias.name}" for alias in node.names)
+            elif isinstance(node, ast.Import):
+                names.update(alias.name for alias in node.names)
+        return names
+
+    assert "corral.contrib.django.storage" in imported("conf.py")
+    assert not {n for n in imported("storage.py") if n.startswith("corral.contrib.django.conf")}

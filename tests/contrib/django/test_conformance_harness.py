@@ -241,7 +241,9 @@ def test_parses_every_unittest_outcome() -> None:
         f"{module}BrokenFixture.setUpClass": "ERROR",
     }, text
     assert results.skip_reasons == {f"{module}Outcomes.test_skipped": "needs 'selenium'"}
-    assert results.ran == 9  # a failing setUpClass runs none of its class's tests
+    # A failing setUpClass runs none of its class's tests; Python 3.12.1's runner also
+    # leaves the skipped one out of "Ran N tests" (3.12.2 counts it again).
+    assert results.ran == (8 if sys.version_info[:3] == (3, 12, 1) else 9)
     assert sorted(results.failed) == sorted(
         f"{module}{name}"
         for name in (

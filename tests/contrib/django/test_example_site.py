@@ -18,8 +18,12 @@ import os
 import posixpath
 import re
 import shutil
+import socket
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
@@ -285,3 +289,59 @@ def test_admin_login_page_links_hashed_files_that_exist(site: Site) -> None:
 def test_the_example_passes_djangos_checks(site: Site) -> None:
     checked = run(site.base, "manage.py", "check", "--fail-level", "WARNING")
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_runserver_shows_the_page_with_its_styles_and_scripts(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """Out of the box (no DJANGO_DEBUG, nothing collected): the development server serves
+    the page and every static file it links, from the sources."""
+    need(importlib.util.find_spec("django") is not None, "the example site needs Django")
+    base = tmp_path_factory.mktemp("runserver") / "site"
+    shutil.copytree(EXAMPLE, base, ignore=shutil.ignore_patterns("static_root", "db.sqlite3"))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    log = (base.parent / "runserver.log").open("w")
+    server = subprocess.Popen(
+        [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
+        cwd=base,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        page = _get(f"http://127.0.0.1:{port}/", server)
+        refs = static_refs(page.decode())
+        assert {ref.name for ref in refs} == HOME_ASSETS  # the names as written, unhashed
+        for ref in refs:
+            served = _get(f"http://127.0.0.1:{port}{STATIC_URL}{ref.name}", server)
+            source = base / "assets" / ref.name
+            if not source.exists():
+                source = base / ref.name  # vendor/chartlite/...: the vendor directory
+            assert served == source.read_bytes(), ref.name
+            if ref.integrity is not None:
+                verify_integrity(source, ref.integrity)
+        assert not (base / "static_root").exists()  # nothing collected: served from sources
+    finally:
+        server.terminate()
+        server.wait(10)
+        log.close()
+
+
+def _get(url: str, server: subprocess.Popen[bytes]) -> bytes:
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=10) as response:
+                assert response.status == 200, url
+                return bytes(response.read())
+        except urllib.error.HTTPError as error:
+            raise AssertionError(f"{url}: HTTP {error.code}") from None
+        except (urllib.error.URLError, ConnectionError):
+            if server.poll() is not None:
+                raise AssertionError(f"runserver exited {server.returncode}") from None
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)

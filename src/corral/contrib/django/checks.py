@@ -38,7 +38,7 @@ def check_corral(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMes
 def _storage_messages() -> list[checks.CheckMessage]:
     from django.contrib.staticfiles.storage import staticfiles_storage  # noqa: PLC0415
 
-    from corral.contrib.django.conf import storage_kind  # noqa: PLC0415
+    from corral.contrib.django.storage import storage_kind  # noqa: PLC0415
     from corral.errors import ConfigError  # noqa: PLC0415
 
     try:

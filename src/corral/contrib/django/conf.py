@@ -13,39 +13,20 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from django.conf import settings
 from django.contrib.staticfiles import finders
-from django.contrib.staticfiles import storage as django_storage
 from django.core.files.storage import FileSystemStorage
 
 from corral.config import DEFAULT_KEEP, Config, DirectorySource, ListedSource, SourceSpec
+from corral.contrib.django.storage import Kind, class_name, storage_kind
 from corral.errors import ConfigError
 
 __all__ = ["Kind", "Setup", "configure", "sources", "storage_kind"]
 
-#: ``plain``: copy; ``manifest``: copy and fingerprint with Django's names and
-#: ``staticfiles.json``; ``corral``: the whole pipeline (CorralStorage); ``django``:
-#: a storage corral can't stand in for, so Django's own collection runs.
-Kind = Literal["plain", "manifest", "corral", "django"]
-
 ORIGIN = "Django settings"
 _OPTIONS_PLACE = 'STORAGES["staticfiles"]["OPTIONS"]'
-
-#: What makes ManifestStaticFilesStorage name and rewrite files. A subclass that
-#: overrides any of these asked for Django's algorithm with changes, which only
-#: Django's own post-processing can honour.
-_HASHING_HOOKS = (
-    "file_hash",
-    "hashed_name",
-    "_post_process",
-    "post_process",
-    "url_converter",
-    "_stored_name",
-    "clean_name",
-    "hash_key",
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,29 +36,6 @@ class Setup:
     kind: Kind
     config: Config | None  # None when Django's own collection runs
     reason: str = ""  # why Django's own collection runs (kind "django")
-
-
-def storage_kind(storage: Any) -> tuple[Kind, str]:
-    """Decide how a storage is served, and (for ``django``) why."""
-    from corral.contrib.django.storage import CorralStorage  # noqa: PLC0415 - import cycle
-
-    if not isinstance(storage, FileSystemStorage):
-        return "django", f"{_name(storage)} is not a local file system storage"
-    if isinstance(storage, CorralStorage):
-        return "corral", ""
-    if isinstance(storage, django_storage.HashedFilesMixin):
-        if not isinstance(storage, django_storage.ManifestFilesMixin):
-            return "django", f"{_name(storage)} keeps no manifest"
-        cls = storage.__class__  # not type(): the configured storage is a lazy proxy
-        overridden = _overridden_hooks(cls)
-        if overridden:
-            return "django", f"{_name(storage)} overrides {', '.join(overridden)}"
-        if cls.patterns != django_storage.HashedFilesMixin.patterns:
-            return "django", f"{_name(storage)} adds its own rewriting patterns"
-        return "manifest", ""
-    if hasattr(storage, "post_process"):
-        return "django", f"{_name(storage)} post-processes files its own way"
-    return "plain", ""
 
 
 def configure(
@@ -127,6 +85,7 @@ def configure(
             dir_mode=storage.directory_permissions_mode,
             project_root=_project_root(),
             origin=ORIGIN,
+            root_setting="STATIC_ROOT (the staticfiles storage's location)",
             settings=_OPTIONS_PLACE
             if kind == "corral"
             else "OPTIONS of corral.contrib.django.storage.CorralStorage, which "
@@ -166,7 +125,7 @@ def _finder_sources(finder: Any, ignore_patterns: list[str]) -> list[SourceSpec]
 
 def _listed(finder: Any, ignore_patterns: list[str]) -> ListedSource:
     """Any other finder, through the finder API: the files it lists, where they are."""
-    label = f"finder {_name(finder)}"
+    label = f"finder {class_name(finder)}"
     files: list[tuple[str, Path]] = []
     for path, source_storage in finder.list(ignore_patterns):
         prefix = getattr(source_storage, "prefix", None) or ""
@@ -175,7 +134,7 @@ def _listed(finder: Any, ignore_patterns: list[str]) -> ListedSource:
             where = source_storage.path(path)
         except NotImplementedError:
             raise ConfigError(
-                f"{label} lists {logical!r} from {_name(source_storage)}, which has no "
+                f"{label} lists {logical!r} from {class_name(source_storage)}, which has no "
                 "local path, so corral can't read it",
                 hint="serve that finder's files from a local directory (STATICFILES_DIRS), "
                 "or remove the finder from STATICFILES_FINDERS",
@@ -194,23 +153,3 @@ def _url(storage: Any) -> str:
 def _project_root() -> Path:
     base = getattr(settings, "BASE_DIR", None)
     return Path(base) if base else Path.cwd()
-
-
-def _overridden_hooks(cls: type) -> list[str]:
-    from corral.contrib.django import storage as ours  # noqa: PLC0415 - import cycle
-
-    # Ours, and Django's (ours subclass Django's: their MROs hold every stock class).
-    stock = set(ours.CorralStorage.__mro__) | set(ours.ManifestStaticFilesStorage.__mro__)
-    overridden: list[str] = []
-    for name in _HASHING_HOOKS:
-        for klass in cls.__mro__:
-            if name in vars(klass):
-                if klass not in stock:
-                    overridden.append(name)
-                break
-    return overridden
-
-
-def _name(obj: Any) -> str:
-    kind = obj.__class__
-    return f"{kind.__module__}.{kind.__qualname__}"

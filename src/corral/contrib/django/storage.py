@@ -21,16 +21,23 @@ import hashlib
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from django.contrib.staticfiles import storage as _django
 from django.core.files.base import ContentFile
+from django.core.files.storage import FileSystemStorage
 
 from corral.errors import BuildError, ConfigError
 from corral.hashing import CORRAL_MANIFEST
 from corral.publish import sri_value
 
-__all__ = ["CorralStorage", "ManifestStaticFilesStorage", "StaticFilesStorage"]
+__all__ = [
+    "CorralStorage",
+    "Kind",
+    "ManifestStaticFilesStorage",
+    "StaticFilesStorage",
+    "storage_kind",
+]
 
 _OPTIONS = 'STORAGES["staticfiles"]["OPTIONS"]'
 
@@ -51,8 +58,6 @@ class ManifestStaticFilesStorage(_django.ManifestStaticFilesStorage):
         :class:`~corral.errors.BuildError` listing every problem, before anything is
         written.
         """
-        from corral.contrib.django.conf import storage_kind  # noqa: PLC0415 - import cycle
-
         if dry_run:
             return
         if storage_kind(self)[0] == "django":  # a subclass customised Django's algorithm
@@ -115,6 +120,67 @@ class CorralStorage(ManifestStaticFilesStorage):
     @property
     def integrity_algorithm(self) -> str:
         return str(self.corral_options.get("integrity", "sha256"))
+
+
+# --- how collectstatic serves a storage ------------------------------------------------------
+
+#: ``plain``: copy; ``manifest``: copy and fingerprint with Django's names and
+#: ``staticfiles.json``; ``corral``: the whole pipeline (CorralStorage); ``django``:
+#: a storage corral can't stand in for, so Django's own collection runs.
+Kind = Literal["plain", "manifest", "corral", "django"]
+
+#: What makes ManifestStaticFilesStorage name and rewrite files. A subclass that
+#: overrides any of these asked for Django's algorithm with changes, which only
+#: Django's own post-processing can honour.
+_HASHING_HOOKS = (
+    "file_hash",
+    "hashed_name",
+    "_post_process",
+    "post_process",
+    "url_converter",
+    "_stored_name",
+    "clean_name",
+    "hash_key",
+)
+
+
+def storage_kind(storage: Any) -> tuple[Kind, str]:
+    """Decide how a storage is served, and (for ``django``) why."""
+    if not isinstance(storage, FileSystemStorage):
+        return "django", f"{class_name(storage)} is not a local file system storage"
+    if isinstance(storage, CorralStorage):
+        return "corral", ""
+    if isinstance(storage, _django.HashedFilesMixin):
+        if not isinstance(storage, _django.ManifestFilesMixin):
+            return "django", f"{class_name(storage)} keeps no manifest"
+        cls = storage.__class__  # not type(): the configured storage is a lazy proxy
+        overridden = _overridden_hooks(cls)
+        if overridden:
+            return "django", f"{class_name(storage)} overrides {', '.join(overridden)}"
+        if cls.patterns != _django.HashedFilesMixin.patterns:
+            return "django", f"{class_name(storage)} adds its own rewriting patterns"
+        return "manifest", ""
+    if hasattr(storage, "post_process"):
+        return "django", f"{class_name(storage)} post-processes files its own way"
+    return "plain", ""
+
+
+def _overridden_hooks(cls: type) -> list[str]:
+    # Ours, and Django's (ours subclass Django's: their MROs hold every stock class).
+    stock = set(CorralStorage.__mro__) | set(ManifestStaticFilesStorage.__mro__)
+    overridden: list[str] = []
+    for name in _HASHING_HOOKS:
+        for klass in cls.__mro__:
+            if name in vars(klass):
+                if klass not in stock:
+                    overridden.append(name)
+                break
+    return overridden
+
+
+def class_name(obj: Any) -> str:
+    kind = obj.__class__
+    return f"{kind.__module__}.{kind.__qualname__}"
 
 
 def _validated(options: dict[str, Any]) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from typing import Any
 
 import django
 from django.contrib.staticfiles.management.commands import collectstatic as _django
+from django.contrib.staticfiles.utils import matches_patterns
 from django.core.management.base import CommandError
 
 from corral.errors import BuildError, CorralError
@@ -139,7 +140,7 @@ class Command(_django.Command):
         (self.symlinked_files if self.symlink else self.copied_files).extend(modified)
         self.unmodified_files.extend(report.unchanged)
         if config.hash:
-            self._refresh_manifest(config)
+            self._refresh_manifest(config, written=set(modified))
         collected = {
             "modified": self.copied_files + self.symlinked_files,
             "unmodified": self.unmodified_files,
@@ -192,8 +193,14 @@ class Command(_django.Command):
             for name in report.pruned:
                 self.log(f"{action} '{name}' (no kept release uses it)", level=2)
 
-    def _refresh_manifest(self, config: Any) -> None:
-        """Load the new manifest into the storage, as Django's post-processing leaves it."""
+    def _refresh_manifest(self, config: Any, written: set[str]) -> None:
+        """Load the new manifest into the storage, as Django's post-processing leaves it.
+
+        The files counted as post-processed are the ones Django's post-processing would
+        count: every file its patterns rewrite (``*.css``, ``*.js``: Django rewrites those
+        on every run, changed or not) and every other file whose hashed copy is new in this
+        run (a new or changed file). The rest are "Skipped post-processing", as in Django.
+        """
         storage = self.storage
         if self.dry_run:
             return
@@ -207,11 +214,15 @@ class Command(_django.Command):
         manifest_storage = getattr(storage, "manifest_storage", storage)
         if getattr(manifest_storage, "location", None) != storage.location:
             storage.save_manifest()  # a manifest kept elsewhere (manifest_storage)
-        names = sorted(hashed_files)
-        if self.verbosity >= 2:
-            for name in names:
-                self.log(f"Post-processed '{name}' as '{hashed_files[name]}'", level=2)
-        self.post_processed_files.extend(names)
+        rewritten = [extension for extension, _ in getattr(storage, "patterns", ())]
+        verbose = self.verbosity >= 2  # one line per file: not even formatted below that
+        for name in sorted(hashed_files):
+            if name in written or matches_patterns(name, rewritten):
+                self.post_processed_files.append(name)
+                if verbose:
+                    self.log(f"Post-processed '{name}' as '{hashed_files[name]}'", level=2)
+            elif verbose:
+                self.log(f"Skipped post-processing '{name}'", level=2)
 
 
 def _lock_wait() -> float:
