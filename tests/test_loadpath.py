@@ -5,8 +5,10 @@ from pathlib import Path
 
 import pytest
 
+from corral import BuildError, collect
 from corral.build import load_sources
-from corral.loadpath import IgnoreRules
+from corral.loadpath import IgnoreRules, scan
+from corral.sources import ResolvedSource
 
 from .conftest import config_for, write_tree
 
@@ -163,3 +165,45 @@ def test_reserved_state_directory_name_is_refused(tmp_path: Path) -> None:
     write_tree(tmp_path / "src", {".corral/state.json": "{}"})
     loadpath = load_sources(config_for(tmp_path, "src", default_ignore=False))
     assert codes(loadpath.problems) == ["reserved-path"]
+
+
+def test_a_dot_prefix_collects_as_django_does(tmp_path: Path) -> None:
+    # Django's default ignore pattern ".*" is about names: it never matches a prefix the
+    # user chose for a source (".well-known=DIR", STATICFILES_DIRS=[(".well-known", ...)]).
+    write_tree(tmp_path / "wk", {"security.txt": "Contact: x", ".hidden": "no"})
+    rules = IgnoreRules((".*", "*~"))
+    found = scan([ResolvedSource(0, tmp_path / "wk", ".well-known", "wk")], rules)
+    assert sorted(found.files) == [".well-known/security.txt"]
+    listed = ResolvedSource(
+        0,
+        tmp_path / "wk",
+        ".well-known",
+        "listed",
+        ((".well-known/security.txt", str(tmp_path / "wk/security.txt")),),
+    )
+    assert sorted(scan([listed], rules).files) == [".well-known/security.txt"]
+    # A pattern naming a path still matches the logical path.
+    assert scan([ResolvedSource(0, tmp_path / "wk", "x", "wk")], IgnoreRules(("x/*",))).files == {}
+
+
+def test_a_source_reaching_the_target_through_a_link_is_refused(tmp_path: Path) -> None:
+    write_tree(tmp_path / "assets", {"a.css": "a{}"})
+    root = tmp_path / "static_root"
+    collect(config_for(tmp_path, "assets"))
+    (tmp_path / "assets/up").symlink_to(tmp_path)  # the project, root and state included
+    for _ in range(2):
+        with pytest.raises(BuildError) as caught:
+            collect(config_for(tmp_path, "assets"))
+        codes = {p.code for p in caught.value.problems}
+        assert "target-in-source" in codes
+    assert sorted(p.relative_to(root).as_posix() for p in root.rglob("*")) == ["a.css"]
+
+
+def test_a_link_to_a_pseudo_file_is_never_read(tmp_path: Path) -> None:
+    write_tree(tmp_path / "assets", {"a.css": "a{}"})
+    (tmp_path / "assets/env.txt").symlink_to("/proc/self/environ")
+    with pytest.raises(BuildError) as caught:
+        collect(config_for(tmp_path, "assets"))
+    [problem] = caught.value.problems
+    assert problem.code == "not-a-file" and "pseudo-file" in problem.message
+    assert not (tmp_path / "static_root/env.txt").exists()

@@ -18,7 +18,7 @@ import pytest
 import zstandard
 
 import corral.state
-from corral import clean, collect
+from corral import check, clean, collect
 from corral.compress import CachedVariant, CompressionCache
 from corral.compress.encoders import library_tag
 from corral.hashing import CORRAL_MANIFEST, DJANGO_MANIFEST
@@ -296,3 +296,21 @@ def test_source_maps_get_their_own_levels_by_their_published_name(
     assert all(n.startswith(f"br-{n.split('-')[1]}-{library_tag('br')}.") for n in names)
     served = served_files(tmp_path / "static_root")
     assert brotli.decompress(served["a.js.map.br"]) == mapping.encode()
+
+
+def test_a_shipped_variant_is_published_as_it_is_and_never_overwritten(tmp_path: Path) -> None:
+    # Some vendored packages ship app.css.gz next to app.css: the source's file wins,
+    # corral makes no gzip variant of app.css (its hashed copy's variants are made).
+    shipped = gzip.compress(b"/* the package's own build */", mtime=0)
+    write_tree(tmp_path / "vendor", {"app.css": CSS, "app.css.gz": shipped})
+    config = config_for(tmp_path, "vendor", hash=True, compress=True)
+    collect(config)
+    files = served_files(tmp_path / "static_root")
+    assert files["app.css.gz"] == shipped
+    assert "app.css.br" in files  # the other encodings are still made
+    entry = json.loads(files[CORRAL_MANIFEST])["files"]["app.css"]
+    assert len(entry["encodings"]) == 3  # of the hashed copy, which nothing shadows
+    assert "app.css.gz" not in [v["path"] for v in entry["encodings"].values()]
+    result = check(config)
+    assert result.ok
+    assert [w.code for w in result.warnings if w.code == "shipped-variant"] == ["shipped-variant"]

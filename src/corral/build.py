@@ -41,6 +41,7 @@ from corral.state import (
     StateDir,
     TargetRecord,
     settled,
+    state_location,
 )
 
 if TYPE_CHECKING:
@@ -52,7 +53,8 @@ __all__ = ["clean", "collect", "guard_root", "load_sources"]
 def load_sources(config: Config) -> LoadPath:
     """Resolve and scan the configured sources (no target involved)."""
     resolved, problems = resolve_sources(config.sources, config.origin)
-    loadpath = scan(resolved, IgnoreRules(config.ignore_patterns))
+    no_go = (str(config.root), str(state_location(config.root, config.state_dir)))
+    loadpath = scan(resolved, IgnoreRules(config.ignore_patterns), no_go)
     loadpath.problems[:0] = problems
     return loadpath
 
@@ -99,7 +101,7 @@ def collect(
     _check_ownership(target, force=force)
 
     def scan_sources() -> LoadPath:
-        loadpath = scan(resolved, IgnoreRules(config.ignore_patterns))
+        loadpath = scan(resolved, IgnoreRules(config.ignore_patterns), _forbidden(target))
         found = problems + loadpath.problems
         if config.hash:
             found += reserved_problems(loadpath, config)
@@ -572,6 +574,11 @@ def guard_root(config: Config, sources: list[ResolvedSource]) -> None:
                 path=str(config.root),
                 hint=hint + "; sources are permanent, the target is generated",
             )
+
+
+def _forbidden(target: LocalTarget) -> tuple[str, ...]:
+    """What no source may reach: the root and corral's state."""
+    return (str(target.root), str(target.state_dir.home))
 
 
 def _check_ownership(target: LocalTarget, *, force: bool) -> bool:

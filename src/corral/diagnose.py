@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from corral.build import collect, guard_root, load_sources
 from corral.config import Config
 from corral.errors import BuildError, CorralError, Problem
+from corral.loadpath import SourceFile
 from corral.lock import holder
 from corral.publish import LocalTarget
 from corral.state import state_dir_problem
@@ -59,6 +61,7 @@ def check(config: Config, *, deep: bool = False) -> CheckReport:
         for c in loadpath.conflicts
     ]
     (report.problems if config.strict else report.warnings).extend(conflicts)
+    report.warnings.extend(_shipped_variants(loadpath.files))
     try:
         guard_root(config, loadpath.sources)
     except CorralError as exc:
@@ -91,6 +94,26 @@ def _check_plan(config: Config, report: CheckReport) -> None:
 
 def _key(problem: Problem) -> tuple[str, str | None, str | None, str]:
     return (problem.code, problem.path, problem.logical_path, problem.message)
+
+
+def _shipped_variants(files: Mapping[str, SourceFile]) -> list[Problem]:
+    """Source files named like a variant corral would make of another source file."""
+    found = []
+    for logical in sorted(files):
+        base, dot, ext = logical.rpartition(".")
+        if dot and ext in ("gz", "br", "zst") and base in files:
+            found.append(
+                Problem(
+                    "shipped-variant",
+                    f"{logical!r} comes with the sources: it is published as it is, and "
+                    f"corral makes no .{ext} variant of {base!r} (it would replace this file)",
+                    path=files[logical].path,
+                    logical_path=logical,
+                    hint="nothing to do if it is up to date with its original; otherwise "
+                    "ignore it and let corral make the variant",
+                )
+            )
+    return found
 
 
 def _check_target(config: Config, report: CheckReport, *, deep: bool) -> None:

@@ -97,6 +97,11 @@ class IgnoreRules:
         dirs_only = [p.rstrip("/") for p in patterns if p.endswith("/")]
         self._any = _compile(any_kind)
         self._dirs = _compile(any_kind + dirs_only)
+        # Only a pattern naming a path ("js/vendor") is matched against the logical path
+        # too: a name pattern (".*", "*~") must not match a source's prefix, which the
+        # user chose (".well-known=DIR" collects, as Django does).
+        self._any_logical = _compile([p for p in any_kind if "/" in p])
+        self._dirs_logical = _compile([p for p in any_kind + dirs_only if "/" in p])
 
     def ignores(self, name: str, relative: str, logical: str, *, is_dir: bool) -> bool:
         """Return whether a file (or directory) is ignored by any pattern."""
@@ -105,7 +110,10 @@ class IgnoreRules:
         return bool(
             match(name)
             or (relative != name and match(relative))
-            or (logical != relative and match(logical))
+            or (
+                logical != relative
+                and (self._dirs_logical if is_dir else self._any_logical).match(logical)
+            )
         )
 
 
@@ -115,13 +123,20 @@ def _compile(patterns: list[str]) -> re.Pattern[str]:
     return re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in patterns))
 
 
-def scan(sources: list[ResolvedSource], rules: IgnoreRules) -> LoadPath:
-    """Scan every source in order and merge them, first source wins."""
+def scan(
+    sources: list[ResolvedSource], rules: IgnoreRules, forbidden: tuple[str, ...] = ()
+) -> LoadPath:
+    """Scan every source in order and merge them, first source wins.
+
+    ``forbidden``: directories no source may reach (the target, corral's state): one
+    found inside a source, through a link or not, is a problem, never scanned.
+    """
     result = LoadPath(sources)
     shadowed: dict[str, list[SourceFile]] = {}
     files = result.files
+    no_go = _identities(forbidden)
     for source in sources:
-        for found in _scan_source(source, rules, result.problems):
+        for found in _scan_source(source, rules, result.problems, no_go):
             if found.logical in files:
                 shadowed.setdefault(found.logical, []).append(found)
             else:
@@ -134,8 +149,26 @@ def scan(sources: list[ResolvedSource], rules: IgnoreRules) -> LoadPath:
     return result
 
 
+def _identities(paths: tuple[str, ...]) -> frozenset[tuple[int, int]]:
+    found = set()
+    for path in paths:
+        try:
+            st = os.stat(path)
+        except OSError:
+            continue
+        found.add((st.st_dev, st.st_ino))
+    return frozenset(found)
+
+
+#: A link into these is never followed: their "files" are the kernel's, not content.
+_PSEUDO = ("/proc/", "/sys/", "/dev/")
+
+
 def _scan_source(
-    source: ResolvedSource, rules: IgnoreRules, problems: list[Problem]
+    source: ResolvedSource,
+    rules: IgnoreRules,
+    problems: list[Problem],
+    no_go: frozenset[tuple[int, int]] = frozenset(),
 ) -> list[SourceFile]:
     if source.files is not None:
         return _listed_files(source, rules, problems)
@@ -178,8 +211,23 @@ def _scan_source(
                     )
                 )
                 continue
+            if entry.is_symlink() and os.path.realpath(entry.path).startswith(_PSEUDO):
+                problems.append(_pseudo_problem(entry.path, logical))
+                continue
             if is_dir:
                 key = (st.st_dev, st.st_ino)
+                if key in no_go:
+                    problems.append(
+                        Problem(
+                            "target-in-source",
+                            "this directory is corral's target (or its state): a source "
+                            "must never contain it, or each run would collect the last one",
+                            path=entry.path,
+                            logical_path=logical,
+                            hint="remove the link, or add an ignore pattern for it",
+                        )
+                    )
+                    continue
                 if key in ancestors:
                     problems.append(
                         Problem(
@@ -231,6 +279,9 @@ def _listed_files(
         except OSError as exc:
             problems.append(_stat_problem(exc, path, logical))
             continue
+        if os.path.realpath(path).startswith(_PSEUDO):
+            problems.append(_pseudo_problem(path, logical))
+            continue
         if not stat.S_ISREG(st.st_mode):
             problems.append(
                 Problem(
@@ -271,6 +322,16 @@ def _bad_name(name: str) -> str | None:
     if "\\" in name:
         return "contains a backslash, which browsers turn into '/' in URLs"
     return "contains a control character, so no URL can name it reliably"
+
+
+def _pseudo_problem(path: str, logical: str) -> Problem:
+    return Problem(
+        "not-a-file",
+        f"a link to {os.path.realpath(path)}, a kernel pseudo-file, not content: never read",
+        path=path,
+        logical_path=logical,
+        hint="remove the link, or add an ignore pattern for it",
+    )
 
 
 def _stat_problem(exc: OSError, path: str, logical: str) -> Problem:

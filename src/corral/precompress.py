@@ -109,7 +109,9 @@ def compress_stage(
     else:
         cache = CompressionCache(variants_dir(cache_dir))
     try:
-        return _stage_variants(options, wanted, state, intact, target, cache, workers, progress)
+        return _stage_variants(
+            options, wanted, state, intact, target, cache, workers, progress, frozenset(contents)
+        )
     finally:
         if private is not None:
             shutil.rmtree(private, ignore_errors=True)
@@ -128,7 +130,11 @@ def _stage_variants(
     cache: CompressionCache,
     workers: int | None,
     progress: Progress | None,
+    taken: frozenset[str] = frozenset(),
 ) -> Compressed:
+    """Stage the variants of ``wanted``; never one whose name is a file of the release
+    (``taken``): a source that ships ``a.css.gz`` keeps it, and ``a.css`` gets no gzip
+    variant of corral's."""
     from corral.compress import CompressJob, compress_many  # noqa: PLC0415
     from corral.compress.encoders import EXTENSIONS  # noqa: PLC0415
     from corral.compress.place import StaleEntry, copy_verified  # noqa: PLC0415
@@ -167,6 +173,8 @@ def _stage_variants(
                 continue
             for variant in results[content.digest].variants:
                 vrel = relpath + EXTENSIONS[variant.encoding]
+                if vrel in taken:
+                    continue  # the source's own file of that name wins
                 sri = variant.integrity
                 out.variants.setdefault(relpath, {})[variant.encoding] = [vrel, variant.size, sri]
                 out.files[vrel] = sri
