@@ -11,6 +11,7 @@ from corral.config import (
     PackageSource,
     find_config_file,
     load_config,
+    parse_source,
 )
 from corral.errors import ConfigError
 
@@ -284,3 +285,14 @@ def test_a_source_from_a_flag_says_so_in_its_hint(tmp_path: Path) -> None:
     assert (
         problem.hint == f"create it, or fix or remove this source in {tmp_path / 'pyproject.toml'}"
     )
+
+
+@pytest.mark.parametrize("prefix", ["/abs", "a?b", "a#b", "a\\b", "%2e%2e", "a\x01b", ".."])
+def test_a_prefix_no_url_path_carries_is_refused(tmp_path: Path, prefix: str) -> None:
+    with pytest.raises(ConfigError, match="source prefix"):
+        parse_source(f"{prefix}=assets", tmp_path, "test")
+
+
+@pytest.mark.parametrize("prefix", [".well-known", "vendor/x/", "a-b_c.d"])
+def test_a_plain_prefix_is_accepted(tmp_path: Path, prefix: str) -> None:
+    assert parse_source(f"{prefix}=assets", tmp_path, "test").prefix == prefix.strip("/")

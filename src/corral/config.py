@@ -558,6 +558,14 @@ def _path(base: Path, value: str) -> Path:
 def _prefix(value: str, origin: str) -> str:
     prefix = value.strip("/")
     parts = prefix.split("/") if prefix else []
+    if value.startswith("/") or any(c in "?#\\%\x7f" or c < " " for c in prefix):
+        raise ConfigError(
+            f"source prefix {value!r} must be a relative URL path, without '?', '#', '\\', "
+            "'%' or control characters",
+            hint="e.g. 'vendor/x' (a path under the URL prefix)",
+            file=origin,
+            key="sources",
+        )
     if any(part in ("", ".", "..") for part in parts):
         raise ConfigError(
             f"source prefix {value!r} must be a plain relative path like 'vendor/x'",

@@ -370,6 +370,11 @@ class LocalTarget:
             )
         elif exc.errno in (errno.EACCES, errno.EPERM):
             what, hint = "permission denied", "run as a user that may write to the target"
+        elif exc.errno == errno.ENAMETOOLONG:
+            what, hint = (
+                "the name is too long for the target's file system",
+                "shorten the source file's name (or its hashed name's stem)",
+            )
         elif exc.errno == errno.EDQUOT:
             what, hint = "the disk quota is exceeded", "free some space and run again"
         else:
