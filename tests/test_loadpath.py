@@ -207,3 +207,14 @@ def test_a_link_to_a_pseudo_file_is_never_read(tmp_path: Path) -> None:
     [problem] = caught.value.problems
     assert problem.code == "not-a-file" and "pseudo-file" in problem.message
     assert not (tmp_path / "static_root/env.txt").exists()
+
+
+def test_names_alike_but_for_case_or_normalisation_are_warned_about(tmp_path: Path) -> None:
+    nfc, nfd = "caf\u00e9.css", "cafe\u0301.css"
+    write_tree(tmp_path / "assets", {"Logo.png": b"1", "logo.png": b"2", nfc: "a", nfd: "b"})
+    report = collect(config_for(tmp_path, "assets"))
+    clashes = sorted(w.message for w in report.warnings if w.code == "name-clash")
+    assert len(clashes) == 2
+    assert "'Logo.png', 'logo.png'" in clashes[0] or "'Logo.png', 'logo.png'" in clashes[1]
+    again = collect(config_for(tmp_path, "assets"))  # nothing new: not said again
+    assert [w for w in again.warnings if w.code == "name-clash"] == []

@@ -17,7 +17,7 @@ from corral.gcpause import gc_paused
 from corral.guards import ChangedWhileCopied
 from corral.hashing import Hashed, hash_stage, located, manifest_stage, reserved_problems
 from corral.hashing import options_key as fingerprint_options_key
-from corral.loadpath import Conflict, IgnoreRules, LoadPath, SourceFile, scan
+from corral.loadpath import Conflict, IgnoreRules, LoadPath, SourceFile, name_clashes, scan
 from corral.lock import TargetLock
 from corral.precompress import (
     Content,
@@ -101,7 +101,8 @@ def collect(
     _check_ownership(target, force=force)
 
     def scan_sources() -> LoadPath:
-        loadpath = scan(resolved, IgnoreRules(config.ignore_patterns), _forbidden(target))
+        no_go = (str(target.root), str(target.state_dir.home))  # no source may reach them
+        loadpath = scan(resolved, IgnoreRules(config.ignore_patterns), no_go)
         found = problems + loadpath.problems
         if config.hash:
             found += reserved_problems(loadpath, config)
@@ -576,11 +577,6 @@ def guard_root(config: Config, sources: list[ResolvedSource]) -> None:
             )
 
 
-def _forbidden(target: LocalTarget) -> tuple[str, ...]:
-    """What no source may reach: the root and corral's state."""
-    return (str(target.root), str(target.state_dir.home))
-
-
 def _check_ownership(target: LocalTarget, *, force: bool) -> bool:
     """Refuse a root corral may not use; return whether it holds nothing yet."""
     root = target.root
@@ -681,6 +677,8 @@ def _triage(
             else:
                 to_read.append((found, "repair"))
         report.removed = sorted(set(state.sources) - set(loadpath.files))
+        if any(why == "new" for _, why in to_read):  # a new name may clash with another
+            report.warnings.extend(name_clashes(loadpath.files))
     return run, to_read
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from corral.build import collect, guard_root, load_sources
 from corral.config import Config
 from corral.errors import BuildError, CorralError, Problem
-from corral.loadpath import SourceFile
+from corral.loadpath import SourceFile, name_clashes
 from corral.lock import holder
 from corral.publish import LocalTarget
 from corral.state import state_dir_problem
@@ -61,7 +61,7 @@ def check(config: Config, *, deep: bool = False) -> CheckReport:
         for c in loadpath.conflicts
     ]
     (report.problems if config.strict else report.warnings).extend(conflicts)
-    report.warnings.extend(_shipped_variants(loadpath.files))
+    report.warnings.extend([*name_clashes(loadpath.files), *_shipped_variants(loadpath.files)])
     try:
         guard_root(config, loadpath.sources)
     except CorralError as exc:

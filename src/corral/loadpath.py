@@ -23,7 +23,15 @@ from dataclasses import dataclass, field
 from corral.errors import Problem
 from corral.sources import ResolvedSource
 
-__all__ = ["Conflict", "IgnoreRules", "LoadPath", "SourceFile", "path_ignored", "scan"]
+__all__ = [
+    "Conflict",
+    "IgnoreRules",
+    "LoadPath",
+    "SourceFile",
+    "name_clashes",
+    "path_ignored",
+    "scan",
+]
 
 #: Logical paths under these directories are corral's in the target: the state's place
 #: in older versions (moved out by the next run) and the transient staging directory.
@@ -363,6 +371,31 @@ def _os_problem(exc: OSError, path: str, what: str, logical: str | None = None) 
         logical_path=logical,
         hint="make it readable by this user, or add an ignore pattern for it",
     )
+
+
+def name_clashes(files: dict[str, SourceFile]) -> list[Problem]:
+    """Paths that differ only in letter case or Unicode normalisation (NFC/NFD): one file
+    replaces the other on a case-insensitive or normalising target (macOS, Windows, most
+    object stores' clients), and URLs that differ so are easy to get wrong."""
+    import unicodedata  # noqa: PLC0415 - only names outside ASCII need it
+
+    groups: dict[str, list[str]] = {}
+    for logical in files:
+        key = logical if logical.isascii() else unicodedata.normalize("NFC", logical)
+        groups.setdefault(key.casefold(), []).append(logical)
+    return [
+        Problem(
+            "name-clash",
+            "these paths differ only in letter case or Unicode normalisation: "
+            + ", ".join(repr(n) for n in sorted(names)),
+            path=files[min(names)].path,
+            logical_path=min(names),
+            hint="rename one: on a case-insensitive or normalising file system one "
+            "replaces the other",
+        )
+        for names in groups.values()
+        if len(names) > 1
+    ]
 
 
 def _file_directory_clashes(files: dict[str, SourceFile]) -> list[Problem]:
