@@ -295,11 +295,13 @@ class Tool:
     def prepare(self, ctx: Context, scenario: str) -> None:
         """Untimed set-up right before a timed run: an empty target for cold (and an empty
         compression cache: truly cold) and warm (the cache the untimed run filled kept)."""
+        if scenario in ("cold", "warm"):
+            target = ctx.target(self.name)
+            remove_tree(target)
+            # corral's private state, next to the target (a container has neither)
+            remove_tree(target.parent / f".{target.name}.corral")
         if scenario == "cold":
-            remove_tree(ctx.target(self.name))
             remove_tree(ctx.cache(self.name))
-        elif scenario == "warm":
-            remove_tree(ctx.target(self.name))
 
     def parse(self, run: Run, log: Path) -> None:
         """Pick the summary out of the run's output."""
