@@ -73,6 +73,7 @@ def test_import_strings_closed_and_not() -> None:
         ("\\10FFFF", "\U0010ffff"),
         ("\\110000", "\ufffd"),
         ("\\\n", ""),  # a line continuation
+        ("x\\", "x"),  # a backslash at the very end stands for nothing
     ],
 )
 def test_css_escape_boundaries(raw: str, value: str) -> None:
@@ -154,4 +155,34 @@ def test_a_decode_error_recognises_both_utf16_marks(bom: bytes) -> None:
         decode_text(bom + "a".encode("utf-16-le"), "a.css")
     assert caught.value.hint is not None
     assert caught.value.hint.startswith("it looks like UTF-16 (it starts with a UTF-16 byte")
-    assert "`ignore` in [tool.corral], or --ignore" in caught.value.hint
+    assert caught.value.hint.endswith("(`ignore` in [tool.corral], or --ignore)")
+
+
+# -- second batch: survivors of the run's later mutants --------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "urls"),
+    [
+        ("/'/.test(x); import('./z.js')", ["./z.js"]),  # a regex at the very start
+        ('1./2,p="/";import("./x.js")', ["./x.js"]),  # "1." is a number: it divides
+        ("x = a - /'/.test(s); import('./z.js')", ["./z.js"]),  # a regex after binary -
+        ("x = a + /'/.source; import('./z.js')", ["./z.js"]),  # and after binary +
+        ('/**/import("./a.js")', ["./a.js"]),  # an empty block comment
+        ('//\nimport("./a.js")', ["./a.js"]),  # an empty line comment
+        ("/* a */ import('./a.js') /* b */", ["./a.js"]),  # a comment ends at its own */
+        ("x\n/*# sourceMappingURL=a.map*/", ["a.map"]),  # no blank before */
+        ("`\\``;import('./a.js')", ["./a.js"]),  # an escaped backquote in a template
+        ('import "./a.js', []),  # an unterminated specifier at the end: no crash
+        ('import("./a.js', []),
+        ('import "";import("./b.js")', ["", "./b.js"]),  # an empty specifier
+    ],
+)
+def test_js_edge_cases_the_mutants_got_wrong(text: str, urls: list[str]) -> None:
+    assert [r.url for r in js_references(text)] == urls
+
+
+def test_django_format_for_an_import_without_a_blank_before_the_string() -> None:
+    text = 'import a from"./a.js";'
+    [ref] = js_references(text)
+    assert rewrite(text, {ref: "./b.js"}) == 'import a from "./b.js";'
