@@ -91,6 +91,8 @@ def mutate(state: dict[str, Any], key: str, value: Any) -> Any:
 
 
 @FUZZ
+@example(("release", 0))  # found by this test: a release with no record
+@example(("release", 99))
 @given(mutations())
 def test_any_state_file_gives_a_correct_run_or_a_clear_error(change: tuple[str, Any]) -> None:
     with site() as base:

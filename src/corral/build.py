@@ -641,8 +641,10 @@ class _Run:
 
 
 def _load_state(state_dir: StateDir) -> State:
-    state = state_dir.load()
-    if state.release is None and state_dir.release_ids():
+    state, ids = state_dir.load(), state_dir.release_ids()
+    if state.release is not None and state.release not in ids:
+        state.release, state.retired = None, None  # no record of it: publish anew
+    if state.release is None and ids:
         # The state file was lost or torn: rebuild ownership from the release records.
         # The identities are unknown, so every file is re-read and rewritten.
         state.retired = None

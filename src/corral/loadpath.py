@@ -13,6 +13,7 @@ returned together rather than raised one at a time.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fnmatch
 import os
@@ -168,8 +169,26 @@ def _identities(paths: tuple[str, ...]) -> frozenset[tuple[int, int]]:
     return frozenset(found)
 
 
-#: A link into these is never followed: their "files" are the kernel's, not content.
-_PSEUDO = ("/proc/", "/sys/", "/dev/")
+#: Files on these file systems are the kernel's, not content: never read (their ``stat``
+#: says "regular file", of size 0, so the type check alone would let them through).
+_PSEUDO_ROOTS = ("/proc", "/sys")
+_pseudo_devices: frozenset[int] | None = None
+
+
+def _pseudo() -> frozenset[int]:
+    """The devices of the pseudo-file systems (those mounted apart from ``/``)."""
+    global _pseudo_devices  # noqa: PLW0603 - computed once per process
+    if _pseudo_devices is None:
+        devices = set()
+        with contextlib.suppress(OSError):
+            root = os.stat("/").st_dev
+            for path in _PSEUDO_ROOTS:
+                with contextlib.suppress(OSError):
+                    device = os.stat(path).st_dev
+                    if device != root:
+                        devices.add(device)
+        _pseudo_devices = frozenset(devices)
+    return _pseudo_devices
 
 
 def _scan_source(
@@ -181,6 +200,7 @@ def _scan_source(
     if source.files is not None:
         return _listed_files(source, rules, problems)
     found: list[SourceFile] = []
+    pseudo = _pseudo()
     root_stat = os.stat(source.path)
     base = f"{source.prefix}/" if source.prefix else ""
     # (directory path, path relative to the source, real directories on the way down)
@@ -219,9 +239,6 @@ def _scan_source(
                     )
                 )
                 continue
-            if entry.is_symlink() and os.path.realpath(entry.path).startswith(_PSEUDO):
-                problems.append(_pseudo_problem(entry.path, logical))
-                continue
             if is_dir:
                 key = (st.st_dev, st.st_ino)
                 if key in no_go:
@@ -249,6 +266,9 @@ def _scan_source(
                     continue
                 stack.append((entry.path, relative + "/", ancestors | {key}))
             elif stat.S_ISREG(st.st_mode):
+                if st.st_dev in pseudo:
+                    problems.append(_pseudo_problem(entry.path, logical))
+                    continue
                 if logical.partition("/")[0] in RESERVED:
                     problems.append(
                         Problem(
@@ -287,7 +307,7 @@ def _listed_files(
         except OSError as exc:
             problems.append(_stat_problem(exc, path, logical))
             continue
-        if os.path.realpath(path).startswith(_PSEUDO):
+        if st.st_dev in _pseudo():
             problems.append(_pseudo_problem(path, logical))
             continue
         if not stat.S_ISREG(st.st_mode):
