@@ -305,3 +305,32 @@ def test_without_boto3_the_error_names_the_extra(
     with pytest.raises(Exception) as caught:
         run(config_for(make_project(tmp_path), "http://127.0.0.1:9"))
     assert "corral[s3]" in (getattr(caught.value, "hint", "") or "")
+
+
+@pytest.mark.parametrize(
+    ("fault", "match", "expected"),
+    [
+        ("403:InvalidAccessKeyId", lambda m, p, q: True, "AWS_ACCESS_KEY_ID"),
+        ("403:SignatureDoesNotMatch", lambda m, p, q: True, "AWS_SECRET_ACCESS_KEY"),
+        ("403:AccessDenied", is_list, "s3:ListBucket"),
+        ("403:AccessDenied", lambda m, p, q: m == "POST" and "delete" in q, "s3:DeleteObject"),
+        ("403:AccessDenied", lambda m, p, q: m == "PUT", "s3:PutObject"),
+    ],
+)
+def test_refused_credentials_or_permissions_fail_before_anything_is_uploaded(
+    tmp_path: Path, s3: Any, proxy: FaultProxy, fault: str, match: Any, expected: str
+) -> None:
+    source = make_project(tmp_path)
+    config = config_for(source, proxy.url, keep=0)
+    run(config)
+    before = {k: body(s3, k.partition("/")[2]) for k in keys(s3)}
+    (source / "robots.txt").write_text("User-agent: changed\n")
+    proxy.clear()
+    proxy.inject(Fault(fault, match, times=0))
+    with pytest.raises(TargetError) as caught:
+        run(config)
+    assert expected in (caught.value.hint or "") + caught.value.message
+    assert not [
+        s for s in proxy.log if s.method == "PUT" and s.status == 200 and "/.corral/" not in s.path
+    ]  # no object was uploaded
+    assert {k: body(s3, k.partition("/")[2]) for k in keys(s3)} == before  # nor deleted

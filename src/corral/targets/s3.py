@@ -7,7 +7,7 @@
    endpoint that is not S3 fail the run with nothing changed.
 3. Plan: upload / unchanged / to prune (a dry run stops here). Nothing to do: stop, having
    written nothing (a no-change run is that GET, often a 304, and the LIST).
-4. Take the prefix's lease; check that deleting is allowed when the plan prunes.
+4. Check that deleting is allowed (the lease and pruning need it); take the prefix's lease.
 5. Checkpoint the state (claiming the keys about to be written), upload hashed names,
    then other names, then ``staticfiles.json`` and ``corral-manifest.json``.
 6. Write the state object with the new release; then delete, in batches, what no kept
@@ -225,10 +225,11 @@ def publish_release(
         return report
 
     clock = time.perf_counter()
+    # Deleting is needed to release the lease and to prune: fail now, before any write, if
+    # it is not allowed (deleting a key that does not exist changes nothing).
+    store.delete([location.key(".corral/delete-check")])
     lease = acquire(store, location, options.lease_seconds)
     try:
-        if plan.prune:
-            store.delete([location.key(".corral/delete-check")])  # fails now if not allowed
         report.bytes_uploaded = _write(
             store, location, options, state, listed, plan, cache, progress
         )
