@@ -92,9 +92,11 @@ def test_state_dir_setting_flag_and_environment(
     (project / "pyproject.toml").write_text(
         '[tool.corral]\nroot = "static_root"\nsources = ["assets"]\nstate_dir = "var/state"\n'
     )
+    assert load_config(cwd=project).state_dir == project / "var/state"
     monkeypatch.setenv("CORRAL_STATE_DIR", str(project / "from-env"))
-    assert load_config(cwd=project).state_dir == project / "var/state"  # the setting wins
-    flag = load_config(cwd=project, overrides={"state_dir": "elsewhere"})
+    assert load_config(cwd=project).state_dir is None  # the environment beats the file
+    assert state_location(project / "static_root") == project / "from-env"
+    flag = load_config(cwd=project, overrides={"state_dir": "elsewhere"})  # a flag beats both
     assert flag.state_dir == project / "elsewhere"
     collect(flag)
     assert (project / "elsewhere/owner.json").is_file()

@@ -659,7 +659,8 @@ def default_location(root: Path) -> Path:
 
 
 def state_location(root: Path, location: Path | None = None) -> Path:
-    """The state directory of ``root``: ``location`` (the ``state_dir`` setting) if set,
+    """The state directory of ``root``: ``location`` if set (the flag; the ``state_dir``
+    setting when ``$CORRAL_STATE_DIR`` is not set, see :func:`corral.config.load_config`),
     else ``$CORRAL_STATE_DIR``, else :func:`default_location`."""
     if location is not None:
         return Path(os.path.abspath(location))

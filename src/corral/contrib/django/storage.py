@@ -236,7 +236,8 @@ def _validated(options: dict[str, Any]) -> dict[str, Any]:
     for key in ("missing", "compress"):
         if isinstance(options.get(key), Mapping):
             normalized[key] = dict(options[key])
-    if state_dir is not None:
+    normalized.pop("state_dir", None)
+    if state_dir is not None and not os.environ.get("CORRAL_STATE_DIR"):  # as cache_dir
         normalized["state_dir"] = Path(os.path.abspath(os.fspath(state_dir)))
     cache_dir = options.get("cache_dir")
     if cache_dir is not None and not isinstance(cache_dir, str | os.PathLike):
