@@ -361,9 +361,8 @@ def _load(config_file: Path | None, cwd: Path, overrides: dict[str, Any]) -> Con
     state_dir = None
     if overrides.get("state_dir") is not None:
         state_dir = _path(cwd, _expect(str, overrides["state_dir"], "state_dir", FLAGS))
-    elif table.get("state_dir") is not None:  # $CORRAL_STATE_DIR, set by the build, wins
+    elif table.get("state_dir") is not None and not os.environ.get("CORRAL_STATE_DIR"):
         state_dir = _path(base, _expect(str, table["state_dir"], "state_dir", origin))
-        state_dir = None if os.environ.get("CORRAL_STATE_DIR") else state_dir
 
     if "sources" in overrides:
         sources = _sources(overrides["sources"], cwd, _SOURCE_FLAGS)
