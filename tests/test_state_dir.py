@@ -22,7 +22,8 @@ import corral.publish
 import corral.state
 from corral import LockError, TargetError, check, clean, collect, load_config
 from corral.lock import TargetLock
-from corral.state import StateDir, default_location, releases_location, state_location
+from corral.state import StateDir, releases_location
+from corral.statehome import default_location, state_location
 
 from .conftest import config_for, served_files, snapshot, state_path, write_tree
 

@@ -41,8 +41,8 @@ from corral.state import (
     StateDir,
     TargetRecord,
     settled,
-    state_location,
 )
+from corral.statehome import state_location
 
 if TYPE_CHECKING:
     from corral.workers import WorkerPool

@@ -13,7 +13,7 @@ from corral.errors import BuildError, CorralError, Problem
 from corral.loadpath import SourceFile, name_clashes
 from corral.lock import holder
 from corral.publish import LocalTarget
-from corral.state import state_dir_problem
+from corral.statehome import state_dir_problem
 from corral.verify import verify_published
 
 __all__ = ["CheckReport", "check"]

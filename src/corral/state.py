@@ -54,6 +54,7 @@ from corral.guards import (
     same_file_system,
     write_gitignore,
 )
+from corral.statehome import foreign_owner, state_dir_problem, state_location
 
 __all__ = [
     "LEGACY_DIR",
@@ -73,8 +74,6 @@ LEGACY_DIR = ".corral"
 #: The staging directory inside the root, when the state is on another file system.
 STAGING_DIR = ".corral-staging"
 MARKER = "owner.json"
-#: Overrides the default place of the state directory (the ``state_dir`` setting wins).
-ENV_VAR = "CORRAL_STATE_DIR"
 #: A file whose ctime is this close to the recording run's start is re-read next time.
 RACY_NS = 2_000_000_000
 
@@ -372,6 +371,15 @@ class StateDir:
                 "outside the root, or leave it unset for the default next to the root",
             )
         if (self.home / MARKER).is_file():
+            other = foreign_owner(self.root, self.home, self.home / MARKER)
+            if other is not None:
+                raise TargetError(
+                    f"{self.home} holds corral's state of another root, {other}; nothing "
+                    "was changed (two roots sharing one state would prune each other's files)",
+                    path=str(self.home),
+                    hint="give each root its own 'state_dir' (--state-dir, CORRAL_STATE_DIR), "
+                    "or delete that directory if the other root is gone",
+                )
             return
         foreign = _foreign_entries(self.home)
         if foreign:
@@ -650,41 +658,10 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-# --- where the state lives ----------------------------------------------------------------
-
-
-def default_location(root: Path) -> Path:
-    """The default state directory: a sibling of the root named after it."""
-    return root.parent / f".{root.name}.corral"
-
-
-def state_location(root: Path, location: Path | None = None) -> Path:
-    """The state directory of ``root``: ``location`` if set (the flag; the ``state_dir``
-    setting when ``$CORRAL_STATE_DIR`` is not set, see :func:`corral.config.load_config`),
-    else ``$CORRAL_STATE_DIR``, else :func:`default_location`."""
-    if location is not None:
-        return Path(os.path.abspath(location))
-    env = os.environ.get(ENV_VAR)
-    if env:
-        return Path(os.path.abspath(os.path.expanduser(env)))
-    return default_location(root)
-
-
 def releases_location(root: Path, location: Path | None = None) -> Path:
     """Where the release records and kept releases' corral manifests are (for a server
     that serves retained releases): ``<state>/releases/<id>.manifest.json``."""
     return StateDir(root, location).releases_dir
-
-
-def state_dir_problem(root: Path, home: Path) -> str | None:
-    """Why ``home`` can't hold the state of ``root`` (a server could reach it), if so."""
-    real_root = Path(os.path.realpath(root))
-    real_home = Path(os.path.realpath(home))
-    if real_home == real_root or real_home.is_relative_to(real_root):
-        return "it is inside the root, where a server pointed at the root can read it"
-    if real_root.is_relative_to(real_home):
-        return "it contains the root"
-    return None
 
 
 #: The names corral writes in its state directory.
