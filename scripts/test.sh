@@ -65,8 +65,8 @@ stamp_source=$({ cat pyproject.toml; "$interpreter" -VV; } | sha256sum | cut -c1
 for version in "${DJANGO_MATRIX[@]}"; do
   venv="$matrix_dir/py$MATRIX_PYTHON-django$version"
   stamp="$stamp_source django==$version"
-  # Reused while pyproject.toml and the interpreter are the same (corral is installed
-  # editable, so source changes need no reinstall).
+  # Reused while pyproject.toml and the interpreter are the same (corral itself is
+  # installed editable from this checkout, below).
   if [ "$(cat "$venv/.corral-stamp" 2>/dev/null)" != "$stamp" ]; then
     rm -rf "$venv"
     "$interpreter" -m venv "$venv"
@@ -81,6 +81,8 @@ for requirement in extras["test"]:
     "$venv/bin/python" -m pip install --quiet -e . "${requirements[@]}" "django==$version"
     echo "$stamp" > "$venv/.corral-stamp"
   fi
+  # A reused environment may point at another checkout's sources: point it at this one.
+  "$venv/bin/python" -m pip install --quiet --no-deps -e .
   echo "== Django $version on $("$venv/bin/python" -V)"
   if [ "$version" = "${DJANGO_MATRIX[-1]}" ]; then
     "$venv/bin/python" -m pytest -n "${CORRAL_TEST_JOBS:-auto}" -q
