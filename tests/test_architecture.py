@@ -16,10 +16,7 @@ MAX_LINES = 600
 
 #: Import cycles that exist today, each as its sorted modules. Remove an entry when its
 #: cycle is broken; never add one.
-KNOWN_CYCLES: set[tuple[str, ...]] = {
-    # config imports its cache-size and cache-dir parsers lazily; they take CACHE_ENV from it
-    ("corral.compress.location", "corral.config"),
-}
+KNOWN_CYCLES: set[tuple[str, ...]] = set()
 
 #: Modules over MAX_LINES today, with their length then. They may only get shorter; remove
 #: an entry once its module is split.

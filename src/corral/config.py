@@ -37,8 +37,6 @@ T = TypeVar("T")
 
 DEFAULT_URL = "/static/"
 DEFAULT_KEEP = 2
-#: The environment variable naming the shared compression cache directory.
-CACHE_ENV = "CORRAL_CACHE_DIR"
 #: Django's default ignore patterns (``collectstatic --no-default-ignore`` turns them off).
 DEFAULT_IGNORE: tuple[str, ...] = ("CVS", ".*", "*~")
 
@@ -446,6 +444,8 @@ def _cache_settings(
     in_file = table.get("cache_dir")
     if in_file is not None:
         in_file = _path(base, _expect(str, in_file, "cache_dir", origin))
+    from corral.compress.location import CACHE_ENV, parse_size  # noqa: PLC0415
+
     if "cache_dir" in overrides:
         found["cache_dir"] = _path(cwd, _expect(str, overrides["cache_dir"], "cache_dir", origin))
     elif os.environ.get(CACHE_ENV):
@@ -454,8 +454,6 @@ def _cache_settings(
         found["cache_dir"] = in_file
     limit = overrides.get("cache_max_size", table.get("cache_max_size"))
     if limit is not None:
-        from corral.compress.location import parse_size  # noqa: PLC0415
-
         try:
             found["cache_max_size"] = parse_size(limit)
         except ConfigError as exc:

@@ -20,8 +20,10 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-from corral.config import CACHE_ENV
 from corral.errors import ConfigError
+
+#: The environment variable naming the shared compression cache directory.
+CACHE_ENV = "CORRAL_CACHE_DIR"
 
 __all__ = [
     "CACHE_ENV",
