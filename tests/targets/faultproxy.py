@@ -168,22 +168,35 @@ class _Handler(BaseHTTPRequestHandler):
             fault = next(wanted, None)
         action = fault.action if fault else ""
         status = 0
+        logged: list[Seen] = []
+
+        def log(status: int) -> None:
+            # Logged before the client gets its answer: a test that reads the log once
+            # the client is done must find every request it made there.
+            logged.append(Seen(number, self.command, path, query, status))
+            with self.shared.lock:
+                self.shared.log.append(logged[-1])
+
         try:
             if action.startswith("delay:"):
                 time.sleep(float(action.partition(":")[2]))
                 action = ""
             if action == "drop":
+                log(status)
                 self._drop()
             elif action and action[0].isdigit():
                 code, _, name = action.partition(":")
                 status = int(code)
+                log(status)
                 self._answer(status, name)
             else:
                 status, headers, data = self._forward(body)
                 if action == "drop-after":
                     status = 0
+                    log(status)
                     self._drop()
                 else:
+                    log(status)
                     self.send_response(status)
                     for name, value in headers:
                         if name.lower() not in _HOP_BY_HOP:
@@ -194,11 +207,10 @@ class _Handler(BaseHTTPRequestHandler):
                     self.wfile.write(data)
                     self.close_connection = True
         finally:
-            seen = Seen(number, self.command, path, query, status)
-            with self.shared.lock:
-                self.shared.log.append(seen)
+            if not logged:  # the upstream failed before an answer was chosen
+                log(status)
             if self.shared.on_request is not None:
-                self.shared.on_request(seen)
+                self.shared.on_request(logged[-1])
 
     do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _any
 
