@@ -338,3 +338,12 @@ def test_refused_credentials_or_permissions_fail_before_anything_is_uploaded(
         s for s in proxy.log if s.method == "PUT" and s.status == 200 and "/.corral/" not in s.path
     ]  # no object was uploaded
     assert {k: body(s3, k.partition("/")[2]) for k in keys(s3)} == before  # nor deleted
+
+
+def test_publish_without_a_target_is_a_configuration_error(tmp_path: Path) -> None:
+    from corral import Config, ConfigError  # noqa: PLC0415
+    from corral.targets.s3 import publish  # noqa: PLC0415
+
+    with pytest.raises(ConfigError) as caught:
+        publish(Config(root=tmp_path / "root", sources=()))
+    assert caught.value.key == "target" and "--target" in (caught.value.hint or "")

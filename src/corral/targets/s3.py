@@ -126,8 +126,7 @@ def publish(
     """Build the release locally and publish it to ``config.target``."""
     from corral.build import collect  # noqa: PLC0415 - the local pipeline
 
-    assert config.target is not None
-    location = S3Location.parse(config.target, origin=config.origin)
+    location = S3Location.parse(_target(config), origin=config.origin)
     options = config.s3_options()
     started = time.perf_counter()
     config.root.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -186,9 +185,8 @@ def publish_release(
     """Publish the release already built in ``config.root`` (steps 2-6 above)."""
     from corral.errors import BuildError, Problem  # noqa: PLC0415
 
-    assert config.target is not None
     report = RemoteReport(location.url, dry_run=dry_run)
-    work = build_dir(config.target)
+    work = build_dir(_target(config))
     cache = work / "remote-state.json"
     clock = time.perf_counter()
     objects = read_release(
@@ -295,3 +293,17 @@ def _write(
         del state.objects[relative]  # gone from the bucket (deleted by hand, or pruned)
     checkpoint()
     return sent
+
+
+def _target(config: Config) -> str:
+    """The configuration's ``s3://`` target; a clear error (not an assertion) without one."""
+    if config.target is None:
+        from corral.errors import ConfigError  # noqa: PLC0415
+
+        raise ConfigError(
+            "no object-storage target is configured",
+            hint='set target = "s3://BUCKET/PREFIX" in [tool.corral] or pass --target',
+            file=config.origin,
+            key="target",
+        )
+    return config.target
