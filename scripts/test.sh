@@ -9,7 +9,9 @@
 # runs download once into ~/.cache/corral/django-sdist). Without either, run the suite alone:
 # `python -m pytest -n 2` in an environment with `pip install -e '.[test]'`.
 #
-# Environment: CORRAL_MATRIX_DIR  where the matrix's virtual environments are kept and reused
+# Environment: CORRAL_VENV         the virtual environment made when none is active
+#                                 (default .venv in this checkout)
+#              CORRAL_MATRIX_DIR  where the matrix's virtual environments are kept and reused
 #                                 (default ~/.cache/corral/matrix)
 #              CORRAL_MATRIX=0    skip the matrix (with CI=true it always runs)
 #              CORRAL_MATRIX=only run the matrix alone
@@ -25,6 +27,15 @@ MATRIX_PYTHON=3.13
 
 bash scripts/install-system-deps.sh
 bash scripts/install-serving-deps.sh
+
+# Outside a virtual environment (CI runs on a machine's own Python), make one: packages
+# installed system-wide, pytest plugins above all, must not change what the suite does.
+if ! python -c 'import sys; sys.exit(sys.prefix == sys.base_prefix)'; then
+  venv=${CORRAL_VENV:-$PWD/.venv}
+  [ -x "$venv/bin/python" ] || python -m venv "$venv"
+  export VIRTUAL_ENV=$venv PATH=$venv/bin:$PATH
+  echo "scripts/test.sh: running in the virtual environment $venv"
+fi
 if [ "${CORRAL_MATRIX:-1}" != only ]; then
   python -m pip install --quiet -e '.[test]'
   python -m ruff check .
