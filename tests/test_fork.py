@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import corral
-import corral.build
+import corral.build.intact
 import corral.fork
 import corral.state
 from corral import collect
@@ -73,15 +73,15 @@ def test_a_run_checks_its_published_files_in_a_child_and_still_sees_every_change
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(corral.state, "RACY_NS", 0)
-    monkeypatch.setattr(corral.build, "_MIN_CHECK_FILES", 1)
+    monkeypatch.setattr(corral.build.intact, "MIN_CHECK_FILES", 1)
     forked: list[int] = []
-    real = corral.build.in_child
+    real = corral.build.intact.in_child
 
     def counting(fn: object) -> object:
         forked.append(1)
         return real(fn)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(corral.build, "in_child", counting)
+    monkeypatch.setattr(corral.build.intact, "in_child", counting)
     write_tree(tmp_path / "assets", {f"css/{i}.css": f"a{{b:{i}}}\n" for i in range(5)})
     config = config_for(tmp_path, "assets")
     collect(config)

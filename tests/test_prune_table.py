@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-import corral.build
+import corral.build.prune
 import corral.state
 from corral import clean, collect
 from corral.state import StateDir
@@ -22,7 +22,7 @@ from .conftest import config_for, served_files, state_path, write_tree
 def checked(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Compare every answer of the table with the records' answer; record which was used."""
     used: list[str] = []
-    by_table = corral.build._doomed_from_retired
+    by_table = corral.build.prune.doomed_from_retired
 
     def both(
         state_dir: StateDir, state: corral.state.State, kept: list[int], newer: list[int]
@@ -38,7 +38,7 @@ def checked(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         used.append("table")
         return fast
 
-    monkeypatch.setattr(corral.build, "_doomed_from_retired", both)
+    monkeypatch.setattr(corral.build.prune, "doomed_from_retired", both)
     monkeypatch.setattr(corral.state, "RACY_NS", 0)
     return used
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-import corral.build
+import corral.build.stage
 import corral.publish
 from corral import BuildError, TargetError, collect
 from corral.publish import _CHUNK, WHOLE_READ_LIMIT, digest_file, sri_value
@@ -202,7 +202,7 @@ def test_a_big_file_rewritten_between_hashing_and_copying_is_never_published(
     monkeypatch.setattr(corral.publish, "WHOLE_READ_LIMIT", 1024)
     old, new = os.urandom(4096), os.urandom(4096)
     write_tree(tmp_path / "assets", {"img/photo.png": old, "a.css": "a{}"})
-    real = corral.build.digest_file
+    real = corral.build.stage.digest_file
 
     def then_rewrite(path: str, **kwargs: object) -> object:
         result = real(path, **kwargs)  # type: ignore[arg-type]
@@ -210,7 +210,7 @@ def test_a_big_file_rewritten_between_hashing_and_copying_is_never_published(
             Path(path).write_bytes(new)  # same size, in place
         return result
 
-    monkeypatch.setattr(corral.build, "digest_file", then_rewrite)
+    monkeypatch.setattr(corral.build.stage, "digest_file", then_rewrite)
     config = config_for(tmp_path, "assets", **options)
     with pytest.raises(BuildError) as caught:
         collect(config)
@@ -218,7 +218,7 @@ def test_a_big_file_rewritten_between_hashing_and_copying_is_never_published(
     assert problem.code == "changed-during-build"
     assert problem.path == str(tmp_path / "assets/img/photo.png")
     assert not (tmp_path / "static_root").exists() or served_files(tmp_path / "static_root") == {}
-    monkeypatch.setattr(corral.build, "digest_file", real)
+    monkeypatch.setattr(corral.build.stage, "digest_file", real)
     collect(config)  # the next run publishes the file as it now is, consistently
     published = served_files(tmp_path / "static_root")
     assert published["img/photo.png"] == new
