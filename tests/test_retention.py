@@ -4,12 +4,15 @@ would publish nothing with ``--clear`` refuses instead of deleting the site."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 import corral.state
-from corral import BuildError, collect
+from corral import BuildError, check, clean, collect
+from corral.retention import kept_retained
+from corral.serve import Responder
 
 from .conftest import config_for, served_files, write_tree
 
@@ -88,3 +91,75 @@ def test_clear_with_no_source_file_refuses_instead_of_deleting_the_site(project:
             collect(config_for(project, "src"), clear=True, dry_run=dry_run)
         assert [p.code for p in caught.value.problems] == ["empty-release"]
     assert served_files(project / "static_root") == {"a.css": b"a{}"}
+
+
+def _releases(project: Path, count: int, **options: object) -> list[str]:
+    """``count`` releases of ``css/app.css``, each with other bytes; its hashed names."""
+    names = []
+    for n in range(count):
+        write_tree(project / "assets", {"css/app.css": f".r{n} {{ color: red }}\n"})
+        collect(config_for(project, "assets", hash=True, keep=None, **options))
+        manifest = json.loads((project / "static_root/corral-manifest.json").read_bytes())
+        names.append(manifest["files"]["css/app.css"]["hashed"])
+    return names
+
+
+def _served(root: Path, name: str) -> int:
+    response = Responder(root, "/static/").respond("GET", "/static/" + name, {}.get)
+    if response.file is not None:
+        response.file.close()
+    return response.code
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_clean_rewrites_the_manifests_retained_releases(project: Path, compress: bool) -> None:
+    root = project / "static_root"
+    names = _releases(project, 4, compress=compress)
+    before = json.loads((root / "corral-manifest.json").read_bytes())
+    assert sorted(before["retained"]) == ["1", "2", "3"]
+    assert [_served(root, name) for name in names] == [200] * 4
+
+    config = config_for(project, "assets", hash=True, compress=compress)
+    report = clean(config, keep=1)  # keeps release 4 and 3
+
+    assert report.kept_releases == [3, 4]
+    after = json.loads((root / "corral-manifest.json").read_bytes())
+    assert sorted(after["retained"]) == ["3"]
+    assert after["files"] == before["files"]
+    assert after["retained"]["3"] == before["retained"]["3"]
+    # a server started now neither lists nor serves the pruned releases' names
+    assert [_served(root, name) for name in names] == [404, 404, 200, 200]
+    assert names[0] not in Responder(root, "/static/").manifest.by_hashed
+    # the rewritten manifest is corral's: checked clean, and a collect leaves it be
+    assert [p.code for p in check(config, deep=True).problems] == []
+    identity = (root / "corral-manifest.json").stat().st_ino
+    collect(config_for(project, "assets", hash=True, keep=1, compress=compress))
+    assert (root / "corral-manifest.json").stat().st_ino == identity
+
+    clean(config, keep=0)
+    assert "retained" not in json.loads((root / "corral-manifest.json").read_bytes())
+    assert [_served(root, name) for name in names] == [404, 404, 404, 200]
+
+
+def test_a_manifest_edited_by_hand_is_left_alone(project: Path) -> None:
+    root = project / "static_root"
+    _releases(project, 3)
+    manifest = root / "corral-manifest.json"
+    edited = manifest.read_bytes().replace(b'"version":1', b'"version":1 ')
+    manifest.write_bytes(edited)
+    clean(config_for(project, "assets", hash=True), keep=0)
+    assert manifest.read_bytes() == edited
+
+
+def test_kept_retained_drops_pruned_releases_files_and_variants() -> None:
+    gz = {"path": "a.1.css.gz", "size": 3, "integrity": ""}
+    br = {"path": "a.1.css.br", "size": 2, "integrity": ""}
+    retained = {
+        "1": {"a.css": {"hashed": "a.0.css"}},
+        "2": {"a.css": {"hashed": "a.1.css", "encodings": {"gzip": gz, "br": br}},
+              "b.css": {"hashed": "b.1.css"}},
+    }  # fmt: skip
+    left = kept_retained(retained, {"2", "3"}, {"a.1.css.br", "b.1.css"})
+    assert left == {"2": {"a.css": {"hashed": "a.1.css", "encodings": {"gzip": gz}}}}
+    assert kept_retained(retained, {"2"}, {"a.1.css", "b.1.css"}) == {}
+    assert retained["2"]["a.css"]["encodings"] == {"gzip": gz, "br": br}  # not changed

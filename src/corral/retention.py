@@ -1,4 +1,6 @@
-"""What a collect's dry run says it would prune: the same decision as the real run's.
+"""What pruning keeps: a dry run's plan, and the manifest's list of retained releases.
+
+A dry run says what it would prune: the same decision as the real run's.
 
 A real run publishes its release, then deletes every file corral owns that neither the new
 release nor the ``keep`` releases before it list (``--clear``: ``keep`` 0), and with
@@ -7,17 +9,30 @@ plans the new release's files instead — the originals, the hashed copies and m
 the fingerprint stage planned, and the variants each of those files has (compression is
 not run dry) — and applies the same rule to them, so ``collect --clear -n`` lists exactly
 what ``collect --clear`` deletes.
+
+After a prune (``corral clean``, or a collect with ``keep``), :func:`prune_retained`
+rewrites the root's ``corral-manifest.json`` so its ``retained`` section lists only the
+releases that were kept, and only entries whose files are still there: a server started
+from it neither lists nor tries to serve what was deleted.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
+import stat
 from collections.abc import Collection, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from corral import jsonio
 from corral.errors import Problem
-from corral.state import State, StateDir
+from corral.manifest import CORRAL_MANIFEST
+from corral.state import Release, State, StateDir
 
-__all__ = ["EMPTY_RELEASE", "planned_prune", "planned_release"]
+if TYPE_CHECKING:
+    from corral.publish import LocalTarget
+
+__all__ = ["EMPTY_RELEASE", "kept_retained", "planned_prune", "planned_release", "prune_retained"]
 
 #: Why a run with ``--clear`` and no source file refuses (it would empty the root).
 EMPTY_RELEASE = Problem(
@@ -70,3 +85,98 @@ def planned_prune(
     for release_id in older:
         referenced.update(state_dir.load_release(release_id).files)
     return sorted(p for p in state.targets if p not in referenced)
+
+
+def kept_retained(
+    retained: Mapping[str, Any], kept: Collection[str], pruned: Collection[str]
+) -> dict[str, dict[str, Any]]:
+    """The ``retained`` section of a manifest once the releases not in ``kept`` are gone
+    and the files in ``pruned`` deleted: an entry whose hashed file was pruned goes, a
+    variant whose file was pruned goes from its entry, a release left empty goes."""
+    out: dict[str, dict[str, Any]] = {}
+    for release_id, entries in retained.items():
+        if release_id not in kept or not isinstance(entries, dict):
+            continue
+        left: dict[str, Any] = {}
+        for logical, raw in entries.items():
+            if not isinstance(raw, dict) or raw.get("hashed") in pruned:
+                continue
+            entry = raw
+            encodings = raw.get("encodings")
+            if isinstance(encodings, dict) and any(
+                isinstance(v, dict) and v.get("path") in pruned for v in encodings.values()
+            ):
+                entry = {
+                    **raw,
+                    "encodings": {
+                        name: v
+                        for name, v in encodings.items()
+                        if not (isinstance(v, dict) and v.get("path") in pruned)
+                    },
+                }
+            left[logical] = entry
+        if left:
+            out[release_id] = left
+    return out
+
+
+def prune_retained(
+    target: LocalTarget, state: State, kept: Collection[int], pruned: Collection[str]
+) -> bool:
+    """After a prune kept the releases ``kept`` and deleted ``pruned``: rewrite the root's
+    corral manifest without the dropped releases' entries (see :func:`kept_retained`).
+
+    Only a manifest exactly as corral wrote it is rewritten (one edited by hand, or
+    unreadable, is left for the next collect to restore). The new file replaces the old
+    one atomically, keeps its permissions, and is recorded in ``state`` and in the current
+    release's record (the caller saves the state). Returns whether it was rewritten.
+    """
+    record = state.targets.get(CORRAL_MANIFEST)
+    if record is None or not target.intact_files({CORRAL_MANIFEST: record}, frozenset()):
+        return False
+    path = target.path_of(CORRAL_MANIFEST)
+    try:
+        with open(path, "rb") as file:
+            data = file.read()
+            mode = stat.S_IMODE(os.fstat(file.fileno()).st_mode)
+    except OSError:
+        return False
+    if b'"retained"' not in data:
+        return False
+    try:
+        payload = jsonio.loads(data)
+    except ValueError:
+        return False
+    retained = payload.get("retained") if isinstance(payload, dict) else None
+    if not isinstance(retained, dict):
+        return False
+    left = kept_retained(retained, {str(i) for i in kept}, frozenset(pruned))
+    if left == retained:
+        return False
+    if left:
+        payload["retained"] = left
+    else:
+        del payload["retained"]
+    new = jsonio.dumps_sorted(payload)
+    digest = hashlib.sha256(new).hexdigest()
+    state_dir = target.state_dir
+    state_dir.choose_staging()
+    try:
+        staged = target.stage_bytes(CORRAL_MANIFEST, new, digest)
+        os.chmod(staged.tmp, mode)  # as it was (clean does not know the configured mode)
+        state.targets[CORRAL_MANIFEST] = target.commit(staged)
+    finally:
+        state_dir.end_staging()
+    _record_digest(state_dir, state, digest)
+    return True
+
+
+def _record_digest(state_dir: StateDir, state: State, digest: str) -> None:
+    """The current release lists the rewritten manifest with its new digest (``verify``
+    checks the published bytes against it)."""
+    if state.release is None or state.release not in state_dir.release_ids():
+        return
+    release = state_dir.load_release(state.release)
+    if CORRAL_MANIFEST in release.files:
+        files = {**release.files, CORRAL_MANIFEST: digest}
+        state_dir.save_release(Release(release.id, release.created, files))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from corral.publish import LocalTarget
+from corral.retention import prune_retained
 from corral.state import State, StateDir
 
 __all__ = ["PruneOutcome", "forget", "prune_and_save", "prune_files", "prune_selection"]
@@ -107,6 +108,7 @@ def prune_files(
         if state.retired is not None:
             state.retired.pop(relpath, None)
     removed_unowned = target.remove(unowned)
+    prune_retained(target, state, kept, pruned)  # the manifest no longer lists them
     return PruneOutcome(kept, dropped, pruned, removed_unowned)
 
 
