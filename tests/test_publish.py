@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 import corral.build.stage
-import corral.publish
+import corral.digest
 from corral import BuildError, TargetError, collect
-from corral.publish import _CHUNK, WHOLE_READ_LIMIT, digest_file, sri_value
+from corral.digest import _CHUNK, WHOLE_READ_LIMIT, digest_file, sri_value
 
 from .conftest import config_for, need, remount, served_files, snapshot, state_path, write_tree
 
@@ -180,7 +180,7 @@ def test_digest_file_given_a_size_takes_no_stat(
     def no_stat(fd: int) -> os.stat_result:
         raise AssertionError("fstat called")
 
-    monkeypatch.setattr(corral.publish.os, "fstat", no_stat)
+    monkeypatch.setattr(corral.digest.os, "fstat", no_stat)
     digests, held = digest_file(str(path), size=3)
     assert (digests.sha256, held) == (hashlib.sha256(b"abc").hexdigest(), b"abc")
 
@@ -199,7 +199,7 @@ def test_a_big_file_rewritten_between_hashing_and_copying_is_never_published(
     # A file too big to hold in memory is hashed in one read and copied in another; a
     # writer that rewrites it in place (same size) in between must not get a published
     # file whose hashed name, sha256 and SRI value describe other bytes.
-    monkeypatch.setattr(corral.publish, "WHOLE_READ_LIMIT", 1024)
+    monkeypatch.setattr(corral.digest, "WHOLE_READ_LIMIT", 1024)
     old, new = os.urandom(4096), os.urandom(4096)
     write_tree(tmp_path / "assets", {"img/photo.png": old, "a.css": "a{}"})
     real = corral.build.stage.digest_file

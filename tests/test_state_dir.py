@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-import corral.publish
 import corral.state
+import corral.targets.local
 from corral import LockError, TargetError, check, clean, collect, load_config
 from corral.lock import TargetLock
 from corral.state import StateDir, releases_location
@@ -233,13 +233,13 @@ def test_a_root_on_its_own_file_system_stages_inside_it_only_during_the_run(
     write_tree(tmp_path / "assets", {"css/app.css": "a{}", "js/app.js": "1"})
     config = config_for(tmp_path, "assets", root=tmpfs)
     seen: list[list[str]] = []
-    real_commit = corral.publish.LocalTarget.commit
+    real_commit = corral.targets.local.LocalTarget._commit
 
-    def spy(self: corral.publish.LocalTarget, staged: corral.publish.Staged) -> object:
+    def spy(self: corral.targets.local.LocalTarget, staged: corral.targets.local.Staged) -> object:
         seen.append(sorted(os.listdir(tmpfs)))
         return real_commit(self, staged)
 
-    monkeypatch.setattr(corral.publish.LocalTarget, "commit", spy)
+    monkeypatch.setattr(corral.targets.local.LocalTarget, "_commit", spy)
     collect(config)
     assert state_path(tmpfs).parent == tmp_path  # the state is on another file system
     assert os.stat(state_path(tmpfs)).st_dev != os.stat(tmpfs).st_dev

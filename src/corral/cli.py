@@ -21,7 +21,6 @@ from corral.config import Config, load_config
 from corral.errors import BuildError, ConfigError, CorralError, Problem, is_configuration_error
 from corral.lock import seconds
 from corral.progress import ProgressBar
-from corral.report import Report
 
 __all__ = ["main", "run"]
 
@@ -410,10 +409,7 @@ def _collect(
                 f"{style('conflict', '33')}: {c.logical!r} comes from {c.winner.path}; "
                 f"ignoring {shadowed}\n"
             )
-        if config.target is not None:
-            out.writelines(report.summary(args.verbose))
-        else:
-            _summary(report, config, args.verbose, out)
+        out.writelines(report.summary(args.verbose))
     return 0
 
 
@@ -523,60 +519,6 @@ def _size(count: int) -> str:
             break
         value, unit = value / 1024, bigger
     return f"{value:,.1f} {unit}"
-
-
-def _summary(report: Report, config: Config, verbose: int, out: TextIO) -> None:
-    counts = (
-        f"{len(report.new):,} new, {len(report.changed):,} changed, "
-        f"{len(report.unchanged):,} unchanged, {len(report.removed):,} removed"
-    )
-    if report.dry_run:
-        out.write(
-            f"Dry run, nothing written. Plan for {config.root}: {counts}, "
-            f"{len(report.pruned):,} to prune\n"
-        )
-    elif report.published:
-        out.write(f"Collected into {config.root}: {counts} -> release {report.release}\n")
-    else:
-        out.write(
-            f"{config.root} is up to date ({len(report.unchanged):,} files unchanged, "
-            f"release {report.release if report.release is not None else '-'})\n"
-        )
-    if report.fingerprinted:
-        out.write(
-            f"  fingerprinted {len(report.fingerprinted):,} file(s), "
-            f"{len(report.rewrites):,} reference(s) rewritten"
-            + (f", {len(report.cycles)} reference cycle(s)" if report.cycles else "")
-            + "\n"
-        )
-    if report.compressed or report.compress_cache_hits:
-        out.write(
-            f"  compressed {report.compressed:,} variant(s), "
-            f"{report.compress_cache_hits:,} from the cache\n"
-        )
-    if report.repaired:
-        out.write(f"  restored {len(report.repaired):,} file(s) changed or deleted in the root\n")
-    if report.pruned and not report.dry_run:
-        out.write(f"  pruned {len(report.pruned):,} file(s) no kept release uses\n")
-    if verbose:
-        for label, names in (
-            ("new", report.new),
-            ("changed", report.changed),
-            ("removed", report.removed),
-            ("restored", report.repaired),
-            ("prune", report.pruned),
-        ):
-            out.writelines(f"  {label:<8} {name}\n" for name in names)
-        out.writelines(
-            f"  rewrite  {file}:{line}:{col}: {old} -> {new}\n"
-            for file, line, col, old, new in report.rewrites
-        )
-        out.writelines(f"  cycle    {' -> '.join(members)}\n" for members in report.cycles)
-        if verbose > 1:
-            out.writelines(f"  {'same':<8} {name}\n" for name in report.unchanged)
-    total = sum(report.timings.values())
-    phases = ", ".join(f"{k} {v:.3f}" for k, v in report.timings.items())
-    out.write(f"  time {total:.3f} s ({phases})\n")
 
 
 def _problem(err: TextIO, style: _Style, label: str, p: Problem) -> None:

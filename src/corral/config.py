@@ -574,7 +574,7 @@ def _prefix(value: str, origin: str) -> str:
 
 
 def _check_integrity(algorithm: object, origin: str) -> None:
-    from corral.publish import SRI_ALGORITHMS  # noqa: PLC0415
+    from corral.digest import SRI_ALGORITHMS  # noqa: PLC0415
 
     if algorithm not in SRI_ALGORITHMS:
         raise ConfigError(

@@ -7,13 +7,14 @@ import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from corral.build import collect, guard_root, load_sources
+from corral.build import collect, load_sources
 from corral.config import Config
 from corral.errors import BuildError, CorralError, Problem
 from corral.loadpath import SourceFile, name_clashes
 from corral.lock import holder
-from corral.publish import LocalTarget
 from corral.statehome import state_dir_problem
+from corral.targets.local import LocalTarget
+from corral.targets.localroot import guard_root
 from corral.verify import verify_published
 
 __all__ = ["CheckReport", "check"]

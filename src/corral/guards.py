@@ -2,7 +2,7 @@
 never delete outside the directory meant, renames that must be atomic.
 
 Every deletion corral makes in its own directories and in the target goes through
-these functions (or :meth:`corral.publish.LocalTarget.remove`, which confines itself
+these functions (or :meth:`corral.targets.local.LocalTarget.remove`, which confines itself
 to the target by resolved path).
 """
 
@@ -23,12 +23,14 @@ __all__ = [
     "copy_new",
     "empty_directory",
     "entries",
+    "fsync_dir",
     "move",
     "owned_dir",
     "real_directory",
     "remove_tree",
     "same_file_system",
     "write_gitignore",
+    "write_new",
 ]
 
 #: Version-control directories: never deleted, not even by ``--force --clear``.
@@ -122,6 +124,22 @@ def copy_new(source: str, path: str) -> str:
     return hasher.hexdigest()
 
 
+def write_new(path: str, data: bytes, mode: int | None = None) -> tuple[int, int, int]:
+    """Write a new file (with exactly ``mode``, if given, whatever the umask); return
+    its (inode, size, mtime) as written."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        if mode is not None:
+            os.fchmod(fd, mode)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        st = os.fstat(fd)
+    finally:
+        os.close(fd)
+    return st.st_ino, st.st_size, st.st_mtime_ns
+
+
 class ChangedWhileCopied(Exception):
     """A source's bytes differ from the digest a run computed for them (it was written
     between the read that hashed it and the copy). Nothing may be published."""
@@ -150,6 +168,15 @@ def entries(directory: Path) -> list[str]:
         return os.listdir(directory)
     except FileNotFoundError:
         return []
+
+
+def fsync_dir(directory: Path) -> None:
+    """Make a rename or a new entry in ``directory`` durable."""
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def owned_dir(path: Path) -> bool:

@@ -23,11 +23,12 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from corral.config import Config
+from corral.digest import Digests
 from corral.errors import BuildError, Problem
 from corral.guards import ChangedWhileCopied
 from corral.loadpath import LoadPath
-from corral.publish import Digests, LocalTarget, Staged
 from corral.state import State
+from corral.targets.base import Staged, Target
 
 if TYPE_CHECKING:
     from corral.fingerprint import FileFacts, Fingerprint, FingerprintResult
@@ -92,7 +93,7 @@ def hash_stage(
     digests: Mapping[str, str],
     read_digests: Mapping[str, Digests],
     *,
-    target: LocalTarget | None,
+    target: Target | None,
     sources_changed: bool,
     pool: WorkerPool | None = None,
 ) -> Hashed:
@@ -103,7 +104,7 @@ def hash_stage(
     the error policy) and undecodable text, before anything is published. ``pool``
     holds what worker processes found in the text files meanwhile.
     """
-    key = options_key(config)
+    key = fingerprint_key(config)
     names = manifest_names(config)
     if (
         not sources_changed
@@ -181,7 +182,7 @@ def manifest_stage(
     state: State,
     intact: set[str],
     *,
-    target: LocalTarget | None,
+    target: Target | None,
     release: int,
     encodings: Mapping[str, Mapping[str, Any]],
 ) -> None:
@@ -213,22 +214,18 @@ def manifest_stage(
             hashed.manifests.append(target.stage_bytes(name, payload, digest))
 
 
-def _retained(
-    target: LocalTarget, keep: int | None, current: set[str]
-) -> dict[str, dict[str, Any]]:
+def _retained(target: Target, keep: int | None, current: set[str]) -> dict[str, dict[str, Any]]:
     """The entries of the releases the coming prune keeps (the ``keep`` newest before
     this one; all with ``keep=None``) whose hashed files this release does not list."""
     from corral import jsonio  # noqa: PLC0415
 
-    ids = target.state_dir.release_ids()
+    ids = target.state.release_ids()
     if keep is not None:
         ids = ids[-keep:] if keep else []
     out: dict[str, dict[str, Any]] = {}
     for release_id in ids:
         try:
-            files = jsonio.loads(target.state_dir.release_manifest_path(release_id).read_bytes())[
-                "files"
-            ]
+            files = jsonio.loads(target.state.release_manifest(release_id))["files"]
         except (OSError, ValueError, KeyError, TypeError):
             continue  # an older state kept no manifest for it: nothing to add
         if not isinstance(files, dict):
@@ -287,7 +284,7 @@ class _Facts(Mapping[str, "FileFacts"]):
         return self._files.keys()
 
 
-def options_key(config: Config) -> str:
+def fingerprint_key(config: Config) -> str:
     """A stable text of everything besides the files that fingerprints depend on."""
     import json  # noqa: PLC0415
 

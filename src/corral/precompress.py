@@ -26,9 +26,9 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
-from corral.publish import LocalTarget, Staged
 from corral.report import Progress
 from corral.state import State
+from corral.targets.base import Staged, Target
 
 if TYPE_CHECKING:
     from corral.compress import CompressionCache, CompressionOptions
@@ -40,9 +40,9 @@ __all__ = [
     "Content",
     "all_files_raw",
     "compress_stage",
+    "compression_key",
     "manifest_encodings",
     "nothing_to_do",
-    "options_key",
     "tidy_cache",
 ]
 
@@ -81,7 +81,7 @@ def compress_stage(
     state: State,
     intact: set[str],
     *,
-    target: LocalTarget,
+    target: Target,
     cache_dir: Path | None,
     workers: int | None = None,
     progress: Progress | None = None,
@@ -103,8 +103,7 @@ def compress_stage(
     }
     private: str | None = None
     if cache_dir is None:
-        target.state_dir.tmp.mkdir(parents=True, exist_ok=True)
-        private = tempfile.mkdtemp(prefix="nocache-", dir=target.state_dir.tmp)
+        private = tempfile.mkdtemp(prefix="nocache-", dir=target.scratch())
         cache = CompressionCache(private)
     else:
         cache = CompressionCache(variants_dir(cache_dir))
@@ -126,7 +125,7 @@ def _stage_variants(
     wanted: Mapping[str, Content],
     state: State,
     intact: set[str],
-    target: LocalTarget,
+    target: Target,
     cache: CompressionCache,
     workers: int | None,
     progress: Progress | None,
@@ -236,7 +235,7 @@ def _map(function: Callable[[_T], _R], items: list[_T], workers: int | None) -> 
         return list(pool.map(function, items))
 
 
-def options_key(options: CompressionOptions) -> str:
+def compression_key(options: CompressionOptions) -> str:
     """A stable text for the options (set order never changes it), to notice a change."""
     import dataclasses  # noqa: PLC0415
     import json  # noqa: PLC0415

@@ -41,6 +41,64 @@ class Report:
     published: bool = False  # whether this run made a new release
     timings: dict[str, float] = field(default_factory=dict)
 
+    def summary(self, verbose: int = 0) -> list[str]:
+        """What the command line prints: one line, the files with ``verbose``, timings."""
+        report, lines = self, []
+        counts = (
+            f"{len(report.new):,} new, {len(report.changed):,} changed, "
+            f"{len(report.unchanged):,} unchanged, {len(report.removed):,} removed"
+        )
+        if report.dry_run:
+            lines.append(
+                f"Dry run, nothing written. Plan for {report.root}: {counts}, "
+                f"{len(report.pruned):,} to prune\n"
+            )
+        elif report.published:
+            lines.append(f"Collected into {report.root}: {counts} -> release {report.release}\n")
+        else:
+            lines.append(
+                f"{report.root} is up to date ({len(report.unchanged):,} files unchanged, "
+                f"release {report.release if report.release is not None else '-'})\n"
+            )
+        if report.fingerprinted:
+            lines.append(
+                f"  fingerprinted {len(report.fingerprinted):,} file(s), "
+                f"{len(report.rewrites):,} reference(s) rewritten"
+                + (f", {len(report.cycles)} reference cycle(s)" if report.cycles else "")
+                + "\n"
+            )
+        if report.compressed or report.compress_cache_hits:
+            lines.append(
+                f"  compressed {report.compressed:,} variant(s), "
+                f"{report.compress_cache_hits:,} from the cache\n"
+            )
+        if report.repaired:
+            lines.append(
+                f"  restored {len(report.repaired):,} file(s) changed or deleted in the root\n"
+            )
+        if report.pruned and not report.dry_run:
+            lines.append(f"  pruned {len(report.pruned):,} file(s) no kept release uses\n")
+        if verbose:
+            for label, names in (
+                ("new", report.new),
+                ("changed", report.changed),
+                ("removed", report.removed),
+                ("restored", report.repaired),
+                ("prune", report.pruned),
+            ):
+                lines.extend(f"  {label:<8} {name}\n" for name in names)
+            lines.extend(
+                f"  rewrite  {file}:{line}:{col}: {old} -> {new}\n"
+                for file, line, col, old, new in report.rewrites
+            )
+            lines.extend(f"  cycle    {' -> '.join(members)}\n" for members in report.cycles)
+            if verbose > 1:
+                lines.extend(f"  {'same':<8} {name}\n" for name in report.unchanged)
+        total = sum(report.timings.values())
+        phases = ", ".join(f"{k} {v:.3f}" for k, v in report.timings.items())
+        lines.append(f"  time {total:.3f} s ({phases})\n")
+        return lines
+
     def to_dict(self) -> dict[str, object]:
         return {
             "root": self.root,

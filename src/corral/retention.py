@@ -27,10 +27,10 @@ from typing import TYPE_CHECKING, Any
 from corral import jsonio
 from corral.errors import Problem
 from corral.manifest import CORRAL_MANIFEST
-from corral.state import Release, State, StateDir
+from corral.state import Release, State
 
 if TYPE_CHECKING:
-    from corral.publish import LocalTarget
+    from corral.targets.base import StateStore, Target
 
 __all__ = ["EMPTY_RELEASE", "kept_retained", "planned_prune", "planned_release", "prune_retained"]
 
@@ -45,7 +45,7 @@ EMPTY_RELEASE = Problem(
 
 def planned_release(
     state: State,
-    state_dir: StateDir,
+    state_dir: StateStore,
     *,
     quiet: bool,
     digests: Collection[str],
@@ -65,7 +65,7 @@ def planned_release(
 
 
 def planned_prune(
-    state_dir: StateDir,
+    state_dir: StateStore,
     state: State,
     release: set[str],
     keep: int | None,
@@ -121,7 +121,7 @@ def kept_retained(
 
 
 def prune_retained(
-    target: LocalTarget, state: State, kept: Collection[int], pruned: Collection[str]
+    target: Target, state: State, kept: Collection[int], pruned: Collection[str]
 ) -> bool:
     """After a prune kept the releases ``kept`` and deleted ``pruned``: rewrite the root's
     corral manifest without the dropped releases' entries (see :func:`kept_retained`).
@@ -159,19 +159,13 @@ def prune_retained(
         del payload["retained"]
     new = jsonio.dumps_sorted(payload)
     digest = hashlib.sha256(new).hexdigest()
-    state_dir = target.state_dir
-    state_dir.choose_staging()
-    try:
-        staged = target.stage_bytes(CORRAL_MANIFEST, new, digest)
-        os.chmod(staged.tmp, mode)  # as it was (clean does not know the configured mode)
-        state.targets[CORRAL_MANIFEST] = target.commit(staged)
-    finally:
-        state_dir.end_staging()
-    _record_digest(state_dir, state, digest)
+    # With the mode it had (clean does not know the configured mode).
+    state.targets[CORRAL_MANIFEST] = target.rewrite(CORRAL_MANIFEST, new, digest, mode)
+    _record_digest(target.state, state, digest)
     return True
 
 
-def _record_digest(state_dir: StateDir, state: State, digest: str) -> None:
+def _record_digest(state_dir: StateStore, state: State, digest: str) -> None:
     """The current release lists the rewritten manifest with its new digest (``verify``
     checks the published bytes against it)."""
     if state.release is None or state.release not in state_dir.release_ids():

@@ -46,15 +46,14 @@ from corral.errors import Problem, TargetError
 from corral.gcpause import gc_paused
 from corral.guards import (
     empty_directory,
-    entries,
-    move,
+    fsync_dir,
     owned_dir,
     real_directory,
     remove_tree,
     same_file_system,
     write_gitignore,
 )
-from corral.statehome import foreign_owner, state_dir_problem, state_location
+from corral.statehome import MARKER, check_home, move_legacy_state, state_location
 
 __all__ = [
     "LEGACY_DIR",
@@ -73,7 +72,6 @@ FORMAT = 3
 LEGACY_DIR = ".corral"
 #: The staging directory inside the root, when the state is on another file system.
 STAGING_DIR = ".corral-staging"
-MARKER = "owner.json"
 #: A file whose ctime is this close to the recording run's start is re-read next time.
 RACY_NS = 2_000_000_000
 
@@ -356,40 +354,8 @@ class StateDir:
 
     def prepare_lock(self) -> None:
         """Create the root and the state directory, so the lock file can be opened."""
-        self._check_home()
+        check_home(self.root, self.home)
         self._mkdirs(self.root, self.home)
-
-    def _check_home(self) -> None:
-        """Refuse a state directory a server pointed at the root could reach, or one that
-        holds files that are not corral's."""
-        problem = state_dir_problem(self.root, self.home)
-        if problem is not None:
-            raise TargetError(
-                f"refusing to keep corral's state in {self.home}: {problem}",
-                path=str(self.home),
-                hint="set 'state_dir' (--state-dir, CORRAL_STATE_DIR) to a directory "
-                "outside the root, or leave it unset for the default next to the root",
-            )
-        if (self.home / MARKER).is_file():
-            other = foreign_owner(self.root, self.home, self.home / MARKER)
-            if other is not None:
-                raise TargetError(
-                    f"{self.home} holds corral's state of another root, {other}; nothing "
-                    "was changed (two roots sharing one state would prune each other's files)",
-                    path=str(self.home),
-                    hint="give each root its own 'state_dir' (--state-dir, CORRAL_STATE_DIR), "
-                    "or delete that directory if the other root is gone",
-                )
-            return
-        foreign = _foreign_entries(self.home)
-        if foreign:
-            raise TargetError(
-                f"{self.home} is not empty and is not corral's state directory "
-                f"(it holds {foreign[0]!r}); nothing was changed",
-                path=str(self.home),
-                hint="point 'state_dir' (--state-dir, CORRAL_STATE_DIR) at a new or empty "
-                "directory",
-            )
 
     def create(self) -> None:
         """Create the state directory and the ownership marker (idempotent); choose where
@@ -432,48 +398,15 @@ class StateDir:
             remove_tree(self.staging)
 
     def migrate(self, *, wait: float = 0.0) -> Problem | None:
-        """Move a state kept in ``ROOT/.corral`` (corral 0.1.0.dev's layout) to its home.
-
-        Call holding the lock of :attr:`home`; the old lock is taken too, so a run of
-        an older corral can't write meanwhile. Returns a notice (``state-moved``), or
-        ``None`` if there was nothing to move. The marker moves last: a run killed
-        meanwhile leaves the old directory authoritative; the next run moves it again.
-        """
+        """Move a state kept in ``ROOT/.corral`` (corral 0.1.0.dev's layout) to its home
+        (see :func:`corral.statehome.move_legacy_state`); call holding the lock of
+        :attr:`home`. Returns a notice (``state-moved``), or ``None`` if there was nothing
+        to move."""
         if not self.legacy:
             return None
-        from corral.lock import TargetLock  # noqa: PLC0415 - lock imports nothing of ours
-
-        legacy, home = self.legacy_path, self.home
-        with TargetLock(legacy / "lock", self.root, wait=wait):
-            if not owned_dir(legacy) or (home / MARKER).is_file():
-                self._switch_home()
-                return None
-            # The compression cache that older versions kept here is not moved: the
-            # shared cache replaces it (see corral.precompress.tidy_cache).
-            names = [n for n in entries(legacy) if n not in _NOT_MOVED and _ours(n)]
-            names.sort(key=lambda name: name == MARKER)
-            for name in names:
-                # What a killed move already moved is in ``home`` only; what is still in
-                # the old place is authoritative (a copy across file systems may be partial).
-                remove_tree(home / name)
-                move(legacy / name, home / name)
-            _fsync_dir(home)
-        remove_tree(legacy / "tmp")
-        remove_tree(legacy / "cache")
-        with contextlib.suppress(OSError):
-            os.unlink(legacy / "lock")
-        try:
-            os.rmdir(legacy)
-            left = ""
-        except OSError:
-            left = f"; {legacy} still holds files corral did not write: move them out"
+        notice = move_legacy_state(self.root, self.legacy_path, self.home, wait=wait)
         self._switch_home()
-        return Problem(
-            "state-moved",
-            f"moved corral's private state out of the served root, from {legacy} to {home}{left}",
-            path=str(home),
-            hint="nothing to do; point 'state_dir' elsewhere if this place does not suit",
-        )
+        return notice
 
     def _switch_home(self) -> None:
         self.legacy = False
@@ -585,6 +518,10 @@ class StateDir:
         """Where the corral manifest of a release is kept while the release is kept."""
         return self.releases_dir / f"{release_id:08d}.manifest.json"
 
+    def release_manifest(self, release_id: int) -> bytes:
+        """The corral manifest kept with a release (:class:`OSError` if none was kept)."""
+        return self.release_manifest_path(release_id).read_bytes()
+
     def save_release_manifest(self, release_id: int, data: bytes) -> None:
         self.write_bytes(self.release_manifest_path(release_id), data)
 
@@ -644,50 +581,13 @@ class StateDir:
         finally:
             os.close(fd)
         os.replace(tmp, path)
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
 
     def _release_path(self, release_id: int) -> Path:
         return self.releases_dir / f"{release_id:08d}.json"
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def releases_location(root: Path, location: Path | None = None) -> Path:
     """Where the release records and kept releases' corral manifests are (for a server
     that serves retained releases): ``<state>/releases/<id>.manifest.json``."""
     return StateDir(root, location).releases_dir
-
-
-#: The names corral writes in its state directory.
-_KNOWN = frozenset(
-    {
-        MARKER,
-        "lock",
-        ".gitignore",
-        "state.json",
-        "pending.json",
-        "tmp",
-        "releases",
-        "cache",
-    }
-)
-
-
-_NOT_MOVED = frozenset({"lock", "tmp", "cache"})
-
-
-def _ours(name: str) -> bool:
-    return name in _KNOWN or (name.startswith("derived.") and name.endswith(".json"))
-
-
-def _foreign_entries(directory: Path) -> list[str]:
-    try:
-        return sorted(name for name in os.listdir(directory) if not _ours(name))
-    except (FileNotFoundError, NotADirectoryError):
-        return []

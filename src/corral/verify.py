@@ -20,8 +20,8 @@ from collections.abc import Iterator, Mapping
 
 from corral.errors import CorralError, Problem
 from corral.manifest import CORRAL_MANIFEST, parse_manifest
-from corral.publish import LocalTarget
 from corral.state import State
+from corral.targets.local import LocalTarget
 
 __all__ = ["verify_published"]
 

@@ -6,7 +6,7 @@ Both are mostly Python, and Python in one process runs on one core at a time. A
 must read, and hands them two kinds of tasks:
 
 - **staging** (a first run into an empty root, see
-  :meth:`~corral.publish.LocalTarget.begin_tree`): a worker reads a file, computes
+  :meth:`~corral.targets.local.LocalTarget.direct_places`): a worker reads a file, computes
   its digests and writes it to the path in the staging tree that the main process
   claimed for it, and sends back the digests and the written file's identity. When
   the run fingerprints, it also scans the bytes it holds (below), so a text file is
@@ -32,8 +32,9 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Set
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from corral.digest import Digests, digest_file
 from corral.fork import die_with
-from corral.publish import Digests, digest_file, write_new
+from corral.guards import write_new
 
 if TYPE_CHECKING:
     from concurrent.futures import Future, ProcessPoolExecutor
@@ -163,7 +164,7 @@ class WorkerPool:
 
         A pool with fingerprinting options also scans the text files it stages, so
         they need no scanning task (see :meth:`results`). Files bigger than
-        :data:`~corral.publish.WHOLE_READ_LIMIT` are left to the main process.
+        :data:`~corral.digest.WHOLE_READ_LIMIT` are left to the main process.
 
         ``jobs`` may be made lazily: each task goes to the workers as soon as it is
         complete (``_STAGE_TASK_FILES`` files or ``_TASK_BYTES`` bytes), so they start on

@@ -6,10 +6,10 @@ import os
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from corral.config import Config
+from corral.build.plan import Inputs
+from corral.digest import WHOLE_READ_LIMIT
 from corral.fork import usable
-from corral.loadpath import LoadPath, SourceFile
-from corral.publish import WHOLE_READ_LIMIT, LocalTarget
+from corral.loadpath import SourceFile
 
 if TYPE_CHECKING:
     from corral.workers import WorkerPool
@@ -17,22 +17,18 @@ if TYPE_CHECKING:
 __all__ = ["worker_pool"]
 
 
-def worker_pool(
-    config: Config,
-    loadpath: LoadPath,
-    to_read: list[tuple[SourceFile, str]],
-    staging: LocalTarget | None,
-) -> WorkerPool | None:
-    """Start worker processes (see :mod:`corral.workers`) when there is enough for them:
-    the files of a first run into an empty root to stage (and, when fingerprinting, to
-    scan while they are held), the other text files whose content the state does not
-    vouch for to scan; and a second core."""
+def worker_pool(inputs: Inputs, to_read: list[tuple[SourceFile, str]]) -> WorkerPool | None:
+    """Start worker processes when there is enough for them: the files of a first run into
+    an empty root to stage (and, when fingerprinting, to scan while they are held), the
+    other text files whose content the state does not vouch for to scan; and a second
+    core."""
     if not to_read or (os.cpu_count() or 1) < 2:
         return None  # a no-change run imports neither the tokenizers nor the pool
     from corral.workers import MIN_SCAN_BYTES, MIN_STAGE_FILES, WorkerPool  # noqa: PLC0415
 
+    config, target = inputs.config, inputs.target
     stage: list[SourceFile] = []
-    if staging is not None and staging.staging_tree and not config.link:
+    if target is not None and target.writes_directly and not config.link:
         stage = [f for f, why in to_read if why == "new" and f.size <= WHOLE_READ_LIMIT]
     stage_too = bool(stage) and len(stage) >= MIN_STAGE_FILES
     if not stage_too:
@@ -51,20 +47,19 @@ def worker_pool(
     if not (stage_too or scan_too) or not usable():
         return None
     options = config.fingerprint_options() if config.hash else None
-    pool = WorkerPool(loadpath.files.keys(), options)
+    pool = WorkerPool(inputs.loadpath.files.keys(), options)
     if stage_too:
-        assert staging is not None
-        tree = staging
+        assert target is not None
         # Largest first, so no big file is left for the end.
         stage.sort(key=lambda f: -f.size)
+        by_logical = {f.logical: f for f in stage}
 
         def jobs() -> Iterator[tuple[str, str, str, int]]:
             # Made as the pool takes them: the workers start staging the first files
-            # while the staging tree's directories for the rest are made here.
-            for found in stage:
-                tmp = tree.tree_path(found.logical)
-                if tmp is not None:
-                    yield found.logical, found.path, tmp, found.size
+            # while the target makes the places of the rest.
+            for logical, place in target.direct_places(f.logical for f in stage):
+                found = by_logical[logical]
+                yield logical, found.path, place, found.size
 
         pool.stage(jobs(), sri=config.integrity if config.hash else None, mode=config.file_mode)
     if scan_too:

@@ -7,13 +7,13 @@ from collections.abc import Callable
 
 from corral.build.recovery import load_state
 from corral.fork import in_child
-from corral.publish import LocalTarget
 from corral.state import State
+from corral.targets.base import Target
 
 __all__ = ["MIN_CHECK_FILES", "inspect", "inspect_later"]
 
 
-def inspect(target: LocalTarget, link: bool = False) -> tuple[State, set[str]]:
+def inspect(target: Target, link: bool = False) -> tuple[State, set[str]]:
     """Load the state and find which published files are still exactly as written.
 
     ``link``: originals should be symbolic links to their sources (``--link``).
@@ -27,12 +27,12 @@ MIN_CHECK_FILES = 5000
 
 
 def inspect_later(
-    target: LocalTarget, link: bool = False, *, fork: bool = True
+    target: Target, link: bool = False, *, fork: bool = True
 ) -> tuple[State, Callable[[], set[str]]]:
     """Load the state, and start finding which published files are still exactly as
     written: in a forked process when there are many (see :func:`corral.fork.in_child`);
     the function returned waits for the answer (call it exactly once)."""
-    state = load_state(target.state_dir)
+    state = load_state(target.state)
     targets = state.targets
     links = state.sources.keys() if link else set()
     if not fork or len(targets) < MIN_CHECK_FILES or (os.cpu_count() or 1) < 2:

@@ -1,56 +1,69 @@
-"""The plan: what each source file needs (trusted and in place, or read, and why)."""
+"""The plan stage: what each source file needs (trusted and in place, or read, and why).
+
+It also holds :class:`Inputs`, what every stage of one run reads.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import NamedTuple
 
 from corral.build.clock import Clock
-from corral.hashing import Hashed
+from corral.config import Config
+from corral.errors import Problem
 from corral.loadpath import LoadPath, SourceFile, name_clashes
-from corral.publish import Digests, Staged
-from corral.report import Report
+from corral.report import Progress
 from corral.state import State
+from corral.targets.base import Target
 
-__all__ = ["Run", "triage"]
-
-
-@dataclass(slots=True)
-class Run:
-    digests: dict[str, str] = field(default_factory=dict)  # logical -> digest, every file
-    staged: list[Staged] = field(default_factory=list)
-    read_digests: dict[str, Digests] = field(default_factory=dict)  # files read this run
-    refresh: bool = False  # state must be rewritten even if nothing is published
-    quiet: bool = False  # nothing changed: the last release, fingerprints and variants stand
-    hashed: Hashed | None = None  # the fingerprint stage's outcome (when hashing)
-    compressed: list[Staged] = field(default_factory=list)  # staged variants
-    variants: dict[str, Any] = field(default_factory=dict)  # file -> encoding -> [path, size, sri]
-    variant_files: dict[str, str] = field(default_factory=dict)  # variant path -> integrity
-    compression: str = ""  # the compression options in force (their repr)
-    cache_grew: bool = False  # this run added entries to the shared compression cache
-    publish: bool = False  # this run makes a new release
-    release_id: int | None = None
+__all__ = ["Inputs", "Plan", "triage"]
 
 
-def triage(
-    loadpath: LoadPath, state: State, intact: set[str], report: Report, *, clock: Clock
-) -> tuple[Run, list[tuple[SourceFile, str]]]:
+@dataclass(frozen=True, slots=True)
+class Inputs:
+    """What every stage of one run reads: the settings, the sources, the state as the run
+    found it and the published files still exactly as written, where to stage (``None``:
+    a dry run, which stages nothing) and where its state is kept."""
+
+    config: Config
+    loadpath: LoadPath
+    state: State
+    intact: set[str]
+    target: Target | None
+    scanned_ns: int  # when the sources were scanned (see corral.state.settled)
+    clock: Clock  # the report's timings, per stage
+    progress: Progress | None = None
+
+
+class Plan(NamedTuple):
+    """What :func:`triage` decided."""
+
+    digests: dict[str, str]  # logical -> sha256 of the files the state vouches for
+    to_read: list[tuple[SourceFile, str]]  # (file, why: new | suspect | repair)
+    unchanged: list[str]  # trusted and in place: nothing to do
+    removed: list[str]  # in the last run's sources, not in this one's (sorted)
+    warnings: list[Problem]  # new names that clash with others (by case, say)
+
+
+def triage(inputs: Inputs) -> Plan:
     """Decide what each file needs: trusted and in place, or to be read (and why)."""
-    run = Run()
-    to_read: list[tuple[SourceFile, str]] = []  # (file, why: new | suspect | repair)
-    with clock("plan"):
-        for logical, found in loadpath.files.items():
-            digest = state.trusted(logical, found.path, found.identity)
-            if digest is None:
-                to_read.append((found, "suspect" if logical in state.sources else "new"))
-                continue
-            run.digests[logical] = digest
-            record = state.targets.get(logical)
-            if record is not None and record.digest == digest and logical in intact:
-                report.unchanged.append(logical)
-            else:
-                to_read.append((found, "repair"))
-        report.removed = sorted(set(state.sources) - set(loadpath.files))
-        if any(why == "new" for _, why in to_read):  # a new name may clash with another
-            report.warnings.extend(name_clashes(loadpath.files))
-    return run, to_read
+    loadpath, state, intact = inputs.loadpath, inputs.state, inputs.intact
+    digests: dict[str, str] = {}
+    to_read: list[tuple[SourceFile, str]] = []
+    unchanged: list[str] = []
+    for logical, found in loadpath.files.items():
+        digest = state.trusted(logical, found.path, found.identity)
+        if digest is None:
+            to_read.append((found, "suspect" if logical in state.sources else "new"))
+            continue
+        digests[logical] = digest
+        record = state.targets.get(logical)
+        if record is not None and record.digest == digest and logical in intact:
+            unchanged.append(logical)
+        else:
+            to_read.append((found, "repair"))
+    removed = sorted(set(state.sources) - set(loadpath.files))
+    warnings = []
+    if any(why == "new" for _, why in to_read):  # a new name may clash with another
+        warnings = name_clashes(loadpath.files)
+    return Plan(digests, to_read, unchanged, removed, warnings)

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from corral.publish import LocalTarget
 from corral.retention import prune_retained
-from corral.state import State, StateDir
+from corral.state import State
+from corral.targets.base import StateStore, Target
 
 __all__ = ["PruneOutcome", "forget", "prune_and_save", "prune_files", "prune_selection"]
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class PruneOutcome:
+    """The releases kept and dropped, and the files deleted."""
+
     kept: list[int]
     dropped: list[int]
     pruned: list[str]
@@ -24,7 +26,7 @@ class PruneOutcome:
 
 
 def prune_selection(
-    state_dir: StateDir, state: State, keep: int
+    state_dir: StateStore, state: State, keep: int
 ) -> tuple[list[int], list[int], list[str]]:
     """The releases kept and dropped, and the files no kept release lists (sorted).
 
@@ -56,7 +58,7 @@ def prune_selection(
 
 
 def doomed_from_retired(
-    state_dir: StateDir, state: State, kept: list[int], newer: list[int]
+    state_dir: StateStore, state: State, kept: list[int], newer: list[int]
 ) -> list[str] | None:
     """The files to prune by ``state.retired``; None when it can't tell (read the records)."""
     retired, current = state.retired, state.release
@@ -80,25 +82,23 @@ def doomed_from_retired(
 
 
 def prune_and_save(
-    target: LocalTarget, state: State, keep: int, *, remove_unowned: bool
+    target: Target, state: State, keep: int, *, remove_unowned: bool
 ) -> PruneOutcome:
     """Prune and save the state (``corral clean``)."""
     outcome = prune_files(target, state, keep, remove_unowned=remove_unowned)
     if outcome.changed:
-        target.state_dir.save(state)
-        forget(target.state_dir, state, outcome)
+        target.state.save(state)
+        forget(target.state, state, outcome)
     return outcome
 
 
-def prune_files(
-    target: LocalTarget, state: State, keep: int, *, remove_unowned: bool
-) -> PruneOutcome:
+def prune_files(target: Target, state: State, keep: int, *, remove_unowned: bool) -> PruneOutcome:
     """Delete the files no kept release references and drop them from ``state``.
 
     The caller saves the state, then calls :func:`forget`: a run killed before the
     save leaves the dropped releases' records, so the next run prunes again.
     """
-    kept, dropped, doomed = prune_selection(target.state_dir, state, keep)
+    kept, dropped, doomed = prune_selection(target.state, state, keep)
     unowned = target.unowned_files(state.targets) if remove_unowned else []
     if not (doomed or dropped or unowned):
         return PruneOutcome(kept, dropped, [], [])
@@ -112,7 +112,7 @@ def prune_files(
     return PruneOutcome(kept, dropped, pruned, removed_unowned)
 
 
-def forget(state_dir: StateDir, state: State, outcome: PruneOutcome) -> None:
+def forget(state_dir: StateStore, state: State, outcome: PruneOutcome) -> None:
     """After the state is saved: drop the pruned releases' records."""
     for release_id in outcome.dropped:
         state_dir.delete_release(release_id)

@@ -1,51 +1,48 @@
-"""The publish stage: rename everything staged into place, manifests last."""
+"""The publish stage: everything staged goes into place, hashed copies first, manifests last."""
 
 from __future__ import annotations
 
-from corral.build.plan import Run
-from corral.errors import BuildError, Problem
-from corral.publish import LocalTarget
-from corral.report import Report
-from corral.state import State
+from typing import NamedTuple
 
-__all__ = ["publish_staged"]
+from corral.build.derive import Derived
+from corral.build.stage import Staging
+from corral.errors import BuildError
+from corral.state import TargetRecord
+from corral.targets.base import Target
+
+__all__ = ["Decided", "Placed", "publish_staged"]
+
+
+class Placed(NamedTuple):
+    """What :func:`publish_staged` changed in the target."""
+
+    records: dict[str, TargetRecord]  # every file placed, as it now is
+    removed: list[str]  # files that stood in the way, deleted first
+
+
+class Decided(NamedTuple):
+    """What a run staged and derived: everything :func:`publish_staged` places."""
+
+    staging: Staging
+    derived: Derived
 
 
 def publish_staged(
-    target: LocalTarget, state: State, run: Run, report: Report, *, force: bool, fresh: bool
-) -> None:
-    """Rename everything staged into place: hashed copies, originals, manifests last."""
-    hashed = run.hashed
-    order = [
-        *(hashed.staged if hashed else []),
-        *run.staged,
-        *run.compressed,
-        *(hashed.manifests if hashed else []),
-    ]
-    if not order:
-        return
-    keep = set(run.digests) | set(hashed.files if hashed else {}) | set(run.variant_files)
-    relpaths = [s.relpath for s in order]
-    removals: list[str] = []
-    problems: list[Problem] = []
-    if not fresh or state.targets:  # in an empty root nothing can stand in the way
-        removals, problems = target.obstacles(relpaths, state.targets, keep, force=force)
+    target: Target, owned: dict[str, TargetRecord], decided: Decided, *, force: bool
+) -> Placed:
+    """Put everything staged into place: hashed copies, originals, variants, manifests
+    last. ``owned``: the files corral owns in the target (the state's records)."""
+    staging, derived = decided
+    hashed, variants = derived.hashed, derived.variants
+    manifests = hashed.manifests if hashed else []
+    files = [*(hashed.staged if hashed else []), *staging.staged, *variants.staged]
+    if not (files or manifests):
+        return Placed({}, [])
+    keep = set(staging.digests) | set(hashed.files if hashed else {}) | set(variants.files)
+    order = [*files, *manifests]
+    removals, problems = target.obstacles([s.relpath for s in order], owned, keep, force=force)
     if problems:
         raise BuildError(problems)
-    target.state_dir.save_pending({s.relpath: s.digest for s in order})
-    if removals:
-        for relpath in target.remove(removals):
-            state.targets.pop(relpath, None)
-    # A first run staged a tree: whole top-level directories go into place at once,
-    # then the manifests (and anything staged outside the tree) one by one.
-    manifests = [target.out_of_tree(s) for s in hashed.manifests] if hashed else []
-    files = order[: len(order) - len(manifests)]
-    singles = [s for s in files if not target.in_tree(s)]
-    tree = [s for s in files if target.in_tree(s)]
-    if tree:
-        for staged in tree:
-            state.targets[staged.relpath] = target.record(staged)
-        target.commit_tree()
-    for staged in (*singles, *manifests):
-        state.targets[staged.relpath] = target.commit(staged)
-    report.files_linked = target.linked
+    target.state.save_pending({s.relpath: s.digest for s in order})
+    removed = target.remove(removals) if removals else []
+    return Placed(target.place(files, manifests), removed)

@@ -4,55 +4,47 @@ from __future__ import annotations
 
 import time
 
-from corral.build.plan import Run
-from corral.loadpath import LoadPath
-from corral.report import Report
-from corral.state import Release, SourceRecord, State, StateDir
+from corral.build.derive import Derived
+from corral.build.plan import Inputs
+from corral.build.stage import Staging
+from corral.state import Release, SourceRecord, State
 
 __all__ = ["record_run", "retire"]
 
 
-def record_run(
-    state_dir: StateDir,
-    state: State,
-    loadpath: LoadPath,
-    run: Run,
-    report: Report,
-    *,
-    scanned_ns: int,
-) -> bool:
-    """Record the run in ``state`` (and a new release's record); return whether the
-    state must be saved."""
+def record_run(inputs: Inputs, staging: Staging, derived: Derived) -> bool:
+    """Record the run in the state (and a new release's record, in the target's state
+    store); return whether the state must be saved."""
+    state, hashed, variants = inputs.state, derived.hashed, derived.variants
     staged_any = bool(
-        run.staged or run.compressed or (run.hashed and (run.hashed.staged or run.hashed.manifests))
+        staging.staged or variants.staged or (hashed and (hashed.staged or hashed.manifests))
     )
-    if not (run.publish or staged_any or report.repaired or run.refresh):
+    refresh = staging.refresh or derived.refresh
+    if not (derived.publish or staged_any or staging.repaired or refresh):
         return False
-    hashed = run.hashed
-    if run.publish:
-        assert run.release_id is not None
+    if derived.publish:
+        assert derived.release_id is not None and inputs.target is not None
+        store = inputs.target.state
         created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        files = dict(run.digests)
-        files.update(run.variant_files)
+        files = dict(staging.digests)
+        files.update(variants.files)
         if hashed is not None:
             files.update(hashed.files)
             if hashed.manifest is not None:
-                state_dir.save_release_manifest(run.release_id, hashed.manifest)
-        state_dir.save_release(Release(run.release_id, created, files))
+                store.save_release_manifest(derived.release_id, hashed.manifest)
+        store.save_release(Release(derived.release_id, created, files))
         state.retired = retire(state, files)
-        state.release = run.release_id
-        report.published = True
-    report.release = state.release
-    new, digests = tuple.__new__, run.digests  # see State.from_json
+        state.release = derived.release_id
+    new, digests = tuple.__new__, staging.digests  # see State.from_json
     state.sources = {
         logical: new(SourceRecord, (found.path, found.identity, digests[logical]))
-        for logical, found in loadpath.files.items()
+        for logical, found in inputs.loadpath.files.items()
     }
-    state.scanned_ns = scanned_ns
-    if run.quiet:
+    state.scanned_ns = inputs.scanned_ns
+    if derived.quiet:
         return True  # only the sources' records changed (files that can now be trusted)
-    state.variants = run.variants
-    state.compression = run.compression
+    state.variants = variants.table
+    state.compression = variants.key
     state.hashing = hashed.options_key if hashed is not None else ""
     if hashed is None:
         state.fingerprints = {}

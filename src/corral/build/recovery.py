@@ -3,12 +3,16 @@ run's files owned."""
 
 from __future__ import annotations
 
-from corral.state import State, StateDir, TargetRecord
+from corral.state import State, TargetRecord
+from corral.targets.base import StateStore
 
 __all__ = ["load_state"]
 
 
-def load_state(state_dir: StateDir) -> State:
+def load_state(state_dir: StateStore) -> State:
+    """The state, made whole: a release it names without a record is published anew; a
+    lost state is rebuilt from the release records; files a killed run was placing are
+    owned."""
     state, ids = state_dir.load(), state_dir.release_ids()
     if state.release is not None and state.release not in ids:
         state.release, state.retired = None, None  # no record of it: publish anew

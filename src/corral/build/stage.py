@@ -1,73 +1,85 @@
-"""The stage stage: read, digest and stage every file the plan chose."""
+"""The stage stage: read and digest every file the plan chose, and stage those to write."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, NamedTuple
 
-from corral.build.clock import Clock
-from corral.build.plan import Run
+from corral.build.plan import Inputs, Plan
+from corral.digest import Digests, digest_file
 from corral.errors import BuildError, Problem
 from corral.guards import ChangedWhileCopied
 from corral.loadpath import SourceFile
-from corral.publish import Digests, LocalTarget, Staged, digest_file
-from corral.report import Progress, Report
-from corral.state import State, settled
+from corral.state import settled
+from corral.targets.base import Staged
 
 if TYPE_CHECKING:
     from corral.workers import WorkerPool
 
-__all__ = ["stage_files"]
+__all__ = ["Staging", "stage_files"]
 
 
-def stage_files(
-    run: Run,
-    to_read: list[tuple[SourceFile, str]],
-    state: State,
-    intact: set[str],
-    report: Report,
-    *,
-    clock: Clock,
-    progress: Progress | None,
-    target: LocalTarget | None,
-    scanned_ns: int,
-    sri: str | None,
-    link: bool = False,
-    pool: WorkerPool | None = None,
-) -> None:
-    """Read and digest the files :func:`triage` chose; with a ``target``, stage them
-    (``pool``: worker processes that stage some of them)."""
+class Staging(NamedTuple):
+    """What :func:`stage_files` read and staged."""
+
+    digests: dict[str, str]  # logical -> sha256 of every file of the release
+    read: dict[str, Digests]  # the full digests of the files read this run
+    staged: list[Staged]
+    new: list[str]  # sorted, as the next three
+    changed: list[str]
+    repaired: list[str]
+    unchanged: list[str]  # with the plan's
+    refresh: bool  # the state must be rewritten (it lets the next run trust more files)
+    bytes_written: int
+
+
+def stage_files(inputs: Inputs, plan: Plan, pool: WorkerPool | None = None) -> Staging:
+    """Read and digest the files :func:`~corral.build.plan.triage` chose; with a target,
+    stage them (``pool``: worker processes that stage some of them)."""
     problems: list[Problem] = []
-    listed = {"new": report.new, "changed": report.changed, "repair": report.repaired}
-    with clock("stage"):
-        total = len(to_read)
-        done = 0
-        for found, why, digests, staged, problem in examine_all(
-            to_read, state, intact, target, sri=sri, link=link, pool=pool
-        ):
-            done += 1
-            if progress is not None and (done % 200 == 0 or done == total):
-                progress("stage", done, total)
-            if problem is not None:
-                problems.append(problem)
-                continue
-            assert digests is not None
-            run.digests[found.logical] = digests.sha256
-            run.read_digests[found.logical] = digests
-            if why == "unchanged":
-                report.unchanged.append(found.logical)
-                # Rewrite the state only if that lets the next run trust this file.
-                run.refresh |= settled(found.ctime_ns, scanned_ns)
-                continue
-            listed[why].append(found.logical)
-            if staged is not None:
-                run.staged.append(staged)
-                report.bytes_written += found.size
+    digests, read = dict(plan.digests), {}
+    staged_files: list[Staged] = []
+    listed: dict[str, list[str]] = {"new": [], "changed": [], "repair": []}
+    unchanged = list(plan.unchanged)
+    refresh, written = False, 0
+    progress, scanned_ns = inputs.progress, inputs.scanned_ns
+    total = len(plan.to_read)
+    done = 0
+    for found, why, found_digests, staged, problem in examine_all(inputs, plan.to_read, pool):
+        done += 1
+        if progress is not None and (done % 200 == 0 or done == total):
+            progress("stage", done, total)
+        if problem is not None:
+            problems.append(problem)
+            continue
+        assert found_digests is not None
+        digests[found.logical] = found_digests.sha256
+        read[found.logical] = found_digests
+        if why == "unchanged":
+            unchanged.append(found.logical)
+            # Rewrite the state only if that lets the next run trust this file.
+            refresh |= settled(found.ctime_ns, scanned_ns)
+            continue
+        listed[why].append(found.logical)
+        if staged is not None:
+            staged_files.append(staged)
+            written += found.size
     if problems:
         raise BuildError(problems)
-    for names in (report.new, report.changed, report.repaired, report.unchanged):
+    for names in (*listed.values(), unchanged):
         names.sort()
+    return Staging(
+        digests,
+        read,
+        staged_files,
+        listed["new"],
+        listed["changed"],
+        listed["repair"],
+        unchanged,
+        refresh,
+        written,
+    )
 
 
 Examined = tuple[SourceFile, str, Digests | None, Staged | None, Problem | None]
@@ -76,16 +88,9 @@ THREAD_MIN_SIZE = 128 << 10
 
 
 def examine_all(
-    to_read: list[tuple[SourceFile, str]],
-    state: State,
-    intact: set[str],
-    target: LocalTarget | None,
-    *,
-    sri: str | None,
-    link: bool,
-    pool: WorkerPool | None = None,
+    inputs: Inputs, to_read: list[tuple[SourceFile, str]], pool: WorkerPool | None = None
 ) -> Iterator[Examined]:
-    """Read, digest and (if ``stage``) stage files: big ones on threads, small ones here
+    """Read, digest and (with a target) stage files: big ones on threads, small ones here
     or, when a ``pool`` was handed them, in its worker processes.
 
     Reading, hashing and writing a big file release the GIL for long stretches, so a
@@ -94,12 +99,11 @@ def examine_all(
     this thread meanwhile (threads made a copy of 5,271 mostly small files take 1.5
     times as long, with four times the system time), or by worker processes.
     """
+    target = inputs.target
+    examine = _examiner(inputs)
 
     def work(chunk: list[tuple[SourceFile, str]]) -> list[Examined]:
-        return [
-            examine(found, reason, state, intact, target, sri=sri, link=link)
-            for found, reason in chunk
-        ]
+        return [examine(found, reason) for found, reason in chunk]
 
     handed = pool.staging if pool is not None else {}
 
@@ -110,7 +114,7 @@ def examine_all(
         by_logical = {found.logical: found for found, _ in to_read if found.logical in handed}
         for logical, digests, identity in pool.staged():
             staged = Staged(logical, handed[logical], digests.sha256, identity)
-            target.register(staged)
+            target.adopt(staged)
             yield by_logical.pop(logical), "new", digests, staged, None
         # Whatever a worker could not stage, this process stages (or reports) itself.
         yield from work([(found, "new") for found in by_logical.values()])
@@ -138,40 +142,44 @@ def examine_all(
         threads.shutdown(wait=True, cancel_futures=True)
 
 
-def examine(
-    found: SourceFile,
-    reason: str,
-    state: State,
-    intact: set[str],
-    target: LocalTarget | None,
-    *,
-    sri: str | None,
-    link: bool,
-) -> Examined:
-    """Decide what a file that could not be trusted by its identity needs."""
-    try:
-        digests, data = digest_file(found.path, sri=sri, size=found.size)
-    except OSError as exc:
-        return found, "problem", None, None, read_problem(exc, found)
-    digest = digests.sha256
-    why = "changed" if reason == "suspect" else reason
-    old = state.sources.get(found.logical)
-    if reason == "suspect" and old is not None and old.digest == digest:
-        record = state.targets.get(found.logical)
-        same_link = not link or old.path == found.path  # a link names its source file
-        if record is not None and record.digest == digest and found.logical in intact and same_link:
-            return found, "unchanged", digests, None, None
-        why = "repair"
-    if target is None:
-        staged = None
-    elif link:
-        staged = target.stage_symlink(found.logical, found.path, digest)
-    else:
+def _examiner(inputs: Inputs) -> Callable[[SourceFile, str], Examined]:
+    """The function that decides what a file the state could not vouch for needs."""
+    state, intact, target = inputs.state, inputs.intact, inputs.target
+    config = inputs.config
+    sri = config.integrity if config.hash else None
+    link = config.link
+
+    def examine(found: SourceFile, reason: str) -> Examined:
         try:
-            staged = target.stage(found.logical, found.path, digest, data)
-        except ChangedWhileCopied as exc:
-            return found, "problem", None, None, exc.problem()
-    return found, why, digests, staged, None
+            digests, data = digest_file(found.path, sri=sri, size=found.size)
+        except OSError as exc:
+            return found, "problem", None, None, read_problem(exc, found)
+        digest = digests.sha256
+        why = "changed" if reason == "suspect" else reason
+        old = state.sources.get(found.logical)
+        if reason == "suspect" and old is not None and old.digest == digest:
+            record = state.targets.get(found.logical)
+            same_link = not link or old.path == found.path  # a link names its source file
+            if (
+                record is not None
+                and record.digest == digest
+                and found.logical in intact
+                and same_link
+            ):
+                return found, "unchanged", digests, None, None
+            why = "repair"
+        if target is None:
+            staged = None
+        elif link:
+            staged = target.stage_symlink(found.logical, found.path, digest)
+        else:
+            try:
+                staged = target.stage(found.logical, found.path, digest, data)
+            except ChangedWhileCopied as exc:
+                return found, "problem", None, None, exc.problem()
+        return found, why, digests, staged, None
+
+    return examine
 
 
 def read_problem(exc: OSError, found: SourceFile) -> Problem:

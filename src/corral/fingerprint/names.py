@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import posixpath
 
-from corral.publish import sri_value
+from corral.digest import sri_value
 
 __all__ = [
     "HASH_LENGTH",

@@ -16,8 +16,8 @@ from functools import lru_cache
 from types import MappingProxyType
 from typing import cast, get_args
 
+from corral.digest import SRI_ALGORITHMS
 from corral.errors import ConfigError
-from corral.publish import SRI_ALGORITHMS
 from corral.references import KINDS as _KINDS
 from corral.references import Kind, Policy
 

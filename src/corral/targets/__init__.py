@@ -1,10 +1,15 @@
-"""Publishing a release somewhere other than a local directory.
+"""Where a run publishes.
 
-Today: S3-compatible object storage (``s3://BUCKET/PREFIX``). A run builds the release
-with the local pipeline into a private directory, then :func:`corral.targets.s3.publish`
+``base.py`` holds the seams :mod:`corral.build` is written against (the ``Target`` and
+``StateStore`` protocols); ``local.py`` is the local directory, with ``localroot.py`` its
+root guards. S3-compatible object storage (``s3://BUCKET/PREFIX``) builds the release with
+the local pipeline into a private directory, then :func:`corral.targets.s3.publish`
 uploads what the bucket lacks. Each module does one job:
 
 =================  ============================================================
+``base.py``        the ``Target`` and ``StateStore`` protocols, ``Staged``
+``local.py``       ``LocalTarget``: stage, rename into place, remove
+``localroot.py``   whether a local root may be used (collect and check)
 ``location.py``    the ``s3://`` URL, the ``s3`` options table, the build directory
 ``store.py``       the ``ObjectStore`` protocol the rest is written against
 ``s3client.py``    that protocol over boto3 (the optional ``corral[s3]`` extra)

@@ -27,9 +27,9 @@ from django.contrib.staticfiles import storage as _django
 from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage
 
+from corral.digest import sri_value
 from corral.errors import BuildError, ConfigError
 from corral.hashing import CORRAL_MANIFEST
-from corral.publish import sri_value
 
 __all__ = [
     "CorralStorage",

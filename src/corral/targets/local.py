@@ -1,4 +1,4 @@
-"""Writing into a local target directory: stage, then rename into place.
+"""The local target: a directory, written by staging every file then renaming it into place.
 
 Every file is first written (or hard-linked, when this run already staged the same
 content) under a temporary name in the state directory's ``tmp/`` — outside the root,
@@ -10,7 +10,7 @@ failed or killed run leaves the live files as they were, plus leftovers that the
 run removes.
 
 A first run into an empty root stages the whole release as a tree instead
-(``<staging>/tree-*/<path>``, see :meth:`LocalTarget.begin_tree`) and
+(``<staging>/tree-*/<path>``, see :meth:`LocalTarget._begin_tree`) and
 renames its top-level entries into place: the same guarantees (nothing partial
 and no leftover is ever visible; the manifests still come last) with a handful
 of renames instead of one per file.
@@ -29,110 +29,23 @@ import itertools
 import os
 import stat
 import threading
-from collections.abc import Callable, Mapping, Set
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Set
+from contextlib import contextmanager
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING
 
-from corral.errors import Problem, TargetError
-from corral.guards import VCS_DIRS, ChangedWhileCopied, copy_new
+from corral.errors import OwnershipError, Problem, TargetError
+from corral.guards import VCS_DIRS, ChangedWhileCopied, copy_new, write_new
+from corral.lock import TargetLock
 from corral.state import LEGACY_DIR, STAGING_DIR, StateDir, TargetRecord
+from corral.targets.base import Staged
+from corral.targets.localroot import check_ownership, guard_root, in_the_way
 
-__all__ = [
-    "SRI_ALGORITHMS",
-    "Digests",
-    "LocalTarget",
-    "Staged",
-    "digest_file",
-    "sri_value",
-    "write_new",
-]
+if TYPE_CHECKING:
+    from corral.config import Config
+    from corral.sources import ResolvedSource
 
-#: Files up to this size are read in one call and hashed in memory; larger ones stream.
-WHOLE_READ_LIMIT = 8 << 20
-_CHUNK = 1 << 20
-
-
-class Staged(NamedTuple):
-    """A file ready to be renamed into place at ``relpath``.
-
-    (A named tuple, as :class:`Digests` and the state's records: one is made for
-    every file a run writes, and a tuple is made several times faster than a frozen
-    dataclass.)
-    """
-
-    relpath: str
-    tmp: str
-    digest: str
-    identity: tuple[int, int, int] | None = None  # (inode, size, mtime) if known when written
-
-
-class Digests(NamedTuple):
-    """A file's sha256 (always), and md5 and SRI integrity (when fingerprinting)."""
-
-    sha256: str
-    md5: str | None = None
-    integrity: str | None = None
-
-
-#: The Subresource Integrity algorithms corral writes (browsers support all three).
-SRI_ALGORITHMS = ("sha256", "sha384", "sha512")
-
-
-def sri_value(algorithm: str, digest: bytes) -> str:
-    """The SRI string (``sha256-<base64>``) of a raw ``digest`` made by ``algorithm``."""
-    import base64  # noqa: PLC0415
-
-    return f"{algorithm}-{base64.b64encode(digest).decode('ascii')}"
-
-
-def digest_file(
-    path: str, *, sri: str | None = None, size: int | None = None
-) -> tuple[Digests, bytes | None]:
-    """Hash a file in one read; return its digests, and its bytes when it is small.
-
-    With ``sri`` (one of :data:`SRI_ALGORITHMS`: the run fingerprints), also the md5
-    (Django's hashed names) and the SRI integrity, so fingerprinting never has to read
-    an unchanged file again. A ``sha256`` integrity is the content digest itself: it
-    costs nothing more.
-
-    ``size`` is the size the scan saw, which spares a ``stat``; whatever the file holds
-    when it is read is what is hashed and returned, also if it has changed since.
-    """
-    # Imported here (cached after the first call): a no-change run reads no file.
-    import hashlib  # noqa: PLC0415
-
-    hashers = [hashlib.sha256()]
-    if sri is not None:
-        hashers.append(hashlib.md5(usedforsecurity=False))
-        if sri != "sha256":
-            hashers.append(hashlib.new(sri))
-    data: bytes | None = None
-    fd = os.open(path, os.O_RDONLY)  # unbuffered: one read for a small file, no io objects
-    try:
-        if size is None:
-            size = os.fstat(fd).st_size
-        if size <= WHOLE_READ_LIMIT:
-            data = os.read(fd, size + 1)
-            if len(data) != size:
-                # It has grown or shrunk since its size was taken (or the file system
-                # gave a short read): read on to the end. Exactly ``size`` bytes, the
-                # usual case, needs no second read to find the end.
-                parts = [data]
-                while parts[-1]:
-                    parts.append(os.read(fd, _CHUNK))
-                data = b"".join(parts)
-            for hasher in hashers:
-                hasher.update(data)
-        else:
-            while chunk := os.read(fd, _CHUNK):
-                for hasher in hashers:
-                    hasher.update(chunk)
-    finally:
-        os.close(fd)
-    if sri is None:
-        return Digests(hashers[0].hexdigest()), data
-    integrity = sri_value(sri, (hashers[2] if sri != "sha256" else hashers[0]).digest())
-    return Digests(hashers[0].hexdigest(), hashers[1].hexdigest(), integrity), data
+__all__ = ["LocalTarget"]
 
 
 class LocalTarget:
@@ -150,6 +63,7 @@ class LocalTarget:
         self.file_mode = file_mode  # exact permissions of published files (else 0o644 & ~umask)
         self.dir_mode = dir_mode  # exact permissions of directories corral creates
         self.state_dir = StateDir(root, state_dir)
+        self._config: Config | None = None  # for the root guards (see for_config)
         self._root_str = str(root)
         self._counter = itertools.count(1)
         self._token = os.urandom(4).hex()  # two runs in one process never share a name
@@ -159,9 +73,73 @@ class LocalTarget:
         self._known_dirs: set[str] = set()
         self._confined_dirs: dict[str, bool] = {}  # directory -> a real one of the root
         self._real_root: str | None = None
-        self._tree: str | None = None  # staging tree of a first run (see begin_tree)
+        self._tree: str | None = None  # staging tree of a first run (see _begin_tree)
         self._claimed: set[str] = set()  # relpaths staged in the tree
         self._tree_dirs: set[str] = set()
+
+    @classmethod
+    def for_config(cls, config: Config) -> LocalTarget:
+        """The target a run configured by ``config`` publishes to."""
+        target = cls(
+            config.root,
+            file_mode=config.file_mode,
+            dir_mode=config.dir_mode,
+            state_dir=config.state_dir,
+        )
+        target._config = config
+        return target
+
+    @property
+    def state(self) -> StateDir:
+        return self.state_dir
+
+    # --- a run's life: guards, the lock, staging ------------------------------------------
+
+    def usable(self, sources: Sequence[ResolvedSource], *, force: bool) -> bool:
+        """Refuse a root corral may not use (see :func:`guard_root`, :func:`check_ownership`);
+        return whether it holds nothing yet."""
+        if self._config is not None:
+            guard_root(self._config, sources)
+        return check_ownership(self.root, self.state_dir, force=force)
+
+    def require_owned(self) -> None:
+        """Refuse a root corral does not own: it only prunes directories it created."""
+        if not self.state_dir.owned():
+            raise OwnershipError(
+                f"{self.root} is not a directory corral owns (no ownership marker in "
+                f"{self.state_dir.home})",
+                path=str(self.root),
+                hint="corral only prunes directories it created; run 'corral collect' first",
+            )
+
+    @contextmanager
+    def locked(self, *, wait: float) -> Iterator[Problem | None]:
+        """Hold the root's lock (an older corral's state directory is moved out of the
+        root meanwhile: the notice it yields says so)."""
+        self.state_dir.prepare_lock()
+        with TargetLock(self.state_dir.lock_file, self.root, wait=wait):
+            yield self.state_dir.migrate(wait=wait)
+
+    @contextmanager
+    def writing(self, *, force: bool) -> Iterator[bool]:
+        """Under the lock: check ownership again (a concurrent first run may have taken the
+        root meanwhile), make the state directory, clear a killed run's leftovers, and
+        stage a tree when the root is empty; yield whether it is. Staging is tidied on exit."""
+        fresh = check_ownership(self.root, self.state_dir, force=force)
+        self.state_dir.create()
+        self.state_dir.clean_tmp()
+        try:
+            if fresh:
+                self._begin_tree()
+            yield fresh
+        finally:
+            self._end_tree()
+            self.state_dir.end_staging()
+
+    def scratch(self) -> Path:
+        """A private directory for temporary files, on the state's file system."""
+        self.state_dir.tmp.mkdir(parents=True, exist_ok=True)
+        return self.state_dir.tmp
 
     # --- inspection ---------------------------------------------------------------------
 
@@ -265,9 +243,9 @@ class LocalTarget:
         return Staged(relpath, tmp, digest)
 
     def _tmp_name(self, relpath: str) -> str:
-        return self.tree_path(relpath) or self._flat_name()
+        return self._tree_path(relpath) or self._flat_name()
 
-    def tree_path(self, relpath: str) -> str | None:
+    def _tree_path(self, relpath: str) -> str | None:
         """Claim ``relpath``'s place in a first run's staging tree (its directory made);
         ``None`` when there is no tree or the place is taken."""
         if self._tree is None:
@@ -287,8 +265,9 @@ class LocalTarget:
             self._tree_dirs.add(parent)
         return path
 
-    def register(self, staged: Staged) -> None:
-        """Make a file staged elsewhere (by a worker process) a twin later files can link."""
+    def adopt(self, staged: Staged) -> None:
+        """Take a file a worker process wrote at a place :meth:`direct_places` gave: a
+        twin later files can link."""
         with self._twins_lock:
             self._staged_by_digest.setdefault(staged.digest, staged.tmp)
 
@@ -297,10 +276,10 @@ class LocalTarget:
 
     # --- a first run: the release staged as a tree ----------------------------------------
 
-    def begin_tree(self) -> None:
+    def _begin_tree(self) -> None:
         """Stage this run's files at their paths under one staging directory.
 
-        For a root with nothing published in it (a first run): :meth:`commit_tree` then
+        For a root with nothing published in it (a first run): :meth:`_commit_tree` then
         moves whole top-level directories into place.
         """
         tree = f"{self.state_dir.staging}/tree-{os.getpid()}-{self._token}"
@@ -308,14 +287,23 @@ class LocalTarget:
         self._tree = tree
 
     @property
-    def staging_tree(self) -> bool:
-        """Whether this run stages a tree (a first run into an empty root)."""
+    def writes_directly(self) -> bool:
+        """Whether other processes may write this run's files at their places in the
+        staging tree (a first run into an empty root: see :meth:`direct_places`)."""
         return self._tree is not None
 
-    def in_tree(self, staged: Staged) -> bool:
+    def direct_places(self, relpaths: Iterable[str]) -> Iterator[tuple[str, str]]:
+        """The staging tree's places for ``relpaths`` (claimed, their directories made as
+        they are taken), skipping any already taken; none without a tree."""
+        for relpath in relpaths:
+            tmp = self._tree_path(relpath)
+            if tmp is not None:
+                yield relpath, tmp
+
+    def _in_tree(self, staged: Staged) -> bool:
         return self._tree is not None and staged.tmp.startswith(self._tree + "/")
 
-    def record(self, staged: Staged) -> TargetRecord:
+    def _record(self, staged: Staged) -> TargetRecord:
         """The record a staged file in the tree will have once its directory is in place
         (a rename keeps inode, size and mtime); sets its exact mode first."""
         try:
@@ -329,9 +317,9 @@ class LocalTarget:
             raise self._write_error(exc, staged.relpath) from exc
         return TargetRecord(staged.digest, st.st_ino, st.st_size, st.st_mtime_ns)
 
-    def out_of_tree(self, staged: Staged) -> Staged:
+    def _out_of_tree(self, staged: Staged) -> Staged:
         """Move a staged file out of the tree, to be committed on its own (after it)."""
-        if not self.in_tree(staged):
+        if not self._in_tree(staged):
             return staged
         tmp = self._flat_name()
         try:
@@ -340,14 +328,14 @@ class LocalTarget:
             raise self._write_error(exc, staged.relpath) from exc
         return Staged(staged.relpath, tmp, staged.digest, staged.identity)
 
-    def end_tree(self) -> None:
+    def _end_tree(self) -> None:
         """Remove the (now empty) staging tree; anything left is the next run's to clean."""
         if self._tree is not None:
             with contextlib.suppress(OSError):
                 os.rmdir(self._tree)
             self._tree = None
 
-    def commit_tree(self) -> None:
+    def _commit_tree(self) -> None:
         """Rename the tree's top-level entries into the root."""
         assert self._tree is not None
         try:
@@ -402,6 +390,8 @@ class LocalTarget:
         problems for anything corral does not own standing in the way — unless
         ``force``, which lets corral replace those too.
         """
+        if not owned and self._tree is not None:
+            return [], []  # a first run into an empty root: nothing can stand in the way
 
         def replaceable(path: str) -> bool:
             return force or (path in owned and path not in keep)
@@ -425,7 +415,7 @@ class LocalTarget:
                 if replaceable(parent):
                     removals.append(parent)
                 else:
-                    problems.append(_in_the_way(self.path_of(parent), relpath))
+                    problems.append(in_the_way(self.path_of(parent), relpath))
                 break
             try:
                 st = os.lstat(self.path_of(relpath))
@@ -436,9 +426,9 @@ class LocalTarget:
                 if all(replaceable(p) for p in inside):
                     removals.extend(inside)
                 else:
-                    problems.append(_in_the_way(self.path_of(relpath), relpath))
+                    problems.append(in_the_way(self.path_of(relpath), relpath))
             elif relpath not in owned and not force:
-                problems.append(_in_the_way(self.path_of(relpath), relpath))
+                problems.append(in_the_way(self.path_of(relpath), relpath))
         return removals, problems
 
     def _files_under(self, relpath: str) -> list[str]:
@@ -450,7 +440,25 @@ class LocalTarget:
 
     # --- publishing ---------------------------------------------------------------------
 
-    def commit(self, staged: Staged) -> TargetRecord:
+    def place(self, files: Sequence[Staged], last: Sequence[Staged]) -> dict[str, TargetRecord]:
+        """Rename every staged file into place, ``files`` then ``last`` (the manifests).
+
+        A first run staged a tree: whole top-level directories go into place at once, then
+        the manifests (and anything staged outside the tree) one by one.
+        """
+        records: dict[str, TargetRecord] = {}
+        last = [self._out_of_tree(s) for s in last]
+        singles = [s for s in files if not self._in_tree(s)]
+        tree = [s for s in files if self._in_tree(s)]
+        if tree:
+            for staged in tree:
+                records[staged.relpath] = self._record(staged)
+            self._commit_tree()
+        for staged in (*singles, *last):
+            records[staged.relpath] = self._commit(staged)
+        return records
+
+    def _commit(self, staged: Staged) -> TargetRecord:
         """Rename a staged file into place and return its on-disk record."""
         final = self.path_of(staged.relpath)
         parent = final.rpartition("/")[0]
@@ -472,6 +480,17 @@ class LocalTarget:
         except OSError as exc:
             raise self._write_error(exc, staged.relpath) from exc
         return TargetRecord(staged.digest, st.st_ino, st.st_size, st.st_mtime_ns)
+
+    def rewrite(self, relpath: str, data: bytes, digest: str, mode: int) -> TargetRecord:
+        """Replace a placed file with ``data`` in one rename, with exactly ``mode`` (the
+        manifest ``corral clean`` rewrites); return its record."""
+        self.state_dir.choose_staging()
+        try:
+            staged = self.stage_bytes(relpath, data, digest)
+            os.chmod(staged.tmp, mode)
+            return self._commit(staged)
+        finally:
+            self.state_dir.end_staging()
 
     def _makedirs(self, path: str) -> None:
         if self.dir_mode is None:
@@ -567,29 +586,3 @@ class LocalTarget:
             links = [d for d in dirs if os.path.islink(os.path.join(dirpath, d))]
             found.extend(rel_dir + name for name in (*files, *links) if rel_dir + name not in owned)
         return sorted(found)
-
-
-def write_new(path: str, data: bytes, mode: int | None = None) -> tuple[int, int, int]:
-    """Write a new file (with exactly ``mode``, if given, whatever the umask); return
-    its (inode, size, mtime) as written."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    try:
-        if mode is not None:
-            os.fchmod(fd, mode)
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
-        st = os.fstat(fd)
-    finally:
-        os.close(fd)
-    return st.st_ino, st.st_size, st.st_mtime_ns
-
-
-def _in_the_way(path: str, relpath: str) -> Problem:
-    return Problem(
-        "target-obstacle",
-        f"{path} is in the way of {relpath!r} and corral did not create it",
-        path=path,
-        hint="move it out of the target (files are never put there by hand), "
-        "or run with --force to replace it",
-    )

@@ -1,22 +1,26 @@
-"""Whether a root may be used: never the project, a source, ``/`` or home; never a
-directory corral does not own (unless forced)."""
+"""Whether a local root may be used: the one set of root guards ``collect`` and ``check``
+share. Never the project, a source, ``/`` or home; never a directory corral does not own
+and that holds files (unless forced)."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from corral.config import Config
 from corral.errors import OwnershipError, Problem, TargetError
-from corral.loadpath import Conflict
-from corral.publish import LocalTarget
-from corral.sources import ResolvedSource
-from corral.state import LEGACY_DIR, STAGING_DIR
+from corral.state import LEGACY_DIR, STAGING_DIR, StateDir
 
-__all__ = ["check_ownership", "conflict_problem", "guard_root"]
+if TYPE_CHECKING:
+    from corral.config import Config
+    from corral.sources import ResolvedSource
+
+__all__ = ["check_ownership", "guard_root", "in_the_way"]
 
 
-def guard_root(config: Config, sources: list[ResolvedSource]) -> None:
+def guard_root(config: Config, sources: Sequence[ResolvedSource]) -> None:
+    """Refuse a root that is, holds or lies in the project or a source, ``/`` or home."""
     root = Path(os.path.realpath(config.root))
     project = Path(os.path.realpath(config.project_root))
     hint = f"point {config.root_setting} at a directory of its own, e.g. 'static_root'"
@@ -58,10 +62,10 @@ def guard_root(config: Config, sources: list[ResolvedSource]) -> None:
             )
 
 
-def check_ownership(target: LocalTarget, *, force: bool) -> bool:
-    """Refuse a root corral may not use; return whether it holds nothing yet."""
-    root = target.root
-    if target.state_dir.owned():
+def check_ownership(root: Path, state_dir: StateDir, *, force: bool) -> bool:
+    """Refuse a root corral does not own and that holds files (unless ``force``); return
+    whether it holds nothing yet."""
+    if state_dir.owned():
         return False
     if root.exists() and not root.is_dir():
         raise TargetError(
@@ -82,7 +86,7 @@ def check_ownership(target: LocalTarget, *, force: bool) -> bool:
     if occupied and not force:
         raise OwnershipError(
             f"{root} is not empty and corral does not own it (no ownership marker in "
-            f"{target.state_dir.home})",
+            f"{state_dir.home})",
             path=str(root),
             hint="point 'root' at a new or empty directory, or pass --force to adopt this one "
             "(files already there are kept, never pruned, unless you also pass --clear)",
@@ -90,12 +94,11 @@ def check_ownership(target: LocalTarget, *, force: bool) -> bool:
     return not occupied
 
 
-def conflict_problem(conflict: Conflict) -> Problem:
-    shadowed = ", ".join(f.path for f in conflict.shadowed)
+def in_the_way(path: str, relpath: str) -> Problem:
     return Problem(
-        "conflict",
-        f"{conflict.logical!r} is provided by {conflict.winner.path} and also by {shadowed}",
-        path=conflict.winner.path,
-        logical_path=conflict.logical,
-        hint="remove or rename one copy, or ignore it ('strict' makes duplicates an error)",
+        "target-obstacle",
+        f"{path} is in the way of {relpath!r} and corral did not create it",
+        path=path,
+        hint="move it out of the target (files are never put there by hand), "
+        "or run with --force to replace it",
     )
