@@ -10,21 +10,27 @@ Every server runs 2 workers; `wrk -t2 -c32` hammers it for --seconds per scenari
 
 Pairs: corral vs WhiteNoise under gunicorn (gthread, 2x4) and granian (WSGI), corral vs
 ServeStatic under uvicorn and granian (ASGI), and nginx with `corral webserver`'s config.
-Reports req/s, p50/p99 latency, each server's RSS after its run, and start-up time and
-table size for a 20,000-file root. Run it under `flock /work/bench.lock` on a shared machine.
+Under each Python server a "null" app (benchmarks/serve_apps.py: every answer made in
+advance) shows the ceiling any Python app reaches on that server.
+Reports req/s, p50/p99 latency, each server's RSS after its run, a soak of corral's apps
+(--soak seconds of the small-file load, RSS sampled every 10 s), and start-up time and
+table size for a 20,000-file root against reading its manifest alone. Records the load
+average before and after. Run it under `flock /work/bench.lock` on a shared machine.
 
-    python benchmarks/serve.py --out benchmarks/results --seconds 5
+    python benchmarks/serve.py --out benchmarks/results --seconds 5 --soak 60
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
 import random
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -40,12 +46,16 @@ BIN = Path(sys.executable).parent
 SERVERS = [
     ("gunicorn", "corral_wsgi"),
     ("gunicorn", "whitenoise_wsgi"),
+    ("gunicorn", "null_wsgi"),
     ("granian-wsgi", "corral_wsgi"),
     ("granian-wsgi", "whitenoise_wsgi"),
+    ("granian-wsgi", "null_wsgi"),
     ("uvicorn", "corral_asgi"),
     ("uvicorn", "servestatic_asgi"),
+    ("uvicorn", "null_asgi"),
     ("granian-asgi", "corral_asgi"),
     ("granian-asgi", "servestatic_asgi"),
+    ("granian-asgi", "null_asgi"),
     ("nginx", "nginx"),
 ]
 
@@ -92,20 +102,37 @@ def argv_for(server: str, app: str, port: int, work: Path, root: Path) -> list[s
             "-c", str(conf)]  # fmt: skip
 
 
-def wrk(port: int, path: str, headers: dict[str, str], seconds: int) -> dict[str, Any]:
+def wrk(
+    port: int, path: str, headers: dict[str, str], seconds: int, *, sample: int = 0
+) -> dict[str, Any]:
+    """Load ``path`` for ``seconds``; with ``sample`` (a pid), its RSS every 10 s too."""
     argv = ["wrk", "-t2", "-c32", f"-d{seconds}s", "--latency"]
     for name, value in headers.items():
         argv += ["-H", f"{name}: {value}"]
-    out = subprocess.run([*argv, f"http://127.0.0.1:{port}{path}"], capture_output=True,
-                         text=True, check=True).stdout  # fmt: skip
+    proc = subprocess.Popen([*argv, f"http://127.0.0.1:{port}{path}"], stdout=subprocess.PIPE,
+                            text=True)  # fmt: skip
+    rss: list[list[float]] = []
+    if sample:
+        started = time.monotonic()
+        rss.append([0.0, round(rss_mib(sample), 1)])
+        while proc.poll() is None:
+            time.sleep(min(10.0, max(0.1, started + seconds - time.monotonic() - 0.5)))
+            if proc.poll() is None:
+                rss.append([round(time.monotonic() - started, 1), round(rss_mib(sample), 1)])
+    out, _ = proc.communicate()
+    if proc.returncode:
+        raise SystemExit(f"wrk failed: {argv}")
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return {
+    result = {
         "rps": rps,
         "p50_ms": _ms(re.search(r"50%\s+([\d.]+\w+)", out).group(1)),  # type: ignore[union-attr]
         "p99_ms": _ms(re.search(r"99%\s+([\d.]+\w+)", out).group(1)),  # type: ignore[union-attr]
         "bad_responses": int(errors.group(1)) if errors else 0,
     }
+    if sample:
+        result["rss_mib_over_time"] = rss
+    return result
 
 
 def _ms(text: str) -> float:
@@ -143,8 +170,50 @@ def scenarios(root: Path, port: int) -> dict[str, tuple[str, dict[str, str]]]:
     }
 
 
-def startup(base: Path, files: int) -> dict[str, Any]:
-    """Start-up time and table size of corral's responder (and WhiteNoise's) for ``files``."""
+_PROBE = """
+import gc, os, sys, time, tracemalloc
+kind, root, mode = sys.argv[1:4]
+from corral.manifest import load_json
+from corral.serve.responder import Responder
+from whitenoise import WhiteNoise
+path = os.path.join(root, "corral-manifest.json")
+
+def build():
+    if kind == "corral":
+        return Responder(root, "/static/")
+    if kind == "manifest":  # what the responder's start-up is compared with: the same read
+        with open(path, "rb") as file:
+            return load_json(file.read(), path)
+    return WhiteNoise(lambda e, s: [], root=root, prefix="/static/")
+
+gc.collect()
+if mode == "memory":
+    tracemalloc.start()
+    app = build()
+    gc.collect()
+    print(tracemalloc.get_traced_memory()[0], 0)
+else:
+    wall, cpu = time.perf_counter(), time.process_time()
+    app = build()
+    print(time.perf_counter() - wall, time.process_time() - cpu)
+"""
+
+
+def _probe(kind: str, root: Path, mode: str) -> tuple[float, float]:
+    text = subprocess.run([sys.executable, "-c", _PROBE, kind, str(root), mode],
+                          capture_output=True, text=True, check=True).stdout  # fmt: skip
+    first, second = text.split()
+    return float(first), float(second)
+
+
+def startup(base: Path, files: int, runs: int = 7) -> dict[str, Any]:
+    """Start-up time and table size of corral's responder (and WhiteNoise's) for ``files``.
+
+    Each figure is a fresh process with the imports done before the clock starts: what is
+    timed is building the file table. corral's responder and reading its manifest alone
+    (the same file, the same JSON parser) alternate, ``runs`` times each; the table's size
+    is measured in a run of its own (tracemalloc slows allocation several times over).
+    """
     from corral import Config, DirectorySource, collect  # noqa: PLC0415
 
     src = base / "many"
@@ -154,79 +223,117 @@ def startup(base: Path, files: int) -> dict[str, Any]:
         (d / f"f{i}.css").write_text(f".x{i}{{color:red}}\n")
     root = base / "many-root"
     collect(Config(sources=(DirectorySource(src),), root=root, compress=False))
-    # Imports happen before the clock starts: what is timed is building the file table.
-    probe = (
-        "import sys, time, tracemalloc, gc\n"
-        "kind, root = sys.argv[1], sys.argv[2]\n"
-        "from corral.serve.responder import Responder\n"
-        "from whitenoise import WhiteNoise\n"
-        "gc.collect(); tracemalloc.start(); t = time.perf_counter()\n"
-        "if kind == 'corral':\n"
-        "    app = Responder(root, '/static/')\n"
-        "else:\n"
-        "    app = WhiteNoise(lambda e, s: [], root=root, prefix='/static/')\n"
-        "elapsed = time.perf_counter() - t; gc.collect()\n"
-        "print(elapsed, tracemalloc.get_traced_memory()[0])\n"
-    )
-    out: dict[str, Any] = {"files": files}
-    for kind in ("corral", "whitenoise"):
-        runs = []
-        for _ in range(3):
-            text = subprocess.run([sys.executable, "-c", probe, kind, str(root)],
-                                  capture_output=True, text=True, check=True).stdout  # fmt: skip
-            seconds, size = text.split()
-            runs.append((float(seconds), int(size)))
-        best = min(runs)
-        out[kind] = {"startup_ms": round(best[0] * 1000, 1), "table_mib": round(best[1] / 2**20, 1)}
+    times: dict[str, list[tuple[float, float]]] = {"corral": [], "manifest": []}
+    for _ in range(runs):
+        for kind, values in times.items():
+            values.append(_probe(kind, root, "time"))
+    whitenoise = [_probe("whitenoise", root, "time") for _ in range(3)]
+
+    def ms(values: list[float]) -> float:
+        return round(statistics.median(values) * 1000, 1)
+
+    beyond = [c[0] - m[0] for c, m in zip(times["corral"], times["manifest"], strict=True)]
+    beyond_cpu = [c[1] - m[1] for c, m in zip(times["corral"], times["manifest"], strict=True)]
     manifest = root / "corral-manifest.json"
-    t = time.perf_counter()
-    json.loads(manifest.read_bytes())
-    out["manifest_json_ms"] = round((time.perf_counter() - t) * 1000, 1)
-    out["manifest_bytes"] = manifest.stat().st_size
-    return out
+    return {
+        "files": files,
+        "runs": runs,
+        "manifest_bytes": manifest.stat().st_size,
+        "corral": {
+            "startup_ms": ms([t[0] for t in times["corral"]]),
+            "startup_cpu_ms": ms([t[1] for t in times["corral"]]),
+            "table_mib": round(_probe("corral", root, "memory")[0] / 2**20, 2),
+        },
+        "manifest_read_ms": ms([t[0] for t in times["manifest"]]),
+        "manifest_read_cpu_ms": ms([t[1] for t in times["manifest"]]),
+        "beyond_manifest_ms": ms(beyond),
+        "beyond_manifest_cpu_ms": ms(beyond_cpu),
+        "whitenoise": {
+            "startup_ms": ms([t[0] for t in whitenoise]),
+            "startup_cpu_ms": ms([t[1] for t in whitenoise]),
+            "table_mib": round(_probe("whitenoise", root, "memory")[0] / 2**20, 2),
+        },
+    }
+
+
+def run_group(
+    server: str, apps: list[str], root: Path, base: Path, args: argparse.Namespace
+) -> list[dict[str, Any]]:
+    """Run ``apps`` under ``server`` side by side; per scenario, each app in turn for
+    --seconds, --rounds times (so load from other work falls on all of them); the best
+    round is kept, every round is recorded."""
+    with contextlib.ExitStack() as stack:
+        ports: dict[str, tuple[int, int]] = {}
+        for app in apps:
+            port = free_port()
+            work = base / f"{server}-{app}"
+            work.mkdir()
+            env = {"BENCH_ROOT": str(root), "BENCH_APP": app}
+            pid = stack.enter_context(
+                running(argv_for(server, app, port, work, root), port, work, env)
+            )
+            ports[app] = (port, pid)
+        rows = {app: {"server": server, "app": app} for app in apps}
+        plans = {app: scenarios(root, port) for app, (port, _) in ports.items()}
+        for scenario in plans[apps[0]]:
+            for _ in range(args.rounds):
+                for app, (port, _) in ports.items():
+                    path, headers = plans[app][scenario]
+                    result = wrk(port, path, headers, args.seconds)
+                    row = rows[app]
+                    best = row.get(scenario)
+                    rounds = best["rounds"] if best else []
+                    rounds.append(result["rps"])
+                    if best is None or result["rps"] > best["rps"]:
+                        row[scenario] = {**result, "rounds": rounds}
+        for app, (port, pid) in ports.items():
+            row = rows[app]
+            row["rss_mib"] = round(rss_mib(pid), 1)
+            if args.soak and app.startswith("corral"):
+                path, headers = plans[app]["css-br"]
+                soak = wrk(port, path, headers, args.soak, sample=pid)
+                row["soak"] = {"seconds": args.soak, **soak}
+                row["soak"]["rss_after_mib"] = round(rss_mib(pid), 1)
+            print(json.dumps(row), flush=True)
+        return list(rows.values())
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--seconds", type=int, default=5, help="seconds per scenario and round")
+    parser.add_argument("--rounds", type=int, default=2, help="rounds per scenario")
     parser.add_argument("--out", type=Path, help="directory for the JSON result")
     parser.add_argument("--files", type=int, default=20000, help="files for the start-up test")
+    parser.add_argument("--startup-runs", type=int, default=7, help="fresh processes per figure")
     parser.add_argument(
         "--only", action="append", help="limit to these apps (corral_wsgi) or SERVER/APP pairs"
     )
     parser.add_argument(
         "--soak",
         type=int,
-        default=0,
-        help="seconds of extra load on corral's apps, RSS before/after",
+        default=60,
+        help="seconds of extra load on corral's apps, RSS sampled every 10 s (0: none)",
     )
     args = parser.parse_args()
-    results: dict[str, Any] = {"machine": platform.node(), "cpus": os.cpu_count(), "runs": []}
+    results: dict[str, Any] = {
+        "machine": platform.node(),
+        "cpus": os.cpu_count(),
+        "load_before": os.getloadavg(),
+        "runs": [],
+    }
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp)
         root = build_root(base)
+        groups: dict[str, list[str]] = {}
         for server, app in SERVERS:
-            if args.only and app not in args.only and f"{server}/{app}" not in args.only:
-                continue
-            port = free_port()
-            work = base / f"{server}-{app}"
-            work.mkdir()
-            env = {"BENCH_ROOT": str(root), "BENCH_APP": app}
-            argv = argv_for(server, app, port, work, root)
-            with running(argv, port, work, env) as pid:
-                row: dict[str, Any] = {"server": server, "app": app}
-                for name, (path, headers) in scenarios(root, port).items():
-                    row[name] = wrk(port, path, headers, args.seconds)
-                row["rss_mib"] = round(rss_mib(pid), 1)
-                if args.soak and app.startswith("corral"):
-                    path, headers = scenarios(root, port)["css-br"]
-                    row["soak"] = {"seconds": args.soak, **wrk(port, path, headers, args.soak)}
-                    row["soak"]["rss_after_mib"] = round(rss_mib(pid), 1)
-            results["runs"].append(row)
-            print(json.dumps(row), flush=True)
+            if not args.only or app in args.only or f"{server}/{app}" in args.only:
+                groups.setdefault(server, []).append(app)
+        for server, apps in groups.items():
+            results["runs"] += run_group(server, apps, root, base, args)
         if args.files:
-            results["startup"] = startup(base, args.files)
+            results["startup"] = startup(base, args.files, args.startup_runs)
             print(json.dumps(results["startup"]), flush=True)
+    results["load_after"] = os.getloadavg()
     if args.out:
         git = ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"]
         commit = subprocess.run(git, capture_output=True, text=True, check=False).stdout.strip()

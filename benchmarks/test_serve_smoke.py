@@ -15,7 +15,8 @@ from tests.conftest import need
 def test_serve_benchmark_smoke(tmp_path: Path) -> None:
     need(shutil.which("wrk") is not None, "wrk is not installed (scripts/install-serving-deps.sh)")
     script = Path(__file__).with_name("serve.py")
-    argv = [sys.executable, str(script), "--seconds", "1", "--files", "50", "--out", str(tmp_path)]
+    argv = [sys.executable, str(script), "--seconds", "1", "--files", "50", "--out", str(tmp_path),
+            "--soak", "2", "--startup-runs", "1", "--rounds", "1"]  # fmt: skip
     subprocess.run([*argv, "--only", "gunicorn/corral_wsgi"], check=True,
                    capture_output=True, timeout=300)  # fmt: skip
     [result] = tmp_path.glob("*-serve-*.json")
@@ -26,3 +27,5 @@ def test_serve_benchmark_smoke(tmp_path: Path) -> None:
         assert row[scenario]["rps"] > 0
         assert row[scenario]["bad_responses"] == 0, scenario
     assert data["startup"]["corral"]["startup_ms"] > 0
+    assert data["startup"]["manifest_read_ms"] > 0
+    assert row["soak"]["rss_mib_over_time"][0][1] > 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import subprocess
 import sys
@@ -10,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from corral import Config, DirectorySource, ManifestError, collect
-from corral.manifest import CORRAL_MANIFEST, parse_manifest, read_manifest
+from corral.manifest import CORRAL_MANIFEST, ManifestEntry, parse_manifest, read_manifest
 
 
 def _collected(tmp_path: Path) -> Path:
@@ -68,6 +70,15 @@ def test_retained_entries_are_found_by_hashed_name_current_first() -> None:
         (b'{"version": 1, "url": "/", "files": {"a": {"size": 1}}}', "bad entry for 'a'"),
         (b'{"version": 1, "url": "/", "files": {"a": {"hashed": "b", "size": "1"}}}', "bad entry"),
         (b'{"version": 1, "url": "/", "files": {}, "retained": []}', "'retained'"),
+        (
+            b'{"version": 1, "url": "/", "files": {"a": {"hashed": "b", "size": 1, '
+            b'"content_type": 5}}}',
+            "bad entry",
+        ),
+        (
+            b'{"version": 1, "url": "/", "files": {"a": {"hashed": "b", "size": 1, "sha256": 7}}}',
+            "bad entry",
+        ),
     ],
 )
 def test_corrupt_manifests_are_refused_naming_the_file(data: bytes, why: str) -> None:
@@ -75,6 +86,31 @@ def test_corrupt_manifests_are_refused_naming_the_file(data: bytes, why: str) ->
         parse_manifest(data, where="/x/corral-manifest.json")
     assert "/x/corral-manifest.json" in str(caught.value)
     assert why in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("data", "integrity"),
+    [
+        (b"a", "sha256-" + base64.b64encode(hashlib.sha256(b"a").digest()).decode()),
+        (b"b", "sha384-" + base64.b64encode(hashlib.sha384(b"b").digest()).decode()),
+        (b"c", "sha256-" + base64.b64encode(hashlib.sha256(b"other").digest()).decode()),
+        (b"d", ""),
+    ],
+)
+def test_entries_give_back_the_digests_as_written(data: bytes, integrity: str) -> None:
+    sha256 = hashlib.sha256(data).hexdigest()
+    odd = {"hashed": "o.css", "size": 1, "sha256": "x", "integrity": "i"}
+    record = {"hashed": "a.css", "size": 1, "sha256": sha256, "integrity": integrity}
+    payload = {"version": 1, "url": "/", "files": {"a.css": record, "o.css": odd}}
+    manifest = parse_manifest(json.dumps(payload).encode())
+    entry = manifest.files["a.css"]
+    assert (entry.sha256, entry.integrity) == (sha256, integrity)
+    assert ManifestEntry.of(
+        "a.css", "a.css", 1, "text/css", sha256, integrity, {}
+    ) == entry._replace(content_type="text/css")
+    assert (manifest.files["o.css"].sha256, manifest.files["o.css"].integrity) == ("x", "i")
+    if integrity.startswith("sha256-") and data != b"c":
+        assert entry.raw_integrity is None  # held as the digest's bytes only
 
 
 def test_a_missing_manifest_names_the_path_and_the_command(tmp_path: Path) -> None:

@@ -75,3 +75,36 @@ def test_asgi_uses_pathsend_when_offered_and_reads_otherwise(site: Site) -> None
     assert len(bodies) == entry.size // (256 * 1024)  # 256 KiB reads
     assert b"".join(m["body"] for m in bodies) == (site.root / entry.hashed).read_bytes()  # type: ignore[misc]
     assert bodies[-1].get("more_body") is False
+
+
+@pytest.mark.parametrize(
+    ("wrapper", "span"),
+    [(None, (10, 300_000)), ("wsgiref", (10, 300_000)), ("wsgiref", (0, 3 * 1024 * 1024))],
+)
+def test_wsgi_sends_a_range_through_the_file_wrapper_or_reads_it(
+    site: Site, wrapper: str | None, span: tuple[int, int]
+) -> None:
+    """A file_wrapper that reads (wsgiref's) gets a file that ends where the range does;
+    gunicorn's sendfile of a range is covered by the conformance table."""
+    from wsgiref.util import FileWrapper  # noqa: PLC0415
+
+    from corral.serve import WSGIApp  # noqa: PLC0415
+
+    entry = site.manifest.files["big/blob.bin"]
+    start, length = span
+    environ: dict[str, object] = {
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": "/static/" + entry.hashed,
+        "HTTP_RANGE": f"bytes={start}-{start + length - 1}",
+    }
+    if wrapper:
+        environ["wsgi.file_wrapper"] = FileWrapper
+    started: list[tuple[str, list[tuple[str, str]]]] = []
+    body = WSGIApp(site.root)(environ, lambda status, headers: started.append((status, headers)))
+    try:
+        data = b"".join(body)
+    finally:
+        body.close()  # type: ignore[attr-defined]
+    assert started[0][0] == "206 Partial Content"
+    assert dict(started[0][1])["Content-Length"] == str(length)
+    assert data == (site.root / entry.hashed).read_bytes()[start : start + length]

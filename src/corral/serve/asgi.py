@@ -18,7 +18,7 @@ import os
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from corral.serve.responder import ExtraHeaders, Responder, Response
+from corral.serve.responder import HTTP_NAMES, ExtraHeaders, Responder, Response
 
 __all__ = ["ASGIApp", "ASGIMiddleware"]
 
@@ -102,20 +102,25 @@ async def _lifespan(receive: Receive, send: Send) -> None:
             return
 
 
+_WANTED = frozenset(name.encode() for name in HTTP_NAMES)
+
+
 async def _serve(responder: Responder, scope: Scope, path: str, send: Send) -> None:
     raw: dict[str, str] = {}
     for key, value in scope.get("headers", ()):
-        name = key.decode("latin-1").lower()
-        text = value.decode("latin-1")
-        raw[name] = f"{raw[name]}, {text}" if name in raw else text
-    response = responder.respond(scope.get("method", "GET"), path, raw.get)
+        name = key.lower()
+        if name in _WANTED:  # only the headers the responder reads are decoded
+            text, name_str = value.decode("latin-1"), name.decode("latin-1")
+            raw[name_str] = f"{raw[name_str]}, {text}" if name_str in raw else text
+    response = responder.answer(scope.get("method", "GET"), path, raw.get, HTTP_NAMES)
+    headers = response.raw_headers
     await send(
         {
             "type": "http.response.start",
             "status": response.code,
-            "headers": [
-                (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in response.headers
-            ],
+            "headers": list(headers)
+            if headers
+            else [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in response.headers],
         }
     )
     if response.file is None:

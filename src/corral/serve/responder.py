@@ -47,9 +47,13 @@ ExtraHeaders = Callable[[str], Iterable[tuple[str, str]]]
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 ALLOW = "GET, HEAD"
-# Small representations are kept in memory after their first read (bounded in total).
-SMALL = 64 * 1024
+# Representations up to SMALL are kept in memory after their first read (CACHE_LIMIT in
+# all): most compressed stylesheets and scripts are, and answering from memory spares an
+# open, a stat and a close per request.
+SMALL = 256 * 1024
 CACHE_LIMIT = 32 * 1024 * 1024
+# How many distinct Accept-Encoding values each resource remembers its choice for.
+CHOICES = 16
 _CODINGS = ("zstd", "br", "gzip")
 _REASONS = {
     200: "200 OK",
@@ -76,6 +80,8 @@ class Response(NamedTuple):
     path: str = ""
     offset: int = 0
     length: int = 0
+    #: ``headers`` encoded for ASGI (lower-case names, latin-1), when made in advance
+    raw_headers: tuple[tuple[bytes, bytes], ...] = ()
 
     @property
     def code(self) -> int:
@@ -90,15 +96,30 @@ class _Rep(NamedTuple):
     etag: str
     coding: str  # "identity", "br", "gzip", "zstd"
     # the resource's headers + ETag (+ Content-Encoding), as a 304 sends them; and with
-    # Accept-Ranges and Content-Length, as a 200 does
+    # Accept-Ranges and Content-Length, as a 200 does; both also encoded for ASGI
     validated: tuple[tuple[str, str], ...] = ()
     whole: tuple[tuple[str, str], ...] = ()
+    validated_raw: tuple[tuple[bytes, bytes], ...] = ()
+    whole_raw: tuple[tuple[bytes, bytes], ...] = ()
 
 
 class _Resource(NamedTuple):
     reps: Mapping[str, _Rep]  # coding -> representation
     codings: tuple[str, ...]  # the encodings besides identity, for negotiation
     headers: Headers  # Content-Type, Cache-Control, Last-Modified, Vary, extras
+    identity: _Rep
+    chosen: dict[str | None, _Rep]  # Accept-Encoding value -> the representation it gets
+
+
+#: The request headers the responder reads, by the names ``header`` is asked for:
+#: lower-case HTTP names (:meth:`Responder.respond`), or WSGI environ keys.
+HeaderNames = tuple[str, str, str, str, str]
+HTTP_NAMES: HeaderNames = ("accept-encoding", "if-none-match", "if-modified-since", "range",
+                           "if-range")  # fmt: skip
+WSGI_NAMES: HeaderNames = ("HTTP_ACCEPT_ENCODING", "HTTP_IF_NONE_MATCH",
+                           "HTTP_IF_MODIFIED_SINCE", "HTTP_RANGE", "HTTP_IF_RANGE")  # fmt: skip
+
+_new = tuple.__new__
 
 
 class Responder:
@@ -163,85 +184,103 @@ class Responder:
     def respond(self, method: str, path: str, header: Callable[[str], str | None]) -> Response:
         """Answer ``method`` on ``path`` (decoded URL path); ``header(name)`` gives a request
         header's value (name in lower case) or None."""
+        return self.answer(method, path, header, HTTP_NAMES)
+
+    def answer(
+        self, method: str, path: str, header: Callable[[str], object], names: HeaderNames
+    ) -> Response:
+        """:meth:`respond` with the header names ``header`` knows (:data:`HTTP_NAMES` or
+        :data:`WSGI_NAMES`, so a WSGI server's ``environ.get`` serves as is); a value that
+        is not a string counts as absent."""
         if not path.startswith(self.prefix):
             return _not_found()
         name = path[len(self.prefix) :]
         resource = self._resources.get(name)
-        found = None
         if resource is None:
             found = self._lookup(name)
             if found is None:
                 return _not_found()
-        if method not in ("GET", "HEAD"):
-            return Response(
-                _REASONS[405],
-                [("Allow", ALLOW), ("Content-Length", "0"), ("Cache-Control", "no-store")],
-            )
-        if resource is None:
-            assert found is not None
+            if method not in _METHODS:
+                return _not_allowed()
             resource = self._resource(name, *found)
             if resource is None:
                 return _not_found()
-        return self._answer(method, name, resource, header)
+        elif method not in _METHODS:
+            return _not_allowed()
+        return self._answer(method, name, resource, header, names)
 
     # -- per request ------------------------------------------------------------------
 
     def _answer(
-        self, method: str, name: str, resource: _Resource, header: Callable[[str], str | None]
+        self,
+        method: str,
+        name: str,
+        resource: _Resource,
+        header: Callable[[str], object],
+        names: HeaderNames,
     ) -> Response:
-        rep = resource.reps["identity"]
         if resource.codings:
-            q = accepted_codings(header("accept-encoding"), resource.codings)
-            best: _Rep | None = None
-            best_q = 0.0
-            for coding, weight in q.items():
-                candidate = resource.reps.get(coding)
-                if candidate is None:
-                    continue
-                if (
-                    best is None
-                    or weight > best_q
-                    or (weight == best_q and candidate.size < best.size)
-                ):
-                    best, best_q = candidate, weight
-            # Nothing acceptable: identity all the same (RFC 9110 12.5.3).
-            rep = best if best is not None else rep
-        if_none_match = header("if-none-match")
-        if if_none_match is not None:
-            if matches_any(if_none_match, rep.etag):
-                return Response(_REASONS[304], list(rep.validated))
+            accept = header(names[0])
+            key = accept if type(accept) is str else None
+            rep = resource.chosen.get(key)
+            if rep is None:
+                rep = _negotiate(resource, key)
+                if len(resource.chosen) >= CHOICES:
+                    resource.chosen.clear()
+                resource.chosen[key] = rep
         else:
-            since = parse_http_date(header("if-modified-since"))
-            if since is not None and self._last_modified_ts <= since:
-                return Response(_REASONS[304], list(rep.validated))
-
-        offset, length, status = 0, rep.size, _REASONS[200]
-        range_header = header("range")
-        wanted = parse_range(range_header, rep.size) if range_header is not None else None
-        if wanted is not None and method == "GET" and _if_range(header("if-range"), rep.etag):
-            headers = [h for h in rep.validated if h[0] != "Content-Encoding"]
-            if not wanted.satisfiable:
-                headers.append(("Content-Range", f"bytes */{rep.size}"))
-                headers.append(("Content-Length", "0"))
-                return Response(_REASONS[416], headers)
-            if rep.coding != "identity":
-                headers.append(("Content-Encoding", rep.coding))
-            offset, length, status = wanted.start, wanted.length, _REASONS[206]
-            headers.append(("Accept-Ranges", "bytes"))
-            headers.append(("Content-Range", f"bytes {wanted.start}-{wanted.end}/{rep.size}"))
-            headers.append(("Content-Length", str(length)))
+            rep = resource.identity
+        if_none_match = header(names[1])
+        if type(if_none_match) is str:
+            if if_none_match == rep.etag or matches_any(if_none_match, rep.etag):
+                return _new(Response, (_NOT_MODIFIED, list(rep.validated), b"", None, "", 0, 0,
+                                       rep.validated_raw))  # fmt: skip
         else:
-            headers = list(rep.whole)
-        if method == "HEAD":
-            return Response(status, headers)
-        return self._body(name, rep, status, headers, offset, length)
+            since = header(names[2])
+            if type(since) is str:
+                when = parse_http_date(since)
+                if when is not None and self._last_modified_ts <= when:
+                    return _new(Response, (_NOT_MODIFIED, list(rep.validated), b"", None, "",
+                                           0, 0, rep.validated_raw))  # fmt: skip
+        range_header = header(names[3])
+        if type(range_header) is not str or method != "GET":
+            # the whole representation: the common case, its headers made in advance
+            if method == "HEAD":
+                return _new(Response, (_OK, list(rep.whole), b"", None, "", 0, 0, rep.whole_raw))
+            cached = self._cache.get(rep.path)
+            if cached is not None:
+                return _new(Response, (_OK, list(rep.whole), cached, None, "", 0, 0,
+                                       rep.whole_raw))  # fmt: skip
+            return self._body(name, rep, _OK, list(rep.whole), 0, rep.size, rep.whole_raw)
+        wanted = parse_range(range_header, rep.size)
+        if_range = header(names[4])
+        if wanted is None or not _if_range(if_range if type(if_range) is str else None, rep.etag):
+            return self._body(name, rep, _OK, list(rep.whole), 0, rep.size, rep.whole_raw)
+        headers = [h for h in rep.validated if h[0] != "Content-Encoding"]
+        if not wanted.satisfiable:
+            headers.append(("Content-Range", f"bytes */{rep.size}"))
+            headers.append(("Content-Length", "0"))
+            return Response(_REASONS[416], headers)
+        if rep.coding != "identity":
+            headers.append(("Content-Encoding", rep.coding))
+        headers.append(("Accept-Ranges", "bytes"))
+        headers.append(("Content-Range", f"bytes {wanted.start}-{wanted.end}/{rep.size}"))
+        headers.append(("Content-Length", str(wanted.length)))
+        return self._body(name, rep, _REASONS[206], headers, wanted.start, wanted.length, ())
 
     def _body(
-        self, name: str, rep: _Rep, status: str, headers: Headers, offset: int, length: int
+        self,
+        name: str,
+        rep: _Rep,
+        status: str,
+        headers: Headers,
+        offset: int,
+        length: int,
+        raw: tuple[tuple[bytes, bytes], ...],
     ) -> Response:
         cached = self._cache.get(rep.path)
         if cached is not None:
-            return Response(status, headers, body=cached[offset : offset + length])
+            return Response(status, headers, cached[offset : offset + length], raw_headers=raw)
         full = os.path.join(self.root, rep.path)
         try:
             file = open(full, "rb")  # noqa: SIM115 - the server closes it once sent
@@ -259,11 +298,11 @@ class Responder:
                     return self._vanished(name, full, None)
                 self._cache[rep.path] = data
                 self._cached += size
-                return Response(status, headers, body=data[offset : offset + length])
+                return Response(status, headers, data[offset : offset + length], raw_headers=raw)
         except OSError as exc:
             file.close()
             return self._vanished(name, full, exc)
-        return Response(status, headers, file=file, path=full, offset=offset, length=length)
+        return Response(status, headers, b"", file, full, offset, length, raw)
 
     def _vanished(self, name: str, full: str, exc: OSError | None) -> Response:
         self._resources.pop(name, None)
@@ -319,8 +358,13 @@ class Responder:
             if coding != "identity":
                 validated.append(("Content-Encoding", coding))
             whole = [*validated, ("Accept-Ranges", "bytes"), ("Content-Length", str(rep.size))]
-            reps[coding] = rep._replace(validated=tuple(validated), whole=tuple(whole))
-        resource = _Resource(reps, codings, headers)
+            reps[coding] = rep._replace(
+                validated=tuple(validated),
+                whole=tuple(whole),
+                validated_raw=_raw(validated),
+                whole_raw=_raw(whole),
+            )
+        resource = _Resource(reps, codings, headers, reps["identity"], {})
         self._resources[name] = resource
         return resource
 
@@ -338,6 +382,35 @@ class Responder:
         except OSError:
             return None
         return _Rep(relpath, size, _etag_hex(digest.hexdigest()), coding)
+
+
+def _negotiate(resource: _Resource, accept: str | None) -> _Rep:
+    """The representation ``Accept-Encoding: accept`` gets: the highest q-value, ties to
+    the smallest; identity when nothing is acceptable (RFC 9110 12.5.3)."""
+    best: _Rep | None = None
+    best_q = 0.0
+    for coding, weight in accepted_codings(accept, resource.codings).items():
+        candidate = resource.reps.get(coding)
+        if candidate is None:
+            continue
+        if best is None or weight > best_q or (weight == best_q and candidate.size < best.size):
+            best, best_q = candidate, weight
+    return best if best is not None else resource.identity
+
+
+def _raw(headers: Iterable[tuple[str, str]]) -> tuple[tuple[bytes, bytes], ...]:
+    return tuple((k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers)
+
+
+_METHODS = frozenset(("GET", "HEAD"))
+_OK = "200 OK"
+_NOT_MODIFIED = "304 Not Modified"
+
+
+def _not_allowed() -> Response:
+    return Response(
+        _REASONS[405], [("Allow", ALLOW), ("Content-Length", "0"), ("Cache-Control", "no-store")]
+    )
 
 
 def _not_found() -> Response:

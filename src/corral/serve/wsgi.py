@@ -5,9 +5,10 @@
     application = WSGIApp("/srv/static", url="/static/")          # only static files
     application = WSGIMiddleware(django_app, "/srv/static", url="/static/")
 
-Whole files go out through ``wsgi.file_wrapper`` when the server offers one
-(gunicorn sends them with ``sendfile``); ranges and servers without it get reads of
-256 KiB.
+Whole files and ranges of them go out through ``wsgi.file_wrapper`` when the server
+offers one (gunicorn sends them with ``sendfile``: a range as the file positioned at its
+start, with its ``Content-Length``, and reads that stop at its end for servers that read
+instead); servers without it get reads of 256 KiB.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, BinaryIO
 
-from corral.serve.responder import ExtraHeaders, Responder, Response
+from corral.serve.responder import WSGI_NAMES, ExtraHeaders, Responder, Response
 
 __all__ = ["WSGIApp", "WSGIMiddleware"]
 
@@ -43,8 +44,8 @@ class WSGIApp:
         )
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        response = self.responder.respond(
-            environ.get("REQUEST_METHOD", "GET"), _path(environ), _headers(environ)
+        response = self.responder.answer(
+            environ.get("REQUEST_METHOD", "GET"), _path(environ), environ.get, WSGI_NAMES
         )
         return _send(response, environ, start_response)
 
@@ -75,8 +76,8 @@ class WSGIMiddleware:
         path = _path(environ)
         if not self.responder.handles(path):
             return self.app(environ, start_response)
-        response = self.responder.respond(
-            environ.get("REQUEST_METHOD", "GET"), path, _headers(environ)
+        response = self.responder.answer(
+            environ.get("REQUEST_METHOD", "GET"), path, environ.get, WSGI_NAMES
         )
         return _send(response, environ, start_response)
 
@@ -84,24 +85,12 @@ class WSGIMiddleware:
 def _path(environ: dict[str, Any]) -> str:
     """The decoded request path (PEP 3333 carries it as latin-1 code points of its bytes)."""
     raw = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
+    if raw.isascii():
+        return str(raw)
     try:
         return str(raw.encode("latin-1").decode("utf-8"))
     except (UnicodeEncodeError, UnicodeDecodeError):
         return "\0"  # not UTF-8: names no file
-
-
-_KEYS = {
-    name: "HTTP_" + name.upper().replace("-", "_")
-    for name in ("accept-encoding", "if-none-match", "if-modified-since", "range", "if-range")
-}
-
-
-def _headers(environ: dict[str, Any]) -> Callable[[str], str | None]:
-    def header(name: str) -> str | None:
-        value = environ.get(_KEYS.get(name) or "HTTP_" + name.upper().replace("-", "_"))
-        return value if isinstance(value, str) else None
-
-    return header
 
 
 def _send(
@@ -111,11 +100,36 @@ def _send(
     file = response.file
     if file is None:
         return [response.body] if response.body else []
-    if response.code == 200:
-        wrapper = environ.get("wsgi.file_wrapper")
-        if wrapper is not None:
+    wrapper = environ.get("wsgi.file_wrapper")
+    if wrapper is not None:
+        if response.code == 200:
             return wrapper(file, CHUNK)  # type: ignore[no-any-return]
+        return wrapper(_Slice(file, response.offset, response.length), CHUNK)  # type: ignore[no-any-return]
     return _FileIterator(file, response.offset, response.length)
+
+
+class _Slice:
+    """``length`` bytes of ``file`` from ``offset`` as a file: positioned at ``offset``
+    (``sendfile`` starts where the file is and sends ``Content-Length`` bytes), its reads
+    ending at ``offset + length`` (for a ``file_wrapper`` that reads)."""
+
+    def __init__(self, file: BinaryIO, offset: int, length: int) -> None:
+        file.seek(offset)
+        self.file = file
+        self.left = length
+
+    def fileno(self) -> int:
+        return self.file.fileno()
+
+    def read(self, size: int = -1) -> bytes:
+        if self.left <= 0:
+            return b""
+        data = self.file.read(self.left if size < 0 else min(size, self.left))
+        self.left -= len(data)
+        return data
+
+    def close(self) -> None:
+        self.file.close()
 
 
 class _FileIterator:
