@@ -13,7 +13,7 @@ import brotli
 import pytest
 
 from corral.cli import main
-from corral.errors import BuildError, LockError, TargetError
+from corral.errors import BuildError, ConfigError, LockError, TargetError
 from corral.targets.remote import STATE_KEY
 from tests.targets.conftest import BUCKET
 from tests.targets.faultproxy import Fault, FaultProxy, is_list
@@ -302,13 +302,28 @@ def _html_everywhere() -> Fault:
     return Fault("200:<html><body>It works!</body></html>", times=0)
 
 
-def test_without_boto3_the_error_names_the_extra(
+def test_without_boto3_static_keys_still_publish(
+    tmp_path: Path, s3: Any, proxy: FaultProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "boto3", None)  # corral's own client needs no boto3
+    report = run(config_for(make_project(tmp_path), proxy.url))
+    assert report.published and check_manifest_objects(s3) > 0
+
+
+def test_without_boto3_a_profile_needing_it_names_the_extra(
     tmp_path: Path, aws_env: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setitem(sys.modules, "boto3", None)
-    with pytest.raises(Exception) as caught:
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    Path(os.environ["AWS_CONFIG_FILE"]).write_text(
+        "[profile deploy]\nrole_arn = arn:aws:iam::1:role/x\nsource_profile = base\n"
+    )
+    monkeypatch.setenv("AWS_PROFILE", "deploy")
+    with pytest.raises(ConfigError) as caught:
         run(config_for(make_project(tmp_path), "http://127.0.0.1:9"))
-    assert "corral[s3]" in (getattr(caught.value, "hint", "") or "")
+    assert "corral[s3]" in (caught.value.hint or "")
+    assert "role_arn" in caught.value.message
 
 
 @pytest.mark.parametrize(

@@ -119,6 +119,9 @@ class S3Options:
     #: "path" (bucket in the path: MinIO, SeaweedFS, most self-hosted), "virtual"
     #: (bucket in the host name) or "auto" (the SDK decides).
     addressing_style: str = "auto"
+    #: "auto": corral's own client when the credentials are static keys (environment or
+    #: profile), botocore for the rest of the AWS chain; "botocore": always botocore.
+    client: str = "auto"
 
     def __post_init__(self) -> None:
         for name in ("concurrency", "multipart_threshold", "part_size", "max_attempts"):
@@ -136,6 +139,8 @@ class S3Options:
                 f"'s3.addressing_style' must be auto, path or virtual; found "
                 f"{self.addressing_style!r}"
             )
+        if self.client not in ("auto", "botocore"):
+            raise ValueError(f"'s3.client' must be auto or botocore; found {self.client!r}")
         if self.endpoint_url is not None and not re.match(r"^https?://", self.endpoint_url):
             raise ValueError(
                 f"'endpoint_url' must be an http:// or https:// URL; found {self.endpoint_url!r}"

@@ -132,20 +132,25 @@ def publish(
     config.root.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     build = collect(config.with_overrides(keep=0), wait=wait, progress=progress)
     built = time.perf_counter()
+    owned = store is None
     if store is None:
-        from corral.targets.s3client import open_store  # noqa: PLC0415 - needs boto3
+        from corral.targets.s3client import open_store  # noqa: PLC0415
 
         store = open_store(location, options)
-    report = publish_release(
-        config,
-        store,
-        location,
-        options,
-        dry_run=dry_run,
-        clear=clear,
-        force=force,
-        progress=progress,
-    )
+    try:
+        report = publish_release(
+            config,
+            store,
+            location,
+            options,
+            dry_run=dry_run,
+            clear=clear,
+            force=force,
+            progress=progress,
+        )
+    finally:
+        if owned:
+            store.close()
     report.build = build
     report.timings = {"build": built - started, **report.timings}
     return report

@@ -1,12 +1,13 @@
-""":class:`~corral.targets.store.ObjectStore` over boto3 (the ``corral[s3]`` extra).
+"""Which S3 client a publish uses, and :class:`~corral.targets.store.ObjectStore` over boto3.
 
-Endpoint, region and credentials come from the standard AWS chain (``AWS_ENDPOINT_URL_S3``,
-``AWS_ENDPOINT_URL``, ``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY``,
-``AWS_DEFAULT_REGION``, ``AWS_PROFILE`` and ``~/.aws/config``), unless the ``endpoint_url``
-key or the ``s3`` table says otherwise. Retries (5xx, 429/SlowDown, timeouts, dropped
-connections) are botocore's "standard" mode: exponential backoff with full jitter, up to
-``s3.max_attempts`` attempts. Every failure becomes a :class:`~corral.errors.TargetError`
-naming what to fix.
+:func:`open_store` picks corral's own client (``s3http.py``) when the settings are ones it
+reads itself (``awschain.py``: static keys from the environment or a profile), and boto3
+(the ``corral[s3]`` extra) for the rest of the AWS chain: SSO, roles, ``credential_process``,
+container and instance credentials. With boto3, endpoint, region and credentials come
+from botocore's chain, unless the ``endpoint_url`` key or the ``s3`` table says otherwise.
+Retries (5xx, 429/SlowDown, timeouts, dropped connections) are botocore's "standard" mode:
+exponential backoff with full jitter, up to ``s3.max_attempts`` attempts. Every failure
+becomes a :class:`~corral.errors.TargetError` naming what to fix.
 """
 
 from __future__ import annotations
@@ -17,50 +18,50 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from corral.errors import ConfigError, TargetError
-from corral.targets.store import Fetched, Headers, Listed, PreconditionFailed
+from corral.targets.s3errors import CREDENTIALS_HINT, Where
+from corral.targets.store import Fetched, Headers, Listed, ObjectStore, PreconditionFailed
 
 if TYPE_CHECKING:
     from corral.targets.location import S3Location, S3Options
 
-__all__ = ["Boto3Store", "open_store"]
+__all__ = ["Boto3Store", "open_botocore_store", "open_store"]
 
 _DELETE_BATCH = 1000  # DeleteObjects' limit
-_CREDENTIALS_HINT = (
-    "check the credentials corral found: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
-    "(or AWS_PROFILE / the 's3.profile' key, and ~/.aws/credentials)"
-)
-_ENDPOINT_HINT = (
-    "set 'endpoint_url' in [tool.corral] or AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL to the "
-    "S3 API endpoint of your service (e.g. https://<account>.r2.cloudflarestorage.com)"
-)
-_CREDENTIAL_CODES = frozenset(
-    {
-        "InvalidAccessKeyId",
-        "SignatureDoesNotMatch",
-        "InvalidToken",
-        "ExpiredToken",
-        "TokenRefreshRequired",
-        "AuthorizationHeaderMalformed",
-        "InvalidSecurity",
-    }
-)
-_PERMISSION = {
-    "list": "s3:ListBucket",
-    "get": "s3:GetObject",
-    "put": "s3:PutObject",
-    "delete": "s3:DeleteObject",
-}
 
 
-def open_store(location: S3Location, options: S3Options) -> Boto3Store:
-    """A store for ``location``, or a clear error when boto3 is not installed."""
+def open_store(location: S3Location, options: S3Options) -> ObjectStore:
+    """A store for ``location``: corral's own client (``s3http.py``) when it can read the
+    settings itself, else botocore's; ``s3.client = "botocore"`` always picks botocore."""
+    from corral.targets.awschain import NeedsBotocore, resolve  # noqa: PLC0415
+
+    if options.client != "botocore":
+        try:
+            settings = resolve(options, location.bucket)
+        except NeedsBotocore as why:
+            reason: str | None = str(why)
+        else:
+            from corral.targets.s3http import HttpStore  # noqa: PLC0415
+
+            return HttpStore(settings, location, options)
+    else:
+        reason = None
+    return open_botocore_store(location, options, reason)
+
+
+def open_botocore_store(
+    location: S3Location, options: S3Options, reason: str | None = None
+) -> Boto3Store:
+    """A store over boto3, or a clear error when boto3 is not installed."""
     try:
-        import boto3  # noqa: PLC0415 - optional, imported only for a remote target
+        import boto3  # noqa: PLC0415 - optional, imported only when needed
         from botocore.config import Config as BotoConfig  # noqa: PLC0415
         from botocore.exceptions import BotoCoreError  # noqa: PLC0415
     except ImportError:
+        why = f" ({reason})" if reason else " ('s3.client' is \"botocore\")"
         raise ConfigError(
-            "publishing to s3:// needs boto3, which is not installed",
+            f"these AWS settings need boto3{why}, which is not installed; corral reads only "
+            "static keys (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, or a profile's keys in "
+            "~/.aws/credentials) without it",
             hint="install corral with the S3 extra: python -m pip install 'corral[s3]'",
             key="target",
         ) from None
@@ -94,10 +95,14 @@ class Boto3Store:
         self._bucket = location.bucket
         self._url = location.url
         self._options = options
+        self._where = Where(location.url, location.bucket, self.endpoint, options.max_attempts)
 
     @property
     def endpoint(self) -> str:
         return str(self._client.meta.endpoint_url)
+
+    def close(self) -> None:
+        self._client.close()
 
     def list(self, prefix: str) -> Iterator[Listed]:
         paginator = self._client.get_paginator("list_objects_v2")
@@ -201,42 +206,7 @@ class Boto3Store:
         return _Translate(self, action, key)
 
     def _error(self, action: str, key: str, code: str, status: int, detail: str) -> TargetError:
-        where = f"{self._url} (endpoint {self.endpoint})"
-        what = {"list": "list", "get": "read", "put": "write", "delete": "delete"}[action]
-        if code in _CREDENTIAL_CODES:
-            return TargetError(
-                f"{where} refused the credentials ({code}) when corral tried to {what} {key}",
-                path=self._url,
-                hint=_CREDENTIALS_HINT,
-            )
-        if code == "NoSuchBucket":
-            return TargetError(
-                f"bucket {self._bucket!r} does not exist at {self.endpoint}",
-                path=self._url,
-                hint="create the bucket, or fix the bucket name in 'target' (s3://BUCKET/PREFIX) "
-                "or the endpoint ('endpoint_url' / AWS_ENDPOINT_URL_S3)",
-            )
-        if code in ("AccessDenied", "AllAccessDisabled", "Forbidden") or status == 403:
-            return TargetError(
-                f"{where} denied permission to {what} {key} ({code or status})",
-                path=self._url,
-                hint=f"grant {_PERMISSION[action]} on the bucket to the credentials in use "
-                "(AWS_ACCESS_KEY_ID / AWS_PROFILE), or use credentials that have it",
-            )
-        if status >= 500 or status == 429 or code in ("SlowDown", "Throttling", "RequestTimeout"):
-            return TargetError(
-                f"{where} kept failing to {what} {key} ({code or status}) after "
-                f"{self._options.max_attempts} attempts with backoff",
-                path=self._url,
-                hint="the service is overloaded or failing: run again later (the next run "
-                "resumes), or raise 's3.max_attempts'",
-            )
-        return TargetError(
-            f"{where} answered {status} {code} to a request to {what} {key}{detail}; "
-            "it may not be an S3 API endpoint",
-            path=self._url,
-            hint=_ENDPOINT_HINT,
-        )
+        return self._where.refused(action, key, code, status)
 
 
 class _Translate:
@@ -260,23 +230,12 @@ class _Translate:
             raise TargetError(
                 f"no usable AWS credentials for {store._url}: {exc}",
                 path=store._url,
-                hint=_CREDENTIALS_HINT,
+                hint=CREDENTIALS_HINT,
             ) from None
         if isinstance(exc, e.ResponseParserError):
-            raise TargetError(
-                f"{store.endpoint} did not answer like an S3 service when corral tried to "
-                f"{self.action} {self.key}",
-                path=store._url,
-                hint=_ENDPOINT_HINT,
-            ) from None
+            raise store._where.not_s3(self.action, self.key) from None
         if isinstance(exc, e.EndpointConnectionError | e.ConnectionClosedError):
-            raise TargetError(
-                f"can't reach {store.endpoint} to {self.action} {self.key} after "
-                f"{store._options.max_attempts} attempts: {exc}",
-                path=store._url,
-                hint=_ENDPOINT_HINT + "; or run again once the network is back (the next run "
-                "resumes)",
-            ) from None
+            raise store._where.unreachable(self.action, self.key, str(exc)) from None
         if isinstance(exc, e.BotoCoreError):
             raise TargetError(
                 f"S3 request to {self.action} {self.key} failed after "

@@ -77,3 +77,7 @@ class ObjectStore(Protocol):
     def delete(self, keys: Sequence[str]) -> None:
         """Delete the keys (batched DeleteObjects); missing keys are not an error."""
         ...
+
+    def close(self) -> None:
+        """Let go of connections (the store may be used again: it reconnects)."""
+        ...

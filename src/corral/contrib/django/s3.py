@@ -87,5 +87,8 @@ class CorralS3Storage(CorralStorage):
 
         config = Config(root=Path(self.location), **self.remote_options)
         store = open_store(self.target, config.s3_options())
-        fetched = store.get(self.target.key(self.manifest_name))
+        try:
+            fetched = store.get(self.target.key(self.manifest_name))
+        finally:
+            store.close()
         return fetched.body.decode("utf-8") if fetched is not None else None
