@@ -82,11 +82,11 @@ def _parser() -> argparse.ArgumentParser:
         "-v", "--verbose", action="count", default=0, help="say more (repeat for even more)"
     )
     common.add_argument("-q", "--quiet", action="store_true", help="print only errors")
+    common.add_argument("--target", metavar="s3://BUCKET/PREFIX", help="object storage, not root")
 
     parser = argparse.ArgumentParser(
         prog="corral",
-        description="Collect a web app's static files into a directory corral owns, "
-        "atomically and incrementally.",
+        description="Collect a web app's static files atomically and incrementally.",
     )
     parser.add_argument("--version", action="version", version=f"corral {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -136,7 +136,6 @@ def _parser() -> argparse.ArgumentParser:
         help="adopt a non-empty root corral does not own, replace files in the "
         "way; with --clear also delete files corral did not write",
     )
-    p.add_argument("--target", metavar="s3://BUCKET/PREFIX", help="publish to object storage")
     _wait_option(p)
 
     p = commands.add_parser(
@@ -327,10 +326,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "webserver":
             return _webserver(args, out)
         config = _config(args)
+        s3: Any = import_module("corral.targets.s3admin") if config.target else None
         if args.command == "collect":
             return _collect(config, args, out, err, style)
         if args.command == "clean":
-            report = clean(
+            report = (s3.clean if s3 else clean)(
                 config, keep=args.keep, force=args.force, dry_run=args.dry_run, wait=args.wait
             )
             if args.json:
@@ -339,7 +339,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 verb = "Would delete" if args.dry_run else "Deleted"
                 files = report.pruned + report.unowned_removed
                 out.write(
-                    f"{verb} {len(files):,} file(s) in {config.root}; keeping release(s) "
+                    f"{verb} {len(files):,} file(s) in {report.root}; keeping release(s) "
                     f"{', '.join(map(str, report.kept_releases)) or 'none'}\n"
                 )
                 if args.verbose:
@@ -359,7 +359,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0 if found.winner is not None else 1
         from corral.diagnose import check  # noqa: PLC0415 - only this command needs it
 
-        result = check(config, deep=args.deep)
+        result = (s3.check if s3 else check)(config, deep=args.deep)
         if args.json:
             _dump(result.to_dict(), out)
         else:

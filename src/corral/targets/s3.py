@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from corral.loadpath import Conflict
     from corral.report import Progress, Report
 
-__all__ = ["RemoteReport", "publish", "publish_build", "publish_release"]
+__all__ = ["RemoteReport", "publish", "publish_build", "publish_release", "target_url"]
 
 _KEEP_RECORDS = 50  # release records the state keeps when nothing is pruned
 _CORRAL_MANIFEST = "corral-manifest.json"
@@ -126,7 +126,7 @@ def publish(
     """Build the release locally and publish it to ``config.target``."""
     from corral.build import collect  # noqa: PLC0415 - the local pipeline
 
-    location = S3Location.parse(_target(config), origin=config.origin)
+    location = S3Location.parse(target_url(config), origin=config.origin)
     options = config.s3_options()
     started = time.perf_counter()
     config.root.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -191,7 +191,7 @@ def publish_release(
     from corral.errors import BuildError, Problem  # noqa: PLC0415
 
     report = RemoteReport(location.url, dry_run=dry_run)
-    work = build_dir(_target(config))
+    work = build_dir(target_url(config))
     cache = work / "remote-state.json"
     clock = time.perf_counter()
     objects = read_release(
@@ -300,7 +300,7 @@ def _write(
     return sent
 
 
-def _target(config: Config) -> str:
+def target_url(config: Config) -> str:
     """The configuration's ``s3://`` target; a clear error (not an assertion) without one."""
     if config.target is None:
         from corral.errors import ConfigError  # noqa: PLC0415
