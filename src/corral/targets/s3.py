@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from corral.loadpath import Conflict
     from corral.report import Progress, Report
 
-__all__ = ["RemoteReport", "publish", "publish_build", "publish_release", "target_url"]
+__all__ = ["RemoteReport", "publish", "publish_release", "target_url"]
 
 _KEEP_RECORDS = 50  # release records the state keeps when nothing is pruned
 _CORRAL_MANIFEST = "corral-manifest.json"
@@ -154,26 +154,6 @@ def publish(
     report.build = build
     report.timings = {"build": built - started, **report.timings}
     return report
-
-
-def publish_build(
-    config: Config,
-    *,
-    dry_run: bool = False,
-    clear: bool = False,
-    force: bool = False,
-    wait: float = 0.0,
-    progress: Progress | None = None,
-) -> Report:
-    """:func:`publish`, returning the local build's report (what ``collect`` returns).
-
-    For callers written against :func:`corral.collect` (Django's ``collectstatic``).
-    """
-    report = publish(
-        config, dry_run=dry_run, clear=clear, force=force, wait=wait, progress=progress
-    )
-    assert report.build is not None
-    return report.build
 
 
 def publish_release(

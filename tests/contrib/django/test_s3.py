@@ -64,3 +64,31 @@ def test_collectstatic_publishes_to_the_bucket_and_static_gives_cdn_urls(
     proxy.clear()
     django_project.collectstatic()
     assert not [s for s in proxy.log if s.method in ("PUT", "POST", "DELETE")]
+
+
+def test_collectstatic_dry_run_shows_the_bucket_plan_and_writes_nothing(
+    django_project: Project,
+    s3: Any,  # noqa: F811
+    proxy: FaultProxy,  # noqa: F811
+) -> None:
+    django_project.write(FILES)
+    _configure(django_project, proxy.url)
+    plan = django_project.collectstatic(dry_run=True)
+    assert "Dry run, nothing written. Plan for s3://corral-test/static:" in plan.stdout
+    assert "Would upload 'staticfiles.json'" in plan.stdout
+    assert "Would upload 'css/app.css'" in plan.stdout
+    assert "Pretending to copy" not in plan.stdout  # the bucket's plan, not the build's
+    assert not [s for s in proxy.log if s.method in ("PUT", "POST", "DELETE")]
+
+    django_project.collectstatic()
+    (django_project.base / "assets" / "robots.txt").write_text("User-agent: changed\n")
+    proxy.clear()
+    plan = django_project.collectstatic(dry_run=True)
+    upload = sorted(
+        line.split("'")[1] for line in plan.stdout.splitlines() if line.startswith("Would upload")
+    )
+    hashed = [u for u in upload if u.startswith("robots.") and u != "robots.txt"]
+    assert upload == sorted(["corral-manifest.json", "robots.txt", "staticfiles.json", *hashed])
+    assert len(hashed) == 1  # the new hashed copy; nothing else changed
+    assert f"{len(upload)} to upload" in plan.stdout and "0 to prune" in plan.stdout
+    assert not [s for s in proxy.log if s.method in ("PUT", "POST", "DELETE")]

@@ -115,8 +115,9 @@ class Command(_django.Command):
 
     def _collect_with_corral(self, setup: Any) -> dict[str, list[str]]:
         config = setup.config
+        collect: Any
         if config.target is not None:  # CorralS3Storage: build, then publish to the bucket
-            from corral.targets.s3 import publish_build as collect  # noqa: PLC0415
+            from corral.targets.s3 import publish as collect  # noqa: PLC0415
         else:
             from corral.build import collect  # noqa: PLC0415
         # The bar writes to the stream under Django's wrapper (which would add newlines).
@@ -134,8 +135,13 @@ class Command(_django.Command):
             raise CommandError(_describe(exc)) from None
         finally:
             progress.close()
+        remote = None
+        if config.target is not None:  # the bucket's plan; Django's counts are the build's
+            remote, report = report, report.build
         self.report = report
-        self._log_run(report, config)
+        self._log_run(report, config, quiet_copies=remote is not None)
+        if remote is not None:
+            self._log_remote(remote)
         modified = sorted(report.new + report.changed + report.repaired)
         (self.symlinked_files if self.symlink else self.copied_files).extend(modified)
         self.unmodified_files.extend(report.unchanged)
@@ -157,7 +163,19 @@ class Command(_django.Command):
             collected["deleted"] = self.deleted_files
         return collected
 
-    def _log_run(self, report: Any, config: Any) -> None:
+    def _log_remote(self, remote: Any) -> None:
+        """The bucket's plan (``--dry-run``) or what was uploaded, as ``corral collect``."""
+        upload, prune = ("Would upload", "Would prune") if self.dry_run else ("Uploaded", "Pruned")
+        level = 1 if self.dry_run else 2
+        for key in remote.upload:
+            self.log(f"{upload} '{key}'", level=level)
+        for key in remote.pruned:
+            self.log(f"{prune} '{key}' (no kept release uses it)", level=level)
+        for key in remote.unchanged:
+            self.log(f"Unchanged '{key}'", level=3)
+        self.log(remote.summary()[0].rstrip("\n"), level=1)
+
+    def _log_run(self, report: Any, config: Any, *, quiet_copies: bool = False) -> None:
         for conflict in report.conflicts:
             for _ in conflict.shadowed:
                 self.log(
@@ -173,7 +191,7 @@ class Command(_django.Command):
             if report.new or report.changed or report.repaired:
                 sources = {k: f.path for k, f in load_sources(config).files.items()}
         verb = "link" if self.symlink else "copy"
-        for name in sorted(report.new + report.changed + report.repaired):
+        for name in () if quiet_copies else sorted(report.new + report.changed + report.repaired):
             source = sources.get(name, name)
             if self.dry_run:
                 self.log(f"Pretending to {verb} '{source}'", level=1)
