@@ -9,7 +9,15 @@ within a scenario. Peak RSS comes from GNU time. Usage (wrap in the shared lock)
     flock /work/bench.lock python benchmarks/s3/compare.py --project examples/site \\
         --json benchmarks/results/DATE-TIME-MACHINE-s3-publish-COMMIT.json
 
-Needs ``pip install -r benchmarks/s3/requirements.txt`` and corral[s3] in this interpreter.
+or on a corpus built by ``benchmarks/corpus.py`` (copied first: the 1% touched are the copy's
+CSS/JS files inside the collected npm directories and site assets; app static files in
+the corpus's virtualenv are read, never touched)::
+
+    flock /work/bench.lock python benchmarks/s3/compare.py --corpus /tmp/corpus-medium \\
+        --skip django-storages:touch1pct --json benchmarks/results/….json
+
+Needs ``pip install -r benchmarks/s3/requirements.txt`` and corral[s3] in this interpreter
+(with a corpus: also ``benchmarks/requirements.txt``, for the corpus's Django apps).
 """
 
 from __future__ import annotations
@@ -36,7 +44,7 @@ TOOLS = ("corral", "django-storages", "collectfasta")
 SCENARIOS = ("cold", "nochange", "touch1pct")
 
 _SETTINGS = """
-from site_project.settings import *  # noqa
+from {settings} import *  # noqa
 INSTALLED_APPS = [a for a in INSTALLED_APPS if a != "corral.contrib.django"]
 MIDDLEWARE = [m for m in MIDDLEWARE if "corral" not in m]
 if {fasta}:
@@ -56,13 +64,16 @@ STORAGES = {{
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--project", type=Path, default=REPO / "examples/site")
+    parser.add_argument("--corpus", type=Path, help="a corpus of benchmarks/corpus.py instead")
     parser.add_argument("--tools", default=",".join(TOOLS))
+    parser.add_argument(
+        "--skip", action="append", default=[], metavar="TOOL:SCENARIO", help="leave a run out"
+    )
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     tools = args.tools.split(",")
     work = Path(tempfile.mkdtemp(prefix="corral-s3-bench-"))
-    project = work / "project"
-    shutil.copytree(args.project, project, ignore=shutil.ignore_patterns("static_root", ".*"))
+    layout = _copy_corpus(args.corpus, work) if args.corpus else _copy_project(args.project, work)
     moto, url = _moto(work)
     rows: list[dict[str, Any]] = []
     try:
@@ -78,14 +89,16 @@ def main() -> None:
             )
             for tool in tools:
                 client.create_bucket(Bucket=_bucket(tool))
-                _write_settings(project, tool, proxy.url)
+                _write_settings(layout, tool, proxy.url)
             files = 0  # logical files: the entries of corral's staticfiles.json, once known
             for scenario in SCENARIOS:
                 if scenario == "touch1pct":
-                    _touch(project)
+                    touched = _touch(layout)
                 for tool in tools:
+                    if f"{tool}:{scenario}" in args.skip:
+                        continue
                     proxy.clear()
-                    row = _run(tool, project, work, proxy.url)
+                    row = _run(tool, layout, work, proxy.url)
                     if not files:
                         manifest = client.get_object(
                             Bucket=_bucket("corral"), Key="static/staticfiles.json"
@@ -100,31 +113,85 @@ def main() -> None:
                         files=files,
                         requests_per_file=round(requests / files, 3),
                     )
+                    if scenario == "touch1pct":
+                        row["touched"] = touched
                     rows.append(row)
                     print(json.dumps(row), flush=True)
+                    if args.json:  # after each run: a long benchmark's rows survive a stop
+                        _save(args, rows)
     finally:
         moto.terminate()
         moto.wait(10)
         shutil.rmtree(work, ignore_errors=True)
     if args.json:
-        args.json.write_text(
-            json.dumps({"cpu": _cpu(), "project": str(args.project), "rows": rows}, indent=2) + "\n"
+        _save(args, rows)
+
+
+def _save(args: argparse.Namespace, rows: list[dict[str, Any]]) -> None:
+    where = str(args.corpus or args.project)
+    args.json.write_text(
+        json.dumps({"cpu": _cpu(), "project": where, "skipped": args.skip, "rows": rows}, indent=2)
+        + "\n"
+    )
+
+
+class _Layout:
+    """Where a copied project's parts are: the corral config, the Django project, the
+    settings module, and the directories whose CSS/JS the 1% touch may change."""
+
+    def __init__(self, corral: Path, django: Path, settings: str, touchable: list[Path]) -> None:
+        self.corral, self.django, self.settings, self.touchable = (
+            corral,
+            django,
+            settings,
+            touchable,
         )
+
+
+def _copy_project(project: Path, work: Path) -> _Layout:
+    copy = work / "project"
+    shutil.copytree(project, copy, ignore=shutil.ignore_patterns("static_root", ".*"))
+    return _Layout(copy / "pyproject.toml", copy, "site_project.settings", [copy / "assets"])
+
+
+def _copy_corpus(corpus: Path, work: Path) -> _Layout:
+    """Copy the corpus's own files (not its virtualenv) and point its configs at the copy."""
+    copy = work / "corpus"
+    for part in ("assets", "node_modules", "corral", "django"):
+        if not (corpus / part).is_dir():
+            continue  # the smoke corpus has no node_modules
+        shutil.copytree(
+            corpus / part, copy / part, symlinks=True, ignore=shutil.ignore_patterns("static_root")
+        )
+    old, new = str(corpus.resolve()), str(copy)
+    for config in (copy / "corral/pyproject.toml", copy / "django/benchsite/settings.py"):
+        config.write_text(config.read_text().replace(old, new))
+    sources = json.loads((corpus / "corpus.json").read_text())["sources"]
+    touchable = [
+        Path(s["path"].replace(old, new)) for s in sources if s["path"].startswith(old + "/")
+    ]
+    return _Layout(copy / "corral/pyproject.toml", copy / "django", "benchsite.settings", touchable)
 
 
 def _bucket(tool: str) -> str:
     return f"bench-{tool}"
 
 
-def _write_settings(project: Path, tool: str, endpoint: str) -> None:
+def _write_settings(layout: _Layout, tool: str, endpoint: str) -> None:
     if tool == "corral":
         return
     name = "bench_" + tool.replace("-", "_")
-    text = _SETTINGS.format(fasta=tool == "collectfasta", bucket=_bucket(tool), endpoint=endpoint)
-    (project / "site_project" / f"{name}.py").write_text(text)
+    text = _SETTINGS.format(
+        settings=layout.settings,
+        fasta=tool == "collectfasta",
+        bucket=_bucket(tool),
+        endpoint=endpoint,
+    )
+    package = layout.django / layout.settings.split(".")[0]
+    (package / f"{name}.py").write_text(text)
 
 
-def _run(tool: str, project: Path, work: Path, endpoint: str) -> dict[str, Any]:
+def _run(tool: str, layout: _Layout, work: Path, endpoint: str) -> dict[str, Any]:
     env = {
         **os.environ,
         "AWS_ACCESS_KEY_ID": "test",
@@ -133,7 +200,7 @@ def _run(tool: str, project: Path, work: Path, endpoint: str) -> dict[str, Any]:
         "AWS_EC2_METADATA_DISABLED": "true",
         "AWS_ENDPOINT_URL": endpoint,
         "XDG_CACHE_HOME": str(work / "cache"),
-        "PYTHONPATH": str(project),
+        "PYTHONPATH": str(layout.django),
     }
     if tool == "corral":
         command = [
@@ -142,17 +209,19 @@ def _run(tool: str, project: Path, work: Path, endpoint: str) -> dict[str, Any]:
             "--target",
             f"s3://{_bucket(tool)}/static",
             "--config",
-            str(project / "pyproject.toml"),
+            str(layout.corral),
             "-q",
         ]
     else:
-        env["DJANGO_SETTINGS_MODULE"] = "site_project.bench_" + tool.replace("-", "_")
-        command = [sys.executable, str(project / "manage.py"), "collectstatic", "--noinput", "-v0"]
+        package = layout.settings.split(".")[0]
+        env["DJANGO_SETTINGS_MODULE"] = f"{package}.bench_" + tool.replace("-", "_")
+        command = [sys.executable, str(layout.django / "manage.py"), "collectstatic", "--noinput"]
+        command.append("-v0")
     rss = work / "rss"
     start = time.perf_counter()
     done = subprocess.run(
         ["/usr/bin/time", "-f", "%M", "-o", str(rss), *command],
-        cwd=project,
+        cwd=layout.corral.parent if tool == "corral" else layout.django,
         env=env,
         capture_output=True,
         text=True,
@@ -167,14 +236,20 @@ def _run(tool: str, project: Path, work: Path, endpoint: str) -> dict[str, Any]:
     }
 
 
-def _touch(project: Path) -> None:
+def _touch(layout: _Layout) -> int:
+    """Append a comment to 1% of the collected CSS/JS files (spread over them); how many."""
     texts = sorted(
-        p for p in (project / "assets").rglob("*") if p.suffix in (".css", ".js") and p.is_file()
+        p
+        for base in layout.touchable
+        for p in base.rglob("*")
+        if p.suffix in (".css", ".js") and p.is_file() and not p.is_symlink()
     )
     count = max(1, math.ceil(len(texts) / 100))
-    for path in texts[:count]:
+    step = max(1, len(texts) // count)
+    for path in texts[::step][:count]:
         with path.open("a") as out:
             out.write("\n/* touched */\n")
+    return count
 
 
 def _moto(work: Path) -> tuple[subprocess.Popen[bytes], str]:
