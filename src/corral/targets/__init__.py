@@ -12,13 +12,18 @@ uploads what the bucket lacks. Each module does one job:
 ``localroot.py``   whether a local root may be used (collect and check)
 ``location.py``    the ``s3://`` URL, the ``s3`` options table, the build directory
 ``store.py``       the ``ObjectStore`` protocol the rest is written against
-``s3client.py``    that protocol over boto3 (the optional ``corral[s3]`` extra)
+``awschain.py``    credentials, region and endpoint from the AWS chain, without botocore
+``sigv4.py``       AWS Signature Version 4
+``s3http.py``      ``ObjectStore`` over ``http.client``: corral's own S3 client
+``s3client.py``    which client to use; ``ObjectStore`` over boto3 (``corral[s3]``)
+``s3errors.py``    S3 failures as errors naming the setting to fix
 ``release.py``     the local release as objects to upload: keys, digests, headers
 ``remote.py``      corral's state object in the bucket
 ``lease.py``       one writer per prefix: a lease object written with ``If-None-Match``
 ``plan.py``        what to upload, what is unchanged, what to prune (retention)
 ``upload.py``      parallel uploads in order, with checkpoints of the state
 ``s3.py``          the remote-publish stage that wires them together
+``s3admin.py``     ``clean`` and ``check`` of a bucket, from its state and one LIST
 =================  ============================================================
 """
 

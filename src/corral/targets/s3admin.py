@@ -46,11 +46,10 @@ def clean(
     force: bool = False,
     dry_run: bool = False,
     wait: float = 0.0,
-    store: ObjectStore | None = None,
 ) -> CleanReport:
     """Prune the bucket's old releases (see the module docstring); ``wait`` seconds for a
     running publish's lease."""
-    location, store, owned = _open(config, store)
+    location, store, owned = _open(config, None)
     try:
         listed, state = _read(location, store)
         keep = keep if keep is not None else (config.keep if config.keep is not None else 2)

@@ -33,7 +33,7 @@ from corral import __version__
 from corral.targets.awschain import Resolved
 from corral.targets.location import S3Location, S3Options
 from corral.targets.s3errors import RETRYABLE_CODES, RETRYABLE_STATUS, Where
-from corral.targets.sigv4 import EMPTY_SHA256, quote_path, quote_query, sign
+from corral.targets.sigv4 import EMPTY_SHA256, Unsigned, quote_path, quote_query, sign
 from corral.targets.store import Fetched, Headers, Listed, PreconditionFailed
 
 __all__ = ["HttpStore"]
@@ -57,6 +57,22 @@ class _Response:
         if _local(root.tag) != "Error":
             return ""
         return _text(root, "Code")
+
+
+@dataclass(frozen=True, slots=True)
+class _Call:
+    """One S3 request to make: what, on which key, and what counts as an answer."""
+
+    method: str
+    key: str | None  # None: the bucket itself
+    query: Sequence[tuple[str, str]]
+    fields: dict[str, str] | None = None  # headers to send (and sign)
+    body: bytes | Path | None = None
+    payload_sha256: str = EMPTY_SHA256
+    action: str = "get"  # for messages: list, get, put, delete
+    what: str = ""  # the key or prefix, for messages
+    accept: tuple[int, ...] = (200,)
+    attempts: int | None = None  # None: s3.max_attempts
 
 
 class _Retry(Exception):
@@ -112,7 +128,7 @@ class HttpStore:
             query = [("list-type", "2"), ("prefix", prefix), ("encoding-type", "url")]
             if token:
                 query.append(("continuation-token", token))
-            response = self._request("GET", None, query, action="list", what=prefix or "/")
+            response = self._request(_Call("GET", None, query, action="list", what=prefix or "/"))
             root = _xml(response.body)
             if root is None or _local(root.tag) != "ListBucketResult":
                 raise self._where.not_s3("list", prefix or "/")
@@ -134,7 +150,7 @@ class HttpStore:
     def get(self, key: str, *, etag: str | None = None) -> Fetched | None:
         headers = {"if-none-match": etag} if etag else {}
         response = self._request(
-            "GET", key, (), headers, action="get", what=key, accept=(200, 304, 404)
+            _Call("GET", key, (), headers, action="get", what=key, accept=(200, 304, 404))
         )
         if response.status == 304:
             return Fetched(b"", etag or "", not_modified=True)
@@ -168,7 +184,7 @@ class HttpStore:
             digest = headers.sha256 or _file_sha256(body)
         accept = (200, 409, 412) if create_only else (200,)
         response = self._request(
-            "PUT", key, (), fields, body, digest, action="put", what=key, accept=accept
+            _Call("PUT", key, (), fields, body, digest, action="put", what=key, accept=accept)
         )
         if response.status in (409, 412):
             raise PreconditionFailed(key)
@@ -185,14 +201,16 @@ class HttpStore:
                 "content-md5": base64.b64encode(md5).decode(),
             }
             response = self._request(
-                "POST",
-                None,
-                [("delete", "")],
-                fields,
-                payload,
-                hashlib.sha256(payload).hexdigest(),
-                action="delete",
-                what=batch[0],
+                _Call(
+                    "POST",
+                    None,
+                    [("delete", "")],
+                    fields,
+                    payload,
+                    hashlib.sha256(payload).hexdigest(),
+                    action="delete",
+                    what=batch[0],
+                )
             )
             root = _xml(response.body)
             if root is None or _local(root.tag) != "DeleteResult":
@@ -206,7 +224,9 @@ class HttpStore:
 
     def _multipart(self, key: str, path: Path, fields: dict[str, str]) -> str:
         fields.pop("if-none-match", None)  # only small objects (the lease) are conditional
-        created = self._request("POST", key, [("uploads", "")], fields, action="put", what=key)
+        created = self._request(
+            _Call("POST", key, [("uploads", "")], fields, action="put", what=key)
+        )
         root = _xml(created.body)
         upload_id = _text(root, "UploadId") if root is not None else ""
         if not upload_id:
@@ -219,7 +239,7 @@ class HttpStore:
                     query = [("partNumber", str(number)), ("uploadId", upload_id)]
                     digest = hashlib.sha256(chunk).hexdigest()
                     sent = self._request(
-                        "PUT", key, query, {}, chunk, digest, action="put", what=key
+                        _Call("PUT", key, query, {}, chunk, digest, action="put", what=key)
                     )
                     parts.append((number, sent.headers.get("ETag", "")))
                     number += 1
@@ -229,14 +249,16 @@ class HttpStore:
             )
             payload = f"<CompleteMultipartUpload>{listing}</CompleteMultipartUpload>".encode()
             done = self._request(
-                "POST",
-                key,
-                [("uploadId", upload_id)],
-                {"content-type": "application/xml"},
-                payload,
-                hashlib.sha256(payload).hexdigest(),
-                action="put",
-                what=key,
+                _Call(
+                    "POST",
+                    key,
+                    [("uploadId", upload_id)],
+                    {"content-type": "application/xml"},
+                    payload,
+                    hashlib.sha256(payload).hexdigest(),
+                    action="put",
+                    what=key,
+                )
             )
             root = _xml(done.body)
             if root is None or _local(root.tag) != "CompleteMultipartUploadResult":
@@ -246,72 +268,47 @@ class HttpStore:
         except BaseException:
             with contextlib.suppress(Exception):  # the first error is the one to report
                 self._request(
-                    "DELETE",
-                    key,
-                    [("uploadId", upload_id)],
-                    action="put",
-                    what=key,
-                    accept=(200, 204, 404),
-                    attempts=1,
+                    _Call(
+                        "DELETE",
+                        key,
+                        [("uploadId", upload_id)],
+                        action="put",
+                        what=key,
+                        accept=(200, 204, 404),
+                        attempts=1,
+                    )
                 )
             raise
 
     # --- requests --------------------------------------------------------------------------
 
-    def _request(
-        self,
-        method: str,
-        key: str | None,
-        query: Sequence[tuple[str, str]],
-        fields: dict[str, str] | None = None,
-        body: bytes | Path | None = None,
-        payload_sha256: str = EMPTY_SHA256,
-        *,
-        action: str,
-        what: str,
-        accept: tuple[int, ...] = (200,),
-        attempts: int | None = None,
-    ) -> _Response:
+    def _request(self, call: _Call) -> _Response:
         """Send one S3 request, retrying transient failures; raise a TargetError otherwise."""
+        key = call.key
         path = quote_path(f"{self._base}/{key}" if key is not None else self._base or "/")
-        encoded = quote_query(query)
-        limit = attempts or self._options.max_attempts
+        encoded = quote_query(call.query)
+        limit = call.attempts or self._options.max_attempts
         attempt = 0
         while True:
             attempt += 1
             try:
-                return self._once(
-                    method, path, encoded, fields or {}, body, payload_sha256, accept, action, what
-                )
+                return self._once(call, path, encoded)
             except _Retry as failure:
                 if attempt >= limit:
                     if failure.status:
                         raise self._where.refused(
-                            action, what, failure.code, failure.status
+                            call.action, call.what, failure.code, failure.status
                         ) from None
-                    raise self._where.unreachable(action, what, str(failure)) from None
+                    raise self._where.unreachable(call.action, call.what, str(failure)) from None
                 # Exponential backoff with full jitter (0.5 s, 1 s, 2 s ... at most 20 s).
                 time.sleep(random.uniform(0, min(20.0, 0.5 * 2 ** (attempt - 1))))
 
-    def _once(
-        self,
-        method: str,
-        path: str,
-        query: str,
-        fields: dict[str, str],
-        body: bytes | Path | None,
-        payload_sha256: str,
-        accept: tuple[int, ...],
-        action: str,
-        what: str,
-    ) -> _Response:
+    def _once(self, call: _Call, path: str, query: str) -> _Response:
+        method, body, action, what = call.method, call.body, call.action, call.what
         length = len(body) if isinstance(body, bytes) else body.stat().st_size if body else 0
+        fields = {"host": self._host_header, **(call.fields or {})}
         headers = sign(
-            method,
-            path,
-            query,
-            {"host": self._host_header, **fields},
-            payload_sha256,
+            Unsigned(method, path, query, fields, call.payload_sha256),
             self._settings.credentials,
             self._region,
         )
@@ -341,7 +338,7 @@ class HttpStore:
                 raise _Retry(f"{type(exc).__name__}: {exc}") from None
             self._keep(connection, answer)
             response = _Response(answer.status, answer.headers, data)
-            if response.status in accept:
+            if response.status in call.accept:
                 return response
             code = response.code()
             if response.status in RETRYABLE_STATUS or code in RETRYABLE_CODES:

@@ -11,11 +11,12 @@ import hashlib
 import hmac
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from typing import NamedTuple
 from urllib.parse import quote
 
 from corral.targets.awschain import Credentials
 
-__all__ = ["EMPTY_SHA256", "quote_path", "quote_query", "sign"]
+__all__ = ["EMPTY_SHA256", "Unsigned", "quote_path", "quote_query", "sign"]
 
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 _ALGORITHM = "AWS4-HMAC-SHA256"
@@ -32,21 +33,23 @@ def quote_query(query: Sequence[tuple[str, str]]) -> str:
     return "&".join(f"{k}={v}" for k, v in pairs)
 
 
-def sign(
-    method: str,
-    path: str,
-    query: str,
-    headers: Mapping[str, str],
-    payload_sha256: str,
-    credentials: Credentials,
-    region: str,
-    now: datetime | None = None,
-) -> dict[str, str]:
-    """``headers`` plus ``x-amz-date``, ``x-amz-content-sha256``, the token and
-    ``Authorization``; every header given (``host`` included) is signed.
+class Unsigned(NamedTuple):
+    """A request to sign; ``path`` and ``query`` already encoded (:func:`quote_path`,
+    :func:`quote_query`), ``headers`` including ``host``."""
 
-    ``path`` and ``query`` are already encoded (:func:`quote_path`, :func:`quote_query`).
-    """
+    method: str
+    path: str
+    query: str
+    headers: Mapping[str, str]
+    payload_sha256: str
+
+
+def sign(
+    request: Unsigned, credentials: Credentials, region: str, now: datetime | None = None
+) -> dict[str, str]:
+    """The request's headers plus ``x-amz-date``, ``x-amz-content-sha256``, the token and
+    ``Authorization``; every header given (``host`` included) is signed."""
+    method, path, query, headers, payload_sha256 = request
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
     signed = {k.lower(): " ".join(str(v).split()) for k, v in headers.items()}
     signed["x-amz-date"] = stamp
