@@ -334,6 +334,8 @@ def test_without_boto3_a_profile_needing_it_names_the_extra(
         ("403:AccessDenied", is_list, "s3:ListBucket"),
         ("403:AccessDenied", lambda m, p, q: m == "POST" and "delete" in q, "s3:DeleteObject"),
         ("403:AccessDenied", lambda m, p, q: m == "PUT", "s3:PutObject"),
+        ("301:PermanentRedirect", is_list, "AWS_REGION"),  # the bucket is in another region
+        ("400:AuthorizationHeaderMalformed", is_list, "AWS_REGION"),
     ],
 )
 def test_refused_credentials_or_permissions_fail_before_anything_is_uploaded(

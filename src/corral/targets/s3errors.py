@@ -30,10 +30,12 @@ CREDENTIAL_CODES = frozenset(
         "InvalidToken",
         "ExpiredToken",
         "TokenRefreshRequired",
-        "AuthorizationHeaderMalformed",
         "InvalidSecurity",
         "InvalidClientTokenId",
     }
+)
+_REGION_CODES = frozenset(
+    {"PermanentRedirect", "AuthorizationHeaderMalformed", "IncorrectEndpoint", "Redirect"}
 )
 RETRYABLE_STATUS = frozenset({500, 502, 503, 504, 429})
 RETRYABLE_CODES = frozenset(
@@ -73,6 +75,14 @@ class Where:
                 f"{where} refused the credentials ({code}) when corral tried to {what} {key}",
                 path=self.url,
                 hint=CREDENTIALS_HINT,
+            )
+        if code in _REGION_CODES or status == 301:
+            return TargetError(
+                f"{where} says bucket {self.bucket!r} is in another region ({code or status}) "
+                f"when corral tried to {what} {key}",
+                path=self.url,
+                hint="set AWS_REGION (or AWS_DEFAULT_REGION, the profile's region, 's3.region') "
+                "to the bucket's region, or fix 'endpoint_url' / AWS_ENDPOINT_URL_S3",
             )
         if code == "NoSuchBucket":
             return TargetError(

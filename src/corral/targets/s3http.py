@@ -75,6 +75,10 @@ class _Call:
     attempts: int | None = None  # None: s3.max_attempts
 
 
+class _Moved(Exception):
+    """AWS answered that the bucket is in another region (now aimed at it)."""
+
+
 class _Retry(Exception):
     """A transient failure; ``detail`` says what, ``code``/``status`` when answered."""
 
@@ -89,28 +93,39 @@ class HttpStore:
     def __init__(self, settings: Resolved, location: S3Location, options: S3Options) -> None:
         self._settings = settings
         self._bucket = location.bucket
+        self._url = location.url
         self._options = options
-        parts = urlsplit(settings.endpoint)
+        self._aim(settings.endpoint, settings.region)
+        self._idle: queue.LifoQueue[http.client.HTTPConnection] = queue.LifoQueue()
+        self._pool_size = options.concurrency + 4
+        self._context: ssl.SSLContext | None = None
+        if self._secure or settings.aws:
+            self._context = ssl.create_default_context(cafile=settings.ca_bundle)
+
+    def _aim(self, endpoint: str, region: str) -> None:
+        """Send requests to ``endpoint``, signed for ``region``."""
+        parts = urlsplit(endpoint)
+        self._endpoint, self._region = endpoint, region
         self._secure = parts.scheme == "https"
         host = parts.hostname or ""
         self._port = parts.port or (443 if self._secure else 80)
         default_port = self._port == (443 if self._secure else 80)
-        if settings.addressing == "virtual":
+        if self._settings.addressing == "virtual":
             self._host, self._base = f"{self._bucket}.{host}", parts.path.rstrip("/")
         else:
             self._host, self._base = host, f"{parts.path.rstrip('/')}/{self._bucket}"
         self._host_header = self._host if default_port else f"{self._host}:{self._port}"
-        self._region = settings.region
-        self._where = Where(location.url, self._bucket, settings.endpoint, options.max_attempts)
-        self._idle: queue.LifoQueue[http.client.HTTPConnection] = queue.LifoQueue()
-        self._pool_size = options.concurrency + 4
-        self._context: ssl.SSLContext | None = None
-        if self._secure:
-            self._context = ssl.create_default_context(cafile=settings.ca_bundle)
+        self._where = Where(self._url, self._bucket, endpoint, self._options.max_attempts)
+
+    def _move(self, region: str) -> None:
+        """AWS says the bucket lives in ``region``: follow it (as botocore does)."""
+        suffix = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
+        self._aim(f"https://s3.{region}.{suffix}", region)
+        self.close()  # connections to the old host
 
     @property
     def endpoint(self) -> str:
-        return self._settings.endpoint
+        return self._endpoint
 
     def close(self) -> None:
         """Close the idle connections (the store stays usable: it reconnects)."""
@@ -293,6 +308,11 @@ class HttpStore:
             attempt += 1
             try:
                 return self._once(call, path, encoded)
+            except _Moved as moved:
+                if attempt > 1:  # moved twice: something else is wrong
+                    raise self._where.refused(call.action, call.what, str(moved), 301) from None
+                path = quote_path(f"{self._base}/{key}" if key is not None else self._base or "/")
+                continue  # the bucket's own region, at once
             except _Retry as failure:
                 if attempt >= limit:
                     if failure.status:
@@ -338,6 +358,10 @@ class HttpStore:
                 raise _Retry(f"{type(exc).__name__}: {exc}") from None
             self._keep(connection, answer)
             response = _Response(answer.status, answer.headers, data)
+            moved = answer.headers.get("x-amz-bucket-region")
+            if moved and moved != self._region and self._settings.aws and answer.status != 200:
+                self._move(moved)
+                raise _Moved(moved)
             if response.status in call.accept:
                 return response
             code = response.code()
