@@ -34,7 +34,7 @@ def make_project(base: Path, files: dict[str, str | bytes] | None = None) -> Pat
     return write_tree(base / "assets", FILES if files is None else files)
 
 
-def config_for(source: Path, endpoint: str, *, keep: int | None = 2, **s3: Any) -> Config:
+def config_for(source: Path, endpoint: str | None, *, keep: int | None = 2, **s3: Any) -> Config:
     return load_config(
         None,
         cwd=source.parent,

@@ -78,3 +78,23 @@ def test_both_clients_write_the_same_objects_and_agree_on_no_change(
         s3.get_object(Bucket="corral-test", Key="static/staticfiles.json")["Body"].read()
     )
     assert "css/app.css" in names["paths"]
+
+
+def test_a_profile_with_static_keys_uses_corrals_own_client(
+    tmp_path: Path, s3: Any, proxy: FaultProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    Path(os.environ["AWS_SHARED_CREDENTIALS_FILE"]).write_text(
+        "[deploy]\naws_access_key_id = test\naws_secret_access_key = test\n"
+    )
+    Path(os.environ["AWS_CONFIG_FILE"]).write_text(
+        f"[profile deploy]\nregion = us-east-1\nendpoint_url = {proxy.url}\n"
+    )
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    monkeypatch.setenv("AWS_PROFILE", "deploy")
+    store = open_store(LOCATION, S3Options())
+    assert isinstance(store, HttpStore) and store.endpoint == proxy.url
+    store.close()
+    config = config_for(make_project(tmp_path), None)
+    assert run(config).published and check_manifest_objects(s3) > 0
+    assert proxy.count("PUT") > 0  # through the profile's endpoint_url
