@@ -128,12 +128,31 @@ def hash_stage(
         with open(loadpath.files[logical].path, "rb") as fh:
             return fh.read()
 
+    targets = state.targets
+    staged_now: list[Staged] = []
+
+    def needs_copy(fp: Fingerprint) -> bool:
+        """Whether the target lacks ``fp``'s hashed copy (a pass-through file has none)."""
+        name = fp.hashed
+        if name == fp.logical:
+            return False
+        record = targets.get(name)
+        return record is None or record.digest != fp.sha256 or name not in intact
+
+    def sink(fp: Fingerprint, data: bytes) -> None:
+        # A rewritten file's bytes go to the target at once, so the run holds one
+        # file's new bytes at a time (a staged file is discarded if the run fails).
+        if target is not None and needs_copy(fp):
+            staged_now.append(target.stage_bytes(fp.hashed, data, fp.sha256))
+
     try:
         found = pool.results() if pool is not None else None
         unchanged = _unchanged(state, key, loadpath, digests)
         options = config.fingerprint_options()
         made = pool.made if pool is not None else None
-        result = fingerprint(files, read, previous, options, found, unchanged=unchanged, made=made)
+        result = fingerprint(
+            files, read, previous, options, found, unchanged=unchanged, made=made, sink=sink
+        )
     except OSError as exc:
         raise BuildError(
             [
@@ -150,28 +169,23 @@ def hash_stage(
     fingerprints = result.fingerprints
     changed = sources_changed or state.release is None or _differs(known, fingerprints)
     hashed = Hashed(fingerprints=fingerprints, changed=changed, result=result, options_key=key)
-    targets, release = state.targets, hashed.files
-    missing: list[Fingerprint] = []  # hashed copies the target lacks
+    release = hashed.files
+    missing: list[Fingerprint] = []  # copies of sources the target lacks
     for logical, fp in fingerprints.items():
-        name = fp.hashed
-        if name == logical:
+        if fp.hashed == logical:
             continue  # pass-through: the original already carries a content hash
-        release[name] = fp.sha256
-        record = targets.get(name)
-        if record is None or record.digest != fp.sha256 or name not in intact:
+        release[fp.hashed] = fp.sha256
+        if not fp.rewritten and needs_copy(fp):
             missing.append(fp)
     if target is None:
         return hashed
+    hashed.staged.extend(staged_now)  # the rewritten ones, staged as they were made
     for fp in sorted(missing, key=lambda fp: fp.logical):
-        logical = fp.logical
-        if fp.rewritten:
-            hashed.staged.append(target.stage_bytes(fp.hashed, result.contents[logical], fp.sha256))
-        else:
-            source = loadpath.files[logical].path
-            try:
-                hashed.staged.append(target.stage(fp.hashed, source, fp.sha256, None))
-            except ChangedWhileCopied as exc:
-                raise BuildError([exc.problem()]) from None
+        source = loadpath.files[fp.logical].path
+        try:
+            hashed.staged.append(target.stage(fp.hashed, source, fp.sha256, None))
+        except ChangedWhileCopied as exc:
+            raise BuildError([exc.problem()]) from None
 
     return hashed
 

@@ -6,6 +6,8 @@ import base64
 import dataclasses
 import hashlib
 import shutil
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -17,7 +19,9 @@ from corral.compress import (
     CompressJob,
     Skip,
     compress_many,
+    engine,
 )
+from corral.compress.worker import Outcome, Task
 from corral.errors import BuildError, ConfigError, TargetError
 
 from .conftest import css_text, decode, job_for
@@ -198,3 +202,49 @@ def test_plain_tuples_are_accepted_as_jobs(site: dict[str, Path], cache_dir: Pat
         [(job.digest, str(job.path), job.size)], CompressionOptions(), CompressionCache(cache_dir)
     )
     assert run.results[0].job == job
+
+
+def test_tasks_in_flight_stay_within_the_memory_budget(
+    tmp_path: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A big task runs alone or beside small ones; every file is still compressed."""
+    sizes = [64_000, 60_000, 3_000, 2_000, 1_500, 1_200, 1_000, 900]
+    jobs = []
+    for index, size in enumerate(sizes):
+        path = tmp_path / f"f{index}.css"
+        path.write_text(css_text(size // 40 + 10, seed=index)[:size])
+        jobs.append(job_for(path))
+    # Pretend each encoder takes as many bytes as its input, within a budget of 70,000:
+    # the two big files (and a big one with another's encodings) never run together.
+    monkeypatch.setattr(engine, "memory_of", lambda _encoding, _level, size: size)
+    monkeypatch.setattr(engine, "MEMORY_BUDGET", 70_000)
+    lock, in_flight, peaks = threading.Lock(), [0], []
+    real = engine.run_task
+
+    def tracked(task: Task, max_ratio: float) -> Outcome:
+        with lock:
+            in_flight[0] += task.size
+            peaks.append(in_flight[0])
+        try:
+            time.sleep(0.01)  # long enough for the other workers to start something
+            return real(task, max_ratio)
+        finally:
+            with lock:
+                in_flight[0] -= task.size
+
+    monkeypatch.setattr(engine, "run_task", tracked)
+    run = compress_many(jobs, CompressionOptions(), CompressionCache(cache_dir), workers=4)
+    assert max(peaks) <= 70_000
+    assert max(peaks) > 64_000  # a big file did run beside small ones
+    assert run.computed == len(jobs) * len(ALL)
+    assert all(len(result.variants) == len(ALL) for result in run)
+
+
+def test_a_task_bigger_than_the_budget_still_runs_alone(
+    tmp_path: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "big.css"
+    path.write_text(css_text(400))
+    monkeypatch.setattr(engine, "MEMORY_BUDGET", 1)
+    run = compress_many([job_for(path)], CompressionOptions(), CompressionCache(cache_dir))
+    assert [len(result.variants) for result in run] == [len(ALL)]

@@ -8,7 +8,7 @@ import random
 
 import pytest
 
-from corral.fingerprint import FingerprintOptions, fingerprint, hashed_name
+from corral.fingerprint import Fingerprint, FingerprintOptions, fingerprint, hashed_name
 from corral.fingerprint.engine import plain_record
 from corral.fingerprint.scan import find
 
@@ -342,3 +342,22 @@ def test_a_result_for_other_bytes_is_not_used() -> None:
     }
     # css/base.css changed after it was scanned elsewhere: its result must not count.
     assert run(TREE, digests=True, found=found).fingerprints == run(TREE, digests=True).fingerprints
+
+
+def test_a_sink_gets_each_rewritten_files_bytes_instead_of_the_result() -> None:
+    tree = {
+        "css/app.css": b'@import "base.css"; body { background: url("../img/a.png"); }',
+        "css/base.css": b"html { color: red; }",
+        "img/a.png": b"\x89PNG not really",
+    }
+    kept = run(tree)
+    given: dict[str, bytes] = {}
+
+    def sink(fp: Fingerprint, data: bytes) -> None:
+        assert fp.rewritten and fp.logical not in given
+        given[fp.logical] = data
+
+    streamed = fingerprint(facts(tree), CountingReader(tree), {}, FingerprintOptions(), sink=sink)
+    assert given == kept.contents and set(given) == {"css/app.css"}
+    assert streamed.contents == {}
+    assert streamed.fingerprints == kept.fingerprints

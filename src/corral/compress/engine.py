@@ -20,6 +20,7 @@ from pathlib import Path
 from corral.compress.cache import CachedVariant, CompressionCache, NoGain, check_digest
 from corral.compress.cpus import available_cpus
 from corral.compress.encoders import require
+from corral.compress.memory import MEMORY_BUDGET, memory_of
 from corral.compress.policy import CompressionOptions, Encoding
 from corral.compress.probe import incompressible
 from corral.compress.results import (
@@ -35,6 +36,9 @@ from corral.compress.worker import Outcome, Task, run_task
 from corral.errors import BuildError, ConfigError, Problem, TargetError
 
 __all__ = ["compress_many"]
+
+#: How far down the queue a worker looks for a task that fits the memory left.
+_LOOKAHEAD = 4096
 
 # CPU milliseconds per MB of input, single-threaded, measured on the medium benchmark
 # corpus's CSS/JS/SVG/fonts/JSON/HTML (benchmarks/compression_levels.py; levels not
@@ -225,6 +229,7 @@ class _Runner:
     ) -> None:
         self.tasks, self.options, self.cache, self.found = tasks, options, cache, found
         self.workers = min(workers, len(tasks)) or 1
+        self.budget = MEMORY_BUDGET
         self.left = Counter(task.digest for task in tasks)
         self.total, self.done, self.progress = total, total - len(self.left), progress
         self.problems: dict[str, Problem] = {}
@@ -235,27 +240,43 @@ class _Runner:
             self.progress(self.done, self.total)
         if not self.tasks:
             return
-        queue = iter(self.tasks)
-        running: set[Future[Outcome]] = set()
+        queue = list(reversed(self.tasks))  # the next task (the costliest left) is last
+        running: dict[Future[Outcome], int] = {}  # each task's estimated memory
         with _executor(self.workers) as pool:
             while True:
                 while self.cache_failure is None and len(running) < self.workers:
-                    task = next(queue, None)
+                    task = self._next(queue, self.budget - sum(running.values()), bool(running))
                     if task is None:
                         break
                     if task.source in self.problems:  # already failed for another encoding
                         self._finished(task)
                         continue
-                    running.add(pool.submit(run_task, task, self.options.max_ratio))
+                    future = pool.submit(run_task, task, self.options.max_ratio)
+                    running[future] = memory_of(task.encoding, task.level, task.size)
                 if not running:
                     break
-                finished, running = wait(running, return_when=FIRST_COMPLETED)
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in finished:
+                    del running[future]
                     self._record(future.result())
         if self.cache_failure is not None:
             raise _cache_error(self.cache, self.cache_failure)
         if self.problems:
             raise BuildError(list(self.problems.values()))
+
+    @staticmethod
+    def _next(queue: list[Task], room: int, busy: bool) -> Task | None:
+        """Take the costliest task left whose encoder fits in ``room`` (any task when
+        nothing is running); None when none fits now."""
+        if not queue:
+            return None
+        if not busy or memory_of(queue[-1].encoding, queue[-1].level, queue[-1].size) <= room:
+            return queue.pop()
+        for index in range(len(queue) - 2, max(-1, len(queue) - 2 - _LOOKAHEAD), -1):
+            task = queue[index]
+            if memory_of(task.encoding, task.level, task.size) <= room:
+                return queue.pop(index)
+        return None
 
     def _record(self, outcome: Outcome) -> None:
         task = outcome.task

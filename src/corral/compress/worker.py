@@ -22,6 +22,7 @@ from typing import BinaryIO, Literal
 
 from corral.compress.cache import CompressionCache, integrity_of
 from corral.compress.encoders import new_encoder
+from corral.compress.memory import RELEASE_FROM, memory_of, release_free_memory
 from corral.compress.policy import Encoding
 
 __all__ = ["Kind", "Outcome", "Task", "run_task"]
@@ -73,12 +74,16 @@ def run_task(task: Task, max_ratio: float) -> Outcome:
     If the content's cache directory disappears meanwhile (another process pruned
     the shared cache between our ``mkdir`` and our ``rename``), it tries again.
     """
-    for _attempt in range(_ATTEMPTS - 1):
+    try:
+        for _attempt in range(_ATTEMPTS - 1):
+            outcome = _run_once(task, max_ratio)
+            if outcome.kind != "vanished":
+                return outcome
         outcome = _run_once(task, max_ratio)
-        if outcome.kind != "vanished":
-            return outcome
-    outcome = _run_once(task, max_ratio)
-    return outcome if outcome.kind != "vanished" else replace(outcome, kind="cache")
+        return outcome if outcome.kind != "vanished" else replace(outcome, kind="cache")
+    finally:
+        if memory_of(task.encoding, task.level, task.size) >= RELEASE_FROM:
+            release_free_memory()  # the encoder is gone: give its memory back (see .memory)
 
 
 def _run_once(task: Task, max_ratio: float) -> Outcome:

@@ -40,6 +40,7 @@ def fingerprint(
     *,
     unchanged: Collection[str] = (),
     made: Mapping[str, Fingerprint] | None = None,
+    sink: Callable[[Fingerprint, bytes], None] | None = None,
 ) -> FingerprintResult:
     """Give every file in ``files`` its hashed name and, for CSS/JS, its rewritten bytes.
 
@@ -64,8 +65,13 @@ def fingerprint(
     ``made`` holds records that :func:`plain_record` already made for this run's
     bytes of some files (elsewhere, e.g. in the worker process that read them). They
     are taken as they are, for the same result with less work here.
+
+    ``sink(fingerprint, data)``, if given, receives each rewritten file's new bytes as
+    soon as they are final, instead of the result's ``contents`` keeping them all: a
+    caller that writes them out at once holds one file's bytes at a time, not every
+    rewritten file's (tens of megabytes on a large project).
     """
-    run = _Run(files, read, previous, options, found or {})
+    run = _Run(files, read, previous, options, found or {}, sink)
     return run.run(run.settled(unchanged), made or {})
 
 
@@ -100,8 +106,10 @@ class _Run:
         previous: Mapping[str, Fingerprint],
         options: FingerprintOptions,
         found: Mapping[str, Found],
+        sink: Callable[[Fingerprint, bytes], None] | None = None,
     ) -> None:
         self.files = files
+        self.sink = sink
         self.read = read
         self.previous = previous
         self.options = options
@@ -347,7 +355,10 @@ class _Run:
         self.result.fingerprints[fp.logical] = fp
         self.result.processed.append(fp.logical)
         if out is not None and fp.rewritten:
-            self.result.contents[fp.logical] = out
+            if self.sink is not None:
+                self.sink(fp, out)
+            else:
+                self.result.contents[fp.logical] = out
 
     def _plain(
         self,
