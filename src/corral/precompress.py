@@ -116,6 +116,17 @@ def compress_stage(
             shutil.rmtree(private, ignore_errors=True)
 
 
+@dataclass(slots=True)
+class _Place:
+    """A variant to stage: its integrity, its cache entry, the content it encodes, and
+    every path of the release that gets those bytes."""
+
+    sri: str
+    entry: str
+    digest: str
+    paths: list[str] = field(default_factory=list)
+
+
 #: How many times a variant whose cache entry turned out stale is computed again.
 _RETRIES = 2
 
@@ -164,9 +175,10 @@ def _stage_variants(
         out.computed += run.computed
         out.cache_hits += run.cache_hits
         results = {result.job.digest: result for result in run}
-        copies: list[tuple[str, str, str, str]] = []  # (variant path, integrity, entry, digest)
-        links: list[tuple[str, str, str]] = []  # (variant path, integrity, digest)
-        planned: set[str] = set()
+        # One item per distinct variant: its cache entry, and every path that gets those
+        # bytes (the first a verified copy, the others hard links to that copy, made on the
+        # same thread: a hashed copy and its original share their variants).
+        groups: dict[str, _Place] = {}
         for relpath, content in sorted(wanted.items()):
             if content.digest not in pending:
                 continue
@@ -180,42 +192,41 @@ def _stage_variants(
                 record = state.targets.get(vrel)
                 if vrel in done or (vrel in intact and record is not None and record.digest == sri):
                     continue
-                if sri in first_copy or sri in planned:
-                    links.append((vrel, sri, content.digest))  # the same bytes: a twin
+                group = groups.get(sri)
+                if group is None:
+                    group = groups[sri] = _Place(sri, str(variant.path), content.digest)
+                group.paths.append(vrel)
+
+        def place(group: _Place) -> tuple[_Place, list[Staged]]:
+            staged: list[Staged] = []
+            first = first_copy.get(group.sri)  # copied in an earlier pass
+            for vrel in group.paths:
+                if first is None:
+                    try:
+                        copy = partial(copy_verified, integrity=group.sri)
+                        made = target.stage_with(copy, group.entry, vrel, group.sri)
+                    except StaleEntry:
+                        return group, staged  # nothing of it staged: computed again
+                    first = made.tmp
                 else:
-                    planned.add(sri)
-                    copies.append((vrel, sri, str(variant.path), content.digest))
+                    made = target.stage_with(os.link, first, vrel, group.sri)
+                staged.append(made)
+            return group, staged
 
-        def copy(item: tuple[str, str, str, str]) -> Staged | None:
-            vrel, sri, entry, _digest = item
-            try:
-                return target.stage_with(partial(copy_verified, integrity=sri), entry, vrel, sri)
-            except StaleEntry:
-                return None
-
-        stale: dict[str, str] = {}  # content digest -> its stale entry ("" if unknown)
-        for (vrel, sri, entry, digest), staged in zip(
-            copies, _map(copy, copies, workers), strict=True
-        ):
-            if staged is None:
-                stale[digest] = entry
+        stale: dict[str, str] = {}  # content digest -> its stale entry
+        for group, staged in _map(place, list(groups.values()), workers):
+            if not staged:
+                stale[group.digest] = group.entry
                 continue
-            first_copy[sri] = staged.tmp
-            out.staged.append(staged)
-            done.add(vrel)
-        for vrel, sri, digest in links:
-            if sri in first_copy:
-                out.staged.append(target.stage_with(os.link, first_copy[sri], vrel, sri))
-                done.add(vrel)
-            else:
-                stale.setdefault(digest, "")
+            first_copy.setdefault(group.sri, staged[0].tmp)
+            out.staged.extend(staged)
+            done.update(s.relpath for s in staged)
         if not stale:
             break
         if attempt == _RETRIES:
             raise StaleEntry(f"cache entries changed while being copied, {_RETRIES + 1} times")
         for entry in stale.values():
-            if entry:
-                cache.discard(entry)  # computed again in the next pass
+            cache.discard(entry)  # computed again in the next pass
         pending = set(stale)
     out.changed = out.variants != state.variants
     return out
@@ -223,7 +234,8 @@ def _stage_variants(
 
 def _map(function: Callable[[_T], _R], items: list[_T], workers: int | None) -> Iterable[_R]:
     """``map`` on a thread pool when there is enough to share (copying is I/O and
-    hashing, both outside the GIL for all but the smallest files)."""
+    hashing, both outside the GIL for all but the smallest files), in a few batches per
+    thread: one future per item cost more than placing a small variant."""
     from corral.compress.cpus import available_cpus  # noqa: PLC0415
 
     count = workers or available_cpus()
@@ -231,8 +243,14 @@ def _map(function: Callable[[_T], _R], items: list[_T], workers: int | None) -> 
         return map(function, items)
     from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
 
+    step = max(1, len(items) // (count * 8))
+    batches = [items[start : start + step] for start in range(0, len(items), step)]
+
+    def run(batch: list[_T]) -> list[_R]:
+        return [function(item) for item in batch]
+
     with ThreadPoolExecutor(max_workers=count, thread_name_prefix="corral-place") as pool:
-        return list(pool.map(function, items))
+        return [result for done in pool.map(run, batches) for result in done]
 
 
 def compression_key(options: CompressionOptions) -> str:

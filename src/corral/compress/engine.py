@@ -173,8 +173,12 @@ def _lookups(
     try:
         if workers == 1 or len(wanted) < 64:
             return [one(item) for item in wanted]
+        # A few batches per thread: a future per content cost more than most lookups.
+        step = max(1, len(wanted) // (workers * 8))
+        batches = [wanted[start : start + step] for start in range(0, len(wanted), step)]
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="corral-lookup") as pool:
-            return list(pool.map(one, wanted))
+            done = pool.map(lambda batch: [one(item) for item in batch], batches)
+            return [answer for answers in done for answer in answers]
     except OSError as exc:
         raise _cache_error(cache, exc, "read") from exc
 
