@@ -116,6 +116,7 @@ class Run:
     sys: float
     maxrss_kib: int
     returncode: int
+    tree_rss_kib: int = 0  # peak of the summed RSS of the whole process group (sampled)
     summary: str = ""  # the tool's last line of output (Django's "N files copied ...")
     report: dict[str, Any] = field(default_factory=dict)  # corral --json: counts, timings
 
@@ -169,7 +170,12 @@ def measure(command: Command, log: Path, timeout: float) -> Run:
                 )
             timer = threading.Timer(timeout, _kill_group, (proc.pid,))
             timer.start()
-            _, status, usage = os.wait4(proc.pid, 0)
+            sampler = _TreeSampler(proc.pid)
+            sampler.start()
+            try:
+                _, status, usage = os.wait4(proc.pid, 0)
+            finally:
+                sampler.stop()
         except BaseException:  # interrupted (Ctrl-C, SIGTERM): take the run down with us
             if proc is not None:  # (a signal can come as soon as the command started)
                 _kill_group(proc.pid)
@@ -189,6 +195,7 @@ def measure(command: Command, log: Path, timeout: float) -> Run:
         sys=usage.ru_stime,
         maxrss_kib=usage.ru_maxrss,
         returncode=proc.returncode,
+        tree_rss_kib=sampler.peak_kib,
     )
     if GNU_TIME and time_file.exists():
         fields = (time_file.read_text().strip().splitlines() or [""])[-1].split()
@@ -197,6 +204,40 @@ def measure(command: Command, log: Path, timeout: float) -> Run:
             rss, user, system = int(fields[0]), float(fields[1]), float(fields[2])
             run.maxrss_kib, run.user, run.sys = rss, user, system
     return run
+
+
+class _TreeSampler(threading.Thread):
+    """Samples, every 50 ms, the RSS of every process of a process group, summed.
+
+    GNU ``time``'s ``%M`` is the peak of the largest single process of the tree; a run
+    with worker processes (corral's first-run staging pool, ``xargs -P``) holds more than
+    that at once. This is the other figure: the peak of the sum (Linux ``/proc`` only; 0
+    elsewhere). Short-lived peaks between two samples are missed.
+    """
+
+    def __init__(self, pgid: int) -> None:
+        super().__init__(daemon=True)
+        self.pgid, self.peak_kib = pgid, 0
+        self._done = threading.Event()
+        self._page_kib = os.sysconf("SC_PAGE_SIZE") // 1024 if hasattr(os, "sysconf") else 4
+
+    def run(self) -> None:
+        if not Path("/proc/self/statm").exists():
+            return
+        while not self._done.wait(0.05):
+            total = 0
+            for entry in os.scandir("/proc"):
+                if not entry.name.isdigit():
+                    continue
+                with contextlib.suppress(OSError, ValueError, IndexError):
+                    if os.getpgid(int(entry.name)) == self.pgid:
+                        with open(f"/proc/{entry.name}/statm") as statm:
+                            total += int(statm.read().split()[1]) * self._page_kib
+            self.peak_kib = max(self.peak_kib, total)
+
+    def stop(self) -> None:
+        self._done.set()
+        self.join()
 
 
 def _kill_group(pid: int) -> None:
@@ -706,6 +747,56 @@ class ZstdFloor(CompressFloor):
     level = "-19 -q"
 
 
+class LevelsFloor(Tool):
+    """corral's own compression work (its contents, encodings and levels) done by the
+    ``gzip``, ``brotli`` and ``zstd`` programs, ``xargs -P <cores>`` (see levels_floor.py)."""
+
+    name = "cli-levels"
+    label = "floor: gzip/brotli/zstd CLIs at corral's levels, corral's contents (xargs -P 2)"
+    kind = "floor"
+    scenarios = frozenset({"cold"})
+    stateful = False
+
+    def unavailable(self, ctx: Context) -> str | None:
+        missing = [p for p in ("gzip", "brotli", "zstd", "xargs") if not shutil.which(p)]
+        if missing:
+            return f"`{'`, `'.join(missing)}` not installed"
+        return None if ctx.corral else "needs corral (its release and compression options)"
+
+    def lines(self, ctx: Context) -> Path:
+        return ctx.work / f"commands-{self.name}.txt"
+
+    def prepare(self, ctx: Context, scenario: str) -> None:
+        """Once: publish the corpus with ``corral --no-compress`` into this tool's target
+        (untimed) and write the command lines; the timed run compresses in that copy."""
+        if self.lines(ctx).exists():
+            return
+        assert ctx.corral is not None
+        root = ctx.target(self.name)
+        remove_tree(root)
+        remove_tree(root.parent / f".{root.name}.corral")
+        argv = [ctx.corral, "collect", "--config", str(ctx.corral_config), "--root", str(root)]
+        subprocess.run([*argv, "--no-compress", "-q"], check=True)
+        python = _interpreter_of(ctx.corral)
+        helper = Path(__file__).with_name("levels_floor.py")
+        out = self.lines(ctx)
+        args = [python, str(helper), str(ctx.corral_config), str(root), str(out)]
+        subprocess.run(args, check=True)
+
+    def command(self, ctx: Context, scenario: str) -> Command:
+        cores = os.cpu_count() or 1
+        return Command(["sh", "-c", f"xargs -d '\\n' -n 1 -P {cores} sh -c"], stdin=self.lines(ctx))
+
+
+def _interpreter_of(executable: str) -> str:
+    """The Python a console script runs with (its ``#!`` line), else this one."""
+    with contextlib.suppress(OSError), open(executable, "rb") as script:
+        first = script.readline().decode(errors="replace").strip()
+        if first.startswith("#!") and Path(first[2:].split()[0]).exists():
+            return first[2:].split()[0]
+    return sys.executable
+
+
 ALL_TOOLS: tuple[Tool, ...] = (
     CorralCli(),
     CorralHashOnly(),
@@ -721,6 +812,7 @@ ALL_TOOLS: tuple[Tool, ...] = (
     GzipFloor(),
     BrotliFloor(),
     ZstdFloor(),
+    LevelsFloor(),
 )
 TOOLS = {tool.name: tool for tool in ALL_TOOLS}
 for _tool in ALL_TOOLS:  # the floors' labels say how many processes they use
@@ -809,6 +901,16 @@ class Cell:
             # CPU time / (wall x usable cores), of the median-wall run: how busy the cores were
             "busy": _busy(sorted(self.runs, key=lambda r: r.wall)[(len(walls) - 1) // 2]),
         }
+        trees = [r.tree_rss_kib for r in self.runs if r.tree_rss_kib]
+        if trees:
+            out["tree_rss_mib"] = max(trees) / 1024
+        # corral's compression phase alone: its CPU time (all threads) / (its wall x cores)
+        phases = [_phase_busy(r, "compress") for r in self.runs]
+        if any(p is not None for p in phases):
+            out["compress_busy"] = statistics.median(p for p in phases if p is not None)
+            out["compress_wall"] = statistics.median(
+                r.report["timings"]["compress"] for r in self.runs if _phase_busy(r, "compress")
+            )
         if len(walls) >= 4:
             q = statistics.quantiles(walls, n=4)
             out["q1"], out["q3"] = q[0], q[2]
@@ -1127,6 +1229,15 @@ def _busy(run: Run) -> float:
     return (run.user + run.sys) / (run.wall * _cores()) if run.wall > 0 else 0.0
 
 
+def _phase_busy(run: Run, phase: str) -> float | None:
+    """CPU time / (wall x cores) of one phase of a corral run (its ``--json`` timings)."""
+    wall = run.report.get("timings", {}).get(phase)
+    cpu = run.report.get("cpu_timings", {}).get(phase)
+    if not wall or cpu is None or wall < 0.5:  # too short to say anything
+        return None
+    return float(cpu) / (float(wall) * _cores())
+
+
 def _fmt_s(seconds: float) -> str:
     if seconds < 1:
         return f"{seconds * 1000:.0f} ms"
@@ -1149,7 +1260,12 @@ def _cell_text(cell: dict[str, Any], repeat: int = 0) -> str:
     cpu = f" \u00b7 CPU {_fmt_s(cell['cpu'])}" if "cpu" in cell else ""
     if "busy" in cell:
         cpu += f" ({cell['busy']:.0%} busy)"
-    return f"{_fmt_s(cell['median'])} ({spread}){cpu} \u00b7 {cell['rss_mib']:.0f} MiB"
+    if "compress_busy" in cell:
+        cpu += f"; compressing {_fmt_s(cell['compress_wall'])}, {cell['compress_busy']:.0%} busy"
+    rss = f"{cell['rss_mib']:.0f} MiB"
+    if cell.get("tree_rss_mib", 0) > cell["rss_mib"] + 1:
+        rss += f" (tree {cell['tree_rss_mib']:.0f})"
+    return f"{_fmt_s(cell['median'])} ({spread}){cpu} \u00b7 {rss}"
 
 
 def markdown(data: dict[str, Any]) -> str:
@@ -1285,6 +1401,7 @@ COMPARE: dict[str, tuple[str, ...]] = {
         "zstd",
         "gzip+brotli",
         "gzip+brotli+zstd",
+        "cli-levels",
     ),
     "corral-hash": ("django-manifest", "cp", "rsync", "sha256sum"),
     "corral-copy": ("django-static", "cp", "rsync"),

@@ -61,6 +61,8 @@ def test_json_report_is_machine_readable(site: Path) -> None:
         }
     ]
     assert set(data["timings"]) >= {"scan", "stage", "publish"}
+    assert set(data["cpu_timings"]) == set(data["timings"])  # CPU seconds per phase too
+    assert all(seconds >= 0 for seconds in data["cpu_timings"].values())
 
 
 def test_dry_run_prints_the_plan_with_paths_at_v(site: Path) -> None:

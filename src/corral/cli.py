@@ -115,15 +115,14 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="don't fingerprint: no hashed copies, rewritten references or manifests",
     )
+    p.add_argument("--no-compress", action="store_true", help="make no gzip/brotli/zstd variants")
     p.add_argument(
-        "--no-compress",
+        "--compress-after",
         action="store_true",
-        help="don't make gzip/brotli/zstd variants",
+        help='publish first, then the variants as a follow-up release (compress = "after")',
     )
     _cache_options(p)
-    p.add_argument(
-        "--strict", action="store_true", help="make duplicate logical paths (conflicts) an error"
-    )
+    p.add_argument("--strict", action="store_true", help="make duplicate logical paths an error")
     p.add_argument(
         "--keep",
         type=_count,
@@ -385,6 +384,7 @@ def _collect(
     config: Config, args: argparse.Namespace, out: TextIO, err: TextIO, style: _Style
 ) -> int:
     bar = ProgressBar(err, enabled=not (args.quiet or args.json))
+    config = config.with_overrides(compress_after=config.compress_after or args.compress_after)
     run: Any = collect if config.target is None else import_module("corral.targets.s3").publish
     try:
         report = run(

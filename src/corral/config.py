@@ -118,6 +118,7 @@ class Config:
     passthrough: tuple[str, ...] | None = None
     integrity: str = "sha256"
     compress: bool = True
+    compress_after: bool = False  # compress = "after": the variants in a follow-up release
     compression: Mapping[str, Any] = field(default_factory=dict)
     #: The shared compression cache: ``cache=False`` compresses without one;
     #: ``cache_dir`` None means ``$CORRAL_CACHE_DIR`` or the user cache directory
@@ -386,10 +387,10 @@ def _load(config_file: Path | None, cwd: Path, overrides: dict[str, Any]) -> Con
         )
     passthrough = pick("passthrough", None)
     compress = pick("compress", True)
-    if not isinstance(compress, bool | Mapping):
+    if not isinstance(compress, bool | Mapping) and compress != "after":
         raise ConfigError(
-            f"'compress' must be true, false or a table of options; found {compress!r}",
-            hint="e.g. compress = { brotli_level = 11, zstd = false }",
+            f"'compress' must be true, false, \"after\" or a table of options; found {compress!r}",
+            hint='e.g. compress = { brotli_level = 11, zstd = false }, or "after" (publish first)',
             file=where("compress"),
             key="compress",
         )
@@ -400,6 +401,7 @@ def _load(config_file: Path | None, cwd: Path, overrides: dict[str, Any]) -> Con
     config = Config(
         **_cache_settings(table, overrides, base, cwd, origin),
         compress=compress is not False,
+        compress_after=compress == "after",
         compression=dict(compress) if isinstance(compress, Mapping) else {},
         root=root,
         hash=_expect(bool, pick("hash", True), "hash", where("hash")),

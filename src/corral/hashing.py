@@ -96,8 +96,13 @@ def hash_stage(
     target: Target | None,
     sources_changed: bool,
     pool: WorkerPool | None = None,
+    remake_manifests: bool = False,
 ) -> Hashed:
     """Fingerprint every collected file; stage what the target lacks.
+
+    ``remake_manifests``: the release's manifests must be made again although no file
+    changed (the variants they list did), so the records are needed (they are reused
+    from the state, nothing is read).
 
     ``digests`` holds every file's sha256, ``read_digests`` the full digests of the
     files read this run. Raises :class:`BuildError` for missing references (under
@@ -107,7 +112,8 @@ def hash_stage(
     key = fingerprint_key(config)
     names = manifest_names(config)
     if (
-        not sources_changed
+        not remake_manifests
+        and not sources_changed
         and key == state.hashing
         and _nothing_to_do(state, intact, loadpath, names)
     ):

@@ -39,7 +39,9 @@ class Report:
     files_linked: int = 0
     state_written: bool = False
     published: bool = False  # whether this run made a new release
+    early_release: int | None = None  # compress = "after": the release published first
     timings: dict[str, float] = field(default_factory=dict)
+    cpu_timings: dict[str, float] = field(default_factory=dict)  # this process, all threads
 
     def summary(self, verbose: int = 0) -> list[str]:
         """What the command line prints: one line, the files with ``verbose``, timings."""
@@ -105,6 +107,7 @@ class Report:
             "dry_run": self.dry_run,
             "release": self.release,
             "published": self.published,
+            "early_release": self.early_release,
             "counts": {
                 "new": len(self.new),
                 "changed": len(self.changed),
@@ -134,6 +137,7 @@ class Report:
             "files_linked": self.files_linked,
             "state_written": self.state_written,
             "timings": {k: round(v, 6) for k, v in self.timings.items()},
+            "cpu_timings": {k: round(v, 6) for k, v in self.cpu_timings.items()},
         }
 
 

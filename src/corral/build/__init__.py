@@ -26,6 +26,8 @@ only the report and the state, which a run exists to fill, are written here.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
+from functools import partial
 
 from corral.build.clock import Clock
 from corral.build.derive import derive_release
@@ -72,7 +74,44 @@ def collect(  # noqa: PLR0913 - the public signature: one keyword per CLI flag
     the returned report is the plan and nothing is written. ``clear`` prunes every
     file not in the new release once it is complete (``force``: files corral did
     not write too).
+
+    With ``config.compress_after`` (``compress = "after"``) a run that changes files
+    publishes twice: first the release without variants (its manifest lists no
+    encodings, so servers send every file as it is), then the same files with their
+    variants as a follow-up release. Each publish is complete on its own, so a run
+    stopped between them leaves the first release, and the next run compresses.
+    The report is the first run's, with the follow-up's release, compression counts
+    and timings (``early_release`` names the first).
     """
+    once = partial(_collect_once, force=force, wait=wait, progress=progress)
+    if dry_run or not (config.compress and config.compress_after):
+        return once(config, dry_run=dry_run, clear=clear)
+    plan = once(config, dry_run=True, clear=False)
+    if not (plan.new or plan.changed or plan.removed or plan.repaired):
+        return once(config, clear=clear)  # nothing to hurry: one run, as without "after"
+    first = once(replace(config, compress=False), clear=False)
+    second = once(replace(config, compress_after=False), clear=clear)
+    first.early_release, first.release = first.release, second.release
+    first.published |= second.published
+    first.state_written |= second.state_written
+    first.compressed, first.compress_cache_hits = second.compressed, second.compress_cache_hits
+    first.pruned += second.pruned
+    for mine, theirs in ((first.timings, second.timings), (first.cpu_timings, second.cpu_timings)):
+        for phase, seconds in theirs.items():
+            mine[phase] = mine.get(phase, 0.0) + seconds
+    return first
+
+
+def _collect_once(
+    config: Config,
+    *,
+    dry_run: bool = False,
+    clear: bool = False,
+    force: bool = False,
+    wait: float = 0.0,
+    progress: Progress | None = None,
+) -> Report:
+    """One run of :func:`collect`: at most one release published."""
     report = Report(root=str(config.root), dry_run=dry_run)
     clock = Clock(report)
     target = LocalTarget.for_config(config)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from corral.build.plan import Inputs
 from corral.build.stage import Staging
 from corral.hashing import Hashed, hash_stage, located
+from corral.precompress import compression_key
 
 if TYPE_CHECKING:
     from corral.report import Report
@@ -19,7 +20,13 @@ __all__ = ["fingerprint_release", "report_fingerprints"]
 def fingerprint_release(
     inputs: Inputs, staging: Staging, *, sources_changed: bool, pool: WorkerPool | None
 ) -> Hashed:
-    """Fingerprint every file (or, when nothing changed, reuse the last run's names)."""
+    """Fingerprint every file (or, when nothing changed, reuse the last run's names).
+
+    The records are reused even then when the compression options changed (turned on,
+    off, other levels): the manifests list other variants, so they are made again.
+    """
+    config, target = inputs.config, inputs.target
+    compression = compression_key(config.compression_options()) if config.compress else ""
     with inputs.clock("fingerprint"):
         return hash_stage(
             inputs.config,
@@ -31,6 +38,7 @@ def fingerprint_release(
             target=inputs.target,
             sources_changed=sources_changed,
             pool=pool,
+            remake_manifests=target is not None and compression != inputs.state.compression,
         )
 
 
