@@ -102,7 +102,7 @@ def collect(  # noqa: PLR0913 - the public signature: one keyword per CLI flag
     return first
 
 
-def _collect_once(
+def _collect_once(  # noqa: PLR0913 - collect's own keywords
     config: Config,
     *,
     dry_run: bool = False,
