@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-import corral.build.derive
+import corral.build.compress
 from corral import collect
 from corral.config import load_config
 from corral.errors import ConfigError
@@ -64,14 +64,14 @@ def test_the_first_publish_lists_no_encodings_and_serves_every_file(
 ) -> None:
     root = site / "static_root"
     seen: list[tuple[str, dict[str, Any], dict[str, tuple[int, str | None, bytes]]]] = []
-    real = corral.build.derive.compress_stage
+    real = corral.build.compress.compress_stage
 
     def look_first(*args: Any, **kwargs: Any) -> Any:
         entry = manifest(root)
         seen.append((entry["release"], entry["files"], served(root)))
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(corral.build.derive, "compress_stage", look_first)
+    monkeypatch.setattr(corral.build.compress, "compress_stage", look_first)
     report = collect(after_config(site))
 
     assert len(seen) == 1  # compressed once, after the first publish
@@ -107,7 +107,7 @@ def test_a_run_stopped_between_the_two_leaves_a_consistent_release(
     def killed(*args: Any, **kwargs: Any) -> Any:
         raise KeyboardInterrupt  # as if the process were stopped while compressing
 
-    monkeypatch.setattr(corral.build.derive, "compress_stage", killed)
+    monkeypatch.setattr(corral.build.compress, "compress_stage", killed)
     with pytest.raises(KeyboardInterrupt):
         collect(after_config(site))
     entry = manifest(root)
