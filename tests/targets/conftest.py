@@ -145,6 +145,7 @@ def proxy(moto_url: str, s3: object) -> Iterator[FaultProxy]:
 #: Identities of the SeaweedFS server: one that may do everything, one that may only read.
 WEED_KEYS = ("corralkey", "corralsecret")
 WEED_READER = ("readerkey", "readersecret")
+WEED_WRITER = ("writerkey", "writersecret")  # may write, but not list
 _WEED_IDENTITIES = {
     "identities": [
         {
@@ -156,6 +157,11 @@ _WEED_IDENTITIES = {
             "name": "reader",
             "credentials": [{"accessKey": WEED_READER[0], "secretKey": WEED_READER[1]}],
             "actions": ["Read", "List"],
+        },
+        {
+            "name": "writer",
+            "credentials": [{"accessKey": WEED_WRITER[0], "secretKey": WEED_WRITER[1]}],
+            "actions": ["Read", "Write"],
         },
     ]
 }

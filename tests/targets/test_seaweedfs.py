@@ -16,7 +16,7 @@ from corral.cli import main
 from corral.config import Config, load_config
 from corral.errors import TargetError
 from corral.targets.s3 import publish
-from tests.targets.conftest import WEED_READER, Seaweed
+from tests.targets.conftest import WEED_READER, WEED_WRITER, Seaweed
 from tests.targets.faultproxy import FaultProxy, is_list
 from tests.targets.helpers import make_project
 
@@ -118,6 +118,22 @@ def test_credentials_that_may_only_read_fail_before_anything_is_written(
         publish(config)
     assert "denied permission to delete" in caught.value.message
     assert "s3:DeleteObject" in (caught.value.hint or "")
+    assert _objects(seaweed) == before
+
+
+def test_credentials_that_may_not_list_fail_before_anything_is_written(
+    tmp_path: Path, seaweed: Seaweed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = make_project(tmp_path)
+    publish(_config(source, seaweed))
+    (source / "robots.txt").write_text("User-agent: changed\n")
+    before = _objects(seaweed)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", WEED_WRITER[0])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", WEED_WRITER[1])
+    with pytest.raises(TargetError) as caught:
+        publish(_config(source, seaweed))
+    assert "denied permission to list" in caught.value.message
+    assert "s3:ListBucket" in (caught.value.hint or "")
     assert _objects(seaweed) == before
 
 
