@@ -204,6 +204,37 @@ def test_compression_levels_and_sizes_from_the_file(tmp_path: Path) -> None:
     assert info.value.file == str(tmp_path / "pyproject.toml")
 
 
+@pytest.mark.parametrize(
+    ("table", "key"),
+    [
+        ({"brotli_levl": 11}, "compress.brotli_levl"),  # an unknown key
+        ({"brotli_level": 99}, "compress"),  # a value out of range
+        ({"min_size": "lots"}, "compress.min_size"),  # a size that is not one
+    ],
+)
+def test_a_config_built_by_hand_with_a_bad_compress_table_fails_before_any_run(
+    tmp_path: Path, table: dict[str, object], key: str
+) -> None:
+    # Python callers build Config without load_config: the table is checked when the
+    # Config is made, so a run never starts (and never makes the root or its state).
+    (tmp_path / "assets").mkdir()
+    (tmp_path / "assets/a.css").write_text("a{}", encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        Config(
+            root=tmp_path / "static",
+            sources=(DirectorySource(tmp_path / "assets"),),
+            compression=table,
+            project_root=tmp_path,
+        )
+    assert info.value.key == key
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["assets"]
+    good = Config(root=tmp_path / "static", compression={"brotli_level": 5})
+    with pytest.raises(ConfigError):
+        good.with_overrides(compression=table)  # a replaced table is checked too
+    # Compression turned off: the table is not used, so it is not held against the run.
+    assert Config(root=tmp_path / "static", compress=False, compression=table).compress is False
+
+
 # --- where a mistake is -------------------------------------------------------------------
 
 PROJECT = """\

@@ -155,6 +155,8 @@ class Config:
                 file=self.origin,
                 key="keep",
             )
+        if self.compress and self.compression:  # a bad table fails before a run writes
+            self.compression_options()
 
     @property
     def ignore_patterns(self) -> tuple[str, ...]:
