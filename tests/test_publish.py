@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -15,7 +17,9 @@ import pytest
 import corral.build.stage
 import corral.digest
 from corral import BuildError, TargetError, collect
+from corral.cli import main
 from corral.digest import _CHUNK, WHOLE_READ_LIMIT, digest_file, sri_value
+from corral.guards import ChangedWhileRead
 
 from .conftest import config_for, need, remount, served_files, snapshot, state_path, write_tree
 
@@ -156,19 +160,56 @@ def test_digest_file_reads_once_for_every_digest(
     assert digests.integrity == f"{sri}-{base64.b64encode(raw).decode()}" == sri_value(sri, raw)
 
 
+@pytest.mark.parametrize("size", [0, 5, 3 * 1024 * 1024, 2 * _CHUNK])
+def test_digest_file_given_the_size_the_scan_saw_reads_the_file_whole(
+    tmp_path: Path, size: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path, data = sample_file(tmp_path, size)
+    real_read = os.read
+    short = [True]
+
+    def short_first_read(fd: int, n: int) -> bytes:  # a file system may give a short read
+        if short[0] and n > 1:
+            short[0] = False
+            return real_read(fd, n // 2)
+        return real_read(fd, n)
+
+    monkeypatch.setattr(corral.digest.os, "read", short_first_read)
+    digests, held = digest_file(path, size=size)
+    assert digests.sha256 == hashlib.sha256(data).hexdigest()
+    assert held == (data if size <= WHOLE_READ_LIMIT else None)
+
+
 @pytest.mark.parametrize(
     ("seen", "now"),
-    [(0, 0), (5, 5), (5, 0), (5, 3), (5, 9), (3, 3 * 1024 * 1024), (2 * _CHUNK, _CHUNK + 7)],
+    [
+        (5, 0),
+        (5, 3),
+        (5, 9),
+        (3, 3 * 1024 * 1024),
+        (WHOLE_READ_LIMIT + 1, WHOLE_READ_LIMIT + 7),
+        (WHOLE_READ_LIMIT + 9, WHOLE_READ_LIMIT + 1),
+        (2 * _CHUNK, _CHUNK + 7),
+    ],
 )
-def test_digest_file_reads_what_the_file_holds_whatever_size_the_scan_saw(
+def test_digest_file_refuses_a_file_whose_size_is_not_what_the_scan_saw(
     tmp_path: Path, seen: int, now: int
 ) -> None:
     # ``seen``: the size handed in (from the scan); ``now``: what the file holds when
-    # it is read, after it grew or shrank meanwhile.
-    path, data = sample_file(tmp_path, now)
-    digests, held = digest_file(path, size=seen)
-    assert digests.sha256 == hashlib.sha256(data).hexdigest()
-    assert held == data
+    # it is read, after it grew or shrank meanwhile: its digest would go with a size and
+    # a name that describe other bytes.
+    path, _data = sample_file(tmp_path, now)
+    with pytest.raises(ChangedWhileRead) as caught:
+        digest_file(path, size=seen)
+    assert (caught.value.source, caught.value.scanned, caught.value.read) == (path, seen, now)
+    problem = caught.value.problem("img/a.bin")
+    assert (problem.code, problem.path, problem.logical_path) == (
+        "changed-during-build",
+        path,
+        "img/a.bin",
+    )
+    assert f"{seen} bytes when the sources were scanned, {now} when it was read" in problem.message
+    assert problem.hint == "run again once whatever is writing the file has finished"
 
 
 def test_digest_file_given_a_size_takes_no_stat(
@@ -225,3 +266,106 @@ def test_a_big_file_rewritten_between_hashing_and_copying_is_never_published(
     if options["hash"]:
         md5 = hashlib.md5(new, usedforsecurity=False).hexdigest()[:12]
         assert published[f"img/photo.{md5}.png"] == new
+
+
+def _changing(
+    monkeypatch: pytest.MonkeyPatch, name: str, change: Callable[[Path], None], *, when: str
+) -> None:
+    """Let ``change`` rewrite the source file ``name`` once: after the scan, right before
+    the read that hashes it (``when="before"``), or right after it (``"after"``: a run
+    that fingerprints reads a stylesheet a second time, to find its references)."""
+    real = corral.build.stage.digest_file
+    pending = [True]
+
+    def hashing(path: str, **kwargs: object) -> object:
+        go = pending[0] and path.endswith(name)
+        if go and when == "before":
+            pending[0] = False
+            change(Path(path))
+        result = real(path, **kwargs)  # type: ignore[arg-type]
+        if go and when == "after":
+            pending[0] = False
+            change(Path(path))
+        return result
+
+    monkeypatch.setattr(corral.build.stage, "digest_file", hashing)
+
+
+def _grow(path: Path) -> None:
+    with path.open("ab") as fh:
+        fh.write(b"/* still being written */\n" * 8)
+
+
+def _shrink(path: Path) -> None:
+    with path.open("r+b") as fh:
+        fh.truncate(path.stat().st_size // 2)
+
+
+@pytest.mark.parametrize(
+    ("big", "when", "change", "options"),
+    [
+        # The compression stage read the staged copy and named its temporary file.
+        (False, "before", _grow, {"hash": False, "compress": True}),
+        (True, "before", _grow, {"hash": False, "compress": True}),  # streamed (> the limit)
+        (True, "before", _shrink, {"hash": True, "compress": True}),
+        # Published with a digest of other bytes than its size and name said, exit 0.
+        (False, "before", _shrink, {"hash": False, "compress": False}),
+        (False, "before", _grow, {"hash": True, "compress": False}),
+        # The second read (references) saw other bytes than the first: the manifest gave
+        # the hashed copy the size of the one and the digest and bytes of the other.
+        (False, "after", _grow, {"hash": True, "compress": False}),
+        (False, "after", _grow, {"hash": True, "compress": True}),
+    ],
+)
+def test_a_source_changing_size_during_a_run_is_named_and_nothing_is_published(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    big: bool,
+    when: str,
+    change: Callable[[Path], None],
+    options: dict[str, bool],
+) -> None:
+    monkeypatch.setattr(corral.digest, "WHOLE_READ_LIMIT", 1024)
+    write_tree(tmp_path / "assets", {"css/app.css": "a{color:red}\n", "b.css": "b{}"})
+    config = config_for(tmp_path, "assets", **options)
+    collect(config)
+    root = tmp_path / "static_root"
+    before = snapshot(root, scratch=False)
+    source = tmp_path / "assets/css/app.css"
+    source.write_text("a{color:blue}\n" * (200 if big else 3), encoding="utf-8")
+    _changing(monkeypatch, "app.css", change, when=when)
+    with pytest.raises(BuildError) as caught:
+        collect(config)
+    [problem] = caught.value.problems
+    assert (problem.code, problem.path, problem.logical_path) == (
+        "changed-during-build",
+        str(source),  # the source, never a temporary file of corral's
+        "css/app.css",
+    )
+    assert problem.hint == "run again once whatever is writing the file has finished"
+    assert snapshot(root, scratch=False) == before  # the previous release, whole
+    assert os.listdir(state_path(root) / "tmp") == []
+    monkeypatch.setattr(corral.build.stage, "digest_file", digest_file)
+    collect(config)  # once the file is stable, it is published as it now is
+    published = served_files(root)
+    assert published["css/app.css"] == source.read_bytes()
+    if options["hash"]:
+        entry = json.loads(published["corral-manifest.json"])["files"]["css/app.css"]
+        assert published[entry["hashed"]] == source.read_bytes()
+        assert entry["size"] == source.stat().st_size
+        assert entry["sha256"] == hashlib.sha256(source.read_bytes()).hexdigest()
+
+
+def test_the_command_line_names_a_source_changing_size_and_exits_1(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_tree(tmp_path / "assets", {"css/app.css": "a{color:red}\n"})
+    monkeypatch.chdir(tmp_path)
+    _changing(monkeypatch, "app.css", _grow, when="before")
+    status = main(["collect", "--root", "static_root", "--source", "assets", "--no-compress"])
+    err = capsys.readouterr().err
+    assert status == 1
+    assert str(tmp_path / "assets/css/app.css") in err
+    assert "changed while corral was reading it" in err and "run again once" in err
+    assert "Traceback" not in err and ".corral/tmp" not in err
+    assert not (tmp_path / "static_root").exists() or served_files(tmp_path / "static_root") == {}

@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,7 +17,8 @@ import corral.fingerprint.engine
 import corral.fork
 import corral.state
 import corral.workers
-from corral import Config, collect
+from corral import BuildError, Config, collect
+from corral.digest import Digests
 from corral.fingerprint import FileFacts, FingerprintOptions
 from corral.fingerprint.scan import Found, find
 from corral.workers import WorkerPool
@@ -249,6 +251,39 @@ def test_a_file_no_worker_could_stage_is_staged_by_the_main_process(
     assert not list((state_path(there.root) / "tmp").iterdir())  # no half-staged leftovers
 
 
+def test_a_file_changing_size_as_a_worker_reads_it_is_named_by_the_main_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The worker that finds a size other than the scan's leaves the file to the main
+    # process, which reads it again and reports it: named, nothing published.
+    write_tree(tmp_path / "assets", {**TREE, **MANY})
+    real_digest = corral.workers.digest_file
+
+    def growing(path: str, **kwargs: Any) -> tuple[Digests, bytes | None]:
+        if path.endswith("icons/007.svg"):
+            with open(path, "ab") as fh:
+                fh.write(b"<!-- more -->\n")
+        return real_digest(path, **kwargs)
+
+    monkeypatch.setattr(corral.workers, "MIN_STAGE_FILES", 0)
+    monkeypatch.setattr(corral.workers, "digest_file", growing)
+    used = _count_pools(monkeypatch)
+    config = hashing_config(tmp_path)
+    with pytest.raises(BuildError) as caught:
+        collect(config)
+    if (os.cpu_count() or 1) > 1 and corral.fork.usable():
+        assert used, "the pool was not used"
+    [problem] = caught.value.problems
+    assert (problem.code, problem.path) == (
+        "changed-during-build",
+        str(tmp_path / "assets/icons/007.svg"),
+    )
+    assert not config.root.exists() or served_files(config.root) == {}
+    monkeypatch.setattr(corral.workers, "digest_file", real_digest)
+    collect(config)
+    assert served_files(config.root)["icons/007.svg"].endswith(b"<!-- more -->\n")
+
+
 def _die_staging(task: object, sri: object, mode: object) -> list[object]:
     os._exit(3)
 
@@ -385,7 +420,10 @@ def test_staging_workers_find_what_the_main_process_finds(tmp_path: Path, worker
     pool = WorkerPool(TREE.keys(), options, workers=workers)
     try:
         pool.stage(
-            ((name, str(base / name), str(out / name), 10) for name in TREE),
+            (
+                (name, str(base / name), str(out / name), (base / name).stat().st_size)
+                for name in TREE
+            ),
             sri="sha256",
             mode=None,
         )

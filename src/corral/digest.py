@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 from typing import NamedTuple
 
+from corral.guards import ChangedWhileRead
+
 __all__ = ["SRI_ALGORITHMS", "WHOLE_READ_LIMIT", "Digests", "digest_file", "sri_value"]
 
 #: Files up to this size are read in one call and hashed in memory; larger ones stream.
@@ -46,8 +48,8 @@ def digest_file(
     an unchanged file again. A ``sha256`` integrity is the content digest itself: it
     costs nothing more.
 
-    ``size`` is the size the scan saw, which spares a ``stat``; whatever the file holds
-    when it is read is what is hashed and returned, also if it has changed since.
+    ``size`` is the size the scan saw, which spares a ``stat``; a file that holds another
+    number of bytes when it is read raises :class:`ChangedWhileRead` (it is being written).
     """
     # Imported here (cached after the first call): a no-change run reads no file.
     import hashlib  # noqa: PLC0415
@@ -65,21 +67,26 @@ def digest_file(
         if size <= WHOLE_READ_LIMIT:
             data = os.read(fd, size + 1)
             if len(data) != size:
-                # It has grown or shrunk since its size was taken (or the file system
-                # gave a short read): read on to the end. Exactly ``size`` bytes, the
-                # usual case, needs no second read to find the end.
+                # A short read, or the file has grown or shrunk since its size was taken:
+                # read on to the end. Exactly ``size`` bytes, the usual case, needs no
+                # second read to find the end.
                 parts = [data]
                 while parts[-1]:
                     parts.append(os.read(fd, _CHUNK))
                 data = b"".join(parts)
+            read = len(data)
             for hasher in hashers:
                 hasher.update(data)
         else:
+            read = 0
             while chunk := os.read(fd, _CHUNK):
+                read += len(chunk)
                 for hasher in hashers:
                     hasher.update(chunk)
     finally:
         os.close(fd)
+    if read != size:  # its name, digest and size would describe different bytes
+        raise ChangedWhileRead(path, size, read)
     if sri is None:
         return Digests(hashers[0].hexdigest()), data
     integrity = sri_value(sri, (hashers[2] if sri != "sha256" else hashers[0]).digest())

@@ -20,6 +20,7 @@ from corral.errors import Problem
 __all__ = [
     "VCS_DIRS",
     "ChangedWhileCopied",
+    "ChangedWhileRead",
     "copy_new",
     "empty_directory",
     "entries",
@@ -156,6 +157,29 @@ class ChangedWhileCopied(Exception):
             "its hashed name, digest and integrity value; nothing was published",
             path=self.source,
             logical_path=self.relpath,
+            hint="run again once whatever is writing the file has finished",
+        )
+
+
+class ChangedWhileRead(Exception):
+    """A source held a different number of bytes when it was read than when the sources
+    were scanned: something is still writing it. Nothing may be published."""
+
+    def __init__(self, source: str, scanned: int, read: int, logical: str | None = None) -> None:
+        super().__init__(source)
+        self.source = source
+        self.scanned = scanned
+        self.read = read
+        self.logical = logical
+
+    def problem(self, logical: str | None = None) -> Problem:
+        return Problem(
+            "changed-during-build",
+            f"this file changed while corral was reading it ({self.scanned} bytes when the "
+            f"sources were scanned, {self.read} when it was read): something is still "
+            "writing it; nothing was published",
+            path=self.source,
+            logical_path=logical or self.logical,
             hint="run again once whatever is writing the file has finished",
         )
 

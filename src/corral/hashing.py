@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from corral.config import Config
 from corral.digest import Digests
 from corral.errors import BuildError, Problem
-from corral.guards import ChangedWhileCopied
+from corral.guards import ChangedWhileCopied, ChangedWhileRead
 from corral.loadpath import LoadPath
 from corral.state import State
 from corral.targets.base import Staged, Target
@@ -131,8 +131,12 @@ def hash_stage(
     files = _Facts(loadpath, digests, read_digests, FileFacts)
 
     def read(logical: str) -> bytes:
-        with open(loadpath.files[logical].path, "rb") as fh:
-            return fh.read()
+        found = loadpath.files[logical]
+        with open(found.path, "rb") as fh:
+            data = fh.read()
+        if len(data) != found.size:  # the record would pair one read's digest with another's size
+            raise ChangedWhileRead(found.path, found.size, len(data), logical)
+        return data
 
     targets = state.targets
     staged_now: list[Staged] = []
@@ -159,6 +163,8 @@ def hash_stage(
         result = fingerprint(
             files, read, previous, options, found, unchanged=unchanged, made=made, sink=sink
         )
+    except ChangedWhileRead as exc:
+        raise BuildError([exc.problem()]) from None
     except OSError as exc:
         raise BuildError(
             [

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from corral.digest import Digests, digest_file
 from corral.fork import die_with
-from corral.guards import write_new
+from corral.guards import ChangedWhileRead, write_new
 
 if TYPE_CHECKING:
     from concurrent.futures import Future, ProcessPoolExecutor
@@ -107,7 +107,7 @@ def _stage_task(
             if data is None:
                 continue  # too big to hold: left to the main process (it streams it)
             identity = write_new(tmp, data, mode)
-        except OSError:
+        except (OSError, ChangedWhileRead):
             with contextlib.suppress(OSError):
                 os.unlink(tmp)  # the main process stages it elsewhere, or reports why not
             continue

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from corral.build.plan import Inputs, Plan
 from corral.digest import Digests, digest_file
 from corral.errors import BuildError, Problem
-from corral.guards import ChangedWhileCopied
+from corral.guards import ChangedWhileCopied, ChangedWhileRead
 from corral.loadpath import SourceFile
 from corral.state import settled
 from corral.targets.base import Staged
@@ -154,6 +154,8 @@ def _examiner(inputs: Inputs) -> Callable[[SourceFile, str], Examined]:
             digests, data = digest_file(found.path, sri=sri, size=found.size)
         except OSError as exc:
             return found, "problem", None, None, read_problem(exc, found)
+        except ChangedWhileRead as exc:
+            return found, "problem", None, None, exc.problem(found.logical)
         digest = digests.sha256
         why = "changed" if reason == "suspect" else reason
         old = state.sources.get(found.logical)
