@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 
@@ -7,7 +8,7 @@ import pytest
 
 from corral import BuildError, collect
 from corral.build import load_sources
-from corral.loadpath import IgnoreRules, scan
+from corral.loadpath import IgnoreRules, _stat_problem, name_clashes, scan
 from corral.sources import ResolvedSource
 
 from .conftest import config_for, write_tree
@@ -218,3 +219,158 @@ def test_names_alike_but_for_case_or_normalisation_are_warned_about(tmp_path: Pa
     assert "'Logo.png', 'logo.png'" in clashes[0] or "'Logo.png', 'logo.png'" in clashes[1]
     again = collect(config_for(tmp_path, "assets"))  # nothing new: not said again
     assert [w for w in again.warnings if w.code == "name-clash"] == []
+
+
+# --- what the mutation run of loadpath.py found unguarded (docs/testing.md) --------------
+
+
+def test_a_listed_source_reports_every_bad_entry_and_still_scans_the_rest(
+    tmp_path: Path,
+) -> None:
+    # A Django finder lists its files; one bad or ignored entry must neither hide the
+    # entries after it nor the other problems.
+    files = write_tree(tmp_path / "found", {"a.css": "a", "z.css": "z"})
+    os.mkfifo(files / "pipe.css")
+    (files / "env.txt").symlink_to("/proc/self/environ")
+    entries = [
+        ("old.css~", files / "a.css"),  # ignored
+        ("gone.css", files / "gone.css"),  # missing
+        ("a.css", files / "a.css"),
+        ("pipe.css", files / "pipe.css"),  # not a regular file
+        ("env.txt", files / "env.txt"),  # a kernel pseudo-file
+        ("z.css", files / "z.css"),
+    ]
+    first = ResolvedSource(0, write_tree(tmp_path / "dir", {"d.css": "d"}), "", "dir")
+    listed = ResolvedSource(1, files, "", "finder x", tuple((k, str(p)) for k, p in entries))
+    loadpath = scan([first, listed], IgnoreRules(("*~",)))
+    assert {k: (f.path, f.source) for k, f in loadpath.files.items()} == {
+        "d.css": (str(tmp_path / "dir/d.css"), 0),
+        "a.css": (str(files / "a.css"), 1),
+        "z.css": (str(files / "z.css"), 1),
+    }
+    assert [(p.code, p.path, p.logical_path, p.hint) for p in loadpath.problems] == [
+        (
+            "os-error",
+            str(files / "gone.css"),
+            "gone.css",
+            "make it readable by this user, or add an ignore pattern for it",
+        ),
+        (
+            "not-a-file",
+            str(files / "pipe.css"),
+            "pipe.css",
+            "fix what finder x lists, or add an ignore pattern for it",
+        ),
+        (
+            "not-a-file",
+            str(files / "env.txt"),
+            "env.txt",
+            "remove the link, or add an ignore pattern for it",
+        ),
+    ]
+    gone, pipe, env = (p.message for p in loadpath.problems)
+    assert gone.startswith("can't read file information: No such file or directory")
+    assert pipe == "not a regular file"
+    assert env.startswith("a link to /proc/") and env.endswith(
+        "a kernel pseudo-file, not content: never read"
+    )
+
+
+@pytest.mark.parametrize(
+    ("pattern", "logical", "ignored"),
+    [
+        ("js/skip.js", "v/js/skip.js", True),  # a path relative to the source
+        ("js/skip.js", "v/js/keep.js", False),
+        ("v/lib", "v/lib/x.js", True),  # a path naming the logical directory
+        ("lib", "v/lib/x.js", True),  # a directory's name on the way
+        ("build/", "v/build/x.js", True),  # directories only: a directory on the way
+        ("build/", "v/js/build", False),  # ... never a file of that name
+        (".*", "v/css/.hidden.css", True),  # a name at any depth
+        (".*", "v/.cache/x.css", True),
+        ("x.css", "v/css/x.css.map", False),
+    ],
+)
+def test_ignore_rules_apply_to_a_listed_source_with_a_prefix(
+    tmp_path: Path, pattern: str, logical: str, ignored: bool
+) -> None:
+    path = write_tree(tmp_path / "f", {"one": "1"}) / "one"
+    listed = ResolvedSource(0, tmp_path / "f", "v", "finder", ((logical, str(path)),))
+    files = scan([listed], IgnoreRules((pattern,))).files
+    assert (logical not in files) is ignored
+
+
+def test_link_problems_name_the_link_its_logical_path_and_what_to_do(tmp_path: Path) -> None:
+    src = write_tree(tmp_path / "src", {"ok.css": "x"})
+    (src / "self.css").symlink_to(src / "self.css")
+    (src / "gone.css").symlink_to(src / "nowhere.css")
+    (src / "env.txt").symlink_to("/proc/self/environ")
+    problems = load_sources(config_for(tmp_path, "src=src")).problems
+    found = sorted((p.code, p.path, p.logical_path, p.message, p.hint) for p in problems)
+    fix = "fix or remove the link, or add an ignore pattern for it"
+    assert found == [
+        (
+            "broken-symlink",
+            str(src / "gone.css"),
+            "src/gone.css",
+            f"broken symbolic link (points to {str(src / 'nowhere.css')!r}, which does not exist)",
+            fix,
+        ),
+        (
+            "not-a-file",
+            str(src / "env.txt"),
+            "src/env.txt",
+            f"a link to {os.path.realpath('/proc/self/environ')}, a kernel pseudo-file, "
+            "not content: never read",
+            "remove the link, or add an ignore pattern for it",
+        ),
+        (
+            "symlink-loop",
+            str(src / "self.css"),
+            "src/self.css",
+            "symbolic link loop: the link resolves to itself",
+            fix,
+        ),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("error", "code"),
+    [(errno.EACCES, "unreadable"), (errno.EPERM, "unreadable"), (errno.EIO, "os-error")],
+)
+def test_a_file_that_cannot_be_examined_is_a_problem_of_its_own_kind(error: int, code: str) -> None:
+    # Root reads everything, so the suite's real permission tests run corral without
+    # that privilege in a subprocess; this is the mapping they rely on, in process.
+    problem = _stat_problem(OSError(error, os.strerror(error)), "/s/a.css", "a.css")
+    assert (problem.code, problem.path, problem.logical_path) == (code, "/s/a.css", "a.css")
+    assert problem.message == f"can't read file information: {os.strerror(error)}"
+    assert problem.hint == "make it readable by this user, or add an ignore pattern for it"
+    bare = _stat_problem(OSError(error, ""), "/s/a.css", "a.css")
+    assert bare.message.startswith("can't read file information: [Errno")
+
+
+def test_a_conflict_is_reported_as_json_with_its_winner_and_every_shadowed_file(
+    project: Path,
+) -> None:
+    [conflict] = load_sources(config_for(project, "assets", "vendor")).conflicts
+    assert conflict.to_dict() == {
+        "logical_path": "css/app.css",
+        "winner": str(project / "assets/css/app.css"),
+        "shadowed": [str(project / "vendor/css/app.css")],
+    }
+
+
+def test_a_name_clash_names_the_first_file_and_what_to_do(tmp_path: Path) -> None:
+    write_tree(tmp_path / "assets", {"Logo.png": b"1", "logo.png": b"2", "a.css": "a"})
+    loadpath = load_sources(config_for(tmp_path, "assets"))
+    [clash] = name_clashes(loadpath.files)
+    assert (clash.code, clash.path, clash.logical_path) == (
+        "name-clash",
+        str(tmp_path / "assets/Logo.png"),
+        "Logo.png",
+    )
+    assert clash.message == (
+        "these paths differ only in letter case or Unicode normalisation: 'Logo.png', 'logo.png'"
+    )
+    assert clash.hint == (
+        "rename one: on a case-insensitive or normalising file system one replaces the other"
+    )
