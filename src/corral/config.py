@@ -429,9 +429,7 @@ def _load(config_file: Path | None, cwd: Path, overrides: dict[str, Any]) -> Con
         project_root=base,
         origin=origin,
     )
-    # Nested tables, checked now (when set), before a run creates anything.
-    if isinstance(compress, Mapping) and compress:
-        config.compression_options()
+    # Nested tables (compress: by Config itself), checked before a run creates anything.
     if config.missing or config.accept_missing or config.passthrough is not None:
         config.fingerprint_options()
     return config
