@@ -12,14 +12,23 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from corral.targets.release import LocalObject
 from corral.targets.remote import RemoteState
 from corral.targets.store import Listed
 
-__all__ = ["Plan", "make_plan"]
+__all__ = ["Plan", "Rules", "make_plan"]
 
 _OWN = ".corral/"
+
+
+class Rules(NamedTuple):
+    """How the run was asked to treat the bucket."""
+
+    keep: int | None  # older releases kept (None: all)
+    clear: bool  # prune every key the new release does not list
+    force: bool  # replace (and own) keys corral did not write; with ``clear``, prune them
 
 
 @dataclass(slots=True)
@@ -43,11 +52,9 @@ def make_plan(
     objects: Sequence[LocalObject],
     state: RemoteState,
     listed: Mapping[str, Listed],
-    *,
-    keep: int | None,
-    clear: bool,
-    force: bool,
+    rules: Rules,
 ) -> Plan:
+    keep, clear, force = rules
     plan = Plan()
     desired = {o.relative for o in objects}
     for obj in objects:

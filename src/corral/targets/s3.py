@@ -26,11 +26,11 @@ from typing import TYPE_CHECKING
 
 from corral.targets.lease import acquire
 from corral.targets.location import S3Location, S3Options, build_dir
-from corral.targets.plan import Plan, make_plan
+from corral.targets.plan import Plan, Rules, make_plan
 from corral.targets.release import read_release
 from corral.targets.remote import ObjectRecord, RemoteState, load_state, save_state
 from corral.targets.store import Listed, ObjectStore
-from corral.targets.upload import upload_all
+from corral.targets.upload import Bucket, Pacing, upload_all
 
 if TYPE_CHECKING:
     from corral.config import Config
@@ -186,7 +186,7 @@ def publish_release(
         if relative is not None:
             listed[relative] = item
     state = load_state(store, location, cache)
-    plan = make_plan(objects, state, listed, keep=config.keep, clear=clear, force=force)
+    plan = make_plan(objects, state, listed, Rules(config.keep, clear, force))
     report.timings["plan"] = time.perf_counter() - clock
     report.upload = [o.relative for o in plan.upload]
     report.unchanged = [o.relative for o in plan.unchanged]
@@ -251,13 +251,14 @@ def _write(
         state.pending |= {o.relative for o in plan.upload}
         checkpoint()
     sent = upload_all(
-        store,
-        location,
+        Bucket(store, location),
         plan.upload,
         state,
-        concurrency=options.concurrency,
-        checkpoint=checkpoint,
-        progress=(lambda done, total: progress("upload", done, total)) if progress else None,
+        Pacing(
+            options.concurrency,
+            checkpoint,
+            (lambda done, total: progress("upload", done, total)) if progress else None,
+        ),
     )
     desired = {o.relative for o in plan.upload} | {o.relative for o in plan.unchanged}
     if plan.new_release:

@@ -15,33 +15,43 @@ import contextlib
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import NamedTuple
 
 from corral.targets.location import S3Location
 from corral.targets.release import LocalObject
 from corral.targets.remote import ObjectRecord, RemoteState
 from corral.targets.store import ObjectStore
 
-__all__ = ["CHECKPOINT_SECONDS", "upload_all"]
+__all__ = ["CHECKPOINT_SECONDS", "Bucket", "Pacing", "upload_all"]
 
 CHECKPOINT_SECONDS = 10.0
 
 
+class Bucket(NamedTuple):
+    """Where the objects go: the store and the prefix's location in it."""
+
+    store: ObjectStore
+    location: S3Location
+
+
+class Pacing(NamedTuple):
+    """How the uploads run: threads, the state's checkpoint, the progress callback."""
+
+    concurrency: int
+    checkpoint: Callable[[], None]
+    progress: Callable[[int, int], None] | None = None
+
+
 def upload_all(
-    store: ObjectStore,
-    location: S3Location,
-    uploads: Sequence[LocalObject],
-    state: RemoteState,
-    *,
-    concurrency: int,
-    checkpoint: Callable[[], None],
-    progress: Callable[[int, int], None] | None = None,
+    bucket: Bucket, uploads: Sequence[LocalObject], state: RemoteState, pacing: Pacing
 ) -> int:
     """Upload every object (in phase order); return the bytes sent."""
-    counter = _Counter(len(uploads), progress, checkpoint)
+    checkpoint = pacing.checkpoint
+    counter = _Counter(len(uploads), pacing.progress, checkpoint)
     phases = sorted({o.phase for o in uploads})
     for phase in phases:
         batch = [o for o in uploads if o.phase == phase]
-        failure = _phase(store, location, batch, state, concurrency, counter)
+        failure = _phase(bucket, batch, state, pacing.concurrency, counter)
         if failure is not None:
             with contextlib.suppress(Exception):  # the upload's error is the one to report
                 checkpoint()  # record what made it, so the next run does not send it again
@@ -79,14 +89,14 @@ class _Counter:
 
 
 def _phase(
-    store: ObjectStore,
-    location: S3Location,
+    bucket: Bucket,
     batch: Sequence[LocalObject],
     state: RemoteState,
     concurrency: int,
     counter: _Counter,
 ) -> BaseException | None:
     """Upload one phase; on a failure, finish what is in flight and return the error."""
+    store, location = bucket
     failure: BaseException | None = None
     queue = iter(batch)
     running: dict[Future[str], LocalObject] = {}
