@@ -18,7 +18,6 @@ from it neither lists nor tries to serve what was deleted.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import stat
 from collections.abc import Collection, Mapping
@@ -158,6 +157,8 @@ def prune_retained(
     else:
         del payload["retained"]
     new = jsonio.dumps_sorted(payload)
+    import hashlib  # noqa: PLC0415 - a prune that rewrites the manifest only
+
     digest = hashlib.sha256(new).hexdigest()
     # With the mode it had (clean does not know the configured mode).
     state.targets[CORRAL_MANIFEST] = target.rewrite(CORRAL_MANIFEST, new, digest, mode)

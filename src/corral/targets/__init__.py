@@ -29,6 +29,18 @@ uploads what the bucket lacks. Each module does one job:
 
 from __future__ import annotations
 
-from corral.targets.location import S3Location, S3Options, is_remote
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from corral.targets.location import S3Location, S3Options, is_remote
 
 __all__ = ["S3Location", "S3Options", "is_remote"]
+
+
+def __getattr__(name: str) -> Any:
+    # Loaded on first use: a local run imports corral.targets.local, not the S3 code.
+    if name in __all__:
+        from corral.targets import location  # noqa: PLC0415
+
+        return getattr(location, name)
+    raise AttributeError(f"module 'corral.targets' has no attribute {name!r}")
