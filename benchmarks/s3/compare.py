@@ -69,6 +69,13 @@ def main() -> None:
     parser.add_argument(
         "--skip", action="append", default=[], metavar="TOOL:SCENARIO", help="leave a run out"
     )
+    parser.add_argument(
+        "--order",
+        choices=["scenario", "tool"],
+        default="scenario",
+        help="alternate tools within each scenario (default), or run each tool's scenarios "
+        "in a row (its numbers first: for a long benchmark that may be stopped)",
+    )
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     tools = args.tools.split(",")
@@ -91,40 +98,46 @@ def main() -> None:
                 client.create_bucket(Bucket=_bucket(tool))
                 _write_settings(layout, tool, proxy.url)
             files = 0  # logical files: the entries of corral's staticfiles.json, once known
-            for scenario in SCENARIOS:
+            touched = 0
+            for scenario, tool in _order(tools, args.order):
+                if f"{tool}:{scenario}" in args.skip:
+                    continue
+                if scenario == "touch1pct" and (args.order == "tool" or tool == tools[0]):
+                    touched = _touch(layout)  # by tool: the same files again, for each tool
+                proxy.clear()
+                row = _run(tool, layout, work, proxy.url)
+                if not files:
+                    manifest = client.get_object(
+                        Bucket=_bucket("corral"), Key="static/staticfiles.json"
+                    )["Body"]
+                    files = len(json.loads(manifest.read())["paths"])
+                requests = proxy.count()
+                row.update(
+                    scenario=scenario,
+                    tool=tool,
+                    requests=requests,
+                    puts=proxy.count("PUT"),
+                    files=files,
+                    requests_per_file=round(requests / files, 3),
+                )
                 if scenario == "touch1pct":
-                    touched = _touch(layout)
-                for tool in tools:
-                    if f"{tool}:{scenario}" in args.skip:
-                        continue
-                    proxy.clear()
-                    row = _run(tool, layout, work, proxy.url)
-                    if not files:
-                        manifest = client.get_object(
-                            Bucket=_bucket("corral"), Key="static/staticfiles.json"
-                        )["Body"]
-                        files = len(json.loads(manifest.read())["paths"])
-                    requests = proxy.count()
-                    row.update(
-                        scenario=scenario,
-                        tool=tool,
-                        requests=requests,
-                        puts=proxy.count("PUT"),
-                        files=files,
-                        requests_per_file=round(requests / files, 3),
-                    )
-                    if scenario == "touch1pct":
-                        row["touched"] = touched
-                    rows.append(row)
-                    print(json.dumps(row), flush=True)
-                    if args.json:  # after each run: a long benchmark's rows survive a stop
-                        _save(args, rows)
+                    row["touched"] = touched
+                rows.append(row)
+                print(json.dumps(row), flush=True)
+                if args.json:  # after each run: a long benchmark's rows survive a stop
+                    _save(args, rows)
     finally:
         moto.terminate()
         moto.wait(10)
         shutil.rmtree(work, ignore_errors=True)
     if args.json:
         _save(args, rows)
+
+
+def _order(tools: list[str], order: str) -> list[tuple[str, str]]:
+    if order == "tool":
+        return [(scenario, tool) for tool in tools for scenario in SCENARIOS]
+    return [(scenario, tool) for scenario in SCENARIOS for tool in tools]
 
 
 def _save(args: argparse.Namespace, rows: list[dict[str, Any]]) -> None:
