@@ -14,6 +14,7 @@ import pytest
 
 from corral.cli import main
 from corral.errors import BuildError, ConfigError, LockError, TargetError
+from corral.targets.location import build_dir
 from corral.targets.remote import STATE_KEY
 from tests.targets.conftest import BUCKET
 from tests.targets.faultproxy import Fault, FaultProxy, is_list
@@ -83,7 +84,7 @@ def test_upload_order_assets_then_plain_names_then_manifests_then_state(
     assert puts[-1].endswith(STATE_KEY) and len(puts) - 1 > last_manifest
 
 
-def test_no_change_run_is_one_list_and_one_request_and_writes_nothing(
+def test_no_change_run_is_one_conditional_get_and_writes_nothing(
     tmp_path: Path, s3: Any, proxy: FaultProxy
 ) -> None:
     config = config_for(make_project(tmp_path), proxy.url)
@@ -92,12 +93,46 @@ def test_no_change_run_is_one_list_and_one_request_and_writes_nothing(
     report = run(config)
     assert not report.upload and not report.published and not report.pruned
     assert len(report.unchanged) == len(first.upload)
+    # the state is unchanged since this machine wrote it (304) and this machine LISTed the
+    # prefix less than s3.list_every ago: the state is trusted, nothing else is asked
+    assert [(s.method, s.key, s.status) for s in proxy.log] == [
+        ("GET", f"{PREFIX}/{STATE_KEY}", 304)
+    ]
+
+
+def test_with_list_every_0_a_no_change_run_lists_and_repairs_a_deleted_object(
+    tmp_path: Path, s3: Any, proxy: FaultProxy
+) -> None:
+    config = config_for(make_project(tmp_path), proxy.url, list_every=0)
+    run(config)
+    hashed = _manifest(s3)["css/base.css"]["hashed"]
+    proxy.clear()
+    report = run(config)
+    assert not report.upload and not report.published
     other = [s for s in proxy.log if not is_list(s.method, s.path, s.query)]
-    # the contract: at most 3 requests besides the LIST; in practice one GET of the state,
-    # unchanged since this machine wrote it (a retry on a loaded machine may add one)
+    assert any(is_list(s.method, s.path, s.query) for s in proxy.log)
+    # the contract: at most 3 requests besides the LIST; in practice one GET of the state
+    # (a retry on a loaded machine may add one)
     assert len(other) <= 3 and {s.key for s in other} == {f"{PREFIX}/{STATE_KEY}"}, other
-    assert 304 in [s.status for s in other]
     assert proxy.count("PUT") == proxy.count("POST") == proxy.count("DELETE") == 0
+    s3.delete_object(Bucket=BUCKET, Key=f"{PREFIX}/{hashed}")  # by hand, behind corral's back
+    repaired = run(config)
+    assert hashed in repaired.upload and check_manifest_objects(s3) > 0
+
+
+def test_a_trusted_state_is_checked_by_a_list_once_list_every_has_passed(
+    tmp_path: Path, s3: Any, proxy: FaultProxy
+) -> None:
+    config = config_for(make_project(tmp_path), proxy.url)
+    run(config)
+    hashed = _manifest(s3)["css/base.css"]["hashed"]
+    s3.delete_object(Bucket=BUCKET, Key=f"{PREFIX}/{hashed}")
+    assert not run(config).upload  # trusted: within list_every of the last LIST
+    listed_at = build_dir(TARGET) / "listed-at"
+    old = time.time() - 86400 - 5
+    os.utime(listed_at, (old, old))
+    assert hashed in run(config).upload  # a day later: LISTed, found missing, uploaded
+    assert check_manifest_objects(s3) > 0
 
 
 def test_no_change_from_another_machine_reads_the_state_once(

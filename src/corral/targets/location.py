@@ -108,6 +108,10 @@ class S3Options:
     max_attempts: int = 6
     #: Seconds a run's lease on the prefix lasts without renewal (a killed run's lease expires).
     lease_seconds: int = 600
+    #: Seconds between full LISTs of the prefix when nothing changed: within them, a run on
+    #: the machine that last wrote (or read) the state, finding it unchanged (a 304), trusts
+    #: it and LISTs nothing; 0 LISTs on every run. A run with anything to do always LISTs.
+    list_every: int = 86400
     #: Per-request timeouts, seconds.
     connect_timeout: float = 10.0
     read_timeout: float = 60.0
@@ -128,6 +132,12 @@ class S3Options:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"'s3.{name}' must be a whole number, 1 or more; found {value!r}")
+        if isinstance(self.list_every, bool) or not isinstance(self.list_every, int):
+            raise ValueError(
+                f"'s3.list_every' must be a whole number of seconds; found {self.list_every!r}"
+            )
+        if self.list_every < 0:
+            raise ValueError("'s3.list_every' must be 0 or more")
         if self.part_size < 5 * 1024 * 1024:
             raise ValueError("'s3.part_size' must be at least 5 MiB (S3's smallest part)")
         if self.in_place is not None and self.in_place not in _ENCODINGS:

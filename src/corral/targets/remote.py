@@ -65,6 +65,9 @@ class RemoteState:
     objects: dict[str, ObjectRecord] = field(default_factory=dict)
     pending: set[str] = field(default_factory=set)
     etag: str | None = None  # of the state object as read; None when there was none
+    #: Read from the copy next to the build after a 304: this machine wrote or read it
+    #: last, and nobody has changed it since.
+    cached: bool = False
 
     def encode(self) -> bytes:
         data = {
@@ -113,7 +116,9 @@ def load_state(store: ObjectStore, location: S3Location, cache: Path) -> RemoteS
     if fetched is None:
         return RemoteState()
     if fetched.not_modified and cached_body is not None:
-        return RemoteState.decode(cached_body, cached_etag, where)
+        state = RemoteState.decode(cached_body, cached_etag, where)
+        state.cached = True
+        return state
     state = RemoteState.decode(fetched.body, fetched.etag, where)
     _write_cache(cache, fetched.etag, fetched.body)
     return state

@@ -2,11 +2,13 @@
 
 1. Build the release with the local pipeline into the target's private build directory
    (hashed names, rewritten references, variants, manifests).
-2. Read corral's state object (a conditional GET) and LIST the prefix once — before
-   anything is written, so wrong credentials, a missing bucket, a refused LIST or an
-   endpoint that is not S3 fail the run with nothing changed.
+2. Read corral's state object (a conditional GET). When this machine has its current
+   version (a 304) and LISTed the prefix less than ``s3.list_every`` ago, and the state
+   says there is nothing to do, stop: a no-change run is that one request. Otherwise LIST
+   the prefix once — all before anything is written, so wrong credentials, a missing
+   bucket, a refused LIST or an endpoint that is not S3 fail the run with nothing changed.
 3. Plan: upload / unchanged / to prune (a dry run stops here). Nothing to do: stop, having
-   written nothing (a no-change run is that GET, often a 304, and the LIST).
+   written nothing (the GET and the LIST).
 4. Check that deleting is allowed (the lease and pruning need it); take the prefix's lease.
 5. Checkpoint the state (claiming the keys about to be written), upload hashed names,
    then other names, then ``staticfiles.json`` and ``corral-manifest.json``.
@@ -27,7 +29,7 @@ from typing import TYPE_CHECKING
 from corral.targets.lease import acquire
 from corral.targets.location import S3Location, S3Options, build_dir
 from corral.targets.plan import Plan, Rules, make_plan
-from corral.targets.release import read_release
+from corral.targets.release import LocalObject, read_release
 from corral.targets.remote import ObjectRecord, RemoteState, load_state, save_state
 from corral.targets.store import Listed, ObjectStore
 from corral.targets.upload import Bucket, Pacing, upload_all
@@ -42,6 +44,7 @@ __all__ = ["RemoteReport", "publish", "publish_release", "target_url"]
 
 _KEEP_RECORDS = 50  # release records the state keeps when nothing is pruned
 _CORRAL_MANIFEST = "corral-manifest.json"
+_LISTED_AT = "listed-at"  # touched after each full LIST of the prefix
 
 
 @dataclass(slots=True)
@@ -180,13 +183,16 @@ def publish_release(
     report.timings["read"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
-    listed: dict[str, Listed] = {}
-    for item in store.list(location.list_prefix):
-        relative = location.relative(item.key)
-        if relative is not None:
-            listed[relative] = item
     state = load_state(store, location, cache)
-    plan = make_plan(objects, state, listed, Rules(config.keep, clear, force))
+    plan = _trusted_plan(config, state, objects, location, options, work, clear, force)
+    listed: dict[str, Listed] = {}
+    if plan is None:  # verify against the bucket: one paginated LIST
+        for item in store.list(location.list_prefix):
+            relative = location.relative(item.key)
+            if relative is not None:
+                listed[relative] = item
+        (work / _LISTED_AT).touch()
+        plan = make_plan(objects, state, listed, Rules(config.keep, clear, force))
     report.timings["plan"] = time.perf_counter() - clock
     report.upload = [o.relative for o in plan.upload]
     report.unchanged = [o.relative for o in plan.unchanged]
@@ -230,6 +236,35 @@ def publish_release(
         with contextlib.suppress(Exception):  # an unreleased lease expires; the error wins
             lease.release()
     return report
+
+
+def _trusted_plan(
+    config: Config,
+    state: RemoteState,
+    objects: list[LocalObject],
+    location: S3Location,
+    options: S3Options,
+    work: Path,
+    clear: bool,
+    force: bool,
+) -> Plan | None:
+    """The plan from the state alone, when it can be trusted and says there is nothing to do.
+
+    Trusted: this machine has the state's current version (the GET answered 304), and it
+    LISTed the prefix less than ``s3.list_every`` seconds ago; never with ``clear`` or
+    ``force``. Anything to write returns None: the caller LISTs and plans again.
+    """
+    if not (state.cached and options.list_every) or clear or force:
+        return None  # --clear and --force act on what the bucket holds: always LIST
+    try:
+        age = time.time() - (work / _LISTED_AT).stat().st_mtime
+    except OSError:
+        return None
+    if age >= options.list_every:
+        return None
+    assumed = {k: Listed(location.key(k), r.size, r.etag) for k, r in state.objects.items()}
+    plan = make_plan(objects, state, assumed, Rules(config.keep, clear, force))
+    return None if plan.writes or plan.foreign else plan
 
 
 def _write(
