@@ -48,8 +48,10 @@ SEED = 20_260_602
 #: Kill points spread evenly over an uninterrupted run, and more at random instants.
 EVEN_KILLS = 25
 RANDOM_KILLS = 5
-#: At most this many more kills near the renames, if none caught them.
-EXTRA_KILLS = 12
+#: At most this many more kills aimed at a stage of the run that no kill caught.
+EXTRA_KILLS = 20
+#: How far a killed run got, in order (see ``progress``).
+STAGES = ("before any write", "mid-staging", "new files in place", "committed")
 
 #: Runs corral's command line, sending itself a signal just before its N-th call of
 #: ``os.<name>``: ``python -c STOP_AT_CALL NAME N SIGNAL collect ...``.
@@ -293,6 +295,29 @@ def assert_next_run_finishes(
     assert result.ok, [str(p) for p in result.problems]
 
 
+def progress(outcome: Aftermath) -> int:
+    """How far a run got before its kill: an index into ``STAGES``."""
+    if outcome.committed > 1:
+        return 3
+    if outcome.renamed:
+        return 2
+    return 1 if outcome.leftovers else 0
+
+
+def stages_caught(outcome: Aftermath) -> set[int]:
+    """The stages (indexes into ``STAGES``) this outcome proves a kill can land in: what
+    the test asserts at its end."""
+    killed = outcome.status != 0
+    caught: set[int] = set()
+    if killed and outcome.committed == 1:
+        caught.add(1 if outcome.leftovers else 0)
+    if killed and outcome.renamed:
+        caught.add(2)
+    if outcome.committed > 1:
+        caught.add(3)
+    return caught
+
+
 def kill_points(duration: float, rng: random.Random) -> list[float]:
     even = [duration * i / (EVEN_KILLS - 1) for i in range(EVEN_KILLS)]  # 0 % .. 100 %
     return even + [duration * rng.random() for _ in range(RANDOM_KILLS)]
@@ -443,22 +468,21 @@ def test_sigkill_anywhere_in_an_incremental_run_keeps_the_previous_release(
         for delay in kill_points(duration, random.Random(SEED)) + phase_points(duration, typical):
             kill_and_check(delay)
         # Publishing and recording take a few ms each, and run times vary by more than
-        # that (more still on a busy machine). If no kill caught new files in place, or
-        # no run got as far as the commit, aim a few more kills where the first new file
-        # became visible (between the last kill that saw none and the first that did).
+        # that (more still on a busy machine, where the measured runs and the killed ones
+        # differ most). While a stage of the run has been caught by no kill, aim more kills
+        # between the latest one that stopped before it and the earliest that got past it.
         rng = random.Random(SEED + 2)
         for _ in range(EXTRA_KILLS):
-            killed = [o for o in outcomes if o.status != 0]
-            if not any(o.committed > 1 for o in outcomes):
-                latest = max(o.delay for o in outcomes)
-                low, high = latest, latest * 1.3
-            elif not any(o.renamed for o in killed):
-                unseen = max((o.delay for o in killed if not o.renamed), default=0.0)
-                seen = min(o.delay for o in outcomes if o.renamed)
-                low, high = sorted((unseen, seen))
-            else:
+            caught = set().union(*(stages_caught(o) for o in outcomes))
+            missing = [stage for stage in range(len(STAGES)) if stage not in caught]
+            if not missing:
                 break
-            kill_and_check(rng.uniform(low - 0.01, high + 0.01))
+            before = [o.delay for o in outcomes if progress(o) < missing[0]]
+            after = [o.delay for o in outcomes if progress(o) > missing[0]]
+            low = max(before, default=0.0)
+            high = min(after, default=low * 1.3 + 0.05)
+            low, high = sorted((low, high))  # timings on a busy machine need not be monotone
+            kill_and_check(rng.uniform(max(0.0, low - 0.01), high + 0.01))
 
     phases = Counter(o.phase for o in outcomes)
     print(f"\nuninterrupted run: {', '.join(f'{w:.3f}' for w in walls)} s; phases {typical}")
