@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+import corral.loadpath
 from corral import BuildError, collect
 from corral.build import load_sources
 from corral.loadpath import IgnoreRules, _stat_problem, name_clashes, scan
@@ -200,7 +201,11 @@ def test_a_source_reaching_the_target_through_a_link_is_refused(tmp_path: Path) 
     assert sorted(p.relative_to(root).as_posix() for p in root.rglob("*")) == ["a.css"]
 
 
-def test_a_link_to_a_pseudo_file_is_never_read(tmp_path: Path) -> None:
+def test_a_link_to_a_pseudo_file_is_never_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Which devices are the kernel's is worked out once per process: do it afresh here.
+    monkeypatch.setattr(corral.loadpath, "_pseudo_devices", None)
     write_tree(tmp_path / "assets", {"a.css": "a{}"})
     (tmp_path / "assets/env.txt").symlink_to("/proc/self/environ")
     with pytest.raises(BuildError) as caught:
@@ -374,3 +379,95 @@ def test_a_name_clash_names_the_first_file_and_what_to_do(tmp_path: Path) -> Non
     assert clash.hint == (
         "rename one: on a case-insensitive or normalising file system one replaces the other"
     )
+
+
+def test_each_bad_name_says_why_no_url_can_carry_it(tmp_path: Path) -> None:
+    src = write_tree(
+        tmp_path / "src", {"ok.css": "x", "back\\slash.css": "x", "tab\there.css": "x"}
+    )
+    with open(os.path.join(os.fsencode(src), b"bad\xff.css"), "wb") as fh:
+        fh.write(b"x")
+    problems = load_sources(config_for(tmp_path, "src")).problems
+    assert sorted((p.code, p.message, p.hint) for p in problems) == [
+        ("bad-name", f"file name {n!r} {why}", "rename it, or add an ignore pattern for it")
+        for n, why in sorted(
+            [
+                ("back\\slash.css", "contains a backslash, which browsers turn into '/' in URLs"),
+                ("tab\there.css", "contains a control character, so no URL can name it reliably"),
+                ("bad\udcff.css", "is not valid UTF-8, so no URL can name it reliably"),
+            ],
+            key=lambda item: f"file name {item[0]!r} {item[1]}",
+        )
+    ]
+
+
+def test_a_directory_that_cannot_be_listed_is_named_and_the_rest_is_scanned(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Root lists every directory, so the refusal is simulated here (the suite's real
+    # one runs corral without that privilege in a subprocess, in test_publish.py).
+    src = write_tree(tmp_path / "src", {"a/x.css": "x", "b/y.css": "y", "c/z.css": "z"})
+    real_scandir = os.scandir
+
+    def refusing(path: str) -> object:
+        if str(path) == str(src / "b"):
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(corral.loadpath.os, "scandir", refusing)
+    loadpath = load_sources(config_for(tmp_path, "src"))
+    assert sorted(loadpath.files) == ["a/x.css", "c/z.css"]
+    assert [(p.code, p.path, p.message, p.hint) for p in loadpath.problems] == [
+        (
+            "unreadable",
+            str(src / "b"),
+            "can't list directory: Permission denied",
+            "make it readable by this user, or add an ignore pattern for it",
+        )
+    ]
+
+
+def test_every_problem_in_a_directory_is_named_and_the_rest_still_scanned(
+    tmp_path: Path,
+) -> None:
+    # One directory holding one of each problem next to good files: each problem names
+    # the entry, its logical path and what to do, and none stops the scan of the others.
+    src = write_tree(tmp_path / "src", {"a.css": "a", "m/b.css": "b"})
+    os.mkfifo(src / "m/pipe")
+    (src / "m/loop").symlink_to(src / "m")  # a directory that contains itself
+    root = write_tree(tmp_path / "static", {})
+    (src / "m/out").symlink_to(root)  # corral's target, reached through a link
+    write_tree(src, {"m/z.css": "z"})
+    rules = IgnoreRules(())
+    loadpath = scan([ResolvedSource(0, src, "p", "src")], rules, (str(root),))
+    assert sorted(loadpath.files) == ["p/a.css", "p/m/b.css", "p/m/z.css"]
+    link_hint = "remove the link, or add an ignore pattern for it"
+    assert sorted((p.code, p.path, p.logical_path, p.hint) for p in loadpath.problems) == [
+        (
+            "not-a-file",
+            str(src / "m/pipe"),
+            "p/m/pipe",
+            "remove it from the source, or add an ignore pattern for it",
+        ),
+        ("symlink-loop", str(src / "m/loop"), "p/m/loop", link_hint),
+        ("target-in-source", str(src / "m/out"), "p/m/out", link_hint),
+    ]
+    messages = {p.code: p.message for p in loadpath.problems}
+    assert messages["not-a-file"] == "not a regular file (a FIFO, socket or device)"
+    assert messages["symlink-loop"] == "symbolic link loop: this directory contains itself"
+    assert messages["target-in-source"] == (
+        "this directory is corral's target (or its state): a source must never contain it, "
+        "or each run would collect the last one"
+    )
+
+
+def test_a_reserved_name_is_refused_at_any_depth_of_a_source_without_a_prefix(
+    tmp_path: Path,
+) -> None:
+    src = write_tree(tmp_path / "src", {".corral/deep/x.css": "x", "css/.corral/y.css": "y"})
+    loadpath = scan([ResolvedSource(0, src, "", "src")], IgnoreRules(()))
+    assert sorted(loadpath.files) == ["css/.corral/y.css"]  # only a top-level name is corral's
+    [problem] = loadpath.problems
+    assert (problem.code, problem.path) == ("reserved-path", str(src / ".corral/deep/x.css"))
+    assert problem.hint == "rename it or ignore it (the default '.*' pattern does)"
+    assert problem.message == "logical path '.corral/deep/x.css' is reserved for corral's own use"
