@@ -471,3 +471,21 @@ def test_a_reserved_name_is_refused_at_any_depth_of_a_source_without_a_prefix(
     assert (problem.code, problem.path) == ("reserved-path", str(src / ".corral/deep/x.css"))
     assert problem.hint == "rename it or ignore it (the default '.*' pattern does)"
     assert problem.message == "logical path '.corral/deep/x.css' is reserved for corral's own use"
+
+
+def test_a_file_and_a_directory_of_the_same_path_are_found_at_any_depth(tmp_path: Path) -> None:
+    one = write_tree(tmp_path / "one", {"a/b": "a file", "x/y.css": "y"})
+    two = write_tree(tmp_path / "two", {"a/b/c/d.css": "deep", "a/b/e.css": "e"})
+    sources = [ResolvedSource(0, one, "", "one"), ResolvedSource(1, two, "", "two")]
+    problems = scan(sources, IgnoreRules(())).problems
+    assert [(p.code, p.path, p.logical_path, p.hint) for p in problems] == [
+        (
+            "file-directory-clash",
+            str(one / "a/b"),
+            "a/b",
+            "rename one of them, give one source a prefix, or ignore one",
+        )
+    ]
+    assert problems[0].message == (
+        f"'a/b' is a file ({one / 'a/b'}) and also a directory (holding {two / 'a/b/c/d.css'})"
+    )
