@@ -12,11 +12,19 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from corral import Config, DirectorySource
 from corral.state import StateDir
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+# No per-example time limit for property tests: speed is measured in benchmarks/ (and
+# linear time by the complexity tests' ratios), and on a loaded CI machine an example of
+# a few hundred ms is load, not a bug (test_names_do_not_depend_on_input_order hit the
+# 200 ms default at load 15).
+settings.register_profile("corral", deadline=None)
+settings.load_profile("corral")
 
 
 _RECORDERS: list[list[str]] = []
