@@ -116,7 +116,7 @@ class RemoteReport:
         }
 
 
-def publish(
+def publish(  # noqa: PLR0913 - the public signature: one keyword per CLI flag
     config: Config,
     *,
     dry_run: bool = False,
@@ -159,7 +159,7 @@ def publish(
     return report
 
 
-def publish_release(
+def publish_release(  # noqa: PLR0913 - publish's keywords, for a store the caller opened
     config: Config,
     store: ObjectStore,
     location: S3Location,
@@ -184,7 +184,10 @@ def publish_release(
 
     clock = time.perf_counter()
     state = load_state(store, location, cache)
-    plan = _trusted_plan(config, state, objects, location, options, work, clear, force)
+    rules = Rules(config.keep, clear, force)
+    plan = None
+    if _state_trusted(state, options, work, rules):
+        plan = _plan_from_state(state, objects, location, rules)
     listed: dict[str, Listed] = {}
     if plan is None:  # verify against the bucket: one paginated LIST
         for item in store.list(location.list_prefix):
@@ -192,7 +195,7 @@ def publish_release(
             if relative is not None:
                 listed[relative] = item
         (work / _LISTED_AT).touch()
-        plan = make_plan(objects, state, listed, Rules(config.keep, clear, force))
+        plan = make_plan(objects, state, listed, rules)
     report.timings["plan"] = time.perf_counter() - clock
     report.upload = [o.relative for o in plan.upload]
     report.unchanged = [o.relative for o in plan.unchanged]
@@ -219,9 +222,16 @@ def publish_release(
     store.delete([location.key(".corral/delete-check")])
     lease = acquire(store, location, options.lease_seconds)
     try:
-        report.bytes_uploaded = _write(
-            store, location, options, state, listed, plan, cache, progress
+
+        def checkpoint() -> None:
+            save_state(store, location, state, cache)
+
+        pacing = Pacing(
+            options.concurrency,
+            checkpoint,
+            (lambda done, total: progress("upload", done, total)) if progress else None,
         )
+        report.bytes_uploaded = _write(Bucket(store, location), state, listed, plan, pacing)
         report.published = plan.new_release
         report.timings["upload"] = time.perf_counter() - clock
         if plan.prune:
@@ -238,63 +248,45 @@ def publish_release(
     return report
 
 
-def _trusted_plan(
-    config: Config,
-    state: RemoteState,
-    objects: list[LocalObject],
-    location: S3Location,
-    options: S3Options,
-    work: Path,
-    clear: bool,
-    force: bool,
-) -> Plan | None:
-    """The plan from the state alone, when it can be trusted and says there is nothing to do.
+def _state_trusted(state: RemoteState, options: S3Options, work: Path, rules: Rules) -> bool:
+    """Whether a plan may come from the state alone, without LISTing the bucket.
 
     Trusted: this machine has the state's current version (the GET answered 304), and it
     LISTed the prefix less than ``s3.list_every`` seconds ago; never with ``clear`` or
-    ``force``. Anything to write returns None: the caller LISTs and plans again.
+    ``force`` (they act on what the bucket holds: always LIST).
     """
-    if not (state.cached and options.list_every) or clear or force:
-        return None  # --clear and --force act on what the bucket holds: always LIST
+    if not (state.cached and options.list_every) or rules.clear or rules.force:
+        return False
     try:
         age = time.time() - (work / _LISTED_AT).stat().st_mtime
     except OSError:
-        return None
-    if age >= options.list_every:
-        return None
+        return False
+    return age < options.list_every
+
+
+def _plan_from_state(
+    state: RemoteState, objects: list[LocalObject], location: S3Location, rules: Rules
+) -> Plan | None:
+    """The plan from a trusted state, when it says there is nothing to do; anything to
+    write returns None: the caller LISTs and plans again."""
     assumed = {k: Listed(location.key(k), r.size, r.etag) for k, r in state.objects.items()}
-    plan = make_plan(objects, state, assumed, Rules(config.keep, clear, force))
+    plan = make_plan(objects, state, assumed, rules)
     return None if plan.writes or plan.foreign else plan
 
 
 def _write(
-    store: ObjectStore,
-    location: S3Location,
-    options: S3Options,
+    bucket: Bucket,
     state: RemoteState,
     listed: Mapping[str, Listed],
     plan: Plan,
-    cache: Path,
-    progress: Progress | None,
+    pacing: Pacing,
 ) -> int:
-    def checkpoint() -> None:
-        save_state(store, location, state, cache)
-
     for obj, seen in plan.adopt:
         state.objects[obj.relative] = ObjectRecord(obj.sha256, obj.size, seen.etag, obj.meta)
     if plan.upload:
         state.pending |= {o.relative for o in plan.upload}
-        checkpoint()
-    sent = upload_all(
-        Bucket(store, location),
-        plan.upload,
-        state,
-        Pacing(
-            options.concurrency,
-            checkpoint,
-            (lambda done, total: progress("upload", done, total)) if progress else None,
-        ),
-    )
+        pacing.checkpoint()
+    sent = upload_all(bucket, plan.upload, state, pacing)
     desired = {o.relative for o in plan.upload} | {o.relative for o in plan.unchanged}
     if plan.new_release:
         state.release = plan.release
@@ -312,7 +304,7 @@ def _write(
     state.pending = {k for k in state.pending if k not in desired and k in listed}
     for relative in [k for k in state.objects if k not in desired and k not in listed]:
         del state.objects[relative]  # gone from the bucket (deleted by hand, or pruned)
-    checkpoint()
+    pacing.checkpoint()
     return sent
 
 
