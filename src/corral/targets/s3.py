@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from corral.manifest import CORRAL_MANIFEST
 from corral.targets.lease import acquire
 from corral.targets.location import S3Location, S3Options, build_dir
 from corral.targets.plan import Plan, Rules, make_plan
@@ -43,7 +44,6 @@ if TYPE_CHECKING:
 __all__ = ["RemoteReport", "publish", "publish_release", "target_url"]
 
 _KEEP_RECORDS = 50  # release records the state keeps when nothing is pruned
-_CORRAL_MANIFEST = "corral-manifest.json"
 _LISTED_AT = "listed-at"  # touched after each full LIST of the prefix
 
 
@@ -178,7 +178,7 @@ def publish_release(  # noqa: PLR0913 - publish's keywords, for a store the call
     cache = work / "remote-state.json"
     clock = time.perf_counter()
     objects = read_release(
-        config.root, work / "digests.json", options, (config.manifest_name, _CORRAL_MANIFEST)
+        config.root, work / "digests.json", options, (config.manifest_name, CORRAL_MANIFEST)
     )
     report.timings["read"] = time.perf_counter() - clock
 

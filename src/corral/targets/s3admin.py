@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from corral.errors import CorralError, LockError, Problem
+from corral.manifest import CORRAL_MANIFEST
 from corral.report import CleanReport
 from corral.targets.lease import Lease, acquire
 from corral.targets.location import S3Location, build_dir
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
 __all__ = ["check", "clean"]
 
 _OWN = ".corral/"
-_MANIFESTS = ("staticfiles.json", "corral-manifest.json")
+_MANIFESTS = ("staticfiles.json", CORRAL_MANIFEST)
 
 
 def clean(
