@@ -138,3 +138,29 @@ def test_check_reports_an_unreachable_bucket_as_a_problem(
     result = check(bad)
     assert [p.code for p in result.problems] == ["remote"]
     assert "does not exist" in result.problems[0].message
+
+
+def test_check_reads_the_django_manifest_under_its_configured_name(
+    tmp_path: Path, s3: Any, proxy: FaultProxy
+) -> None:
+    config = config_for(make_project(tmp_path), proxy.url).with_overrides(
+        manifest_name="assets-manifest.json"
+    )
+    run(config)
+    present = keys(s3)
+    assert f"{PREFIX}/assets-manifest.json" in present
+    assert f"{PREFIX}/staticfiles.json" not in present
+    assert check(config).ok
+
+    manifest = json.loads(body(s3, "assets-manifest.json"))["paths"]
+    gone = manifest["css/app.css"]
+    s3.delete_object(Bucket=BUCKET, Key=f"{PREFIX}/{gone}")
+    s3.put_object(Bucket=BUCKET, Key=f"{PREFIX}/assets-manifest.json", Body=b"not json")
+    messages = {p.message for p in check(config).problems}
+    assert "assets-manifest.json in the bucket is not a manifest corral can read" in messages
+
+    s3.put_object(
+        Bucket=BUCKET, Key=f"{PREFIX}/assets-manifest.json", Body=json.dumps({"paths": manifest})
+    )
+    messages = {p.message for p in check(config).problems}
+    assert f"assets-manifest.json names {gone}, which is not in the bucket" in messages

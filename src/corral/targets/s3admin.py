@@ -7,10 +7,11 @@ Neither needs the local build: both read corral's state object and LIST the pref
   and claims an interrupted run left behind; with ``force`` also the keys corral did not
   write (never the current release's, never ``.corral/``).
 - :func:`check` compares the state with the bucket: every object of a kept release is
-  there with the size and ETag corral recorded, every object the bucket's
-  ``staticfiles.json`` and ``corral-manifest.json`` name exists (``deep``: the current
-  release's objects are read and their sha256 compared), and it reports a held lease, an
-  interrupted run's claims and keys corral did not write.
+  there with the size and ETag corral recorded, every object the bucket's Django manifest
+  (``manifest_name``: ``staticfiles.json`` unless configured) and ``corral-manifest.json``
+  name exists (``deep``: the current release's objects are read and their sha256
+  compared), and it reports a held lease, an interrupted run's claims and keys corral did
+  not write.
 """
 
 from __future__ import annotations
@@ -37,7 +38,6 @@ if TYPE_CHECKING:
 __all__ = ["check", "clean"]
 
 _OWN = ".corral/"
-_MANIFESTS = ("staticfiles.json", CORRAL_MANIFEST)
 
 
 def clean(
@@ -108,7 +108,7 @@ def check(config: Config, *, deep: bool = False, store: ObjectStore | None = Non
             report.problems.append(Problem("remote", exc.message, path=location.url, hint=exc.hint))
             return report
         _check_state(location, listed, state, config.keep, report)
-        _check_manifests(location, store, listed, report)
+        _check_manifests(location, store, listed, config.manifest_name, report)
         if deep:
             _check_bytes(location, store, state, report)
     finally:
@@ -185,9 +185,13 @@ def _check_state(
 
 
 def _check_manifests(
-    location: S3Location, store: ObjectStore, listed: dict[str, Listed], report: CheckReport
+    location: S3Location,
+    store: ObjectStore,
+    listed: dict[str, Listed],
+    manifest_name: str,
+    report: CheckReport,
 ) -> None:
-    for name in _MANIFESTS:
+    for name in (manifest_name, CORRAL_MANIFEST):
         if name not in listed:
             continue
         fetched = store.get(location.key(name))
@@ -220,7 +224,7 @@ def _check_manifests(
 def _named(name: str, data: dict[str, object]) -> set[str]:
     """The objects a manifest names: Django's hashed names; corral's files and variants."""
     found: set[str] = set()
-    if name == "staticfiles.json":
+    if name != CORRAL_MANIFEST:  # the Django-format one, whatever manifest_name calls it
         paths = data.get("paths")
         if isinstance(paths, dict):
             found.update(v for v in paths.values() if isinstance(v, str))
