@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 
 from corral.fingerprint import FingerprintOptions, FingerprintResult
-from corral.fingerprint.resolve import resolve
 from corral.fingerprint.scan import scannable
+from corral.fingerprint.urls import resolve
 from corral.references import decode_text, find_references
 
 from .helpers import CountingReader, outputs, run

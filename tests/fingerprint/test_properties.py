@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from corral.fingerprint import FingerprintOptions, fingerprint
 from corral.fingerprint.model import Fingerprint
-from corral.fingerprint.resolve import resolve
+from corral.fingerprint.urls import resolve
 from corral.references import decode_text, find_references
 
 from .helpers import CountingReader, facts, outputs, run

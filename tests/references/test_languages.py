@@ -7,8 +7,8 @@ import pytest
 from corral.fingerprint import DEFAULT_MISSING, FingerprintOptions
 from corral.fingerprint.model import Missing
 from corral.fingerprint.report import missing_problem
-from corral.fingerprint.resolve import resolve
 from corral.fingerprint.scan import adjustable, scannable
+from corral.fingerprint.urls import resolve
 from corral.references import KINDS, LANGUAGES, Language, find_references, language_of
 
 SAMPLES = {

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from corral.contrib.lookups import cached_resolver
 from corral.manifest import CORRAL_MANIFEST
 from corral.resolver import Resolver
 
@@ -33,22 +34,13 @@ class TemplateHelpers:
         self.manifest = Path(root) / CORRAL_MANIFEST
         self.url_prefix = url
         self.strict = strict
-        self._stamp: tuple[int, int] | None = None
-        self._resolver: Resolver | None = None
 
     def resolver(self) -> Resolver:
         """The resolver of the current manifest (re-read once it was replaced)."""
-        try:
-            info = os.stat(self.manifest)
-            stamp = (info.st_mtime_ns, info.st_ino)
-        except OSError:
-            stamp = None
-        if self._resolver is None or stamp != self._stamp:
-            self._resolver = Resolver.from_manifest(
-                self.manifest, strict=self.strict, url=self.url_prefix
-            )
-            self._stamp = stamp
-        return self._resolver
+        resolver = cached_resolver(self.manifest, strict=self.strict, url=self.url_prefix)
+        if resolver is None:  # no manifest (yet): the resolver says what to do
+            return Resolver.from_manifest(self.manifest, strict=self.strict, url=self.url_prefix)
+        return resolver
 
     def url(self, logical: str) -> str:
         """The URL of ``logical``'s hashed file (query and fragment kept)."""

@@ -25,7 +25,7 @@ Which files and references
     inside comments, strings, template literals and regex literals are text.
     What a reference names and what is skipped (``data:``, ``#x``, schemes,
     ``//host``, absolute URLs outside ``url``, bare specifiers) is in
-    :mod:`.resolve`. CSS and JS files are rewritten; source maps and
+    :mod:`.urls`. CSS and JS files are rewritten; source maps and
     pass-through files are only checked.
 
 Order
@@ -121,7 +121,7 @@ Deliberate differences from Django 5.2's ManifestStaticFilesStorage
     * with ``modules``, ``import "x";`` followed by ``export ... from`` is
       rewritten once (Django's regexes rewrite the second specifier twice);
     * file names are taken literally (Django unquotes them: see :mod:`.names`);
-      queries and fragments keep their percent-escapes (:mod:`.resolve`);
+      queries and fragments keep their percent-escapes (:mod:`.urls`);
     * a ``//# sourceMappingURL`` line keeps its ``\\r`` (Django drops it);
       a CSS source map comment with a query or fragment gets one blank
       before ``*/`` (Django two);
@@ -141,7 +141,7 @@ from corral.fingerprint.options import (
     FingerprintOptions,
     Policy,
 )
-from corral.fingerprint.resolver import Resolver
+from corral.resolver import Resolver  # its home since the import-light reader
 
 __all__ = [
     "DEFAULT_MISSING",

@@ -16,7 +16,7 @@ from corral.errors import DecodeError
 from corral.fingerprint.model import Missing, Rewrite
 from corral.fingerprint.names import sha256_hex
 from corral.fingerprint.options import FingerprintOptions
-from corral.fingerprint.resolve import Target, new_url, resolve
+from corral.fingerprint.urls import Referent, new_url, resolve
 from corral.references import (
     Reference,
     decode_text,
@@ -45,7 +45,7 @@ class Link:
     """A reference that names a collected file."""
 
     ref: Reference
-    target: Target
+    target: Referent
 
 
 @dataclass(slots=True)

@@ -215,10 +215,6 @@ class LocalTarget:
         """Stage a symbolic link to a source file (``--link``); never a twin of a copy."""
         return self._stage_entry(os.symlink, source, relpath, digest)
 
-    def stage_link(self, relpath: str, entry: str, digest: str) -> Staged:
-        """Stage a hard link to a file inside the target (a compression cache entry)."""
-        return self._stage_entry(os.link, entry, relpath, digest)
-
     def stage_with(
         self, make: Callable[[str, str], object], existing: str, relpath: str, digest: str
     ) -> Staged:

@@ -8,8 +8,8 @@ from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.contrib.staticfiles.storage import staticfiles_storage
 
-from corral.contrib.django.storage import bare, cached_resolver, file_integrity
-from corral.hashing import CORRAL_MANIFEST
+from corral.contrib.lookups import bare, cached_resolver, file_integrity
+from corral.manifest import CORRAL_MANIFEST
 
 __all__ = ["integrity"]
 

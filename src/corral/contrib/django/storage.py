@@ -27,9 +27,9 @@ from django.contrib.staticfiles import storage as _django
 from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage
 
-from corral.digest import sri_value
+from corral.contrib.lookups import bare, cached_resolver, file_integrity
 from corral.errors import BuildError, ConfigError
-from corral.hashing import CORRAL_MANIFEST
+from corral.manifest import CORRAL_MANIFEST
 
 __all__ = [
     "CorralStorage",
@@ -252,43 +252,6 @@ def _validated(options: dict[str, Any]) -> dict[str, Any]:
         # As cache_dir in [tool.corral]: $CORRAL_CACHE_DIR, set by the build, wins.
         normalized["cache_dir"] = Path(os.path.abspath(os.fspath(cache_dir)))
     return normalized
-
-
-def bare(name: str) -> str:
-    """A static path without its query string or fragment."""
-    return name.split("?", 1)[0].split("#", 1)[0]
-
-
-_resolvers: dict[tuple[str, bool], tuple[tuple[int, int], Any]] = {}
-
-
-def cached_resolver(manifest: str, *, strict: bool) -> Any:
-    """corral's manifest at ``manifest`` as a Resolver, reloaded when the file is replaced.
-
-    ``None`` when there is no such file.
-    """
-    from corral.fingerprint import Resolver  # noqa: PLC0415
-
-    try:
-        st = os.stat(manifest)
-    except FileNotFoundError:
-        return None
-    stamp = (st.st_ino, st.st_mtime_ns)
-    cached = _resolvers.get((manifest, strict))
-    if cached is None or cached[0] != stamp:
-        cached = (stamp, Resolver.from_manifest(manifest, strict=strict))
-        _resolvers[(manifest, strict)] = cached
-    return cached[1]
-
-
-def file_integrity(path: str, algorithm: str = "sha256") -> str:
-    """The SRI value (``sha256-…``) of the file at ``path``; ``""`` if it can't be read."""
-    try:
-        with open(path, "rb") as fh:
-            digest = hashlib.file_digest(fh, algorithm).digest()
-    except OSError:
-        return ""
-    return sri_value(algorithm, digest)
 
 
 def _fingerprint_stored(

@@ -1,4 +1,4 @@
-"""Decide what a reference names, and the URL it gets once that file has a hashed name.
+"""Reference URLs: what a reference names, and the URL it gets once that file has a hashed name.
 
 :func:`resolve` mirrors the skip rules of Django's ``url_converter`` and then
 resolves like a browser: the referencing file's directory joined with the
@@ -33,7 +33,7 @@ from urllib.parse import unquote
 
 from corral.references import KINDS, Kind
 
-__all__ = ["Target", "new_url", "resolve", "split_url"]
+__all__ = ["Referent", "new_url", "resolve", "split_url"]
 
 _URL_BLANKS = "".join(map(chr, range(0x21)))  # what URL parsers strip: C0 controls and space
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
@@ -43,7 +43,7 @@ _REQUOTE = re.compile(r"[%?#]")
 
 
 @dataclass(frozen=True, slots=True)
-class Target:
+class Referent:
     """What a reference resolves to.
 
     ``logical`` is the normalised logical path (it may climb out of the root,
@@ -63,7 +63,7 @@ def split_url(url: str) -> tuple[str, str, str]:
     return path, query, fragment
 
 
-def resolve(url: str, kind: Kind, referrer: str, static_url: str) -> Target | None:
+def resolve(url: str, kind: Kind, referrer: str, static_url: str) -> Referent | None:
     """Return what the reference ``url`` of ``kind`` in ``referrer`` names, or None if skipped.
 
     ``referrer`` is the referencing file's logical path; ``static_url`` the
@@ -92,11 +92,11 @@ def resolve(url: str, kind: Kind, referrer: str, static_url: str) -> Target | No
         joined = posixpath.join(posixpath.dirname(referrer), unquote(path))
     logical = posixpath.normpath(joined)
     outside = logical in (".", "..") or logical.startswith(("../", "/"))
-    return Target(logical, url, outside)
+    return Referent(logical, url, outside)
 
 
 def new_url(url: str, hashed: str) -> str:
-    """Return the reference ``url`` (as :attr:`Target.url`) pointing at ``hashed``.
+    """Return the reference ``url`` (as :attr:`Referent.url`) pointing at ``hashed``.
 
     ``hashed`` is the hashed logical path of the file ``url`` resolves to.
     """

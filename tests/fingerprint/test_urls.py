@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from corral.fingerprint.resolve import new_url, resolve, split_url
+from corral.fingerprint.urls import new_url, resolve, split_url
 from corral.references import Kind
 
 SKIPPED: list[tuple[str, Kind]] = [

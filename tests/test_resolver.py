@@ -1,4 +1,4 @@
-"""The resolver: logical path -> hashed URL and integrity, strict by default."""
+"""corral.resolver (public): logical path -> hashed URL and integrity, strict by default."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 
 from corral.errors import ManifestError
-from corral.fingerprint import Resolver, corral_manifest, django_manifest
+from corral.fingerprint import corral_manifest, django_manifest
+from corral.resolver import Resolver
 
-from .helpers import run
+from .fingerprint.helpers import run
 
 TREE = {
     "css/app.css": b"a{b:url(../fonts/x.eot)}",
@@ -91,3 +92,10 @@ def test_unreadable_manifest(tmp_path: Path) -> None:
     with pytest.raises(ManifestError, match="can't read the manifest") as info:
         Resolver.from_manifest(tmp_path / "missing.json")
     assert info.value.path == str(tmp_path / "missing.json")
+
+
+def test_the_old_fingerprint_package_name_still_works() -> None:
+    import corral  # noqa: PLC0415
+    import corral.fingerprint  # noqa: PLC0415
+
+    assert corral.fingerprint.Resolver is corral.Resolver is Resolver
