@@ -132,7 +132,7 @@ def collect_args(root: Path, source: Path, *extra: str, hashing: bool) -> list[s
         "--source",
         str(source),
         *([] if hashing else ["--no-hash"]),
-        "--no-compress",  # variants have their own crash test (tests/test_precompress.py)
+        "--no-compress",  # variants have their own crash test (tests/build/test_compress.py)
         *extra,
     ]
 

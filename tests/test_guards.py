@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from corral import clean, collect
-from corral.guards import remove_tree
+from corral.guards import ChangedWhileRead, read_exactly, remove_tree
 from corral.state import StateDir
 
 from .conftest import config_for, served_files, state_path, write_tree
@@ -108,3 +108,13 @@ def test_remove_tree_removes_links_not_their_targets(tmp_path: Path) -> None:
     remove_tree(tmp_path / "top-link")
     assert not os.path.lexists(tmp_path / "top-link")
     assert snapshot_of(tmp_path / "precious") == before
+
+
+def test_read_exactly_refuses_a_file_that_changed_size_since_the_scan(tmp_path: Path) -> None:
+    path = tmp_path / "a.css"
+    path.write_bytes(b"a{}")
+    assert read_exactly(str(path), 3, "a.css") == b"a{}"
+    with pytest.raises(ChangedWhileRead) as caught:
+        read_exactly(str(path), 2, "a.css")
+    assert (caught.value.scanned, caught.value.read, caught.value.logical) == (2, 3, "a.css")
+    assert caught.value.problem().code == "changed-during-build"

@@ -436,7 +436,7 @@ def _webserver(args: argparse.Namespace, out: TextIO) -> int:
 
 def _compress(args: argparse.Namespace, out: TextIO) -> int:
     from corral.compress import CompressionOptions  # noqa: PLC0415 - only this command
-    from corral.compress_tree import compress_tree  # noqa: PLC0415
+    from corral.compress.tree import compress_tree  # noqa: PLC0415
 
     options = CompressionOptions(
         gzip=not args.no_gzip, brotli=not args.no_brotli, zstd=not args.no_zstd

@@ -27,6 +27,7 @@ __all__ = [
     "fsync_dir",
     "move",
     "owned_dir",
+    "read_exactly",
     "real_directory",
     "remove_tree",
     "same_file_system",
@@ -159,6 +160,19 @@ class ChangedWhileCopied(Exception):
             logical_path=self.relpath,
             hint="run again once whatever is writing the file has finished",
         )
+
+
+def read_exactly(path: str, size: int, logical: str | None = None) -> bytes:
+    """The bytes of the source file at ``path``, which the scan found ``size`` bytes long.
+
+    Raises :class:`ChangedWhileRead` when it holds another number of bytes now: a record
+    would pair one read's digest with another's size.
+    """
+    with open(path, "rb") as fh:
+        data = fh.read()
+    if len(data) != size:
+        raise ChangedWhileRead(path, size, len(data), logical)
+    return data
 
 
 class ChangedWhileRead(Exception):

@@ -128,7 +128,7 @@ def move_legacy_state(root: Path, legacy: Path, home: Path, *, wait: float) -> P
         if not owned_dir(legacy) or (home / MARKER).is_file():
             return None
         # The compression cache that older versions kept here is not moved: the
-        # shared cache replaces it (see corral.precompress.tidy_cache).
+        # shared cache replaces it (see corral.build.compress.tidy_cache).
         names = [n for n in entries(legacy) if n not in _NOT_MOVED and _ours(n)]
         names.sort(key=lambda name: name == MARKER)
         for name in names:

@@ -7,10 +7,13 @@ from pathlib import Path
 import pytest
 
 from corral.compress.location import (
+    LEGACY_CACHE,
     default_cache_dir,
     parse_age,
     parse_size,
+    remove_legacy_cache,
     resolve_cache_dir,
+    run_cache,
     variants_dir,
 )
 from corral.errors import ConfigError
@@ -64,3 +67,37 @@ def test_ages(text: str, seconds: float) -> None:
 def test_bad_ages_are_config_errors(text: str) -> None:
     with pytest.raises(ConfigError, match="must be an age"):
         parse_age(text)
+
+
+def test_a_run_without_the_shared_cache_compresses_into_a_private_one_it_removes(
+    tmp_path: Path,
+) -> None:
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    with run_cache(None, lambda: scratch) as cache:
+        (private,) = scratch.iterdir()
+        assert private.name.startswith("nocache-") and str(cache.root) == str(private)
+    assert list(scratch.iterdir()) == []
+
+
+def test_a_run_with_the_shared_cache_uses_its_variants_directory(tmp_path: Path) -> None:
+    def no_scratch() -> Path:
+        raise AssertionError("a run with the shared cache needs no private directory")
+
+    with run_cache(tmp_path / "cache", no_scratch) as cache:
+        assert str(cache.root) == str(variants_dir(tmp_path / "cache"))
+
+
+def test_an_older_versions_cache_in_the_state_directory_is_removed(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    (state / LEGACY_CACHE / "ab").mkdir(parents=True)
+    (state / LEGACY_CACHE / "ab/entry").write_bytes(b"x")
+    remove_legacy_cache(state)
+    assert not (state / LEGACY_CACHE).exists()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "keep").write_bytes(b"k")
+    (state / LEGACY_CACHE).symlink_to(elsewhere)
+    remove_legacy_cache(state)  # a link is never followed
+    assert (elsewhere / "keep").read_bytes() == b"k"
+    remove_legacy_cache(tmp_path / "no-state")  # nothing there: nothing to do

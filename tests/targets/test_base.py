@@ -87,3 +87,17 @@ def test_rewrite_replaces_a_placed_file_with_the_mode_given(tmp_path: Path) -> N
     assert stat.S_IMODE(path.stat().st_mode) == 0o640
     assert record.ino != before.ino and record.digest == _digest(b'{"a":1}')
     assert not (tmp_path / "root/.corral-staging").exists()
+
+
+def test_a_twin_is_staged_with_the_bytes_of_a_file_staged_before(tmp_path: Path) -> None:
+    # A variant shared by a hashed copy and its original: one copy, the other its twin.
+    target = _target(tmp_path)
+    with target.locked(wait=0), target.writing(force=False):
+        first = _stage(target, "a.css.gz", b"gz")
+        twin = target.stage_twin("a.1234.css.gz", first.tmp, _digest(b"gz"))
+        assert twin == Staged("a.1234.css.gz", twin.tmp, _digest(b"gz"))
+        assert os.path.samefile(twin.tmp, first.tmp)
+        records = target.place([first, twin], [])
+    root = tmp_path / "root"
+    assert (root / "a.css.gz").read_bytes() == (root / "a.1234.css.gz").read_bytes() == b"gz"
+    assert sorted(records) == ["a.1234.css.gz", "a.css.gz"]

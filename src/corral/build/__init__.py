@@ -15,6 +15,7 @@ only the report and the state, which a run exists to fill, are written here.
 ``stage.py``      reading, digesting and staging the files to write
 ``fingerprint.py``  hashed names and rewritten references
 ``compress.py``   the variants (gzip, brotli, zstd)
+``manifests.py``  both manifests: names, reserved paths, made and staged
 ``derive.py``     both of those, the manifests, and whether a new release is made
 ``publish.py``    everything staged into place, manifests last
 ``record.py``     the release record and the state a run leaves
@@ -30,6 +31,7 @@ from dataclasses import replace
 from functools import partial
 
 from corral.build.clock import Clock
+from corral.build.compress import tidy_cache
 from corral.build.derive import derive_release
 from corral.build.executor import worker_pool
 from corral.build.fingerprint import report_fingerprints
@@ -45,7 +47,6 @@ from corral.config import Config
 from corral.errors import BuildError
 from corral.gcpause import gc_paused
 from corral.loadpath import LoadPath
-from corral.precompress import tidy_cache
 from corral.report import CleanReport, Progress, Report
 from corral.retention import planned_prune, planned_release
 from corral.sources import resolve_sources
@@ -257,7 +258,7 @@ def _record_and_prune(
             forget(target.state, state, outcome)
     if config.compress:
         with clock("prune"):
-            tidy_cache(target.state.path, config, grew=decided.derived.variants.computed > 0)
+            tidy_cache(target.state, config, grew=decided.derived.variants.computed > 0)
 
 
 @gc_paused()

@@ -1,23 +1,58 @@
-"""The compression stage, as a run calls it: the variants of the release (see
-:mod:`corral.precompress`), or the last run's when nothing they depend on changed."""
+"""The compression stage: gzip, brotli and zstd variants of the release's files.
+
+Every content the release publishes (originals and hashed copies) is compressed
+once per encoding and level by :mod:`corral.compress`, through the shared,
+content-addressed cache outside the target (``cache_dir``, see
+:mod:`corral.compress.location`): a fresh target with a warm cache compresses
+nothing. When nothing the variants depend on changed and every one is in place,
+the last run's stand and nothing is compressed or read.
+
+Each variant is staged as a private, verified copy of its cache entry
+(a reflink where the file system has them, see :mod:`corral.compress.place`),
+never a hard link to it; a second file with the same variant bytes links to the
+first one's staged copy (both inside the target). An entry found gone or
+corrupt while it is copied is discarded and computed again. With ``cache =
+false`` the run compresses into a private directory under the state
+directory's ``tmp/`` and removes it afterwards.
+
+Variants are named ``<file>.gz``, ``<file>.br`` and ``<file>.zst`` next to the
+file they encode, are published before the manifests, and belong to the
+release like any other file, so they are kept and pruned with it.
+"""
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import partial
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from corral.build.plan import Inputs
 from corral.build.stage import Staging
-from corral.hashing import Hashed
-from corral.precompress import (
-    Content,
-    all_files_raw,
-    compress_stage,
-    compression_key,
-    nothing_to_do,
-)
-from corral.targets.base import Staged, Target
+from corral.state import State
+from corral.targets.base import Staged, StateStore, Target
 
-__all__ = ["NO_VARIANTS", "Variants", "compress_release"]
+if TYPE_CHECKING:
+    from corral.build.fingerprint import Hashed
+    from corral.compress import CompressionCache, CompressionOptions, CompressJob
+    from corral.config import Config
+
+__all__ = [
+    "NO_VARIANTS",
+    "Content",
+    "Variants",
+    "all_files_raw",
+    "compress_release",
+    "compress_stage",
+    "compression_key",
+    "manifest_encodings",
+    "nothing_to_do",
+    "release_contents",
+    "tidy_cache",
+]
+
+_T = TypeVar("_T")
+_R = TypeVar("_R")
 
 
 class Variants(NamedTuple):
@@ -57,16 +92,8 @@ def compress_release(
     ):
         return Variants(state.variants, all_files_raw(state.variants), [], key)
     with inputs.clock("compress"):
-        compressed = compress_stage(
-            options,
-            release_contents(inputs, staging, hashed, target),
-            state,
-            inputs.intact,
-            target=target,
-            cache_dir=config.compression_cache_dir(),
-            workers=config.jobs,
-            progress=inputs.progress,
-        )
+        contents = release_contents(inputs, staging, hashed, target)
+        compressed = compress_stage(inputs, options, contents, target)
     return Variants(
         compressed.variants,
         compressed.files,
@@ -97,3 +124,261 @@ def release_contents(
                 where = target.path_of(fp.hashed) if fp.rewritten else loadpath.files[logical].path
             contents[fp.hashed] = Content(fp.sha256, where, fp.size)
     return contents
+
+
+class Content(NamedTuple):
+    """A file of the release: its content digest, somewhere to read it, and its size."""
+
+    digest: str
+    path: str
+    size: int
+
+
+@dataclass(slots=True)
+class Compressed:
+    """The variants of the release: what they are, and which must be staged."""
+
+    variants: dict[str, dict[str, list[Any]]] = field(
+        default_factory=dict
+    )  # file -> enc -> [rel, size, sri]
+    files: dict[str, str] = field(default_factory=dict)  # variant path -> integrity (its id)
+    staged: list[Staged] = field(default_factory=list)
+    computed: int = 0
+    cache_hits: int = 0
+    changed: bool = False  # the set of variants differs from the last run's
+
+
+def compress_stage(
+    inputs: Inputs, options: CompressionOptions, contents: Mapping[str, Content], target: Target
+) -> Compressed:
+    """Compress every content that needs it (cache first) and stage missing variants.
+
+    The cache is the configured shared one (``config.compression_cache_dir()``), or with
+    none a private one in the target's scratch directory, removed afterwards.
+    """
+    from corral.compress.location import run_cache  # noqa: PLC0415
+
+    with run_cache(inputs.config.compression_cache_dir(), target.scratch) as cache:
+        return _stage_variants(inputs, options, target, cache, contents)
+
+
+@dataclass(slots=True)
+class _Place:
+    """A variant to stage: its integrity, its cache entry, the content it encodes, and
+    every path of the release that gets those bytes."""
+
+    sri: str
+    entry: str
+    digest: str
+    paths: list[str] = field(default_factory=list)
+
+
+#: How many times a variant whose cache entry turned out stale is computed again.
+_RETRIES = 2
+
+
+def _stage_variants(
+    inputs: Inputs,
+    options: CompressionOptions,
+    target: Target,
+    cache: CompressionCache,
+    contents: Mapping[str, Content],
+) -> Compressed:
+    """Stage the variants of the ``contents`` the options do not skip; never one whose
+    name is a file of the release: a source that ships ``a.css.gz`` keeps it, and
+    ``a.css`` gets no gzip variant of corral's."""
+    from corral.compress import compress_many  # noqa: PLC0415
+    from corral.compress.encoders import EXTENSIONS  # noqa: PLC0415
+    from corral.compress.place import StaleEntry  # noqa: PLC0415
+
+    state, intact, progress, workers = (
+        inputs.state,
+        inputs.intact,
+        inputs.progress,
+        inputs.config.jobs,
+    )
+    taken = frozenset(contents)
+    wanted = {
+        relpath: content
+        for relpath, content in contents.items()
+        if options.skip_reason(relpath, content.size) is None
+    }
+    jobs = _jobs(wanted)
+
+    def report(done: int, total: int) -> None:
+        if progress is not None:
+            progress("compress", done, total)
+
+    out = Compressed()
+    first_copy: dict[str, str] = {}  # integrity -> the staged copy of those bytes
+    done: set[str] = set()  # variant paths staged
+    pending = set(jobs)
+    for attempt in range(_RETRIES + 1):
+        run = compress_many(
+            [jobs[d] for d in sorted(pending)],
+            options,
+            cache,
+            workers=workers,
+            progress=report,
+            verify=False,  # copy_verified checks every byte it copies
+        )
+        out.computed += run.computed
+        out.cache_hits += run.cache_hits
+        results = {result.job.digest: result for result in run}
+        # One item per distinct variant: its cache entry, and every path that gets those
+        # bytes (the first a verified copy, the others hard links to that copy, made on the
+        # same thread: a hashed copy and its original share their variants).
+        groups: dict[str, _Place] = {}
+        for relpath, content in sorted(wanted.items()):
+            if content.digest not in pending:
+                continue
+            for variant in results[content.digest].variants:
+                vrel = relpath + EXTENSIONS[variant.encoding]
+                if vrel in taken:
+                    continue  # the source's own file of that name wins
+                sri = variant.integrity
+                out.variants.setdefault(relpath, {})[variant.encoding] = [vrel, variant.size, sri]
+                out.files[vrel] = sri
+                record = state.targets.get(vrel)
+                if vrel in done or (vrel in intact and record is not None and record.digest == sri):
+                    continue
+                group = groups.get(sri)
+                if group is None:
+                    group = groups[sri] = _Place(sri, str(variant.path), content.digest)
+                group.paths.append(vrel)
+
+        stale: dict[str, str] = {}  # content digest -> its stale entry
+        place = partial(_place, target, first_copy)
+        for group, staged in _map(place, list(groups.values()), workers):
+            if not staged:
+                stale[group.digest] = group.entry
+                continue
+            first_copy.setdefault(group.sri, staged[0].tmp)
+            out.staged.extend(staged)
+            done.update(s.relpath for s in staged)
+        if not stale:
+            break
+        if attempt == _RETRIES:
+            raise StaleEntry(f"cache entries changed while being copied, {_RETRIES + 1} times")
+        for entry in stale.values():
+            cache.discard(entry)  # computed again in the next pass
+        pending = set(stale)
+    out.changed = out.variants != state.variants
+    return out
+
+
+def _jobs(wanted: Mapping[str, Content]) -> dict[str, CompressJob]:
+    """One compression job per distinct content; the first name chooses the policy."""
+    from corral.compress import CompressJob  # noqa: PLC0415
+
+    jobs: dict[str, CompressJob] = {}
+    for relpath, content in sorted(wanted.items()):
+        jobs.setdefault(
+            content.digest, CompressJob(content.digest, content.path, content.size, relpath)
+        )
+    return jobs
+
+
+def _place(
+    target: Target, first_copy: Mapping[str, str], group: _Place
+) -> tuple[_Place, list[Staged]]:
+    """Stage ``group``'s paths: the first a verified copy of its cache entry (or a hard
+    link to the copy an earlier pass made, ``first_copy``), the others hard links to it.
+
+    Nothing is staged (an empty list) when the cache entry turned out stale.
+    """
+    from corral.compress.place import StaleEntry, copy_verified  # noqa: PLC0415
+
+    staged: list[Staged] = []
+    first = first_copy.get(group.sri)  # copied in an earlier pass
+    for vrel in group.paths:
+        if first is None:
+            try:
+                copy = partial(copy_verified, integrity=group.sri)
+                made = target.stage_with(copy, group.entry, vrel, group.sri)
+            except StaleEntry:
+                return group, staged  # nothing of it staged: computed again
+            first = made.tmp
+        else:
+            made = target.stage_twin(vrel, first, group.sri)
+        staged.append(made)
+    return group, staged
+
+
+def _map(function: Callable[[_T], _R], items: list[_T], workers: int | None) -> Iterable[_R]:
+    """``map`` on a thread pool when there is enough to share (copying is I/O and
+    hashing, both outside the GIL for all but the smallest files), in a few batches per
+    thread: one future per item cost more than placing a small variant."""
+    from corral.compress.cpus import available_cpus  # noqa: PLC0415
+
+    count = workers or available_cpus()
+    if count < 2 or len(items) < 64:
+        return map(function, items)
+    from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
+
+    step = max(1, len(items) // (count * 8))
+    batches = [items[start : start + step] for start in range(0, len(items), step)]
+
+    def run(batch: list[_T]) -> list[_R]:
+        return [function(item) for item in batch]
+
+    with ThreadPoolExecutor(max_workers=count, thread_name_prefix="corral-place") as pool:
+        return [result for done in pool.map(run, batches) for result in done]
+
+
+def compression_key(options: CompressionOptions) -> str:
+    """A stable text for the options (set order never changes it), to notice a change."""
+    import dataclasses  # noqa: PLC0415
+    import json  # noqa: PLC0415
+
+    values = dataclasses.asdict(options)
+    values["skip_extensions"] = sorted(values["skip_extensions"])
+    if options.default_levels:  # corral's own rules are part of the options in force
+        from corral.compress.policy import DEFAULT_RULES  # noqa: PLC0415
+
+        values["default_rules"] = DEFAULT_RULES
+    return json.dumps(values, sort_keys=True)
+
+
+def manifest_encodings(
+    variants: Mapping[str, Mapping[str, list[Any]]], hashed_names: Mapping[str, str]
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """Per logical path, the variants of its hashed file, as the corral manifest lists them."""
+    encodings: dict[str, dict[str, dict[str, Any]]] = {}
+    for logical, hashed in hashed_names.items():
+        found = variants.get(hashed)
+        if found:
+            encodings[logical] = {
+                enc: {"path": rel, "size": size, "integrity": sri}
+                for enc, (rel, size, sri) in sorted(found.items())
+            }
+    return encodings
+
+
+def all_files_raw(variants: Mapping[str, Mapping[str, list[Any]]]) -> dict[str, str]:
+    """Variant path -> integrity, from the state's record of the last run's variants."""
+    return {rel: sri for found in variants.values() for rel, _size, sri in found.values()}
+
+
+def nothing_to_do(state: State, intact: set[str]) -> bool:
+    """Every variant the last run made is still in place."""
+    return all(
+        rel in intact for found in state.variants.values() for rel, _size, _sri in found.values()
+    )
+
+
+def tidy_cache(store: StateStore, config: Config, *, grew: bool) -> None:
+    """After a run: remove the cache older versions kept in the target's state
+    directory, and bound the shared cache to ``cache_max_size`` if the run added to it."""
+    from corral.compress.location import remove_legacy_cache  # noqa: PLC0415
+
+    remove_legacy_cache(store.path)
+    if not grew or config.cache_max_size is None:
+        return
+    cache_dir = config.compression_cache_dir()
+    if cache_dir is not None:
+        from corral.compress import CompressionCache  # noqa: PLC0415
+        from corral.compress.location import variants_dir  # noqa: PLC0415
+        from corral.compress.maintenance import prune_cache  # noqa: PLC0415
+
+        prune_cache(CompressionCache(variants_dir(cache_dir)), max_size=config.cache_max_size)

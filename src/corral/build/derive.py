@@ -5,12 +5,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, NamedTuple
 
-from corral.build.compress import NO_VARIANTS, Variants, compress_release
-from corral.build.fingerprint import fingerprint_release
+from corral.build.compress import (
+    NO_VARIANTS,
+    Variants,
+    compress_release,
+    compression_key,
+    manifest_encodings,
+)
+from corral.build.fingerprint import Hashed, fingerprint_key, fingerprint_release
+from corral.build.manifests import make_manifests
 from corral.build.plan import Inputs
 from corral.build.stage import Staging
-from corral.hashing import Hashed, fingerprint_key, manifest_stage
-from corral.precompress import compression_key, manifest_encodings
 
 if TYPE_CHECKING:
     from corral.workers import WorkerPool
@@ -56,17 +61,11 @@ def derive_release(
     release_id = next_release if publish else state.release
     if hashed is not None and hashed.result is not None:
         assert release_id is not None
-        manifest_stage(
-            config,
-            hashed,
-            state,
-            inputs.intact,
-            target=target,
-            release=release_id,
-            encodings=manifest_encodings(
-                variants.table, {k: fp.hashed for k, fp in hashed.fingerprints.items()}
-            ),
+        encodings = manifest_encodings(
+            variants.table, {k: fp.hashed for k, fp in hashed.fingerprints.items()}
         )
+        made = make_manifests(inputs, hashed.fingerprints, release=release_id, encodings=encodings)
+        hashed = hashed.with_manifests(made)
     return Derived(False, hashed, variants, publish, release_id, refresh)
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from corral.build.manifests import reserved_problems
 from corral.config import Config
 from corral.errors import BuildError, Problem
-from corral.hashing import reserved_problems
 from corral.loadpath import Conflict, IgnoreRules, LoadPath, scan
 from corral.retention import EMPTY_RELEASE
 from corral.sources import ResolvedSource, resolve_sources

@@ -13,8 +13,10 @@ Public API::
 
 Modules: :mod:`.policy` (options, what to skip), :mod:`.encoders` (deterministic
 streaming encoders), :mod:`.cache` (content-addressed, self-verifying cache),
-:mod:`.results` (job and result types), :mod:`.engine` (the parallel run) and
-:mod:`.worker` (one content in one encoding). The library never prints.
+:mod:`.results` (job and result types), :mod:`.engine` (the parallel run),
+:mod:`.worker` (one content in one encoding), :mod:`.location` (where the cache lives,
+and the cache of one run), :mod:`.maintenance` (bounding it) and :mod:`.tree`
+(``corral compress DIR``). The library never prints.
 
 Decisions, measured on a 2-core VM (Python 3.11, zlib 1.2.13, brotli 1.2.1, zstd
 1.5.7) over an npm corpus: bootstrap 5.3.3, @popperjs/core 2.11.8,

@@ -15,22 +15,35 @@ The compressed variants are kept in its ``compress/`` subdirectory (see
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from corral.errors import ConfigError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+    from corral.compress.cache import CompressionCache
 
 #: The environment variable naming the shared compression cache directory.
 CACHE_ENV = "CORRAL_CACHE_DIR"
 
+#: Where versions before the shared cache kept it: ``<state dir>/cache``.
+LEGACY_CACHE = "cache"
+
 __all__ = [
     "CACHE_ENV",
+    "LEGACY_CACHE",
     "default_cache_dir",
     "parse_age",
     "parse_size",
+    "remove_legacy_cache",
     "resolve_cache_dir",
+    "run_cache",
     "variants_dir",
 ]
 
@@ -66,6 +79,36 @@ def resolve_cache_dir(
 def variants_dir(cache_dir: str | os.PathLike[str]) -> Path:
     """The directory of the compressed variants inside the shared cache directory."""
     return Path(cache_dir) / "compress"
+
+
+def remove_legacy_cache(state_dir: Path) -> None:
+    """Remove the cache versions before the shared one kept in a target's state directory."""
+    legacy = state_dir / LEGACY_CACHE
+    if legacy.is_dir() and not legacy.is_symlink():
+        from corral.compress.cache import remove_tree  # noqa: PLC0415 - rarely needed
+
+        remove_tree(legacy)
+
+
+@contextlib.contextmanager
+def run_cache(
+    cache_dir: Path | None, scratch: Callable[[], str | os.PathLike[str]]
+) -> Iterator[CompressionCache]:
+    """The cache one run compresses through: the shared one in ``cache_dir``, or with
+    none (``cache = false``) a private directory under ``scratch()``, removed afterwards."""
+    import shutil  # noqa: PLC0415
+    import tempfile  # noqa: PLC0415
+
+    from corral.compress.cache import CompressionCache  # noqa: PLC0415
+
+    if cache_dir is not None:
+        yield CompressionCache(variants_dir(cache_dir))
+        return
+    private = tempfile.mkdtemp(prefix="nocache-", dir=scratch())
+    try:
+        yield CompressionCache(private)
+    finally:
+        shutil.rmtree(private, ignore_errors=True)
 
 
 def parse_size(value: object, *, key: str = "cache_max_size") -> int:

@@ -30,7 +30,7 @@ class CompressJob(NamedTuple):
     name its policy is chosen by (its published path; ``""``: ``path``)."""
 
     digest: str
-    path: Path
+    path: str | os.PathLike[str]
     size: int
     name: str = ""
 

@@ -164,7 +164,12 @@ class Target(Protocol):
     def stage_with(
         self, make: Callable[[str, str], object], existing: str, relpath: str, digest: str
     ) -> Staged:
-        """Stage the file ``make(existing, tmp)`` creates (a verified copy, a link)."""
+        """Stage the file ``make(existing, tmp)`` creates (a verified copy)."""
+        ...
+
+    def stage_twin(self, relpath: str, staged: str, digest: str) -> Staged:
+        """Stage ``relpath`` with the same bytes as ``staged``, a file this run staged
+        (``Staged.tmp``): a variant shared by a hashed copy and its original."""
         ...
 
     @property

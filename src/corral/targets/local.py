@@ -219,8 +219,13 @@ class LocalTarget:
         self, make: Callable[[str, str], object], existing: str, relpath: str, digest: str
     ) -> Staged:
         """Stage the file ``make(existing, tmp)`` creates (a verified copy of a cache
-        entry, a hard link to a file staged earlier)."""
+        entry)."""
         return self._stage_entry(make, existing, relpath, digest)
+
+    def stage_twin(self, relpath: str, staged: str, digest: str) -> Staged:
+        """Stage ``relpath`` with the bytes of ``staged``, a file this run staged
+        (a hard link to it; a copy across file systems)."""
+        return self._stage_entry(os.link, staged, relpath, digest)
 
     def _stage_entry(
         self, make: Callable[[str, str], object], existing: str, relpath: str, digest: str

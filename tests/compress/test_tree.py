@@ -11,7 +11,7 @@ from pathlib import Path
 
 import brotli
 
-from .conftest import served_files, snapshot, write_tree
+from ..conftest import served_files, snapshot, write_tree
 
 CSS = "".join(f".c{n} {{ padding: {n}px }}\n" for n in range(300))
 

@@ -19,11 +19,11 @@ import zstandard
 
 import corral.state
 from corral import check, clean, collect
+from corral.build.manifests import CORRAL_MANIFEST, DJANGO_MANIFEST
 from corral.compress import CachedVariant, CompressionCache
 from corral.compress.encoders import library_tag
-from corral.hashing import CORRAL_MANIFEST, DJANGO_MANIFEST
 
-from .conftest import (
+from ..conftest import (
     collect_in_fresh_interpreter,
     config_for,
     served_files,
@@ -100,7 +100,8 @@ def test_identical_contents_are_compressed_once_and_kept_between_runs(site: Path
 
 def test_a_no_change_run_loads_no_encoder(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # A no-change run compares the compression options with the last run's, and that is
-    # all it needs of compression: the encoders, the cache and the engine stay unloaded.
+    # all it needs of compression: the encoders, the cache and the engine stay unloaded
+    # (``location`` answers whether an older version's cache is left to remove).
     monkeypatch.setattr(corral.state, "RACY_NS", 0)
     collect(config_for(site, "assets", hash=True, compress=True))
     run = collect_in_fresh_interpreter(site, "hash=True, compress=True")
@@ -109,7 +110,7 @@ def test_a_no_change_run_loads_no_encoder(site: Path, monkeypatch: pytest.Monkey
     assert isinstance(loaded, list)
     assert [
         m for m in loaded if m.startswith("corral.compress.") or m in ("brotli", "zstandard")
-    ] == ["corral.compress.policy"]
+    ] == ["corral.compress.location", "corral.compress.policy"]
 
 
 def test_output_is_deterministic(site: Path, tmp_path: Path) -> None:

@@ -14,9 +14,9 @@ import pytest
 import corral.fingerprint
 import corral.state
 from corral import BuildError, clean, collect, find
-from corral.hashing import CORRAL_MANIFEST, DJANGO_MANIFEST
+from corral.build.manifests import CORRAL_MANIFEST, DJANGO_MANIFEST
 
-from .conftest import config_for, opened_files, served_files, snapshot, state_path, write_tree
+from ..conftest import config_for, opened_files, served_files, snapshot, state_path, write_tree
 
 
 @pytest.fixture
@@ -279,3 +279,16 @@ def test_a_changed_run_makes_facts_only_for_the_files_it_processes(
     report = collect(config_for(site, "assets", hash=True))
     processed = ["css/base.css", "css/theme.css", "img/logo.svg"]
     assert sorted(made) == sorted(report.fingerprinted) == processed
+
+
+def test_the_stage_returns_an_immutable_outcome_and_manifests_make_a_new_one() -> None:
+    from corral.build.fingerprint import Hashed  # noqa: PLC0415
+    from corral.build.manifests import Manifests  # noqa: PLC0415
+
+    hashed = Hashed({}, {"a.0123456789ab.css": "d1"}, options_key="k")
+    with pytest.raises(AttributeError):
+        hashed.changed = True  # type: ignore[misc]
+    made = hashed.with_manifests(Manifests({"staticfiles.json": "d2"}, [], b"{}"))
+    assert made.files == {"a.0123456789ab.css": "d1", "staticfiles.json": "d2"}
+    assert (made.manifest, made.manifests, made.options_key) == (b"{}", (), "k")
+    assert hashed.files == {"a.0123456789ab.css": "d1"} and hashed.manifest is None

@@ -1,0 +1,132 @@
+"""The manifests of a release: where they go, what may not take their names, and making them.
+
+Two manifests are staged with every release and published last:
+
+* ``staticfiles.json`` (its name is configurable) — Django's format, so Django's
+  ``{% static %}`` and ``ManifestStaticFilesStorage`` read it unchanged;
+* ``corral-manifest.json`` — per logical path: hashed name, size, content type, SRI
+  integrity and encoded variants (read back by :mod:`corral.manifest`). A copy is kept
+  with each release (``releases/<id>.manifest.json`` in the state directory) so old
+  releases stay resolvable; its ``retained`` section lists the entries of the older
+  releases the run keeps whose hashed files the new release does not, so a server reading
+  this one public file keeps serving them until they are pruned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from corral.build.plan import Inputs
+from corral.config import Config
+from corral.errors import Problem
+from corral.loadpath import LoadPath
+from corral.manifest import CORRAL_MANIFEST
+from corral.targets.base import Staged, Target
+
+if TYPE_CHECKING:
+    from corral.fingerprint import Fingerprint
+
+__all__ = [
+    "CORRAL_MANIFEST",
+    "DJANGO_MANIFEST",
+    "MANIFESTS",
+    "Manifests",
+    "make_manifests",
+    "manifest_names",
+    "reserved_problems",
+]
+
+DJANGO_MANIFEST = "staticfiles.json"
+MANIFESTS = (DJANGO_MANIFEST, CORRAL_MANIFEST)
+
+
+class Manifests(NamedTuple):
+    """Both manifests of a release, made."""
+
+    files: dict[str, str]  # manifest name -> sha256 of its bytes (Django's first)
+    staged: list[Staged]  # those that differ from the target's, to publish last
+    manifest: bytes  # corral's manifest (its copy is kept with the release)
+
+
+def manifest_names(config: Config) -> tuple[str, str]:
+    """Where the two manifests go: Django's (its name is configurable) and corral's."""
+    return (config.manifest_name, CORRAL_MANIFEST)
+
+
+def reserved_problems(loadpath: LoadPath, config: Config) -> list[Problem]:
+    """Source files that would land where the manifests go."""
+    return [
+        Problem(
+            "reserved-path",
+            f"logical path {name!r} is where corral writes its manifest",
+            path=loadpath.files[name].path,
+            logical_path=name,
+            hint="rename it, give its source a prefix, or ignore it",
+        )
+        for name in manifest_names(config)
+        if name in loadpath.files
+    ]
+
+
+def make_manifests(
+    inputs: Inputs,
+    fingerprints: Mapping[str, Fingerprint],
+    *,
+    release: int,
+    encodings: Mapping[str, Mapping[str, Any]],
+) -> Manifests:
+    """Make both manifests (published last) and stage whichever differs from the target's."""
+    import hashlib  # noqa: PLC0415
+
+    from corral.fingerprint.manifest import corral_manifest, django_manifest  # noqa: PLC0415
+
+    config, state, intact, target = inputs.config, inputs.state, inputs.intact, inputs.target
+    retained = (
+        _retained(target, config.keep, {fp.hashed for fp in fingerprints.values()})
+        if target is not None
+        else None
+    )
+    manifest = corral_manifest(
+        fingerprints, url=config.url, release=release, encodings=encodings, retained=retained
+    )
+    files: dict[str, str] = {}
+    staged: list[Staged] = []
+    for name, payload in (
+        (config.manifest_name, django_manifest(fingerprints)),
+        (CORRAL_MANIFEST, manifest),
+    ):
+        digest = hashlib.sha256(payload).hexdigest()
+        files[name] = digest
+        record = state.targets.get(name)
+        if name in intact and record is not None and record.digest == digest:
+            continue
+        if target is not None:
+            staged.append(target.stage_bytes(name, payload, digest))
+    return Manifests(files, staged, manifest)
+
+
+def _retained(target: Target, keep: int | None, current: set[str]) -> dict[str, dict[str, Any]]:
+    """The entries of the releases the coming prune keeps (the ``keep`` newest before
+    this one; all with ``keep=None``) whose hashed files this release does not list."""
+    from corral import jsonio  # noqa: PLC0415
+
+    ids = target.state.release_ids()
+    if keep is not None:
+        ids = ids[-keep:] if keep else []
+    out: dict[str, dict[str, Any]] = {}
+    for release_id in ids:
+        try:
+            files = jsonio.loads(target.state.release_manifest(release_id))["files"]
+        except (OSError, ValueError, KeyError, TypeError):
+            continue  # an older state kept no manifest for it: nothing to add
+        if not isinstance(files, dict):
+            continue
+        kept = {
+            logical: entry
+            for logical, entry in files.items()
+            if isinstance(entry, dict) and entry.get("hashed") not in current
+        }
+        if kept:
+            out[str(release_id)] = kept
+    return out
