@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from corral.configcheck import check_config, check_integrity, check_jobs, check_url
 from corral.errors import ConfigError
 from corral.tomlkeys import did_you_mean, key_line, read_toml, table_from_file
 
@@ -147,16 +148,7 @@ class Config:
     origin: str = "arguments"
 
     def __post_init__(self) -> None:
-        _check_url(self.url, self.origin)
-        _check_integrity(self.integrity, self.origin)
-        if self.keep is not None and (not isinstance(self.keep, int) or self.keep < 0):
-            raise ConfigError(
-                f"'keep' must be a whole number of releases, 0 or more; found {self.keep!r}",
-                file=self.origin,
-                key="keep",
-            )
-        if self.compress and self.compression:  # a bad table fails before a run writes
-            self.compression_options()
+        check_config(self)  # a wrong value fails here, before a run writes anything
 
     @property
     def ignore_patterns(self) -> tuple[str, ...]:
@@ -397,10 +389,10 @@ def _load(config_file: Path | None, cwd: Path, overrides: dict[str, Any]) -> Con
             key="compress",
         )
     url = _expect(str, pick("url", DEFAULT_URL), "url", where("url"))
-    _check_url(url, where("url"))
+    check_url(url, where("url"))
     integrity = _expect(str, pick("integrity", "sha256"), "integrity", where("integrity"))
-    _check_integrity(integrity, where("integrity"))
-    config = Config(
+    check_integrity(integrity, where("integrity"))
+    return Config(
         **_cache_settings(table, overrides, base, cwd, origin),
         compress=compress is not False,
         compress_after=compress == "after",
@@ -429,10 +421,6 @@ def _load(config_file: Path | None, cwd: Path, overrides: dict[str, Any]) -> Con
         project_root=base,
         origin=origin,
     )
-    # Nested tables (compress: by Config itself), checked before a run creates anything.
-    if config.missing or config.accept_missing or config.passthrough is not None:
-        config.fingerprint_options()
-    return config
 
 
 def _cache_settings(
@@ -461,10 +449,7 @@ def _cache_settings(
         except ConfigError as exc:
             raise ConfigError(exc.message, hint=exc.hint, file=origin, key=exc.key) from None
     jobs = overrides.get("jobs", table.get("jobs"))
-    if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
-        raise ConfigError(
-            f"'jobs' must be a whole number, 1 or more; found {jobs!r}", file=origin, key="jobs"
-        )
+    check_jobs(jobs, origin)
     found["jobs"] = jobs
     return found
 
@@ -573,28 +558,3 @@ def _prefix(value: str, origin: str) -> str:
             key="sources",
         )
     return prefix
-
-
-def _check_integrity(algorithm: object, origin: str) -> None:
-    from corral.digest import SRI_ALGORITHMS  # noqa: PLC0415
-
-    if algorithm not in SRI_ALGORITHMS:
-        raise ConfigError(
-            f"'integrity' must be one of {', '.join(SRI_ALGORITHMS)}; found {algorithm!r}",
-            hint='the hash of the Subresource Integrity values, e.g. integrity = "sha384"',
-            file=origin,
-            key="integrity",
-        )
-
-
-def _check_url(url: str, origin: str) -> None:
-    if (
-        not isinstance(url, str)
-        or not url.endswith("/")
-        or not (url.startswith("/") or "://" in url)
-    ):
-        raise ConfigError(
-            f"'url' must be a path or absolute URL ending in '/', like '/static/'; found {url!r}",
-            file=origin,
-            key="url",
-        )
