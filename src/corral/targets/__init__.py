@@ -2,9 +2,12 @@
 
 ``base.py`` holds the seams :mod:`corral.build` is written against (the ``Target`` and
 ``StateStore`` protocols); ``local.py`` is the local directory, with ``localroot.py`` its
-root guards. S3-compatible object storage (``s3://BUCKET/PREFIX``) builds the release with
-the local pipeline into a private directory, then :func:`corral.targets.s3.publish`
-uploads what the bucket lacks. Each module does one job:
+root guards. S3-compatible object storage (``s3://BUCKET/PREFIX``) is not a second
+``Target`` but a publisher after a local build: the release is built with the local
+pipeline into a private directory (a ``LocalTarget``), then :func:`corral.targets.s3.publish`
+uploads what the bucket lacks. The remote side has its own seam, the ``ObjectStore``
+protocol of ``store.py`` (both S3 clients implement it; plan, lease, upload, state and
+admin are written against it). Each module does one job:
 
 =================  ============================================================
 ``base.py``        the ``Target`` and ``StateStore`` protocols, ``Staged``

@@ -1,10 +1,16 @@
 """The seams between a run and where it publishes: a :class:`Target` and its :class:`StateStore`.
 
 ``corral.build`` is written against these two protocols only; :class:`corral.targets.local.
-LocalTarget` (a directory) is today's one implementation. A target stages every file of a
-run where no reader sees it, then places them all at once (manifests last); its state store
-keeps what the target holds and each release's record, wherever the target keeps them (a
-directory beside the root for a local target; an object in the bucket for a remote one).
+LocalTarget` (a directory) is the one implementation. A target stages every file of a run
+where no reader sees it, then places them all at once (manifests last); its state store
+keeps what the target holds and each release's record, wherever the target keeps them.
+
+Object storage is deliberately not a ``Target``: a bucket has no rename, no staging place
+readers cannot see and no cheap per-file check, so ``s3://`` runs build the release into a
+private ``LocalTarget`` and then a publisher (:mod:`corral.targets.s3`) syncs the finished
+release, behind its own seam, the ``ObjectStore`` protocol (:mod:`corral.targets.store`),
+with the bucket's state as a value read and written through it
+(:mod:`corral.targets.remote`). See docs/decisions.md, "Architecture and docs (issue 19)".
 
 A run uses a target like this::
 
