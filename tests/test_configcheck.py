@@ -17,12 +17,11 @@ from corral.errors import ConfigError
     ("keywords", "key", "says"),
     [
         ({"missing": 5}, "missing", "must be a table of reference kind to policy; found 5"),
-        ({"missing": {"url": 5}}, "missing.url", "must be one of error, warn, ignore"),
-        ({"missing": {"bogus": "warn"}}, "missing.bogus", "unknown reference kind 'bogus'"),
-        ({"passthrough": 5}, "passthrough", "must be a list of strings, not 5"),
-        ({"passthrough": [5]}, "passthrough", "must hold only strings, not 5"),
-        ({"accept_missing": 5}, "accept_missing", "must be a list of strings, not 5"),
-        ({"accept_missing": "*.map"}, "accept_missing", "must be a list of strings"),
+        ({"missing": {"url": 5}}, "missing.url", "map reference kinds to policy names"),
+        ({"passthrough": 5}, "passthrough", "'passthrough' must be a list of strings; found 5"),
+        ({"passthrough": [5]}, "passthrough", "found 5 in it"),
+        ({"accept_missing": 5}, "accept_missing", "must be a list of strings; found 5"),
+        ({"accept_missing": "*.map"}, "accept_missing", "found '*.map'"),
         ({"jobs": -1}, "jobs", "'jobs' must be a whole number, 1 or more; found -1"),
         ({"jobs": 0}, "jobs", "found 0"),
         ({"jobs": True}, "jobs", "found True"),
@@ -80,13 +79,14 @@ def test_good_values_are_kept_as_given(tmp_path: Path) -> None:
     assert collect(config).published
 
 
-def test_the_default_options_load_no_fingerprint_engine(tmp_path: Path) -> None:
-    # The checks run on every Config; the engine's own validation only for options set.
+def test_the_checks_load_no_fingerprint_engine(tmp_path: Path) -> None:
+    # The checks run on every Config, and a no-change run must not load the engine.
     import subprocess  # noqa: PLC0415
 
     code = (
         "import sys; from pathlib import Path; from corral.config import Config; "
-        f"Config(root=Path({str(tmp_path)!r}), jobs=2, modules=False); "
+        f"Config(root=Path({str(tmp_path)!r}), jobs=2, modules=False, "
+        "missing={'url': 'warn'}, accept_missing=['x/*'], passthrough=['y']); "
         "print(any(m.startswith('corral.fingerprint') for m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -101,3 +101,15 @@ def test_jobs_from_a_file_names_the_file(tmp_path: Path) -> None:
         load_config(cwd=tmp_path)
     assert caught.value.key == "jobs"
     assert "pyproject.toml" in (caught.value.file or "")
+
+
+def test_a_bad_kind_from_a_file_fails_before_anything_is_written(tmp_path: Path) -> None:
+    # The values (kinds, policies), which need the engine, are checked by the loader.
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.corral]\nroot = "static"\nsources = ["assets"]\nmissing = { bogus = "warn" }\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_config(cwd=tmp_path)
+    assert caught.value.key == "missing.bogus"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pyproject.toml"]

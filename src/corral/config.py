@@ -392,7 +392,7 @@ def _load(config_file: Path | None, cwd: Path, overrides: dict[str, Any]) -> Con
     check_url(url, where("url"))
     integrity = _expect(str, pick("integrity", "sha256"), "integrity", where("integrity"))
     check_integrity(integrity, where("integrity"))
-    return Config(
+    config = Config(
         **_cache_settings(table, overrides, base, cwd, origin),
         compress=compress is not False,
         compress_after=compress == "after",
@@ -421,6 +421,11 @@ def _load(config_file: Path | None, cwd: Path, overrides: dict[str, Any]) -> Con
         project_root=base,
         origin=origin,
     )
+    # The fingerprint options' values (kinds, policies, patterns), checked before a run
+    # creates anything; this loads the engine, so only when they are set.
+    if config.missing or config.accept_missing or config.passthrough is not None:
+        config.fingerprint_options()
+    return config
 
 
 def _cache_settings(

@@ -3,10 +3,11 @@
 A configuration file, flags, Django's settings and a hand-built ``corral.Config(...)`` all
 end in ``Config.__post_init__``, so a wrong value is a :class:`~corral.errors.ConfigError`
 naming the key and the value found, raised before a run creates its root or state
-directory. The checks are cheap and load nothing heavy: the fingerprint options' own
-validation (reference kinds, policies, globs), which loads the fingerprint engine, runs
-only when those options are not the defaults, and the compression table's only when
-there is one.
+directory. The checks are cheap and load nothing heavy (a no-change run must not load the
+fingerprint engine): the fingerprint options' types are checked here, their values
+(reference kinds, policies, patterns) by the fingerprint options themselves, which
+:func:`corral.config.load_config` asks for at once and a hand-built Config when a run
+fingerprints; the compression table is checked whenever there is one.
 """
 
 from __future__ import annotations
@@ -52,16 +53,48 @@ def check_config(config: Config) -> None:
                 f"{name!r} must be true or false; found {value!r}", file=origin, key=name
             )
     check_jobs(config.jobs, origin)
-    defaults = (
-        isinstance(config.missing, Mapping)
-        and not config.missing
-        and config.accept_missing == ()
-        and config.passthrough is None
-    )
-    if not defaults:  # their types too: a wrong one would fail a run halfway
-        config.fingerprint_options()
+    _check_missing(config.missing, origin)
+    _check_strings(config.accept_missing, "accept_missing", origin)
+    if config.passthrough is not None:
+        _check_strings(config.passthrough, "passthrough", origin)
     if config.compress and config.compression:
         config.compression_options()
+
+
+def _check_missing(missing: object, origin: str) -> None:
+    """``missing``: a table of reference kind to policy name. The kinds and policies
+    themselves are checked by the fingerprint options, which load the engine: by
+    :func:`corral.config.load_config` at once, for a hand-built Config when a run
+    fingerprints."""
+    hint = 'e.g. missing = { sourcemap = "ignore", url = "warn" }'
+    if not isinstance(missing, Mapping):
+        raise ConfigError(
+            f"'missing' must be a table of reference kind to policy; found {missing!r}",
+            hint=hint,
+            file=origin,
+            key="missing",
+        )
+    for kind, policy in missing.items():
+        if not isinstance(kind, str) or not isinstance(policy, str):
+            raise ConfigError(
+                f"'missing' must map reference kinds to policy names; found {kind!r}: {policy!r}",
+                hint=hint,
+                file=origin,
+                key=f"missing.{kind}" if isinstance(kind, str) else "missing",
+            )
+
+
+def _check_strings(value: object, key: str, origin: str) -> None:
+    """A list (or tuple) of strings."""
+    if isinstance(value, str) or not isinstance(value, list | tuple):
+        raise ConfigError(
+            f"{key!r} must be a list of strings; found {value!r}", file=origin, key=key
+        )
+    for item in value:
+        if not isinstance(item, str):
+            raise ConfigError(
+                f"{key!r} must be a list of strings; found {item!r} in it", file=origin, key=key
+            )
 
 
 def check_jobs(jobs: object, origin: str) -> None:
