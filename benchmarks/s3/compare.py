@@ -134,9 +134,9 @@ def main() -> None:
                         proxy.bucket = _bucket(tool)
                     proxy.clear()
                     row = _run(tool, layout, work, proxy.url)
-                    if not files:
+                    if not files:  # the first tool's Django manifest (the same corpus)
                         manifest = client.get_object(
-                            Bucket=_bucket("corral"), Key="static/staticfiles.json"
+                            Bucket=_bucket(tool), Key="static/staticfiles.json"
                         )["Body"]
                         files = len(json.loads(manifest.read())["paths"])
                     requests = proxy.count()
