@@ -278,6 +278,35 @@ def test_one_encoding_in_place(tmp_path: Path, s3: Any, proxy: FaultProxy) -> No
     assert "ContentEncoding" not in get(s3, "img/logo.png")  # no variant: as is
 
 
+def test_variants_default_to_br_and_gzip_and_zstd_is_opt_in(
+    tmp_path: Path, s3: Any, proxy: FaultProxy
+) -> None:
+    source = make_project(tmp_path)
+    run(config_for(source, proxy.url))
+    files = _manifest(s3)
+    assert set(files["css/app.css"]["encodings"]) == {"br", "gzip"}  # none made for zstd
+    present = keys(s3)
+    assert f"{PREFIX}/{files['css/app.css']['hashed']}.gz" in present
+    assert f"{PREFIX}/css/app.css.br" in present  # unhashed names keep their variants
+    assert not [k for k in present if k.endswith(".zst")]
+
+    report = run(config_for(source, proxy.url, encodings=["br", "gzip", "zstd"]))
+    zst = [k for k in report.upload if k.endswith(".zst")]
+    assert f"{files['css/app.css']['hashed']}.zst" in zst and "css/app.css.zst" in zst
+    assert get(s3, files["css/app.css"]["hashed"] + ".zst")["ContentEncoding"] == "zstd"
+    assert check_manifest_objects(s3) > len(files)
+
+    report = run(config_for(source, proxy.url, encodings=["gzip"]))
+    assert set(_manifest(s3)["css/app.css"]["encodings"]) == {"gzip"}
+    assert check_manifest_objects(s3) > len(files)
+
+
+def test_bad_encodings_are_a_configuration_error(tmp_path: Path) -> None:
+    for bad in ("br", ["br", "lz4"]):
+        with pytest.raises(ConfigError, match=r"s3\.encodings"):
+            config_for(make_project(tmp_path), None, encodings=bad).s3_options()
+
+
 def test_cli_target_from_pyproject_without_root(
     tmp_path: Path, s3: Any, proxy: FaultProxy, capsys: pytest.CaptureFixture[str]
 ) -> None:

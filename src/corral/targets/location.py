@@ -104,6 +104,11 @@ class S3Options:
     #: Upload one encoding ("br", "gzip", "zstd") in place of each file that has it, for a
     #: CDN that can't pick a variant by Accept-Encoding; None uploads variants as own keys.
     in_place: str | None = None
+    #: The variants uploaded as keys of their own (and the only ones the release for the
+    #: bucket is compressed to): brotli and gzip by default. Every browser that accepts
+    #: zstd accepts br, whose variants are smaller, so ``.zst`` objects would only cost
+    #: requests and storage; add "zstd" for a CDN rule that serves them.
+    encodings: tuple[str, ...] = ("br", "gzip")
     #: Attempts per request (5xx, 429/SlowDown, timeouts, dropped connections) before failing.
     max_attempts: int = 6
     #: Seconds a run's lease on the prefix lasts without renewal (a killed run's lease expires).
@@ -144,6 +149,12 @@ class S3Options:
             raise ValueError(
                 f"'s3.in_place' must be one of {', '.join(_ENCODINGS)}; found {self.in_place!r}"
             )
+        if isinstance(self.encodings, str) or not all(e in _ENCODINGS for e in self.encodings):
+            raise ValueError(
+                f"'s3.encodings' must be a list of {', '.join(_ENCODINGS)}; found "
+                f"{self.encodings!r}"
+            )
+        object.__setattr__(self, "encodings", tuple(dict.fromkeys(self.encodings)))
         if self.addressing_style not in ("auto", "path", "virtual"):
             raise ValueError(
                 f"'s3.addressing_style' must be auto, path or virtual; found "

@@ -133,7 +133,7 @@ def publish(  # noqa: PLR0913 - the public signature: one keyword per CLI flag
     options = config.s3_options()
     started = time.perf_counter()
     config.root.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    build = collect(config.with_overrides(keep=0), wait=wait, progress=progress)
+    build = collect(_build_config(config, options), wait=wait, progress=progress)
     built = time.perf_counter()
     owned = store is None
     if store is None:
@@ -157,6 +157,22 @@ def publish(  # noqa: PLR0913 - the public signature: one keyword per CLI flag
     report.build = build
     report.timings = {"build": built - started, **report.timings}
     return report
+
+
+#: The ``compress`` table's switch for each encoding an ``s3.encodings`` list names.
+_SWITCHES = {"br": "brotli", "gzip": "gzip", "zstd": "zstd"}
+
+
+def _build_config(config: Config, options: S3Options) -> Config:
+    """The configuration of the local build for the bucket: no releases kept beside it
+    (the bucket keeps them), and no variants the bucket will not get (``s3.encodings``,
+    plus the ``in_place`` one)."""
+    wanted = {*options.encodings, *([options.in_place] if options.in_place else [])}
+    compression = dict(config.compression)
+    for encoding, switch in _SWITCHES.items():
+        if encoding not in wanted:
+            compression[switch] = False
+    return config.with_overrides(keep=0, compression=compression)
 
 
 def publish_release(  # noqa: PLR0913 - publish's keywords, for a store the caller opened

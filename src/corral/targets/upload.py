@@ -15,6 +15,7 @@ import contextlib
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from pathlib import Path
 from typing import NamedTuple
 
 from corral.targets.location import S3Location
@@ -107,7 +108,7 @@ def _phase(
                 if obj is None:
                     break
                 key = location.key(obj.relative)
-                running[pool.submit(store.put, key, obj.path, obj.headers)] = obj
+                running[pool.submit(store.put, key, Path(obj.path), obj.headers)] = obj
             if not running:
                 return failure
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
