@@ -52,6 +52,9 @@ sys.path.insert(0, str(REPO))
 from tests.targets.faultproxy import FaultProxy  # noqa: E402
 
 TOOLS = ("corral", "django-storages", "collectfasta")
+#: Extra tools, on request (``--tools``): corral without variants (``--no-compress``), to
+#: show the publish apart from the compression django-storages and Collectfasta never do.
+EXTRA_TOOLS = ("corral-nocompress",)
 SCENARIOS = ("cold", "nochange", "touch1pct")
 
 _SETTINGS = """
@@ -235,7 +238,7 @@ def _bucket(tool: str) -> str:
 
 
 def _write_settings(layout: _Layout, tool: str, endpoint: str) -> None:
-    if tool == "corral":
+    if tool.startswith("corral"):
         return
     name = "bench_" + tool.replace("-", "_")
     text = _SETTINGS.format(
@@ -301,8 +304,8 @@ def _empty(client: Any, tool: str, work: Path) -> None:
         keys = [{"Key": item["Key"]} for item in page.get("Contents", ())]
         for start in range(0, len(keys), 1000):
             client.delete_objects(Bucket=bucket, Delete={"Objects": keys[start : start + 1000]})
-    if tool == "corral":
-        shutil.rmtree(work / "cache", ignore_errors=True)
+    if tool.startswith("corral"):
+        shutil.rmtree(work / f"cache-{tool}", ignore_errors=True)
 
 
 def _run(tool: str, layout: _Layout, work: Path, endpoint: str) -> dict[str, Any]:
@@ -313,10 +316,10 @@ def _run(tool: str, layout: _Layout, work: Path, endpoint: str) -> dict[str, Any
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_EC2_METADATA_DISABLED": "true",
         "AWS_ENDPOINT_URL": endpoint,
-        "XDG_CACHE_HOME": str(work / "cache"),
+        "XDG_CACHE_HOME": str(work / f"cache-{tool}"),  # each corral its own build and cache
         "PYTHONPATH": str(layout.django),
     }
-    if tool == "corral":
+    if tool.startswith("corral"):
         command = [
             str(Path(sys.executable).with_name("corral")),
             "collect",
@@ -325,6 +328,7 @@ def _run(tool: str, layout: _Layout, work: Path, endpoint: str) -> dict[str, Any
             "--config",
             str(layout.corral),
             "-q",
+            *(["--no-compress"] if tool == "corral-nocompress" else []),
         ]
     else:
         package = layout.settings.split(".")[0]
@@ -336,7 +340,7 @@ def _run(tool: str, layout: _Layout, work: Path, endpoint: str) -> dict[str, Any
     start = time.perf_counter()
     child = subprocess.Popen(
         ["/usr/bin/time", "-f", "%M", "-o", str(rss), *command],
-        cwd=layout.corral.parent if tool == "corral" else layout.django,
+        cwd=layout.corral.parent if tool.startswith("corral") else layout.django,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

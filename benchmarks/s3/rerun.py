@@ -44,7 +44,7 @@ def main() -> None:
             "AWS_DEFAULT_REGION": "us-east-1",
             "AWS_EC2_METADATA_DISABLED": "true",
             "AWS_ENDPOINT_URL": proxy.url,
-            "XDG_CACHE_HOME": str(args.work / "cache"),
+            "XDG_CACHE_HOME": str(args.work / "cache-corral"),
         }
         for run in range(args.runs):
             proxy.clear()
