@@ -12,7 +12,9 @@ Pairs: corral vs WhiteNoise under gunicorn (gthread, 2x4) and granian (WSGI), co
 ServeStatic under uvicorn and granian (ASGI), and nginx with `corral webserver`'s config.
 Under each Python server a "null" app (benchmarks/serve_apps.py: every answer made in
 advance) shows the ceiling any Python app reaches on that server.
-Reports req/s, p50/p99 latency, each server's RSS after its run, a soak of corral's apps
+Reports req/s, p50/p99 latency, the server's CPU time per request (``cpu_us_per_req``,
+all its processes and threads: steadier than req/s on a shared machine), each server's
+RSS after its run, a soak of corral's apps
 (--soak seconds of the small-file load, RSS sampled every 10 s), and start-up time and
 table size for a 20,000-file root against reading its manifest alone. Records the load
 average before and after. Run it under `flock /work/bench.lock` on a shared machine.
@@ -103,12 +105,20 @@ def argv_for(server: str, app: str, port: int, work: Path, root: Path) -> list[s
 
 
 def wrk(
-    port: int, path: str, headers: dict[str, str], seconds: int, *, sample: int = 0
+    port: int,
+    path: str,
+    headers: dict[str, str],
+    seconds: int,
+    *,
+    sample: int = 0,
+    server: int = 0,
 ) -> dict[str, Any]:
-    """Load ``path`` for ``seconds``; with ``sample`` (a pid), its RSS every 10 s too."""
+    """Load ``path`` for ``seconds``; with ``sample`` (a pid), its RSS every 10 s too; with
+    ``server`` (a pid), the CPU time that server's processes spent per request."""
     argv = ["wrk", "-t2", "-c32", f"-d{seconds}s", "--latency"]
     for name, value in headers.items():
         argv += ["-H", f"{name}: {value}"]
+    cpu_before = cpu_seconds(server) if server else 0.0
     proc = subprocess.Popen([*argv, f"http://127.0.0.1:{port}{path}"], stdout=subprocess.PIPE,
                             text=True)  # fmt: skip
     rss: list[list[float]] = []
@@ -120,6 +130,7 @@ def wrk(
             if proc.poll() is None:
                 rss.append([round(time.monotonic() - started, 1), round(rss_mib(sample), 1)])
     out, _ = proc.communicate()
+    cpu = cpu_seconds(server) - cpu_before if server else 0.0
     if proc.returncode:
         raise SystemExit(f"wrk failed: {argv}")
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
@@ -130,6 +141,9 @@ def wrk(
         "p99_ms": _ms(re.search(r"99%\s+([\d.]+\w+)", out).group(1)),  # type: ignore[union-attr]
         "bad_responses": int(errors.group(1)) if errors else 0,
     }
+    if server:
+        done = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+        result["cpu_us_per_req"] = round(cpu / max(done, 1) * 1e6, 1)
     if sample:
         result["rss_mib_over_time"] = rss
     return result
@@ -143,17 +157,43 @@ def _ms(text: str) -> float:
 def rss_mib(pid: int) -> float:
     """Resident memory of ``pid`` and all its descendants, MiB."""
     total = 0
-    pids = [pid]
-    while pids:
-        p = pids.pop()
+    for p in _tree(pid):
         try:
             status = Path(f"/proc/{p}/status").read_text()
             total += int(re.search(r"VmRSS:\s+(\d+)", status).group(1))  # type: ignore[union-attr]
-            children = Path(f"/proc/{p}/task/{p}/children").read_text().split()
         except (OSError, AttributeError):
             continue
-        pids += [int(c) for c in children]
     return total / 1024
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) spent so far by ``pid`` and all its descendants' threads.
+
+    Unlike req/s, CPU per request hardly moves with other work on the machine: the
+    figure to compare apps by when the machine is shared."""
+    ticks = 0
+    for p in _tree(pid):
+        try:
+            for task in os.listdir(f"/proc/{p}/task"):
+                fields = Path(f"/proc/{p}/task/{task}/stat").read_text().rsplit(")", 1)[1].split()
+                ticks += int(fields[11]) + int(fields[12])  # utime, stime
+        except (OSError, IndexError, ValueError):
+            continue
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _tree(pid: int) -> list[int]:
+    """``pid`` and all its descendants."""
+    found, pids = [], [pid]
+    while pids:
+        p = pids.pop()
+        found.append(p)
+        try:
+            children = Path(f"/proc/{p}/task/{p}/children").read_text().split()
+        except OSError:
+            continue
+        pids += [int(c) for c in children]
+    return found
 
 
 def scenarios(root: Path, port: int) -> dict[str, tuple[str, dict[str, str]]]:
@@ -277,15 +317,17 @@ def run_group(
         plans = {app: scenarios(root, port) for app, (port, _) in ports.items()}
         for scenario in plans[apps[0]]:
             for _ in range(args.rounds):
-                for app, (port, _) in ports.items():
+                for app, (port, pid) in ports.items():
                     path, headers = plans[app][scenario]
-                    result = wrk(port, path, headers, args.seconds)
+                    result = wrk(port, path, headers, args.seconds, server=pid)
                     row = rows[app]
                     best = row.get(scenario)
                     rounds = best["rounds"] if best else []
                     rounds.append(result["rps"])
+                    cpu = best["cpu_rounds"] if best else []
+                    cpu.append(result["cpu_us_per_req"])
                     if best is None or result["rps"] > best["rps"]:
-                        row[scenario] = {**result, "rounds": rounds}
+                        row[scenario] = {**result, "rounds": rounds, "cpu_rounds": cpu}
         for app, (port, pid) in ports.items():
             row = rows[app]
             row["rss_mib"] = round(rss_mib(pid), 1)

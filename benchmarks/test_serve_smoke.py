@@ -26,6 +26,7 @@ def test_serve_benchmark_smoke(tmp_path: Path) -> None:
     for scenario in ("css-br", "js-1mb", "304", "range"):
         assert row[scenario]["rps"] > 0
         assert row[scenario]["bad_responses"] == 0, scenario
+        assert row[scenario]["cpu_us_per_req"] > 0, scenario
     assert data["startup"]["corral"]["startup_ms"] > 0
     assert data["startup"]["manifest_read_ms"] > 0
     assert row["soak"]["rss_mib_over_time"][0][1] > 0

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from corral import ManifestError
 from corral.serve import ASGIApp, Responder, WSGIApp
+from corral.serve.responder import HTTP_NAMES
 from tests.conftest import opened_files
 from tests.serve.conftest import Site
 
@@ -68,6 +69,28 @@ def test_a_vanished_file_is_a_404_and_one_warning(
     other = site.manifest.files["big/text.txt"]
     (root / other.hashed).write_bytes(b"short")
     assert _get(responder, "/static/" + other.hashed)[0] == 404
+    # nor a range read at once (read_limit)
+    for gone in (entry, other):
+        response = responder.answer(
+            "GET", "/static/" + gone.hashed, {"range": "bytes=0-9"}.get, HTTP_NAMES, 1024
+        )
+        assert response.code == 404
+
+
+def test_a_body_within_read_limit_comes_read_with_no_file(site: Site) -> None:
+    responder = Responder(site.root, "/static/")
+    entry = site.manifest.files["big/blob.bin"]
+    data = (site.root / entry.hashed).read_bytes()
+    path = "/static/" + entry.hashed
+    with opened_files() as opened:
+        read = responder.answer("GET", path, {"range": "bytes=100-1123"}.get, HTTP_NAMES, 1024)
+    assert (read.code, read.file, read.body) == (206, None, data[100:1124])
+    assert opened == [str(site.root / entry.hashed)]
+    # above the limit (or with none): an open file for the server to send
+    for asked, limit in (("bytes=100-1124", 1024), ("bytes=100-1123", 0)):
+        response = responder.answer("GET", path, {"range": asked}.get, HTTP_NAMES, limit)
+        assert response.file is not None and response.body == b""
+        response.file.close()
 
 
 def test_small_files_are_answered_from_memory_after_the_first_read(site: Site) -> None:
@@ -90,6 +113,39 @@ def test_extra_headers_per_path(site: Site) -> None:
     css = responder.respond("GET", "/static/" + site.manifest.files["css/app.css"].hashed, {}.get)
     assert ("Access-Control-Allow-Origin", "*") in font.headers
     assert all(name != "Access-Control-Allow-Origin" for name, _ in css.headers)
+
+
+def test_a_304_carries_what_updates_a_cache_and_no_representation_metadata(site: Site) -> None:
+    def cors(path: str) -> list[tuple[str, str]]:
+        return [("Access-Control-Allow-Origin", "*")]
+
+    responder = Responder(site.root, "/static/", extra_headers=cors)
+    path = "/static/" + site.manifest.files["css/app.css"].hashed
+    ok = responder.respond("GET", path, {"accept-encoding": "br"}.get)
+    etag = dict(ok.headers)["ETag"]
+    for asked in (
+        {"if-none-match": etag},
+        {"if-modified-since": dict(ok.headers)["Last-Modified"]},
+    ):
+        response = responder.respond("GET", path, {"accept-encoding": "br", **asked}.get)
+        assert response.code == 304
+        assert sorted(response.headers) == sorted(
+            [
+                ("Access-Control-Allow-Origin", "*"),
+                ("Cache-Control", "public, max-age=31536000, immutable"),
+                ("ETag", etag),
+                ("Vary", "Accept-Encoding"),
+            ]
+        )
+        assert response.raw_headers == tuple(
+            (k.lower().encode(), v.encode()) for k, v in response.headers
+        )
+        assert (response.body, response.file) == (b"", None)
+    # a 200 still says everything, a range too
+    assert {"Content-Type", "Last-Modified", "Content-Encoding"} <= dict(ok.headers).keys()
+    part = responder.respond("GET", path, {"accept-encoding": "br", "range": "bytes=0-1"}.get)
+    assert part.code == 206
+    assert {"Content-Type", "Last-Modified", "Content-Encoding"} <= dict(part.headers).keys()
 
 
 def test_unhashed_max_age_is_configurable(site: Site) -> None:

@@ -95,12 +95,16 @@ class _Rep(NamedTuple):
     size: int
     etag: str
     coding: str  # "identity", "br", "gzip", "zstd"
-    # the resource's headers + ETag (+ Content-Encoding), as a 304 sends them; and with
-    # Accept-Ranges and Content-Length, as a 200 does; both also encoded for ASGI
+    # The headers made in advance (and encoded for ASGI in the *_raw forms): ``validated``
+    # is the resource's headers + ETag (+ Content-Encoding), what a 206 and a 416 start
+    # from; ``whole`` adds Accept-Ranges and Content-Length, as a 200 sends them;
+    # ``not_modified`` is what a 304 sends: only what updates a cache's stored copy
+    # (RFC 9110 15.4.5: Cache-Control, ETag, Vary, and the extra headers)
     validated: tuple[tuple[str, str], ...] = ()
     whole: tuple[tuple[str, str], ...] = ()
-    validated_raw: tuple[tuple[bytes, bytes], ...] = ()
+    not_modified: tuple[tuple[str, str], ...] = ()
     whole_raw: tuple[tuple[bytes, bytes], ...] = ()
+    not_modified_raw: tuple[tuple[bytes, bytes], ...] = ()
 
 
 class _Resource(NamedTuple):
@@ -187,11 +191,18 @@ class Responder:
         return self.answer(method, path, header, HTTP_NAMES)
 
     def answer(
-        self, method: str, path: str, header: Callable[[str], object], names: HeaderNames
+        self,
+        method: str,
+        path: str,
+        header: Callable[[str], object],
+        names: HeaderNames,
+        read_limit: int = 0,
     ) -> Response:
         """:meth:`respond` with the header names ``header`` knows (:data:`HTTP_NAMES` or
         :data:`WSGI_NAMES`, so a WSGI server's ``environ.get`` serves as is); a value that
-        is not a string counts as absent."""
+        is not a string counts as absent. A body of up to ``read_limit`` bytes that is not
+        in memory is read here and returned as ``body`` (no ``file``): for servers that
+        have no use for an open file (one read spares them a file object and a loop)."""
         if not path.startswith(self.prefix):
             return _not_found()
         name = path[len(self.prefix) :]
@@ -207,7 +218,7 @@ class Responder:
                 return _not_found()
         elif method not in _METHODS:
             return _not_allowed()
-        return self._answer(method, name, resource, header, names)
+        return self._answer(method, name, resource, header, names, read_limit)
 
     # -- per request ------------------------------------------------------------------
 
@@ -218,6 +229,7 @@ class Responder:
         resource: _Resource,
         header: Callable[[str], object],
         names: HeaderNames,
+        read_limit: int,
     ) -> Response:
         if resource.codings:
             accept = header(names[0])
@@ -233,15 +245,15 @@ class Responder:
         if_none_match = header(names[1])
         if type(if_none_match) is str:
             if if_none_match == rep.etag or matches_any(if_none_match, rep.etag):
-                return _new(Response, (_NOT_MODIFIED, list(rep.validated), b"", None, "", 0, 0,
-                                       rep.validated_raw))  # fmt: skip
+                return _new(Response, (_NOT_MODIFIED, list(rep.not_modified), b"", None, "",
+                                       0, 0, rep.not_modified_raw))  # fmt: skip
         else:
             since = header(names[2])
             if type(since) is str:
                 when = parse_http_date(since)
                 if when is not None and self._last_modified_ts <= when:
-                    return _new(Response, (_NOT_MODIFIED, list(rep.validated), b"", None, "",
-                                           0, 0, rep.validated_raw))  # fmt: skip
+                    return _new(Response, (_NOT_MODIFIED, list(rep.not_modified), b"", None,
+                                           "", 0, 0, rep.not_modified_raw))  # fmt: skip
         range_header = header(names[3])
         if type(range_header) is not str or method != "GET":
             # the whole representation: the common case, its headers made in advance
@@ -251,22 +263,24 @@ class Responder:
             if cached is not None:
                 return _new(Response, (_OK, list(rep.whole), cached, None, "", 0, 0,
                                        rep.whole_raw))  # fmt: skip
-            return self._body(name, rep, _OK, list(rep.whole), 0, rep.size, rep.whole_raw)
+            return self._body(name, rep, _OK, list(rep.whole), 0, rep.size, rep.whole_raw,
+                              read_limit)  # fmt: skip
         wanted = parse_range(range_header, rep.size)
         if_range = header(names[4])
         if wanted is None or not _if_range(if_range if type(if_range) is str else None, rep.etag):
-            return self._body(name, rep, _OK, list(rep.whole), 0, rep.size, rep.whole_raw)
-        headers = [h for h in rep.validated if h[0] != "Content-Encoding"]
+            return self._body(name, rep, _OK, list(rep.whole), 0, rep.size, rep.whole_raw,
+                              read_limit)  # fmt: skip
         if not wanted.satisfiable:
+            headers = [h for h in rep.validated if h[0] != "Content-Encoding"]
             headers.append(("Content-Range", f"bytes */{rep.size}"))
             headers.append(("Content-Length", "0"))
             return Response(_REASONS[416], headers)
-        if rep.coding != "identity":
-            headers.append(("Content-Encoding", rep.coding))
+        headers = list(rep.validated)  # Content-Encoding (if any) is its last
         headers.append(("Accept-Ranges", "bytes"))
         headers.append(("Content-Range", f"bytes {wanted.start}-{wanted.end}/{rep.size}"))
         headers.append(("Content-Length", str(wanted.length)))
-        return self._body(name, rep, _REASONS[206], headers, wanted.start, wanted.length, ())
+        return self._body(name, rep, _REASONS[206], headers, wanted.start, wanted.length, (),
+                          read_limit)  # fmt: skip
 
     def _body(
         self,
@@ -277,11 +291,14 @@ class Responder:
         offset: int,
         length: int,
         raw: tuple[tuple[bytes, bytes], ...],
+        read_limit: int,
     ) -> Response:
         cached = self._cache.get(rep.path)
         if cached is not None:
             return Response(status, headers, cached[offset : offset + length], raw_headers=raw)
         full = os.path.join(self.root, rep.path)
+        if length <= read_limit and (rep.size > SMALL or self._cached + rep.size > CACHE_LIMIT):
+            return self._read(name, rep, full, (status, headers, offset, length, raw))
         try:
             file = open(full, "rb")  # noqa: SIM115 - the server closes it once sent
         except OSError as exc:
@@ -303,6 +320,32 @@ class Responder:
             file.close()
             return self._vanished(name, full, exc)
         return Response(status, headers, b"", file, full, offset, length, raw)
+
+    def _read(
+        self,
+        name: str,
+        rep: _Rep,
+        full: str,
+        answer: tuple[str, Headers, int, int, tuple[tuple[bytes, bytes], ...]],
+    ) -> Response:
+        """The response ``answer`` describes (status, headers, offset, length, raw headers)
+        with its bytes read at once: no file object, one ``pread``."""
+        status, headers, offset, length, raw = answer
+        try:
+            fd = os.open(full, os.O_RDONLY)
+        except OSError as exc:
+            return self._vanished(name, full, exc)
+        try:
+            if os.fstat(fd).st_size != rep.size:
+                return self._vanished(name, full, None)
+            data = os.pread(fd, length, offset)
+        except OSError as exc:
+            return self._vanished(name, full, exc)
+        finally:
+            os.close(fd)
+        if len(data) != length:
+            return self._vanished(name, full, None)
+        return Response(status, headers, data, raw_headers=raw)
 
     def _vanished(self, name: str, full: str, exc: OSError | None) -> Response:
         self._resources.pop(name, None)
@@ -353,16 +396,19 @@ class Responder:
             headers.append(("Vary", "Accept-Encoding"))
         if self._extra is not None:
             headers.extend(self._extra(name))
+        kept = [h for h in headers if h[0] not in _NOT_IN_304]
         for coding, rep in reps.items():
             validated = [*headers, ("ETag", rep.etag)]
             if coding != "identity":
                 validated.append(("Content-Encoding", coding))
             whole = [*validated, ("Accept-Ranges", "bytes"), ("Content-Length", str(rep.size))]
+            not_modified = [*kept, ("ETag", rep.etag)]
             reps[coding] = rep._replace(
                 validated=tuple(validated),
                 whole=tuple(whole),
-                validated_raw=_raw(validated),
+                not_modified=tuple(not_modified),
                 whole_raw=_raw(whole),
+                not_modified_raw=_raw(not_modified),
             )
         resource = _Resource(reps, codings, headers, reps["identity"], {})
         self._resources[name] = resource
@@ -403,6 +449,9 @@ def _raw(headers: Iterable[tuple[str, str]]) -> tuple[tuple[bytes, bytes], ...]:
 
 
 _METHODS = frozenset(("GET", "HEAD"))
+# Representation metadata a 304 leaves out (RFC 9110 15.4.5: the cache has it, and the
+# ETag is there to validate with, so Last-Modified is not needed either).
+_NOT_IN_304 = frozenset(("Content-Type", "Last-Modified"))
 _OK = "200 OK"
 _NOT_MODIFIED = "304 Not Modified"
 

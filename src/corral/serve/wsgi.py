@@ -8,7 +8,9 @@
 Whole files and ranges of them go out through ``wsgi.file_wrapper`` when the server
 offers one (gunicorn sends them with ``sendfile``: a range as the file positioned at its
 start, with its ``Content-Length``, and reads that stop at its end for servers that read
-instead); servers without it get reads of 256 KiB.
+instead); servers without it (granian) get a body of up to 256 KiB read at once and
+returned as a one-element list (which they send in one go), a longer one in reads of
+256 KiB.
 """
 
 from __future__ import annotations
@@ -45,7 +47,11 @@ class WSGIApp:
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         response = self.responder.answer(
-            environ.get("REQUEST_METHOD", "GET"), _path(environ), environ.get, WSGI_NAMES
+            environ.get("REQUEST_METHOD", "GET"),
+            _path(environ),
+            environ.get,
+            WSGI_NAMES,
+            0 if "wsgi.file_wrapper" in environ else CHUNK,
         )
         return _send(response, environ, start_response)
 
@@ -77,7 +83,11 @@ class WSGIMiddleware:
         if not self.responder.handles(path):
             return self.app(environ, start_response)
         response = self.responder.answer(
-            environ.get("REQUEST_METHOD", "GET"), path, environ.get, WSGI_NAMES
+            environ.get("REQUEST_METHOD", "GET"),
+            path,
+            environ.get,
+            WSGI_NAMES,
+            0 if "wsgi.file_wrapper" in environ else CHUNK,
         )
         return _send(response, environ, start_response)
 
