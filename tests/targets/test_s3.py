@@ -300,6 +300,10 @@ def test_variants_default_to_br_and_gzip_and_zstd_is_opt_in(
     assert set(_manifest(s3)["css/app.css"]["encodings"]) == {"gzip"}
     assert check_manifest_objects(s3) > len(files)
 
+    run(config_for(source, proxy.url, encodings=[]))  # no variants at all
+    assert not _manifest(s3)["css/app.css"].get("encodings")
+    assert check_manifest_objects(s3) == 2 * len(files)  # each file in both manifests, no variant
+
 
 def test_bad_encodings_are_a_configuration_error(tmp_path: Path) -> None:
     for bad in ("br", ["br", "lz4"]):
