@@ -173,6 +173,31 @@ def test_a_fresh_root_with_a_warm_cache_compresses_nothing(site: Path, shared_ca
     assert published and not {p.stat().st_ino for p in published} & cached
 
 
+def test_variants_from_a_warm_cache_get_the_exact_mode_and_stay_trusted(
+    site: Path, shared_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The copies of cache entries (and the hard links between twins) are recorded with
+    # the identity the copy returned, not stat'ed again: the next run must trust them.
+    monkeypatch.setattr(corral.state, "RACY_NS", 0)
+    collect(config_for(site, "assets", hash=True, compress=True))
+    old = os.umask(0o077)
+    try:
+        config = config_for(
+            site, "assets", hash=True, compress=True, root=site / "fresh", file_mode=0o640
+        )
+        first = collect(config)
+        again = collect(config)
+    finally:
+        os.umask(old)
+    assert first.compressed == 0 and first.compress_cache_hits > 0
+    variants = [p for p in (site / "fresh").rglob("*") if p.suffix in (".gz", ".br", ".zst")]
+    assert variants
+    for variant in variants:
+        assert variant.stat().st_mode & 0o777 == 0o640, variant
+    assert not again.published and not again.state_written and again.repaired == []
+    assert served_files(site / "fresh") == served_files(site / "static_root")
+
+
 def test_the_cache_dir_setting_and_no_cache(site: Path, shared_cache: Path) -> None:
     elsewhere = site / "my-cache"
     report = collect(config_for(site, "assets", hash=False, compress=True, cache_dir=elsewhere))

@@ -35,6 +35,7 @@ from corral.targets.base import Staged, StateStore, Target
 if TYPE_CHECKING:
     from corral.build.fingerprint import Hashed
     from corral.compress import CompressionCache, CompressionOptions, CompressJob
+    from corral.compress.place import Copier
     from corral.config import Config
 
 __all__ = [
@@ -189,7 +190,7 @@ def _stage_variants(
     ``a.css`` gets no gzip variant of corral's."""
     from corral.compress import compress_many  # noqa: PLC0415
     from corral.compress.encoders import EXTENSIONS  # noqa: PLC0415
-    from corral.compress.place import StaleEntry  # noqa: PLC0415
+    from corral.compress.place import Copier, StaleEntry  # noqa: PLC0415
 
     state, intact, progress, workers = (
         inputs.state,
@@ -210,7 +211,9 @@ def _stage_variants(
             progress("compress", done, total)
 
     out = Compressed()
-    first_copy: dict[str, str] = {}  # integrity -> the staged copy of those bytes
+    first_copy: dict[str, Staged] = {}  # integrity -> the staged copy of those bytes
+    # One Copier per run: it learns whether reflinks work here.
+    place = partial(_place, target, first_copy, Copier())
     done: set[str] = set()  # variant paths staged
     pending = set(jobs)
     for attempt in range(_RETRIES + 1):
@@ -220,7 +223,7 @@ def _stage_variants(
             cache,
             workers=workers,
             progress=report,
-            verify=False,  # copy_verified checks every byte it copies
+            verify=False,  # the Copier checks every byte it copies
         )
         out.computed += run.computed
         out.cache_hits += run.cache_hits
@@ -248,12 +251,11 @@ def _stage_variants(
                 group.paths.append(vrel)
 
         stale: dict[str, str] = {}  # content digest -> its stale entry
-        place = partial(_place, target, first_copy)
         for group, staged in _map(place, list(groups.values()), workers):
             if not staged:
                 stale[group.digest] = group.entry
                 continue
-            first_copy.setdefault(group.sri, staged[0].tmp)
+            first_copy.setdefault(group.sri, staged[0])
             out.staged.extend(staged)
             done.update(s.relpath for s in staged)
         if not stale:
@@ -280,27 +282,27 @@ def _jobs(wanted: Mapping[str, Content]) -> dict[str, CompressJob]:
 
 
 def _place(
-    target: Target, first_copy: Mapping[str, str], group: _Place
+    target: Target, first_copy: Mapping[str, Staged], copier: Copier, group: _Place
 ) -> tuple[_Place, list[Staged]]:
     """Stage ``group``'s paths: the first a verified copy of its cache entry (or a hard
     link to the copy an earlier pass made, ``first_copy``), the others hard links to it.
 
     Nothing is staged (an empty list) when the cache entry turned out stale.
     """
-    from corral.compress.place import StaleEntry, copy_verified  # noqa: PLC0415
+    from corral.compress.place import StaleEntry  # noqa: PLC0415
 
     staged: list[Staged] = []
     first = first_copy.get(group.sri)  # copied in an earlier pass
     for vrel in group.paths:
         if first is None:
             try:
-                copy = partial(copy_verified, integrity=group.sri)
+                copy = partial(copier, integrity=group.sri)
                 made = target.stage_with(copy, group.entry, vrel, group.sri)
             except StaleEntry:
                 return group, staged  # nothing of it staged: computed again
-            first = made.tmp
+            first = made
         else:
-            made = target.stage_twin(vrel, first, group.sri)
+            made = target.stage_twin(vrel, first.tmp, group.sri, first.identity)
         staged.append(made)
     return group, staged
 

@@ -25,15 +25,18 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import threading
 
 from corral.compress.cache import integrity_of
 
-__all__ = ["FICLONE", "StaleEntry", "copy_verified"]
+__all__ = ["FICLONE", "Copier", "StaleEntry", "copy_verified"]
 
 #: ``ioctl(dest, FICLONE, source)``: ``_IOW(0x94, 9, int)`` on Linux.
 FICLONE = 0x40049409
-_WHOLE = 8 << 20
 _CHUNK = 1 << 20
+
+#: The identity of a file as written: (inode, size, mtime in ns).
+Identity = tuple[int, int, int]
 
 
 class StaleEntry(Exception):
@@ -47,39 +50,84 @@ def copy_verified(entry: str, dest: str, integrity: str, *, reflink: bool = True
     Raises :class:`StaleEntry` (``dest`` removed) if the entry is missing or its
     bytes do not match, and ``OSError`` if ``dest`` can't be written.
     """
-    try:
-        src = os.open(entry, os.O_RDONLY)
-    except OSError as exc:
-        raise StaleEntry(f"can't open the cache entry: {exc.strerror or exc}") from exc
-    try:
-        dst = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-        done = False
+    copier = Copier(reflink=reflink)
+    copier(entry, dest, integrity)
+    return copier.cloned > 0
+
+
+class Copier:
+    """:func:`copy_verified` for many entries of one cache into one target: it stops
+    trying reflinks after the first one the file systems refuse (ext4, tmpfs: one
+    failing ``ioctl`` per run, not per file), reads into one reused buffer per thread,
+    and returns each copy's identity (inode, size, mtime) so nobody ``stat``s it again.
+    Safe to call from several threads."""
+
+    def __init__(self, *, reflink: bool = True) -> None:
+        self.reflink = reflink
+        self.cloned = 0  # how many copies were reflinks (approximate under threads)
+        self._local = threading.local()
+
+    def __call__(self, entry: str, dest: str, integrity: str) -> Identity:
+        """Copy ``entry`` to the new file ``dest`` and check its bytes (see
+        :func:`copy_verified`); return the copy's identity."""
         try:
-            cloned = reflink and _clone(src, dst)
-            found = _hash_fd(dest) if cloned else _copy_hashing(src, dst)
-            done = True
+            src = os.open(entry, os.O_RDONLY)
+        except OSError as exc:
+            raise StaleEntry(f"can't open the cache entry: {exc.strerror or exc}") from exc
+        try:
+            dst = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            done = False
+            try:
+                if self.reflink and self._clone(src, dst):
+                    found = _hash_fd(dest)
+                else:
+                    found = self._copy_hashing(src, dst)
+                st = os.fstat(dst)
+                done = True
+            finally:
+                os.close(dst)
+                if not done:
+                    with contextlib.suppress(OSError):
+                        os.unlink(dest)
         finally:
-            os.close(dst)
-            if not done:
-                with contextlib.suppress(OSError):
-                    os.unlink(dest)
-    finally:
-        os.close(src)
-    if found != integrity:
-        with contextlib.suppress(OSError):
-            os.unlink(dest)
-        raise StaleEntry(f"the cache entry's bytes are {found}, not {integrity}")
-    return cloned
+            os.close(src)
+        if found != integrity:
+            with contextlib.suppress(OSError):
+                os.unlink(dest)
+            raise StaleEntry(f"the cache entry's bytes are {found}, not {integrity}")
+        return st.st_ino, st.st_size, st.st_mtime_ns
 
+    def _clone(self, src: int, dst: int) -> bool:
+        try:
+            import fcntl  # noqa: PLC0415 - POSIX only
 
-def _clone(src: int, dst: int) -> bool:
-    try:
-        import fcntl  # noqa: PLC0415 - POSIX only
+            fcntl.ioctl(dst, FICLONE, src)
+        except (ImportError, OSError):  # no reflinks here (ext4, tmpfs, another file system)
+            self.reflink = False  # the same for every entry of this cache and target
+            return False
+        self.cloned += 1
+        return True
 
-        fcntl.ioctl(dst, FICLONE, src)
-    except (ImportError, OSError):  # no reflinks here (ext4, tmpfs, another file system)
-        return False
-    return True
+    def _copy_hashing(self, src: int, dst: int) -> str:
+        buffer: bytearray | None = getattr(self._local, "buffer", None)
+        if buffer is None:
+            buffer = self._local.buffer = bytearray(_CHUNK)
+        whole = memoryview(buffer)
+        hasher = hashlib.sha384()
+        while True:
+            try:
+                count = os.readv(src, (buffer,))
+            except OSError as exc:
+                raise StaleEntry(f"can't read the cache entry: {exc.strerror or exc}") from exc
+            if not count:
+                break
+            view = whole[:count]
+            hasher.update(view)
+            while view:
+                view = view[os.write(dst, view) :]
+            if count < _CHUNK:
+                break  # a short read of a regular file is its end (the hash checks the rest)
+        return integrity_of(hasher.digest())
 
 
 def _hash_fd(path: str) -> str:
@@ -90,20 +138,4 @@ def _hash_fd(path: str) -> str:
             hasher.update(chunk)
     finally:
         os.close(fd)
-    return integrity_of(hasher.digest())
-
-
-def _copy_hashing(src: int, dst: int) -> str:
-    hasher = hashlib.sha384()
-    while True:
-        try:
-            chunk = os.read(src, _WHOLE)
-        except OSError as exc:
-            raise StaleEntry(f"can't read the cache entry: {exc.strerror or exc}") from exc
-        if not chunk:
-            break
-        hasher.update(chunk)
-        view = memoryview(chunk)
-        while view:
-            view = view[os.write(dst, view) :]
     return integrity_of(hasher.digest())

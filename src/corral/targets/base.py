@@ -173,9 +173,16 @@ class Target(Protocol):
         """Stage the file ``make(existing, tmp)`` creates (a verified copy)."""
         ...
 
-    def stage_twin(self, relpath: str, staged: str, digest: str) -> Staged:
+    def stage_twin(
+        self,
+        relpath: str,
+        staged: str,
+        digest: str,
+        identity: tuple[int, int, int] | None = None,
+    ) -> Staged:
         """Stage ``relpath`` with the same bytes as ``staged``, a file this run staged
-        (``Staged.tmp``): a variant shared by a hashed copy and its original."""
+        (``Staged.tmp``, whose ``identity`` is passed on if known): a variant shared by a
+        hashed copy and its original."""
         ...
 
     @property

@@ -219,29 +219,53 @@ class LocalTarget:
         self, make: Callable[[str, str], object], existing: str, relpath: str, digest: str
     ) -> Staged:
         """Stage the file ``make(existing, tmp)`` creates (a verified copy of a cache
-        entry)."""
+        entry). If ``make`` returns the new file's identity (inode, size, mtime), it is
+        trusted: the file is not ``stat``ed again."""
         return self._stage_entry(make, existing, relpath, digest)
 
-    def stage_twin(self, relpath: str, staged: str, digest: str) -> Staged:
+    def stage_twin(
+        self,
+        relpath: str,
+        staged: str,
+        digest: str,
+        identity: tuple[int, int, int] | None = None,
+    ) -> Staged:
         """Stage ``relpath`` with the bytes of ``staged``, a file this run staged
-        (a hard link to it; a copy across file systems)."""
-        return self._stage_entry(os.link, staged, relpath, digest)
+        (a hard link to it, sharing its ``identity`` when known; a copy across file
+        systems)."""
+        return self._stage_entry(os.link, staged, relpath, digest, identity)
 
     def _stage_entry(
-        self, make: Callable[[str, str], object], existing: str, relpath: str, digest: str
+        self,
+        make: Callable[[str, str], object],
+        existing: str,
+        relpath: str,
+        digest: str,
+        linked: tuple[int, int, int] | None = None,
     ) -> Staged:
-        """Stage a new directory entry ``make(existing, tmp)`` makes (a link of either kind)."""
+        """Stage a new directory entry ``make(existing, tmp)`` makes (a link of either
+        kind, a copy); its identity is what ``make`` returned, or ``linked`` for a hard
+        link to a file of known identity."""
         tmp = self._tmp_name(relpath)
+        identity: tuple[int, int, int] | None = None
         try:
             try:
-                make(existing, tmp)
+                made = make(existing, tmp)
             except OSError as exc:
                 if exc.errno != errno.EXDEV or make is not os.link:
                     raise
                 copy_new(existing, tmp)  # on another file system: copy it
+                made = linked = None
+            if make is os.link:
+                identity = linked  # the same inode, already with its mode
+            elif isinstance(made, tuple) and make is not os.symlink:
+                ino, size, mtime_ns = made
+                identity = (ino, size, mtime_ns)
+                if self.file_mode is not None:  # a chmod keeps inode, size and mtime
+                    os.chmod(tmp, self.file_mode)
         except OSError as exc:
             raise self._write_error(exc, relpath) from exc
-        return Staged(relpath, tmp, digest)
+        return Staged(relpath, tmp, digest, identity)
 
     def _tmp_name(self, relpath: str) -> str:
         return self._tree_path(relpath) or self._flat_name()
