@@ -97,3 +97,38 @@ def test_sorted_tables_are_sorted_at_every_level(codec: str) -> None:
 
     assert json.loads(payload, object_pairs_hook=record) == table
     assert orders == [["x", "y"], ["a", "z", "é"], ["a", "b", "日本"]]
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 4096])
+def test_a_streamed_table_is_the_json_of_the_whole(codec: str, chunk: int) -> None:
+    rows = {f"f{n:03d}/ü{n}.css": (f"d{n}", n, n * 2, -n) for n in range(7)}
+    data = {
+        "b": jsonio.Table(rows, list),
+        "a": {"z": 1, "y": [1, 2]},
+        "c": jsonio.Table({"k": {"z": 1, "a": 2}}),
+        "d": jsonio.Table({}),
+        "e": None,
+    }
+    expected = {
+        "a": {"z": 1, "y": [1, 2]},
+        "b": {k: list(v) for k, v in rows.items()},
+        "c": {"k": {"z": 1, "a": 2}},
+        "d": {},
+        "e": None,
+    }
+    text = b"".join(jsonio.streamed(data, chunk=chunk))
+    assert jsonio.loads(text) == expected
+    assert text == jsonio.dumps(expected, sort_keys=True)
+
+
+def test_a_saved_state_is_written_in_pieces_and_reads_back(tmp_path: Path) -> None:
+    write_tree(tmp_path / "assets", {f"css/{n}.css": f"a{{n:{n}}}" for n in range(20)})
+    config = config_for(tmp_path, "assets", hash=True)
+    collect(config)
+    state_dir = StateDir(config.root, config.state_dir)
+    state = state_dir.load()
+    whole = jsonio.dumps(state.to_json(), sort_keys=True)
+    assert state_dir.state_file.read_bytes() == whole  # the bytes of one dumps
+    again = jsonio.loads(whole)
+    assert again["targets"] and again["sources"]
+    assert state_dir.load().targets == state.targets

@@ -19,9 +19,13 @@ corral may lack it). Both write compact JSON and read each other's files.
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, NamedTuple
 
-__all__ = ["dumps", "dumps_sorted", "loads"]
+__all__ = ["Table", "dumps", "dumps_sorted", "loads", "streamed"]
+
+#: Entries of a :class:`Table` encoded at a time by :func:`streamed`.
+CHUNK = 4096
 
 try:
     import orjson as _orjson
@@ -49,6 +53,45 @@ def dumps_sorted(data: Any) -> bytes:
         except TypeError:
             pass  # as in dumps; the standard library then decides
     return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+class Table(NamedTuple):
+    """A big dictionary for :func:`streamed`: each value goes through ``convert`` (if
+    given) as its chunk is encoded, so no converted copy of the whole table exists."""
+
+    mapping: Mapping[str, Any]
+    convert: Callable[[Any], Any] | None = None
+
+
+def streamed(data: Mapping[str, Any], *, chunk: int = CHUNK) -> Iterator[bytes]:
+    """``data`` as compact JSON with every level's keys sorted, in pieces: the value of
+    ``dumps(data, sort_keys=True)`` (the same bytes unless a chunk needs the standard
+    library, see :func:`dumps`), without ever holding the whole text or a converted
+    copy of a :class:`Table` value, whose entries are encoded ``chunk`` at a time.
+
+    On the large benchmark corpus the state is 31 MB of JSON from 164,000 records:
+    encoding it whole held the text, orjson's growing buffer and a list per record at
+    once, about 50 MiB more than the records themselves.
+    """
+    yield b"{"
+    for index, key in enumerate(sorted(data)):
+        yield (b"," if index else b"") + dumps(key) + b":"
+        value = data[key]
+        if not isinstance(value, Table):
+            yield dumps(value, sort_keys=True)
+            continue
+        mapping, convert = value
+        keys = sorted(mapping)
+        yield b"{"
+        for start in range(0, len(keys), chunk):
+            part = keys[start : start + chunk]
+            if convert is None:
+                encoded = dumps({k: mapping[k] for k in part}, sort_keys=True)
+            else:
+                encoded = dumps({k: convert(mapping[k]) for k in part}, sort_keys=True)
+            yield (b"," if start else b"") + encoded[1:-1]
+        yield b"}"
+    yield b"}"
 
 
 def loads(payload: bytes) -> Any:

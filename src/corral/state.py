@@ -36,7 +36,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -72,6 +72,8 @@ FORMAT = 3
 LEGACY_DIR = ".corral"
 #: The staging directory inside the root, when the state is on another file system.
 STAGING_DIR = ".corral-staging"
+#: Bytes of a streamed JSON file written per system call.
+_WRITE_BATCH = 1 << 20
 #: A file whose ctime is this close to the recording run's start is re-read next time.
 RACY_NS = 2_000_000_000
 
@@ -175,16 +177,22 @@ class State:
         return record.digest
 
     def to_json(self) -> dict[str, Any]:
+        data = self.to_json_header()
+        data["sources"] = {k: _source_json(r) for k, r in self.sources.items()}
+        data["targets"] = {k: list(r) for k, r in self.targets.items()}
+        data["retired"] = self.retired
+        return data
+
+    def to_json_header(self) -> dict[str, Any]:
+        """Everything of :meth:`to_json` but the per-file tables."""
         return {
             "format": FORMAT,
             "release": self.release,
             "scanned_ns": self.scanned_ns,
-            "sources": {k: [r.path, *r.identity, r.digest] for k, r in self.sources.items()},
-            "targets": {k: [r.digest, r.ino, r.size, r.mtime_ns] for k, r in self.targets.items()},
             "compression": self.compression,
             "hashing": self.hashing,
             "derived": self.derived,
-            "retired": self.retired,
+            "retired": None,
         }
 
     def derived_json(self) -> dict[str, Any]:
@@ -193,9 +201,37 @@ class State:
             "variants": self.variants,
         }
 
+    def json_tables(self) -> dict[str, Any]:
+        """:meth:`to_json` for :func:`corral.jsonio.streamed`: the records are converted
+        a chunk at a time as they are written, never all at once."""
+        data = self.to_json_header()
+        data["sources"] = jsonio.Table(self.sources, _source_json)
+        data["targets"] = jsonio.Table(self.targets, list)
+        if self.retired is not None:
+            data["retired"] = jsonio.Table(self.retired)
+        return data
+
+    def derived_tables(self) -> dict[str, Any]:
+        """:meth:`derived_json` for :func:`corral.jsonio.streamed`."""
+        return {
+            "fingerprints": jsonio.Table(self.fingerprints),
+            "variants": jsonio.Table(self.variants),
+        }
+
     @classmethod
-    def from_json(cls, data: Any, derived: Callable[[int], _Derived] | None = None) -> State:
-        """The state in ``data``; ``derived(n)`` reads generation ``n``'s derived file."""
+    def from_json(
+        cls,
+        data: Any,
+        derived: Callable[[int], _Derived] | None = None,
+        *,
+        consume: bool = False,
+    ) -> State:
+        """The state in ``data``; ``derived(n)`` reads generation ``n``'s derived file.
+
+        ``consume``: empty ``data``'s per-file tables as they are converted, so a big
+        state never holds both its parsed lists and its records whole (the large
+        benchmark corpus: 164,000 records).
+        """
         if not isinstance(data, dict) or data.get("format") not in (2, FORMAT):
             raise ValueError("unknown state format")
         _check_shapes(data)
@@ -207,11 +243,15 @@ class State:
             for k, v in data["sources"].items()
             if (type(v) is list and len(v) == 7) or _bad_record(k, v)
         }
+        if consume:
+            data["sources"] = {}
         targets = {
             k: new(TargetRecord, v)
             for k, v in data["targets"].items()
             if (type(v) is list and len(v) == 4) or _bad_record(k, v)
         }
+        if consume:
+            data["targets"] = {}
         compression = data.get("compression", "")
         hashing = data.get("hashing", "")
         if not isinstance(compression, str) or not isinstance(hashing, str):
@@ -430,7 +470,9 @@ class StateDir:
         try:
             payload = self.state_file.read_bytes()
             with gc_paused():
-                return State.from_json(jsonio.loads(payload), self._load_derived)
+                data = jsonio.loads(payload)
+                del payload  # the text is not needed once parsed: free it before the records
+                return State.from_json(data, self._load_derived, consume=True)
         except FileNotFoundError:
             return State()
         except (OSError, ValueError, KeyError, IndexError, TypeError, AttributeError):
@@ -455,14 +497,12 @@ class StateDir:
         """Write the state: a new derived file first if the fingerprints or variants
         may have changed, then ``state.json`` naming it, then drop older generations."""
         if state.derived_touched or not state.derived:
-            with gc_paused():
-                derived = state.derived_json()
             generation = state.derived + 1
-            self.write_json(self.derived_path(generation), derived)
+            with gc_paused():
+                self.write_parts(self.derived_path(generation), state.derived_tables())
             state.derived = generation
         with gc_paused():
-            data = state.to_json()
-        self.write_json(self.state_file, data)
+            self.write_parts(self.state_file, state.json_tables())
         self._drop_derived(keep=state.derived)
 
     def _drop_derived(self, keep: int) -> None:
@@ -558,25 +598,43 @@ class StateDir:
         keys sorted: equal states give equal bytes."""
         self.write_bytes(path, jsonio.dumps(data, sort_keys=True))
 
+    def write_parts(self, path: Path, data: dict[str, Any]) -> None:
+        """:meth:`write_json` for a big table: the same JSON, encoded and written a chunk
+        at a time (see :func:`corral.jsonio.streamed`), never held whole."""
+        try:
+            self._write_bytes(path, jsonio.streamed(data))
+        except OSError as exc:
+            raise self._error(path, exc) from exc
+
     def write_bytes(self, path: Path, payload: bytes) -> None:
         """Write durably and atomically: temp file, fsync, rename, fsync directory."""
         try:
-            self._write_bytes(path, payload)
+            self._write_bytes(path, (payload,))
         except OSError as exc:
-            raise TargetError(
-                f"can't write {path}: {exc.strerror or exc}; the run did not complete",
-                path=str(path),
-                hint="fix the target directory (space, permissions, read-only mount) and run "
-                "again; the next run repairs whatever this one left half done",
-            ) from exc
+            raise self._error(path, exc) from exc
 
-    def _write_bytes(self, path: Path, payload: bytes) -> None:
+    @staticmethod
+    def _error(path: Path, exc: OSError) -> TargetError:
+        return TargetError(
+            f"can't write {path}: {exc.strerror or exc}; the run did not complete",
+            path=str(path),
+            hint="fix the target directory (space, permissions, read-only mount) and run "
+            "again; the next run repairs whatever this one left half done",
+        )
+
+    def _write_bytes(self, path: Path, parts: Iterable[bytes]) -> None:
         tmp = self.tmp / f"{path.name}.{os.getpid()}.{time.monotonic_ns()}"
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         try:
-            view = memoryview(payload)
-            while view:
-                view = view[os.write(fd, view) :]
+            batch: list[bytes] = []
+            size = 0
+            for part in parts:
+                batch.append(part)
+                size += len(part)
+                if size >= _WRITE_BATCH:
+                    _write_all(fd, b"".join(batch))
+                    batch, size = [], 0
+            _write_all(fd, b"".join(batch))
             os.fsync(fd)
         finally:
             os.close(fd)
@@ -591,3 +649,13 @@ def releases_location(root: Path, location: Path | None = None) -> Path:
     """Where the release records and kept releases' corral manifests are (for a server
     that serves retained releases): ``<state>/releases/<id>.manifest.json``."""
     return StateDir(root, location).releases_dir
+
+
+def _source_json(record: SourceRecord) -> list[Any]:
+    return [record.path, *record.identity, record.digest]
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
