@@ -22,7 +22,7 @@ import json
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple
 
-__all__ = ["Table", "dumps", "dumps_sorted", "loads", "streamed"]
+__all__ = ["Table", "dumps", "dumps_sorted", "loads", "streamed", "whole"]
 
 #: Entries of a :class:`Table` encoded at a time by :func:`streamed`.
 CHUNK = 4096
@@ -92,6 +92,17 @@ def streamed(data: Mapping[str, Any], *, chunk: int = CHUNK) -> Iterator[bytes]:
             yield (b"," if start else b"") + encoded[1:-1]
         yield b"}"
     yield b"}"
+
+
+def whole(data: Mapping[str, Any]) -> dict[str, Any]:
+    """``data`` with each :class:`Table` made a dictionary of its converted values:
+    the value :func:`streamed` writes, in one piece."""
+    out = dict(data)
+    for key, value in data.items():
+        if isinstance(value, Table):
+            mapping, convert = value
+            out[key] = {k: v if convert is None else convert(v) for k, v in mapping.items()}
+    return out
 
 
 def loads(payload: bytes) -> Any:

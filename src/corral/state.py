@@ -35,18 +35,17 @@ from __future__ import annotations
 
 import contextlib
 import os
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from corral import jsonio
+from corral.durable import write_atomically
 from corral.errors import Problem, TargetError
 from corral.gcpause import gc_paused
 from corral.guards import (
     empty_directory,
-    fsync_dir,
     owned_dir,
     real_directory,
     remove_tree,
@@ -72,8 +71,6 @@ FORMAT = 3
 LEGACY_DIR = ".corral"
 #: The staging directory inside the root, when the state is on another file system.
 STAGING_DIR = ".corral-staging"
-#: Bytes of a streamed JSON file written per system call.
-_WRITE_BATCH = 1 << 20
 #: A file whose ctime is this close to the recording run's start is re-read next time.
 RACY_NS = 2_000_000_000
 
@@ -104,6 +101,7 @@ class TargetRecord(NamedTuple):
 
 
 _Derived = tuple[dict[str, Any], dict[str, Any]]  # (fingerprints, variants)
+_Loader = Callable[[int], _Derived] | None
 
 
 @dataclass(slots=True)
@@ -177,61 +175,31 @@ class State:
         return record.digest
 
     def to_json(self) -> dict[str, Any]:
-        data = self.to_json_header()
-        data["sources"] = {k: _source_json(r) for k, r in self.sources.items()}
-        data["targets"] = {k: list(r) for k, r in self.targets.items()}
-        data["retired"] = self.retired
-        return data
+        return jsonio.whole(self.json_tables())
 
-    def to_json_header(self) -> dict[str, Any]:
-        """Everything of :meth:`to_json` but the per-file tables."""
+    def json_tables(self) -> dict[str, Any]:
+        """:meth:`to_json` with the per-file tables as :class:`~corral.jsonio.Table`: for
+        :func:`~corral.jsonio.streamed`, which converts them a chunk at a time."""
+        retired = None if self.retired is None else jsonio.Table(self.retired)
         return {
             "format": FORMAT,
             "release": self.release,
             "scanned_ns": self.scanned_ns,
+            "sources": jsonio.Table(self.sources, _source_json),
+            "targets": jsonio.Table(self.targets, list),
             "compression": self.compression,
             "hashing": self.hashing,
             "derived": self.derived,
-            "retired": None,
+            "retired": retired,
         }
 
     def derived_json(self) -> dict[str, Any]:
-        return {
-            "fingerprints": self.fingerprints,
-            "variants": self.variants,
-        }
-
-    def json_tables(self) -> dict[str, Any]:
-        """:meth:`to_json` for :func:`corral.jsonio.streamed`: the records are converted
-        a chunk at a time as they are written, never all at once."""
-        data = self.to_json_header()
-        data["sources"] = jsonio.Table(self.sources, _source_json)
-        data["targets"] = jsonio.Table(self.targets, list)
-        if self.retired is not None:
-            data["retired"] = jsonio.Table(self.retired)
-        return data
-
-    def derived_tables(self) -> dict[str, Any]:
-        """:meth:`derived_json` for :func:`corral.jsonio.streamed`."""
-        return {
-            "fingerprints": jsonio.Table(self.fingerprints),
-            "variants": jsonio.Table(self.variants),
-        }
+        return {"fingerprints": self.fingerprints, "variants": self.variants}
 
     @classmethod
-    def from_json(
-        cls,
-        data: Any,
-        derived: Callable[[int], _Derived] | None = None,
-        *,
-        consume: bool = False,
-    ) -> State:
+    def from_json(cls, data: Any, derived: _Loader = None, *, consume: bool = False) -> State:
         """The state in ``data``; ``derived(n)`` reads generation ``n``'s derived file.
-
-        ``consume``: empty ``data``'s per-file tables as they are converted, so a big
-        state never holds both its parsed lists and its records whole (the large
-        benchmark corpus: 164,000 records).
-        """
+        ``consume``: empty ``data``'s tables once converted (never both held whole)."""
         if not isinstance(data, dict) or data.get("format") not in (2, FORMAT):
             raise ValueError("unknown state format")
         _check_shapes(data)
@@ -250,8 +218,7 @@ class State:
             for k, v in data["targets"].items()
             if (type(v) is list and len(v) == 4) or _bad_record(k, v)
         }
-        if consume:
-            data["targets"] = {}
+        data["targets"] = {} if consume else data["targets"]
         compression = data.get("compression", "")
         hashing = data.get("hashing", "")
         if not isinstance(compression, str) or not isinstance(hashing, str):
@@ -499,7 +466,7 @@ class StateDir:
         if state.derived_touched or not state.derived:
             generation = state.derived + 1
             with gc_paused():
-                self.write_parts(self.derived_path(generation), state.derived_tables())
+                self.write_parts(self.derived_path(generation), state.derived_json())
             state.derived = generation
         with gc_paused():
             self.write_parts(self.state_file, state.json_tables())
@@ -599,47 +566,25 @@ class StateDir:
         self.write_bytes(path, jsonio.dumps(data, sort_keys=True))
 
     def write_parts(self, path: Path, data: dict[str, Any]) -> None:
-        """:meth:`write_json` for a big table: the same JSON, encoded and written a chunk
-        at a time (see :func:`corral.jsonio.streamed`), never held whole."""
-        try:
-            self._write_bytes(path, jsonio.streamed(data))
-        except OSError as exc:
-            raise self._error(path, exc) from exc
+        """:meth:`write_json` for big tables: the same JSON, written a chunk at a time
+        (:func:`corral.jsonio.streamed`; its dictionaries are :class:`~corral.jsonio.Table`s)."""
+        tables = {k: jsonio.Table(v) if type(v) is dict else v for k, v in data.items()}
+        self._write(path, jsonio.streamed(tables))
 
     def write_bytes(self, path: Path, payload: bytes) -> None:
         """Write durably and atomically: temp file, fsync, rename, fsync directory."""
+        self._write(path, (payload,))
+
+    def _write(self, path: Path, parts: Iterable[bytes]) -> None:
         try:
-            self._write_bytes(path, (payload,))
+            write_atomically(path, parts, self.tmp)
         except OSError as exc:
-            raise self._error(path, exc) from exc
-
-    @staticmethod
-    def _error(path: Path, exc: OSError) -> TargetError:
-        return TargetError(
-            f"can't write {path}: {exc.strerror or exc}; the run did not complete",
-            path=str(path),
-            hint="fix the target directory (space, permissions, read-only mount) and run "
-            "again; the next run repairs whatever this one left half done",
-        )
-
-    def _write_bytes(self, path: Path, parts: Iterable[bytes]) -> None:
-        tmp = self.tmp / f"{path.name}.{os.getpid()}.{time.monotonic_ns()}"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-        try:
-            batch: list[bytes] = []
-            size = 0
-            for part in parts:
-                batch.append(part)
-                size += len(part)
-                if size >= _WRITE_BATCH:
-                    _write_all(fd, b"".join(batch))
-                    batch, size = [], 0
-            _write_all(fd, b"".join(batch))
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
-        fsync_dir(path.parent)
+            raise TargetError(
+                f"can't write {path}: {exc.strerror or exc}; the run did not complete",
+                path=str(path),
+                hint="fix the target directory (space, permissions, read-only mount) and run "
+                "again; the next run repairs whatever this one left half done",
+            ) from exc
 
     def _release_path(self, release_id: int) -> Path:
         return self.releases_dir / f"{release_id:08d}.json"
@@ -653,9 +598,3 @@ def releases_location(root: Path, location: Path | None = None) -> Path:
 
 def _source_json(record: SourceRecord) -> list[Any]:
     return [record.path, *record.identity, record.digest]
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
