@@ -32,7 +32,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Set
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from corral.errors import OwnershipError, Problem, TargetError
 from corral.guards import VCS_DIRS, ChangedWhileCopied, copy_new, write_new
@@ -44,6 +44,8 @@ from corral.targets.localroot import check_ownership, guard_root, in_the_way
 if TYPE_CHECKING:
     from corral.config import Config
     from corral.sources import ResolvedSource
+
+Id = tuple[int, int, int] | None  # a staged file's (inode, size, mtime), if known
 
 __all__ = ["LocalTarget"]
 
@@ -219,35 +221,20 @@ class LocalTarget:
         self, make: Callable[[str, str], object], existing: str, relpath: str, digest: str
     ) -> Staged:
         """Stage the file ``make(existing, tmp)`` creates (a verified copy of a cache
-        entry). If ``make`` returns the new file's identity (inode, size, mtime), it is
-        trusted: the file is not ``stat``ed again."""
+        entry); the identity ``make`` returns, if any, is trusted (not ``stat``ed)."""
         return self._stage_entry(make, existing, relpath, digest)
 
-    def stage_twin(
-        self,
-        relpath: str,
-        staged: str,
-        digest: str,
-        identity: tuple[int, int, int] | None = None,
-    ) -> Staged:
+    def stage_twin(self, relpath: str, staged: str, digest: str, identity: Id = None) -> Staged:
         """Stage ``relpath`` with the bytes of ``staged``, a file this run staged
-        (a hard link to it, sharing its ``identity`` when known; a copy across file
-        systems)."""
+        (a hard link to it, of its ``identity`` if known; a copy across file systems)."""
         return self._stage_entry(os.link, staged, relpath, digest, identity)
 
     def _stage_entry(
-        self,
-        make: Callable[[str, str], object],
-        existing: str,
-        relpath: str,
-        digest: str,
-        linked: tuple[int, int, int] | None = None,
-    ) -> Staged:
-        """Stage a new directory entry ``make(existing, tmp)`` makes (a link of either
-        kind, a copy); its identity is what ``make`` returned, or ``linked`` for a hard
-        link to a file of known identity."""
+        self, make: Callable[[str, str], object], existing: str, relpath: str, digest: str,
+        linked: Id = None,
+    ) -> Staged:  # fmt: skip
+        """Stage a new directory entry ``make(existing, tmp)`` makes (a link, a copy)."""
         tmp = self._tmp_name(relpath)
-        identity: tuple[int, int, int] | None = None
         try:
             try:
                 made = make(existing, tmp)
@@ -256,13 +243,10 @@ class LocalTarget:
                     raise
                 copy_new(existing, tmp)  # on another file system: copy it
                 made = linked = None
-            if make is os.link:
-                identity = linked  # the same inode, already with its mode
-            elif isinstance(made, tuple) and make is not os.symlink:
-                ino, size, mtime_ns = made
-                identity = (ino, size, mtime_ns)
-                if self.file_mode is not None:  # a chmod keeps inode, size and mtime
-                    os.chmod(tmp, self.file_mode)
+            made = cast(Id, made) if isinstance(made, tuple) else None
+            identity = linked if make is os.link else made  # a link: the same inode
+            if identity is not None and make is not os.link and self.file_mode is not None:
+                os.chmod(tmp, self.file_mode)  # keeps inode, size and mtime
         except OSError as exc:
             raise self._write_error(exc, relpath) from exc
         return Staged(relpath, tmp, digest, identity)
