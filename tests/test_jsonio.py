@@ -132,3 +132,17 @@ def test_a_saved_state_is_written_in_pieces_and_reads_back(tmp_path: Path) -> No
     again = jsonio.loads(whole)
     assert again["targets"] and again["sources"]
     assert state_dir.load().targets == state.targets
+
+
+def test_a_release_record_is_written_in_pieces_with_the_bytes_of_one_dumps(
+    tmp_path: Path,
+) -> None:
+    write_tree(tmp_path / "assets", {f"js/{n}.js": f"var a{n};" for n in range(30)})
+    config = config_for(tmp_path, "assets", hash=True)
+    collect(config)
+    state_dir = StateDir(config.root, config.state_dir)
+    [release_id] = state_dir.release_ids()
+    release = state_dir.load_release(release_id)
+    path = state_dir.releases_dir / f"{release_id:08d}.json"
+    assert path.read_bytes() == jsonio.dumps(release.to_json(), sort_keys=True)
+    assert len(release.files) >= 60  # originals and hashed copies

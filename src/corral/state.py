@@ -512,7 +512,7 @@ class StateDir:
         return self._written.get(release_id)
 
     def save_release(self, release: Release) -> None:
-        self.write_json(self._release_path(release.id), release.to_json())
+        self.write_parts(self._release_path(release.id), release.to_json())
         self._written[release.id] = release
 
     def delete_release(self, release_id: int) -> None:
