@@ -146,3 +146,10 @@ def test_a_release_record_is_written_in_pieces_with_the_bytes_of_one_dumps(
     path = state_dir.releases_dir / f"{release_id:08d}.json"
     assert path.read_bytes() == jsonio.dumps(release.to_json(), sort_keys=True)
     assert len(release.files) >= 60  # originals and hashed copies
+
+
+def test_a_table_alone_streams_as_one_object(codec: str) -> None:
+    files = {f"css/{n}.css": f"digest{n}" for n in range(10, 0, -1)}
+    text = b"".join(jsonio.streamed(jsonio.Table(files), chunk=3))
+    assert text == jsonio.dumps(files, sort_keys=True)
+    assert b"".join(jsonio.streamed(jsonio.Table({}))) == b"{}"

@@ -534,7 +534,7 @@ class StateDir:
 
     def save_pending(self, files: dict[str, str]) -> None:
         """Record, before renaming, which files this run is about to place (and own)."""
-        self.write_json(self.pending_file, files)
+        self._write(self.pending_file, jsonio.streamed(jsonio.Table(files)))
 
     def load_pending(self) -> dict[str, str]:
         """Files a killed run may have placed; they are corral's, whatever their state."""
