@@ -1180,9 +1180,19 @@ def tool_versions(ctx: Context) -> dict[str, str]:
         ok, out = _probe([ctx.corral, "--version"])
         if ok:
             versions["corral"] = out.removeprefix("corral").strip()
-    if commit := corral_commit(ctx.python):
+    if commit := corral_commit(_corral_python(ctx)):
         versions["corral commit"] = commit
     return versions
+
+
+def _corral_python(ctx: Context) -> str:
+    """The interpreter of the corral under test: the one beside ``--corral`` when that
+    executable lives in its own environment (an A/B of two builds), else ``--python``."""
+    if ctx.corral:
+        beside = Path(ctx.corral).parent / "python"
+        if beside.exists():
+            return str(beside)
+    return ctx.python
 
 
 def corral_commit(python: str) -> str:
