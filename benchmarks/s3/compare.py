@@ -109,17 +109,7 @@ def main() -> None:
     rows: list[dict[str, Any]] = []
     try:
         with FaultProxy(url) if counting == "proxy" else WeedCounter(url) as proxy:
-            import boto3  # noqa: PLC0415 - the benchmark's environment has it
-            from botocore.config import Config  # noqa: PLC0415
-
-            client = boto3.client(
-                "s3",
-                endpoint_url=url,
-                aws_access_key_id="test",
-                aws_secret_access_key="test",
-                region_name="us-east-1",
-                config=Config(s3={"addressing_style": "path"}),
-            )
+            client = s3_client(url)
             for tool in tools:
                 client.create_bucket(Bucket=_bucket(tool))
                 _write_settings(layout, tool, proxy.url)
@@ -170,6 +160,21 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
     if args.json:
         _save(args, rows)
+
+
+def s3_client(url: str) -> Any:
+    """A boto3 client for the benchmark's server (its test credentials, path-style)."""
+    import boto3  # noqa: PLC0415 - the benchmark's environment has it
+    from botocore.config import Config  # noqa: PLC0415
+
+    return boto3.client(
+        "s3",
+        endpoint_url=url,
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+        region_name="us-east-1",
+        config=Config(s3={"addressing_style": "path"}),
+    )
 
 
 def _order(tools: list[str], order: str) -> list[tuple[str, str]]:

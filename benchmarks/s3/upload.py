@@ -47,7 +47,7 @@ def main() -> None:
         with compare.WeedCounter(url) if args.server == "weed" else FaultProxy(url) as counter:
             if isinstance(counter, compare.WeedCounter):
                 counter.bucket = compare._bucket("corral")
-            client = _client(url)
+            client = compare.s3_client(url)
             client.create_bucket(Bucket=compare._bucket("corral"))
             config.write_text(base)
             first = _publish(config, work, counter)
@@ -77,20 +77,6 @@ def main() -> None:
             )
             + "\n"
         )
-
-
-def _client(url: str) -> Any:
-    import boto3  # noqa: PLC0415 - the benchmark's environment has it
-    from botocore.config import Config  # noqa: PLC0415
-
-    return boto3.client(
-        "s3",
-        endpoint_url=url,
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-        region_name="us-east-1",
-        config=Config(s3={"addressing_style": "path"}),
-    )
 
 
 def _publish(config: Path, work: Path, counter: Any) -> dict[str, Any]:

@@ -12,7 +12,14 @@ from typing import NamedTuple
 
 from corral.guards import ChangedWhileRead
 
-__all__ = ["SRI_ALGORITHMS", "WHOLE_READ_LIMIT", "Digests", "digest_file", "sri_value"]
+__all__ = [
+    "SRI_ALGORITHMS",
+    "WHOLE_READ_LIMIT",
+    "Digests",
+    "digest_file",
+    "file_sha256",
+    "sri_value",
+]
 
 #: Files up to this size are read in one call and hashed in memory; larger ones stream.
 WHOLE_READ_LIMIT = 8 << 20
@@ -36,6 +43,17 @@ def sri_value(algorithm: str, digest: bytes) -> str:
     import base64  # noqa: PLC0415
 
     return f"{algorithm}-{base64.b64encode(digest).decode('ascii')}"
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """The hex sha256 of a file, read in 1 MiB chunks (memory flat whatever its size)."""
+    import hashlib  # noqa: PLC0415
+
+    hasher = hashlib.sha256()
+    with open(path, "rb") as stream:
+        while chunk := stream.read(_CHUNK):
+            hasher.update(chunk)
+    return hasher.hexdigest()
 
 
 def digest_file(

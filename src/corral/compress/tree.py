@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from corral.compress.cache import integrity_of
 from corral.compress.place import copy_verified
+from corral.digest import file_sha256
 from corral.errors import BuildError, Problem, TargetError
 
 if TYPE_CHECKING:
@@ -91,7 +92,7 @@ def compress_tree(
         if options.skip_reason(relpath, size) is not None:
             continue
         try:
-            digest = _sha256(path)
+            digest = file_sha256(path)
         except OSError as exc:
             problems.append(
                 Problem("unreadable", f"can't read this file: {exc.strerror}", path=str(path))
@@ -144,14 +145,6 @@ def _files(root: Path) -> list[str]:
                 continue
             found.append(name if rel == "." else f"{rel}/{name}".replace(os.sep, "/"))
     return found
-
-
-def _sha256(path: Path) -> str:
-    hasher = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(1 << 20):
-            hasher.update(chunk)
-    return hasher.hexdigest()
 
 
 def _same(target: Path, size: int, integrity: str) -> bool:

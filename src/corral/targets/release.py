@@ -9,13 +9,13 @@ hashes nothing.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from corral.digest import file_sha256
 from corral.targets.location import S3Options
 from corral.targets.store import Headers
 
@@ -94,7 +94,7 @@ def read_release(
         if known is not None and known[:4] == identity:
             digest = str(known[4])
         else:
-            digest = _sha256(root / source)
+            digest = file_sha256(root / source)
         fresh[source] = [*identity, digest]
         if relative in manifest_names:  # corral's manifest, then Django's (what pages read)
             phase, cache_control = 3 - manifest_names.index(relative), options.cache_control
@@ -146,14 +146,6 @@ def _hashed_names(root: Path, manifest_name: str) -> frozenset[str]:
         return frozenset()  # no fingerprinting: every name is plain
     paths = data.get("paths", {}) if isinstance(data, dict) else {}
     return frozenset(v for v in paths.values() if isinstance(v, str))
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        while block := stream.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _load_digests(path: Path) -> dict[str, list[object]]:

@@ -30,6 +30,7 @@ from urllib.parse import unquote_plus, urlsplit
 from xml.sax.saxutils import escape
 
 from corral import __version__
+from corral.digest import file_sha256
 from corral.targets.awschain import Resolved
 from corral.targets.location import S3Location, S3Options
 from corral.targets.s3errors import RETRYABLE_CODES, RETRYABLE_STATUS, Where
@@ -196,7 +197,7 @@ class HttpStore:
         if isinstance(body, bytes):
             digest = hashlib.sha256(body).hexdigest()
         else:
-            digest = headers.sha256 or _file_sha256(body)
+            digest = headers.sha256 or file_sha256(body)
         accept = (200, 409, 412) if create_only else (200,)
         response = self._request(
             _Call("PUT", key, (), fields, body, digest, action="put", what=key, accept=accept)
@@ -412,14 +413,6 @@ class _HTTPSConnection(http.client.HTTPSConnection):
     def connect(self) -> None:
         super().connect()
         self.sock.settimeout(self.read_timeout)
-
-
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        while block := stream.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _xml(body: bytes) -> ET.Element | None:
