@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
-from corral.guards import fsync_dir
+from corral.guards import fsync_dir, write_all
 
 __all__ = ["write_atomically"]
 
@@ -31,17 +31,11 @@ def write_atomically(path: Path, parts: Iterable[bytes], scratch: Path) -> None:
             batch.append(part)
             size += len(part)
             if size >= _BATCH:
-                _write_all(fd, b"".join(batch))
+                write_all(fd, b"".join(batch))
                 batch, size = [], 0
-        _write_all(fd, b"".join(batch))
+        write_all(fd, b"".join(batch))
         os.fsync(fd)
     finally:
         os.close(fd)
     os.replace(tmp, path)
     fsync_dir(path.parent)
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]

@@ -31,6 +31,7 @@ __all__ = [
     "real_directory",
     "remove_tree",
     "same_file_system",
+    "write_all",
     "write_gitignore",
     "write_new",
 ]
@@ -126,6 +127,13 @@ def copy_new(source: str, path: str) -> str:
     return hasher.hexdigest()
 
 
+def write_all(fd: int, data: bytes | memoryview) -> None:
+    """Write all of ``data`` to ``fd`` (``os.write`` may write less than it is given)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
 def write_new(path: str, data: bytes, mode: int | None = None) -> tuple[int, int, int]:
     """Write a new file (with exactly ``mode``, if given, whatever the umask); return
     its (inode, size, mtime) as written."""
@@ -133,9 +141,7 @@ def write_new(path: str, data: bytes, mode: int | None = None) -> tuple[int, int
     try:
         if mode is not None:
             os.fchmod(fd, mode)
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
+        write_all(fd, data)
         st = os.fstat(fd)
     finally:
         os.close(fd)

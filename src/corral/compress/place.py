@@ -28,6 +28,7 @@ import os
 import threading
 
 from corral.compress.cache import integrity_of
+from corral.guards import write_all
 
 __all__ = ["FICLONE", "Copier", "StaleEntry", "copy_verified"]
 
@@ -123,8 +124,7 @@ class Copier:
                 break
             view = whole[:count]
             hasher.update(view)
-            while view:
-                view = view[os.write(dst, view) :]
+            write_all(dst, view)
             if count < _CHUNK:
                 break  # a short read of a regular file is its end (the hash checks the rest)
         return integrity_of(hasher.digest())

@@ -24,6 +24,7 @@ from corral.compress.cache import CompressionCache, integrity_of
 from corral.compress.encoders import new_encoder
 from corral.compress.memory import RELEASE_FROM, memory_of, release_free_memory
 from corral.compress.policy import Encoding
+from corral.guards import write_all
 
 __all__ = ["Kind", "Outcome", "Task", "run_task"]
 
@@ -138,10 +139,8 @@ def _stream(source: BinaryIO, sink: int, task: Task) -> tuple[int, bytes]:
             raise _Failure("encoder", repr(exc)) from exc
         encoded.update(out)
         size += len(out)
-        view = memoryview(out)
         try:
-            while view:
-                view = view[os.write(sink, view) :]
+            write_all(sink, out)
         except OSError as exc:
             raise _Failure("cache", _reason(exc)) from exc
 
