@@ -238,8 +238,10 @@ def test_cache_dir_flag_no_cache_and_the_cache_commands(project: Path, tmp_path:
     assert info.returncode == 0, info.stderr
     data = json.loads(info.stdout)
     assert data["contents"] == 1 and data["files"] == 3 and data["bytes"] > 0
+    assert data["linked_bytes"] == data["bytes"]  # the root's variants are links to them
     text = corral("cache", "info", cwd=project, env={"CORRAL_CACHE_DIR": str(cache)})
     assert text.stdout.startswith(f"{cache}: 1 content(s), 3 file(s)")
+    assert "also linked from targets" in text.stdout
     uncached = corral("collect", "--no-cache", "--root", "other", "--json", cwd=project)
     computed = json.loads(first.stdout)["counts"]["compressed"]
     assert json.loads(uncached.stdout)["counts"]["compressed"] == computed

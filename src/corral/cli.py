@@ -485,9 +485,12 @@ def _cache(args: argparse.Namespace, out: TextIO) -> int:
         if info.oldest_use is not None:
             oldest = time.strftime("%Y-%m-%d %H:%M", time.localtime(info.oldest_use))
             used = f"; least recently used {oldest}"
+        linked = ""
+        if info.linked_bytes:
+            linked = f" ({_size(info.linked_bytes)} of it also linked from targets)"
         out.write(
             f"{directory}: {info.contents:,} content(s), {info.files:,} file(s), "
-            f"{_size(info.bytes)}{used}\n"
+            f"{_size(info.bytes)}{linked}{used}\n"
         )
         return 0
     if args.max_size is None and args.older_than is None:

@@ -7,6 +7,7 @@ import gzip
 import hashlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -22,7 +23,9 @@ from corral import check, clean, collect
 from corral.build.manifests import CORRAL_MANIFEST, DJANGO_MANIFEST
 from corral.compress import CachedVariant, CompressionCache
 from corral.compress.encoders import library_tag
+from corral.compress.maintenance import prune_cache
 
+from ..compress.test_place import _other_file_system
 from ..conftest import (
     collect_in_fresh_interpreter,
     config_for,
@@ -141,13 +144,16 @@ def test_corrupt_cache_entry_is_detected_and_never_published(
     published = {p: data for p, data in served_files(root).items() if p.endswith(".br")}
     assert published
     # Break every cached brotli entry in place (the same inode: what a stray writer
-    # would do). The published variants are private copies: they stay whole.
+    # would do, after a chmod). The published variants are hard links to the entries:
+    # they change too (the residual risk the docs name).
     for entry in entries:
         entry.chmod(0o644)
+        when = entry.stat().st_mtime_ns + 10**9  # a write a second later (not in the same tick)
         with entry.open("r+b") as handle:
             handle.seek(-3, os.SEEK_END)
             handle.write(b"bad")
-    assert {p: d for p, d in served_files(root).items() if p.endswith(".br")} == published
+        os.utime(entry, ns=(when, when))
+    assert {p: d for p, d in served_files(root).items() if p.endswith(".br")} != published
     # A fresh root must take them from the cache: they are found bad and recomputed.
     fresh = config_for(site, "assets", hash=False, compress=True, root=site / "fresh_root")
     report = collect(fresh)
@@ -155,6 +161,19 @@ def test_corrupt_cache_entry_is_detected_and_never_published(
     assert {p: d for p, d in served_files(site / "fresh_root").items() if p.endswith(".br")} == (
         published
     )
+    # The written-into files no longer match their records: the next run replaces them
+    # (from the entries the fresh root recomputed).
+    again = collect(config)
+    assert again.compressed == 0
+    assert {p: d for p, d in served_files(root).items() if p.endswith(".br")} == published
+
+
+def _variants(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*") if p.suffix in (".gz", ".br", ".zst"))
+
+
+def _entries(cache: Path) -> dict[int, Path]:
+    return {p.stat().st_ino: p for p in cache.rglob("*") if p.suffix in (".gz", ".br", ".zst")}
 
 
 def test_a_fresh_root_with_a_warm_cache_compresses_nothing(site: Path, shared_cache: Path) -> None:
@@ -167,17 +186,73 @@ def test_a_fresh_root_with_a_warm_cache_compresses_nothing(site: Path, shared_ca
         assert report.compressed == 0
         assert report.compress_cache_hits == first.compressed
         assert served_files(site / name) == served_files(site / "static_root")
-    # Variants in a target never share an inode with a cache entry.
-    cached = {entry.stat().st_ino for entry in shared_cache.rglob("*") if entry.is_file()}
-    published = [p for p in (site / "fresh").rglob("*") if p.suffix in (".gz", ".br", ".zst")]
-    assert published and not {p.stat().st_ino for p in published} & cached
+    # Cache and targets share a file system: every variant is a hard link to its entry.
+    cached = _entries(shared_cache)
+    published = _variants(site / "fresh")
+    assert published and {p.stat().st_ino for p in published} <= set(cached)
+    for variant in published:
+        assert variant.stat().st_nlink >= 4  # the entry, and a name in each of three roots
+        assert variant.stat().st_mode & 0o222 == 0  # read-only, as the entry
+    assert all(p.stat().st_mode & 0o777 == 0o444 for p in cached.values())  # untouched
+
+
+def test_a_cache_on_another_file_system_gives_the_same_bytes_as_copies(
+    site: Path, shared_cache: Path
+) -> None:
+    # A container build's cache mount is another file system: link(2) fails with EXDEV
+    # (once per run), and the variants are copies with exactly the linked run's bytes.
+    collect(config_for(site, "assets", hash=True, compress=True))
+    linked = served_files(site / "static_root")
+    other = _other_file_system(site)
+    try:
+        config = config_for(
+            site, "assets", hash=True, compress=True, root=site / "copied", cache_dir=other
+        )
+        assert collect(config).compressed > 0
+        assert served_files(site / "copied") == linked
+        again = config_for(
+            site, "assets", hash=True, compress=True, root=site / "copied2", cache_dir=other
+        )
+        assert collect(again).compressed == 0
+        assert served_files(site / "copied2") == linked
+        variants = _variants(site / "copied2")
+        assert variants and all(p.stat().st_nlink <= 2 for p in variants)  # twins only
+        assert not {p.stat().st_ino for p in variants} & set(_entries(other))
+    finally:
+        shutil.rmtree(other)
+
+
+def test_pruning_the_cache_leaves_a_linked_target_intact(site: Path, shared_cache: Path) -> None:
+    collect(config_for(site, "assets", hash=True, compress=True))
+    config = config_for(site, "assets", hash=True, compress=True, root=site / "fresh")
+    collect(config)
+    before = served_files(site / "fresh")
+    links = {p: p.stat().st_nlink for p in _variants(site / "fresh")}
+    stats = prune_cache(CompressionCache(shared_cache / "compress"), max_size=0)
+    assert stats.files > 0 and not _entries(shared_cache)
+    assert served_files(site / "fresh") == before  # the target's links keep the bytes
+    assert links and {p: p.stat().st_nlink + 1 for p in links} == links  # the entry's name
+    assert check(config).ok
+    again = collect(config)
+    assert not again.published and again.repaired == [] and again.compressed == 0
+
+
+def test_no_cache_links_its_private_entries_with_the_file_mode(site: Path) -> None:
+    config = config_for(site, "assets", hash=True, compress=True, cache=False, file_mode=0o640)
+    report = collect(config)
+    assert report.compressed > 0
+    variants = _variants(site / "static_root")
+    assert variants and all(p.stat().st_mode & 0o777 == 0o640 for p in variants)
+    assert not list((state_path(site / "static_root") / "tmp").glob("nocache-*"))
+    assert not collect(config).published
 
 
 def test_variants_from_a_warm_cache_get_the_exact_mode_and_stay_trusted(
     site: Path, shared_cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # The copies of cache entries (and the hard links between twins) are recorded with
-    # the identity the copy returned, not stat'ed again: the next run must trust them.
+    # A file_mode other than the entries' (0o444) makes copies: a chmod of a hard link
+    # would change the shared entry. The copies (and the hard links between twins) are
+    # recorded with the identity the copy returned: the next run must trust them.
     monkeypatch.setattr(corral.state, "RACY_NS", 0)
     collect(config_for(site, "assets", hash=True, compress=True))
     old = os.umask(0o077)
@@ -194,6 +269,8 @@ def test_variants_from_a_warm_cache_get_the_exact_mode_and_stay_trusted(
     assert variants
     for variant in variants:
         assert variant.stat().st_mode & 0o777 == 0o640, variant
+    assert not {p.stat().st_ino for p in variants} & set(_entries(shared_cache))
+    assert all(p.stat().st_mode & 0o777 == 0o444 for p in _entries(shared_cache).values())
     assert not again.published and not again.state_written and again.repaired == []
     assert served_files(site / "fresh") == served_files(site / "static_root")
 

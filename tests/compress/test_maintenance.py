@@ -36,6 +36,23 @@ def test_info_counts_contents_files_and_bytes(site: dict[str, Path], cache_dir: 
     assert (info.contents, info.files) == (3, len(files))
     assert info.bytes == sum(p.stat().st_size for p in files)
     assert info.oldest_use is not None and info.newest_use is not None
+    assert info.linked_bytes == 0
+
+
+def test_info_says_how_much_of_the_cache_targets_link(
+    site: dict[str, Path], cache_dir: Path, tmp_path: Path
+) -> None:
+    # A hard link from a target is a second name of the entry: counted in full in
+    # ``bytes`` (the cache's names hold it) and in ``linked_bytes`` (pruning it frees
+    # nothing until the target drops its link).
+    cache = CompressionCache(cache_dir)
+    dirs = _fill(site, cache)
+    entry = next(dirs["css/app.css"].iterdir())
+    os.link(entry, tmp_path / "published.css.gz")
+    info = cache_info(cache)
+    assert info.linked_bytes == entry.stat().st_size > 0
+    assert info.bytes == sum(p.stat().st_size for d in dirs.values() for p in d.iterdir())
+    assert info.to_dict()["linked_bytes"] == info.linked_bytes
 
 
 def test_prune_by_size_removes_the_least_recently_used_first(

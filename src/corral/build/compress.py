@@ -7,13 +7,13 @@ content-addressed cache outside the target (``cache_dir``, see
 nothing. When nothing the variants depend on changed and every one is in place,
 the last run's stand and nothing is compressed or read.
 
-Each variant is staged as a private, verified copy of its cache entry
-(a reflink where the file system has them, see :mod:`corral.compress.place`),
-never a hard link to it; a second file with the same variant bytes links to the
-first one's staged copy (both inside the target). An entry found gone or
-corrupt while it is copied is discarded and computed again. With ``cache =
-false`` the run compresses into a private directory under the state
-directory's ``tmp/`` and removes it afterwards.
+Each variant is staged from its cache entry by :mod:`corral.compress.place`: a
+hard link where the cache is on the target's file system and the entry has the
+variant's mode, else a reflink or a copy, each checked against the sha384 in the
+entry's name; a second file with the same variant bytes links to the first one's
+staged file. An entry found gone or corrupt is discarded and computed again,
+never published. With ``cache = false`` the run compresses into a private
+directory under the state directory's ``tmp/`` and removes it afterwards.
 
 Variants are named ``<file>.gz``, ``<file>.br`` and ``<file>.zst`` next to the
 file they encode, are published before the manifests, and belong to the
@@ -35,7 +35,7 @@ from corral.targets.base import Staged, StateStore, Target
 if TYPE_CHECKING:
     from corral.build.fingerprint import Hashed
     from corral.compress import CompressionCache, CompressionOptions, CompressJob
-    from corral.compress.place import Copier
+    from corral.compress.place import Placer
     from corral.config import Config
 
 __all__ = [
@@ -190,7 +190,7 @@ def _stage_variants(
     ``a.css`` gets no gzip variant of corral's."""
     from corral.compress import compress_many  # noqa: PLC0415
     from corral.compress.encoders import EXTENSIONS  # noqa: PLC0415
-    from corral.compress.place import Copier, StaleEntry  # noqa: PLC0415
+    from corral.compress.place import StaleEntry  # noqa: PLC0415
 
     state, intact, progress, workers = (
         inputs.state,
@@ -212,8 +212,8 @@ def _stage_variants(
 
     out = Compressed()
     first_copy: dict[str, Staged] = {}  # integrity -> the staged copy of those bytes
-    # One Copier per run: it learns whether reflinks work here.
-    place = partial(_place, target, first_copy, Copier())
+    # One Placer per run: it learns whether links and reflinks work here.
+    place = partial(_place, target, first_copy, _placer(inputs.config))
     done: set[str] = set()  # variant paths staged
     pending = set(jobs)
     for attempt in range(_RETRIES + 1):
@@ -223,7 +223,7 @@ def _stage_variants(
             cache,
             workers=workers,
             progress=report,
-            verify=False,  # the Copier checks every byte it copies
+            verify=False,  # the Placer checks every entry it places
         )
         out.computed += run.computed
         out.cache_hits += run.cache_hits
@@ -269,6 +269,14 @@ def _stage_variants(
     return out
 
 
+def _placer(config: Config) -> Placer:
+    """The run's :class:`~corral.compress.place.Placer`: files get ``file_mode``, and a run
+    without a shared cache (``cache = false``) links its private one's entries freely."""
+    from corral.compress.place import Placer  # noqa: PLC0415
+
+    return Placer(mode=config.file_mode, private=config.compression_cache_dir() is None)
+
+
 def _jobs(wanted: Mapping[str, Content]) -> dict[str, CompressJob]:
     """One compression job per distinct content; the first name chooses the policy."""
     from corral.compress import CompressJob  # noqa: PLC0415
@@ -282,10 +290,10 @@ def _jobs(wanted: Mapping[str, Content]) -> dict[str, CompressJob]:
 
 
 def _place(
-    target: Target, first_copy: Mapping[str, Staged], copier: Copier, group: _Place
+    target: Target, first_copy: Mapping[str, Staged], placer: Placer, group: _Place
 ) -> tuple[_Place, list[Staged]]:
-    """Stage ``group``'s paths: the first a verified copy of its cache entry (or a hard
-    link to the copy an earlier pass made, ``first_copy``), the others hard links to it.
+    """Stage ``group``'s paths: the first placed from its cache entry (or a hard link to
+    the file an earlier pass placed, ``first_copy``), the others hard links to it.
 
     Nothing is staged (an empty list) when the cache entry turned out stale.
     """
@@ -296,7 +304,7 @@ def _place(
     for vrel in group.paths:
         if first is None:
             try:
-                copy = partial(copier, integrity=group.sri)
+                copy = partial(placer, integrity=group.sri)
                 made = target.stage_with(copy, group.entry, vrel, group.sri)
             except StaleEntry:
                 return group, staged  # nothing of it staged: computed again

@@ -30,7 +30,12 @@ __all__ = ["CacheInfo", "cache_info", "prune_cache"]
 
 @dataclass(frozen=True, slots=True)
 class CacheInfo:
-    """What a cache holds: contents (each with its variants), files, bytes on disk."""
+    """What a cache holds: contents (each with its variants), files, bytes on disk.
+
+    ``bytes`` counts every entry in full, also those a target links (a hard link is
+    one file with several names): ``linked_bytes`` is the part of it that has other
+    names too, space that pruning frees only once those targets drop their links.
+    """
 
     root: str
     contents: int
@@ -38,6 +43,7 @@ class CacheInfo:
     bytes: int
     oldest_use: float | None  # POSIX time of the least recently used content
     newest_use: float | None
+    linked_bytes: int = 0
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -47,6 +53,7 @@ class CacheInfo:
             "bytes": self.bytes,
             "oldest_use": self.oldest_use,
             "newest_use": self.newest_use,
+            "linked_bytes": self.linked_bytes,
         }
 
 
@@ -56,6 +63,7 @@ class _Content:
     used: float
     files: int
     bytes: int
+    linked: int  # bytes of its entries that also have names outside the cache
 
 
 def _contents(cache: CompressionCache) -> list[_Content]:
@@ -77,14 +85,16 @@ def _contents(cache: CompressionCache) -> list[_Content]:
                 if not content.is_dir(follow_symlinks=False):
                     continue
                 used = content.stat(follow_symlinks=False).st_mtime
-                files = size = 0
+                files = size = linked = 0
                 with os.scandir(content.path) as entries:
                     for entry in entries:
+                        st = entry.stat(follow_symlinks=False)
                         files += 1
-                        size += entry.stat(follow_symlinks=False).st_size
+                        size += st.st_size
+                        linked += st.st_size if st.st_nlink > 1 else 0
             except FileNotFoundError:
                 continue  # removed by another process meanwhile
-            found.append(_Content(content.path, used, files, size))
+            found.append(_Content(content.path, used, files, size, linked))
     return found
 
 
@@ -99,6 +109,7 @@ def cache_info(cache: CompressionCache) -> CacheInfo:
         bytes=sum(c.bytes for c in contents),
         oldest_use=min(uses) if uses else None,
         newest_use=max(uses) if uses else None,
+        linked_bytes=sum(c.linked for c in contents),
     )
 
 

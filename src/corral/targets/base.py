@@ -170,7 +170,8 @@ class Target(Protocol):
     def stage_with(
         self, make: Callable[[str, str], object], existing: str, relpath: str, digest: str
     ) -> Staged:
-        """Stage the file ``make(existing, tmp)`` creates (a verified copy)."""
+        """Stage the file ``make(existing, tmp)`` creates, with its final mode (a verified
+        hard link, reflink or copy of a cache entry: never ``chmod`` it)."""
         ...
 
     def stage_twin(

@@ -220,8 +220,10 @@ class LocalTarget:
     def stage_with(
         self, make: Callable[[str, str], object], existing: str, relpath: str, digest: str
     ) -> Staged:
-        """Stage the file ``make(existing, tmp)`` creates (a verified copy of a cache
-        entry); the identity ``make`` returns, if any, is trusted (not ``stat``ed)."""
+        """Stage the file ``make(existing, tmp)`` creates with its final mode (a cache
+        entry placed by :class:`~corral.compress.place.Placer`: maybe a hard link to
+        it); the identity ``make`` returns, if any, is trusted (not ``stat``ed) and the
+        file is never ``chmod``ed."""
         return self._stage_entry(make, existing, relpath, digest)
 
     def stage_twin(self, relpath: str, staged: str, digest: str, identity: Id = None) -> Staged:
@@ -244,9 +246,9 @@ class LocalTarget:
                 copy_new(existing, tmp)  # on another file system: copy it
                 made = linked = None
             made = cast(Id, made) if isinstance(made, tuple) else None
-            identity = linked if make is os.link else made  # a link: the same inode
-            if identity is not None and make is not os.link and self.file_mode is not None:
-                os.chmod(tmp, self.file_mode)  # keeps inode, size and mtime
+            # A link: the same inode. ``make`` gave its file the mode (a hard link to a
+            # cache entry must never be chmod'ed: that would change the shared inode).
+            identity = linked if make is os.link else made
         except OSError as exc:
             raise self._write_error(exc, relpath) from exc
         return Staged(relpath, tmp, digest, identity)
