@@ -267,6 +267,8 @@ class Placer:
             return None
         if self.mode is not None:
             return self.mode
+        if self._wanted is not None:
+            return self._wanted
         with self._lock:
             if self._wanted is None:
                 fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
