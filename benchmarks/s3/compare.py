@@ -6,13 +6,16 @@ each tool makes is counted by the test suite's proxy (tests/targets/faultproxy.p
 ``--count server`` (the default for weed: the Python proxy would halve a fast server's
 throughput), by the server's own Prometheus counters, the tools talking to it directly.
 Scenarios:
-``cold`` (empty bucket, no local build), ``nochange`` (run again), ``touch1pct`` (1% of the
-CSS/JS files changed, then run). Each tool has its own bucket; runs alternate tool by tool
-within a scenario. Peak RSS: ``peak_rss_mib`` is GNU time's (the largest single process),
+``cold`` (empty bucket, no local build), ``nochange`` (run again), ``nochange-list`` (corral
+only: run again as another machine would, reading the whole state and LISTing the prefix),
+``touch1pct`` (1% of the CSS/JS files changed, then run). Each tool has its own bucket;
+runs alternate tool by tool within a scenario. Peak RSS: ``peak_rss_mib`` is GNU time's
+(the largest single process),
 ``tree_rss_mib`` the largest sum over the process tree (the tool and the workers it
 forks), sampled every 50 ms from /proc; ``load`` is the 1-minute load average before and
 after. ``--repeat N`` runs each scenario N times in a row (a no-change scenario's repeats
-are no-change runs; a cold one's empty the tool's bucket and build cache first). Usage
+are no-change runs; a cold one's empty the tool's bucket and build cache first);
+``--rounds N`` runs the whole sequence N times, so the tools alternate run by run. Usage
 (wrap in the shared lock)::
 
     flock /work/bench.lock python benchmarks/s3/compare.py --project examples/site \\
@@ -55,7 +58,11 @@ TOOLS = ("corral", "django-storages", "collectfasta")
 #: Extra tools, on request (``--tools``): corral without variants (``--no-compress``), to
 #: show the publish apart from the compression django-storages and Collectfasta never do.
 EXTRA_TOOLS = ("corral-nocompress",)
-SCENARIOS = ("cold", "nochange", "touch1pct")
+SCENARIOS = ("cold", "nochange", "nochange-list", "touch1pct")
+#: Scenarios only corral has: a no-change run that verifies against a LIST of the prefix, as
+#: from another machine (the build's copy of the state and the time of the last LIST are
+#: removed first, so the state is read in full and the prefix LISTed).
+CORRAL_ONLY = frozenset({"nochange-list"})
 
 _SETTINGS = """
 from {settings} import *  # noqa
@@ -97,6 +104,9 @@ def main() -> None:
         help="who counts requests: the proxy (default on moto) or weed's metrics (default on weed)",
     )
     parser.add_argument("--repeat", type=int, default=1, help="runs of each scenario")
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="the whole sequence this many times (alternating)"
+    )
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     tools = args.tools.split(",")
@@ -115,14 +125,23 @@ def main() -> None:
                 _write_settings(layout, tool, proxy.url)
             files = 0  # logical files: the entries of corral's staticfiles.json, once known
             touched = 0
-            for scenario, tool in _order(tools, args.order):
-                if f"{tool}:{scenario}" in args.skip:
-                    continue
+            sequence = [
+                (round_, scenario, tool)
+                for round_ in range(args.rounds)
+                for scenario, tool in _order(tools, args.order)
+                if f"{tool}:{scenario}" not in args.skip
+                and (tool.startswith("corral") or scenario not in CORRAL_ONLY)
+            ]
+            first = {s: next(t for _, s2, t in sequence if s2 == s) for _, s, _ in sequence}
+            for round_, scenario, tool in sequence:
                 for repeat in range(args.repeat):
-                    if scenario == "touch1pct" and (args.order == "tool" or tool == tools[0]):
+                    by_tool = args.order == "tool"
+                    if scenario == "touch1pct" and (by_tool or tool == first[scenario]):
                         touched = _touch(layout)  # by tool: the same files, for each tool
-                    if scenario == "cold" and repeat:
+                    if scenario == "cold" and (repeat or round_):
                         _empty(client, tool, work)
+                    if scenario == "nochange-list":
+                        _forget_listing(work, tool)
                     if isinstance(proxy, WeedCounter):
                         proxy.bucket = _bucket(tool)
                     proxy.clear()
@@ -137,6 +156,7 @@ def main() -> None:
                         scenario=scenario,
                         tool=tool,
                         repeat=repeat,
+                        round=round_,
                         server=args.server,
                         counted_by=counting,
                         requests=requests,
@@ -311,6 +331,14 @@ def _empty(client: Any, tool: str, work: Path) -> None:
             client.delete_objects(Bucket=bucket, Delete={"Objects": keys[start : start + 1000]})
     if tool.startswith("corral"):
         shutil.rmtree(work / f"cache-{tool}", ignore_errors=True)
+
+
+def _forget_listing(work: Path, tool: str) -> None:
+    """Make corral's next run verify against the bucket as another machine would: no copy
+    of the state (read in full, not a 304) and no recent LIST (the prefix is LISTed)."""
+    for build in (work / f"cache-{tool}" / "corral" / "targets").glob("*"):
+        for name in ("listed-at", "remote-state.json"):
+            (build / name).unlink(missing_ok=True)
 
 
 def _run(tool: str, layout: _Layout, work: Path, endpoint: str) -> dict[str, Any]:

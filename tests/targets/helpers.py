@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,8 @@ from tests.targets.conftest import BUCKET
 
 PREFIX = "static"
 TARGET = f"s3://{BUCKET}/{PREFIX}"
+#: A hashed name (``app.<12 hex>.css``) or a variant of one: what may go up during the build.
+HASHED = re.compile(r"\.[0-9a-f]{12}\.[A-Za-z0-9]+(\.(br|gz|zst))?$")
 
 # Small real files: a stylesheet referencing an image and a font, a module importing
 # another, an image, and text big enough to be worth compressing.

@@ -22,7 +22,10 @@ import pytest
 from corral.errors import TargetError
 from tests.targets.faultproxy import Fault, FaultProxy, is_put, key_is
 from tests.targets.helpers import (
+    HASHED,
+    PREFIX,
     TARGET,
+    body,
     check_manifest_objects,
     config_for,
     keys,
@@ -146,3 +149,71 @@ def test_a_killed_run_leaves_the_previous_manifest_whole_and_the_next_run_finish
     report = run(config, force=False)
     assert report.published and check_manifest_objects(s3) > 0
     assert len(report.upload) < len(planned)  # the hashed objects that made it are adopted
+
+
+def _made(proxy: FaultProxy) -> set[str]:
+    """The object keys the server stored (answered 200) in the proxy's log."""
+    return {s.key for s in proxy.log if _object_put(s.method, s.path, s.query) and s.status == 200}
+
+
+def test_a_lasting_fault_while_the_build_compresses_stops_it_and_the_next_run_resumes(
+    tmp_path: Path, s3: Any, proxy: FaultProxy
+) -> None:
+    source = make_project(tmp_path)
+    config = config_for(source, proxy.url, max_attempts=2, concurrency=1)
+    run(config)
+    built = (config.root / "staticfiles.json").read_bytes()
+    before, present = body(s3, "staticfiles.json"), keys(s3)
+    _change(source, 5)
+    proxy.clear()
+    proxy.inject(Fault("503:SlowDown", _object_put, nth=3, times=0))
+    with pytest.raises(TargetError) as caught:
+        run(config)
+    assert "attempts" in caught.value.message and caught.value.hint
+    # It failed during the build (which publishes locally only after its early uploads):
+    assert (config.root / "staticfiles.json").read_bytes() == built
+    tried = [s.key for s in proxy.log if _object_put(s.method, s.path, s.query)]
+    assert tried and all(HASHED.search(k) for k in tried)  # only early uploads were tried
+    assert present <= keys(s3)  # nothing deleted
+    assert body(s3, "staticfiles.json") == before  # the previous manifest, its objects all there
+    assert check_manifest_objects(s3) > 0
+    made = _made(proxy)
+    assert len(made) == 2
+    proxy.clear()
+    report = run(config)
+    assert report.published and check_manifest_objects(s3) > 0
+    assert not made & {f"{PREFIX}/{k}" for k in report.upload}  # what made it is not sent again
+    assert not run(config).upload
+
+
+def test_a_run_killed_while_the_build_compresses_leaves_the_previous_manifest_whole(
+    tmp_path: Path, s3: Any, proxy: FaultProxy
+) -> None:
+    source = make_project(tmp_path)
+    config = config_for(source, proxy.url)
+    run(config)
+    built = (config.root / "staticfiles.json").read_bytes()
+    before = body(s3, "staticfiles.json")
+    _change(source, 6)
+    proxy.clear()
+    proxy.inject(Fault("delay:0.3", _object_put, times=0))
+    enough = threading.Event()
+    proxy.on_request(lambda seen: enough.set() if len(_made(proxy)) >= 3 else None)
+    env = {**os.environ, "AWS_ENDPOINT_URL": proxy.url}
+    command = [sys.executable, "-m", "corral", "collect", "--target", TARGET]
+    child = subprocess.Popen([*command, "--source", str(source), "-q"], env=env, cwd=tmp_path)
+    try:
+        assert enough.wait(60), "the child never uploaded"
+        child.send_signal(signal.SIGKILL)
+    finally:
+        child.wait(30)
+    proxy.on_request(None)
+    # killed mid-build: the build publishes locally only after its early uploads
+    assert (config.root / "staticfiles.json").read_bytes() == built
+    assert body(s3, "staticfiles.json") == before and check_manifest_objects(s3) > 0
+    made = _made(proxy)
+    assert made and all(HASHED.search(k) for k in made)
+    proxy.clear()
+    report = run(config)
+    assert report.published and check_manifest_objects(s3) > 0
+    assert not made & {f"{PREFIX}/{k}" for k in report.upload}  # adopted, not sent again

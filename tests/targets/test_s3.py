@@ -19,6 +19,7 @@ from corral.targets.remote import STATE_KEY
 from tests.targets.conftest import BUCKET
 from tests.targets.faultproxy import Fault, FaultProxy, is_list
 from tests.targets.helpers import (
+    HASHED,
     PREFIX,
     TARGET,
     body,
@@ -432,3 +433,31 @@ def test_publish_without_a_target_is_a_configuration_error(tmp_path: Path) -> No
     with pytest.raises(ConfigError) as caught:
         publish(Config(root=tmp_path / "root", sources=()))
     assert caught.value.key == "target" and "--target" in (caught.value.hint or "")
+
+
+def test_hashed_names_and_their_variants_go_up_while_the_build_compresses(
+    tmp_path: Path, s3: Any, proxy: FaultProxy
+) -> None:
+    report = run(config_for(make_project(tmp_path), proxy.url))
+    early = report.upload[: report.early]
+    assert early and all(HASHED.search(k) for k in early), early
+    assert any(k.endswith(".br") for k in early) and any(k.endswith(".gz") for k in early)
+    assert report.build is not None and "settle" in report.build.timings
+    # The order still holds: claims in the state, hashed names and their variants, then the
+    # other names, then the manifests (corral's, then Django's).
+    puts = [s.key for s in proxy.log if s.method == "PUT" and "/.corral/lease" not in s.path]
+    assert puts[0] == f"{PREFIX}/{STATE_KEY}"
+    objects = [k for k in puts if "/.corral/" not in k]
+    phase = [
+        0
+        if HASHED.search(k)
+        else 2
+        if k.endswith("corral-manifest.json")
+        else 3
+        if k.endswith("staticfiles.json")
+        else 1
+        for k in objects
+    ]
+    assert phase == sorted(phase) and set(phase) == {0, 1, 2, 3}, objects
+    assert {f"{PREFIX}/{k}" for k in report.upload} == set(objects)
+    assert check_manifest_objects(s3) > 0

@@ -42,6 +42,7 @@ from corral.build.publish import Decided, publish_staged
 from corral.build.record import record_run
 from corral.build.recovery import load_state
 from corral.build.scan import NO_SOURCES, load_sources, scan_sources
+from corral.build.sink import ReleaseSink
 from corral.build.stage import stage_files
 from corral.config import Config
 from corral.errors import BuildError
@@ -67,6 +68,7 @@ def collect(  # noqa: PLR0913 - the public signature: one keyword per CLI flag
     force: bool = False,
     wait: float = 0.0,
     progress: Progress | None = None,
+    sink: ReleaseSink | None = None,
 ) -> Report:
     """Collect every source file into ``config.root`` as a new release.
 
@@ -83,8 +85,11 @@ def collect(  # noqa: PLR0913 - the public signature: one keyword per CLI flag
     stopped between them leaves the first release, and the next run compresses.
     The report is the first run's, with the follow-up's release, compression counts
     and timings (``early_release`` names the first).
+
+    ``sink`` receives each hashed name and variant as soon as its bytes are final (see
+    :mod:`corral.build.sink`): a remote publish uploads them while the build compresses.
     """
-    once = partial(_collect_once, force=force, wait=wait, progress=progress)
+    once = partial(_collect_once, force=force, wait=wait, progress=progress, sink=sink)
     if dry_run or not (config.compress and config.compress_after):
         return once(config, dry_run=dry_run, clear=clear)
     plan = once(config, dry_run=True, clear=False)
@@ -111,6 +116,7 @@ def _collect_once(  # noqa: PLR0913 - collect's own keywords
     force: bool = False,
     wait: float = 0.0,
     progress: Progress | None = None,
+    sink: ReleaseSink | None = None,
 ) -> Report:
     """One run of :func:`collect`: at most one release published."""
     report = Report(root=str(config.root), dry_run=dry_run)
@@ -137,6 +143,7 @@ def _collect_once(  # noqa: PLR0913 - collect's own keywords
             scanned_ns=scanned_ns,
             clock=clock,
             progress=progress,
+            sink=sink if staging else None,
         )
 
     owned = target.state.owned()
@@ -167,6 +174,9 @@ def _collect_once(  # noqa: PLR0913 - collect's own keywords
             run = inputs(loadpath, state, intact, True)
             try:
                 decided = _decide(report, run)
+                if run.sink is not None:
+                    with clock("settle"):  # the sink may still read staged files
+                        run.sink.settle()
                 with clock("publish"):
                     placed = publish_staged(target, state.targets, decided, force=force)
                     for relpath in placed.removed:

@@ -28,6 +28,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from corral.build.plan import Inputs
+from corral.build.sink import ReleaseSink
 from corral.build.stage import Staging
 from corral.state import State
 from corral.targets.base import Staged, StateStore, Target
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     from corral.build.fingerprint import Hashed
     from corral.compress import CompressionCache, CompressionOptions, CompressJob
     from corral.compress.place import Placer
+    from corral.compress.results import Variant
     from corral.config import Config
 
 __all__ = [
@@ -48,6 +50,7 @@ __all__ = [
     "compression_key",
     "manifest_encodings",
     "nothing_to_do",
+    "offer_hashed",
     "release_contents",
     "tidy_cache",
 ]
@@ -94,7 +97,10 @@ def compress_release(
         return Variants(state.variants, all_files_raw(state.variants), [], key)
     with inputs.clock("compress"):
         contents = release_contents(inputs, staging, hashed, target)
-        compressed = compress_stage(inputs, options, contents, target)
+        early = None
+        if inputs.sink is not None and hashed is not None:
+            early = offer_hashed(inputs.sink, contents, hashed)
+        compressed = compress_stage(inputs, options, contents, target, on_variant=early)
     return Variants(
         compressed.variants,
         compressed.files,
@@ -149,8 +155,39 @@ class Compressed:
     changed: bool = False  # the set of variants differs from the last run's
 
 
+def offer_hashed(
+    sink: ReleaseSink, contents: Mapping[str, Content], hashed: Hashed
+) -> Callable[[str, Variant], None]:
+    """Offer every hashed name of the release to ``sink`` (its bytes are final once
+    fingerprinted); return the callback that offers each of their variants as the
+    compression makes (or finds) it. Only hashed names and theirs: what a bucket may
+    receive before the build is complete (see :mod:`corral.targets.overlap`)."""
+    from corral.compress.encoders import EXTENSIONS  # noqa: PLC0415
+
+    names: dict[str, list[str]] = {}  # content digest -> the hashed names with it
+    for logical, fp in sorted(hashed.fingerprints.items()):
+        content = contents.get(fp.hashed)
+        if fp.hashed == logical or content is None:
+            continue
+        names.setdefault(content.digest, []).append(fp.hashed)
+        sink.offer(fp.hashed, content.path, content.digest)
+
+    def offer_variant(digest: str, variant: Variant) -> None:
+        for relpath in names.get(digest, ()):
+            vrel = relpath + EXTENSIONS[variant.encoding]
+            if vrel not in contents:  # the source's own file of that name wins
+                sink.offer(vrel, str(variant.path), None)
+
+    return offer_variant
+
+
 def compress_stage(
-    inputs: Inputs, options: CompressionOptions, contents: Mapping[str, Content], target: Target
+    inputs: Inputs,
+    options: CompressionOptions,
+    contents: Mapping[str, Content],
+    target: Target,
+    *,
+    on_variant: Callable[[str, Variant], None] | None = None,
 ) -> Compressed:
     """Compress every content that needs it (cache first) and stage missing variants.
 
@@ -160,7 +197,7 @@ def compress_stage(
     from corral.compress.location import run_cache  # noqa: PLC0415
 
     with run_cache(inputs.config.compression_cache_dir(), target.scratch) as cache:
-        return _stage_variants(inputs, options, target, cache, contents)
+        return _stage_variants(inputs, options, target, cache, contents, on_variant)
 
 
 @dataclass(slots=True)
@@ -178,12 +215,13 @@ class _Place:
 _RETRIES = 2
 
 
-def _stage_variants(
+def _stage_variants(  # noqa: PLR0913 - compress_stage's arguments, and the cache
     inputs: Inputs,
     options: CompressionOptions,
     target: Target,
     cache: CompressionCache,
     contents: Mapping[str, Content],
+    on_variant: Callable[[str, Variant], None] | None = None,
 ) -> Compressed:
     """Stage the variants of the ``contents`` the options do not skip; never one whose
     name is a file of the release: a source that ships ``a.css.gz`` keeps it, and
@@ -224,6 +262,7 @@ def _stage_variants(
             workers=workers,
             progress=report,
             verify=False,  # the Placer checks every entry it places
+            on_variant=on_variant,
         )
         out.computed += run.computed
         out.cache_hits += run.cache_hits

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from corral.build.clock import Clock
+from corral.build.sink import ReleaseSink
 from corral.config import Config
 from corral.errors import Problem
 from corral.loadpath import LoadPath, SourceFile, name_clashes
@@ -33,6 +34,7 @@ class Inputs:
     scanned_ns: int  # when the sources were scanned (see corral.state.settled)
     clock: Clock  # the report's timings, per stage
     progress: Progress | None = None
+    sink: ReleaseSink | None = None  # a publisher taking finished files early (corral.build.sink)
 
 
 class Plan(NamedTuple):

@@ -13,7 +13,7 @@ windows. Lookups verify cached entries on the same number of threads.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 
@@ -64,6 +64,7 @@ def compress_many(
     workers: int | None = None,
     progress: ProgressCallback | None = None,
     verify: bool = True,
+    on_variant: Callable[[str, Variant], None] | None = None,
 ) -> CompressionResults:
     """Given jobs, return every job's variants, compressing each missing one once.
 
@@ -76,7 +77,9 @@ def compress_many(
     files are done (their variants are cached for the next run). ``ValueError`` for
     a malformed job (not a sha256 hex digest, negative size). ``verify=False``: cached
     entries are not re-read here, because the caller checks their bytes as it copies
-    them (see :meth:`CompressionCache.lookup_all`).
+    them (see :meth:`CompressionCache.lookup_all`). ``on_variant(digest, variant)`` is
+    called (on the calling thread) for each kept variant as soon as it is known: from the
+    cache before anything is compressed, then as each one is stored.
     """
     job_list = tuple(_as_job(job) for job in jobs)
     enabled = options.encodings()
@@ -110,6 +113,8 @@ def compress_many(
             else:
                 hits += 1
                 found[digest, encoding] = answer
+                if on_variant is not None and isinstance(answer, Variant):
+                    on_variant(digest, answer)
         if missing and incompressible(job.path, job.size):
             for encoding, _level in missing:  # not worth an encoder's time (see .probe)
                 found[digest, encoding] = Skip(encoding, "incompressible")
@@ -131,6 +136,7 @@ def compress_many(
         total=len(wanted),
         progress=progress,
         found=found,
+        on_variant=on_variant,
     ).run()
 
     results = []
@@ -230,8 +236,10 @@ class _Runner:
         total: int,
         progress: ProgressCallback | None,
         found: dict[tuple[str, Encoding], Variant | Skip],
+        on_variant: Callable[[str, Variant], None] | None = None,
     ) -> None:
         self.tasks, self.options, self.cache, self.found = tasks, options, cache, found
+        self.on_variant = on_variant
         self.workers = min(workers, len(tasks)) or 1
         self.budget = MEMORY_BUDGET
         self.left = Counter(task.digest for task in tasks)
@@ -285,9 +293,12 @@ class _Runner:
     def _record(self, outcome: Outcome) -> None:
         task = outcome.task
         if outcome.kind == "stored":
-            self.found[task.digest, task.encoding] = Variant(
+            variant = Variant(
                 task.encoding, task.level, outcome.size, outcome.integrity, Path(outcome.path), True
             )
+            self.found[task.digest, task.encoding] = variant
+            if self.on_variant is not None:
+                self.on_variant(task.digest, variant)
         elif outcome.kind == "nogain":
             self.found[task.digest, task.encoding] = Skip(task.encoding, "no-gain", outcome.size)
         elif outcome.kind == "cache":

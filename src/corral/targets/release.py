@@ -19,7 +19,7 @@ from corral.digest import file_sha256
 from corral.targets.location import S3Options
 from corral.targets.store import Headers
 
-__all__ = ["PHASES", "LocalObject", "read_release"]
+__all__ = ["PHASES", "LocalObject", "hashed_object", "read_release"]
 
 #: Upload phases, in order: hashed names (and their variants), other names, corral's
 #: manifest, Django's manifest.
@@ -66,8 +66,6 @@ def read_release(
     manifest_names: tuple[str, ...],
 ) -> list[LocalObject]:
     """Every file of the release built in ``root``, as objects to publish."""
-    from corral.fingerprint.manifest import content_type  # noqa: PLC0415 - heavy
-
     files = _walk(root)
     cache = _load_digests(digests_file)
     fresh: dict[str, list[object]] = {}
@@ -102,14 +100,33 @@ def read_release(
             phase, cache_control = 0, options.cache_control_hashed
         else:
             phase, cache_control = 1, options.cache_control
-        media = content_type(base)
-        if media.startswith("text/") or media in _TEXT_TYPES:
-            media = sys.intern(media + "; charset=utf-8")  # one string per type, not per file
-        headers = Headers(media, cache_control, encoding, digest)
+        headers = Headers(_media(base), cache_control, encoding, digest)
         objects.append(LocalObject(relative, f"{base_dir}/{source}", digest, size, headers, phase))
     if fresh != cache:
         _save_digests(digests_file, fresh)
     return objects
+
+
+def hashed_object(
+    relative: str, path: str, sha256: str, size: int, options: S3Options
+) -> LocalObject:
+    """A hashed name, or a variant of one (``app.<hash>.css.br``), as :func:`read_release`
+    would describe it: for an upload before the release is complete (see ``overlap.py``)."""
+    dot = relative.rfind(".")
+    encoding = _VARIANTS.get(relative[dot:]) if dot > 0 else None
+    base = relative[:dot] if encoding is not None else relative
+    headers = Headers(_media(base), options.cache_control_hashed, encoding, sha256)
+    return LocalObject(relative, path, sha256, size, headers, 0)
+
+
+def _media(base: str) -> str:
+    """The Content-Type of the name ``base``, with a charset for text."""
+    from corral.fingerprint.manifest import content_type  # noqa: PLC0415 - heavy
+
+    media = content_type(base)
+    if media.startswith("text/") or media in _TEXT_TYPES:
+        media = sys.intern(media + "; charset=utf-8")  # one string per type, not per file
+    return media
 
 
 def _walk(root: Path) -> dict[str, tuple[int, int, int, int]]:

@@ -1,7 +1,11 @@
 """The remote-publish stage: a local build, then what the bucket lacks, in order.
 
 1. Build the release with the local pipeline into the target's private build directory
-   (hashed names, rewritten references, variants, manifests).
+   (hashed names, rewritten references, variants, manifests). While it compresses, the
+   hashed names and their variants already go up (:mod:`.overlap`): on the first one
+   the bucket is prepared as in steps 2 and 4 (the state, one LIST, the lease), then
+   each batch is claimed in the state object and uploaded. The plan below then finds
+   them uploaded, and the other steps are the same.
 2. Read corral's state object (a conditional GET). When this machine has its current
    version (a 304) and LISTed the prefix less than ``s3.list_every`` ago, and the state
    says there is nothing to do, stop: a no-change run is that one request. Otherwise LIST
@@ -27,8 +31,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from corral.manifest import CORRAL_MANIFEST
-from corral.targets.lease import acquire
+from corral.targets.lease import Lease, acquire
 from corral.targets.location import S3Location, S3Options, build_dir
+from corral.targets.overlap import EarlyUploads, Prepared
 from corral.targets.plan import Plan, Rules, make_plan
 from corral.targets.release import LocalObject, read_release
 from corral.targets.remote import ObjectRecord, RemoteState, load_state, save_state
@@ -59,6 +64,7 @@ class RemoteReport:
     unchanged: list[str] = field(default_factory=list)
     pruned: list[str] = field(default_factory=list)
     bytes_uploaded: int = 0
+    early: int = 0  # of ``upload``: sent while the build was still compressing
     build: Report | None = None
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -111,6 +117,7 @@ class RemoteReport:
             "upload": self.upload,
             "pruned": self.pruned,
             "bytes_uploaded": self.bytes_uploaded,
+            "early": self.early,
             "build": self.build.to_dict() if self.build is not None else None,
             "timings": {k: round(v, 6) for k, v in self.timings.items()},
         }
@@ -133,14 +140,23 @@ def publish(  # noqa: PLR0913 - the public signature: one keyword per CLI flag
     options = config.s3_options()
     started = time.perf_counter()
     config.root.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    build = collect(_build_config(config, options), wait=wait, progress=progress)
-    built = time.perf_counter()
     owned = store is None
     if store is None:
         from corral.targets.s3client import open_store  # noqa: PLC0415
 
         store = open_store(location, options)
     try:
+        early = _early_uploads(config, store, location, options, dry_run=dry_run)
+        try:
+            build = collect(
+                _build_config(config, options), wait=wait, progress=progress, sink=early
+            )
+            prepared = early.finish() if early is not None else None
+        except BaseException:
+            if early is not None:
+                early.abort()
+            raise
+        built = time.perf_counter()
         report = publish_release(
             config,
             store,
@@ -150,6 +166,7 @@ def publish(  # noqa: PLR0913 - the public signature: one keyword per CLI flag
             clear=clear,
             force=force,
             progress=progress,
+            prepared=prepared,
         )
     finally:
         if owned:
@@ -157,6 +174,42 @@ def publish(  # noqa: PLR0913 - the public signature: one keyword per CLI flag
     report.build = build
     report.timings = {"build": built - started, **report.timings}
     return report
+
+
+def _early_uploads(
+    config: Config, store: ObjectStore, location: S3Location, options: S3Options, *, dry_run: bool
+) -> EarlyUploads | None:
+    """The sink that uploads hashed names while the build compresses (none for a dry run,
+    or with one encoding in place, where a variant's bytes go up under the original's
+    name and so belong to the plan)."""
+    if dry_run or options.in_place is not None:
+        return None
+    work = build_dir(target_url(config))
+    cache = work / "remote-state.json"
+    return EarlyUploads(
+        Bucket(store, location),
+        options,
+        prepare=lambda: Prepared(load_state(store, location, cache), _list(store, location, work)),
+        lease=lambda: _take_lease(store, location, options),
+        checkpoint=lambda state: save_state(store, location, state, cache),
+    )
+
+
+def _take_lease(store: ObjectStore, location: S3Location, options: S3Options) -> Lease:
+    """The prefix's lease, after checking that deleting is allowed (releasing the lease
+    and pruning need it): before the run's first write, so a refusal changes nothing."""
+    store.delete([location.key(".corral/delete-check")])  # no such key: deletes nothing
+    return acquire(store, location, options.lease_seconds)
+
+
+def _list(store: ObjectStore, location: S3Location, work: Path) -> dict[str, Listed]:
+    listed: dict[str, Listed] = {}
+    for item in store.list(location.list_prefix):
+        relative = location.relative(item.key)
+        if relative is not None:
+            listed[relative] = item
+    (work / _LISTED_AT).touch()
+    return listed
 
 
 #: The ``compress`` table's switch for each encoding an ``s3.encodings`` list names.
@@ -185,10 +238,11 @@ def publish_release(  # noqa: PLR0913 - publish's keywords, for a store the call
     clear: bool = False,
     force: bool = False,
     progress: Progress | None = None,
+    prepared: Prepared | None = None,
 ) -> RemoteReport:
-    """Publish the release already built in ``config.root`` (steps 2-6 above)."""
-    from corral.errors import BuildError, Problem  # noqa: PLC0415
-
+    """Publish the release already built in ``config.root`` (steps 2-6 above);
+    ``prepared``: the bucket as :class:`~corral.targets.overlap.EarlyUploads` found it
+    (its state, LIST and lease) while it uploaded the hashed names during the build."""
     report = RemoteReport(location.url, dry_run=dry_run)
     work = build_dir(target_url(config))
     cache = work / "remote-state.json"
@@ -198,46 +252,31 @@ def publish_release(  # noqa: PLR0913 - publish's keywords, for a store the call
     )
     report.timings["read"] = time.perf_counter() - clock
 
-    clock = time.perf_counter()
-    state = load_state(store, location, cache)
     rules = Rules(config.keep, clear, force)
-    plan = None
-    if _state_trusted(state, options, work, rules):
-        plan = _plan_from_state(state, objects, location, rules)
-    listed: dict[str, Listed] = {}
-    if plan is None:  # verify against the bucket: one paginated LIST
-        for item in store.list(location.list_prefix):
-            relative = location.relative(item.key)
-            if relative is not None:
-                listed[relative] = item
-        (work / _LISTED_AT).touch()
+    clock = time.perf_counter()
+    if prepared is not None:  # read, LISTed and leased while the build ran
+        state, listed, lease = prepared.state, prepared.listed, prepared.lease
         plan = make_plan(objects, state, listed, rules)
+    else:
+        lease = None
+        state, listed, plan = _verify(store, location, options, work, (objects, rules))
     report.timings["plan"] = time.perf_counter() - clock
-    report.upload = [o.relative for o in plan.upload]
-    report.unchanged = [o.relative for o in plan.unchanged]
+    early = prepared.early if prepared is not None else set()
+    report.upload = [o.relative for o in plan.unchanged if o.relative in early]
+    report.early = len(report.upload)
+    report.upload += [o.relative for o in plan.upload]
+    report.unchanged = [o.relative for o in plan.unchanged if o.relative not in early]
     report.pruned = list(plan.prune)
     report.release = plan.release or None
-    if plan.foreign:
-        raise BuildError(
-            [
-                Problem(
-                    "not-owned",
-                    f"{location.url}/{key} exists and was not written by corral",
-                    path=f"{location.url}/{key}",
-                    hint="move it away, or pass --force to let corral replace (and own) it",
-                )
-                for key in plan.foreign
-            ]
-        )
-    if dry_run or not plan.writes:
-        return report
-
-    clock = time.perf_counter()
-    # Deleting is needed to release the lease and to prune: fail now, before any write, if
-    # it is not allowed (deleting a key that does not exist changes nothing).
-    store.delete([location.key(".corral/delete-check")])
-    lease = acquire(store, location, options.lease_seconds)
+    report.bytes_uploaded = prepared.bytes_sent if prepared is not None else 0
     try:
+        if plan.foreign:
+            raise _not_owned(location, plan.foreign)
+        if dry_run or not plan.writes:
+            return report
+        clock = time.perf_counter()
+        if lease is None:
+            lease = _take_lease(store, location, options)
 
         def checkpoint() -> None:
             save_state(store, location, state, cache)
@@ -247,7 +286,7 @@ def publish_release(  # noqa: PLR0913 - publish's keywords, for a store the call
             checkpoint,
             (lambda done, total: progress("upload", done, total)) if progress else None,
         )
-        report.bytes_uploaded = _write(Bucket(store, location), state, listed, plan, pacing)
+        report.bytes_uploaded += _write(Bucket(store, location), state, listed, plan, pacing)
         report.published = plan.new_release
         report.timings["upload"] = time.perf_counter() - clock
         if plan.prune:
@@ -259,9 +298,44 @@ def publish_release(  # noqa: PLR0913 - publish's keywords, for a store the call
             save_state(store, location, state, cache)
             report.timings["prune"] = time.perf_counter() - clock
     finally:
-        with contextlib.suppress(Exception):  # an unreleased lease expires; the error wins
-            lease.release()
+        if lease is not None:
+            with contextlib.suppress(Exception):  # an unreleased lease expires; the error wins
+                lease.release()
     return report
+
+
+def _verify(
+    store: ObjectStore,
+    location: S3Location,
+    options: S3Options,
+    work: Path,
+    wanted: tuple[list[LocalObject], Rules],
+) -> tuple[RemoteState, dict[str, Listed], Plan]:
+    """The state (a conditional GET), the LIST unless the state is trusted, the plan."""
+    objects, rules = wanted
+    state = load_state(store, location, work / "remote-state.json")
+    if _state_trusted(state, options, work, rules):
+        plan = _plan_from_state(state, objects, location, rules)
+        if plan is not None:
+            return state, {}, plan
+    listed = _list(store, location, work)  # verify against the bucket: one paginated LIST
+    return state, listed, make_plan(objects, state, listed, rules)
+
+
+def _not_owned(location: S3Location, keys: list[str]) -> Exception:
+    from corral.errors import BuildError, Problem  # noqa: PLC0415
+
+    return BuildError(
+        [
+            Problem(
+                "not-owned",
+                f"{location.url}/{key} exists and was not written by corral",
+                path=f"{location.url}/{key}",
+                hint="move it away, or pass --force to let corral replace (and own) it",
+            )
+            for key in keys
+        ]
+    )
 
 
 def _state_trusted(state: RemoteState, options: S3Options, work: Path, rules: Rules) -> bool:

@@ -23,7 +23,7 @@ from corral.targets.release import LocalObject
 from corral.targets.remote import ObjectRecord, RemoteState
 from corral.targets.store import ObjectStore
 
-__all__ = ["CHECKPOINT_SECONDS", "Bucket", "Pacing", "upload_all"]
+__all__ = ["CHECKPOINT_SECONDS", "Bucket", "Pacing", "upload_all", "upload_batch"]
 
 CHECKPOINT_SECONDS = 10.0
 
@@ -60,6 +60,17 @@ def upload_all(
         if phase != phases[-1]:
             counter.checkpoint_now()
     return counter.sent
+
+
+def upload_batch(
+    bucket: Bucket, batch: Sequence[LocalObject], state: RemoteState, pacing: Pacing
+) -> tuple[int, BaseException | None]:
+    """Upload one batch of objects of the same phase (see :mod:`.overlap`): the bytes
+    sent, and the error when an upload failed for good (the others in flight are
+    finished and recorded in the state first)."""
+    counter = _Counter(len(batch), pacing.progress, pacing.checkpoint)
+    failure = _phase(bucket, batch, state, pacing.concurrency, counter)
+    return counter.sent, failure
 
 
 class _Counter:
