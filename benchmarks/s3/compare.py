@@ -10,11 +10,12 @@ Scenarios:
 only: run again as another machine would, reading the whole state and LISTing the prefix),
 ``touch1pct`` (1% of the CSS/JS files changed, then run). Each tool has its own bucket;
 runs alternate tool by tool within a scenario. Peak RSS: ``peak_rss_mib`` is GNU time's
-(the largest single process),
-``tree_rss_mib`` the largest sum over the process tree (the tool and the workers it
-forks), sampled every 50 ms from /proc; ``load`` is the 1-minute load average before and
-after. ``--repeat N`` runs each scenario N times in a row (a no-change scenario's repeats
-are no-change runs; a cold one's empty the tool's bucket and build cache first);
+(the largest single process), ``tree_rss_mib`` the largest sum over the process tree (the
+tool and the workers it forks), sampled every 50 ms from /proc; ``cpu_s`` is the tool's
+user + system CPU time (GNU time: its reaped children's too) and ``server_cpu_s`` the S3
+server's during the run; ``load`` is the 1-minute load average before and after.
+``--repeat N`` runs each scenario N times in a row (a no-change scenario's repeats are
+no-change runs; a cold one's empty the tool's bucket and build cache first);
 ``--rounds N`` runs the whole sequence N times, so the tools alternate run by run. Usage
 (wrap in the shared lock)::
 
@@ -146,7 +147,9 @@ def main() -> None:
                     if isinstance(proxy, WeedCounter):
                         proxy.bucket = _bucket(tool)
                     proxy.clear()
+                    server_cpu = _cpu_seconds(moto.pid)
                     row = _run(tool, layout, work, proxy.url)
+                    row["server_cpu_s"] = round(_cpu_seconds(moto.pid) - server_cpu, 2)
                     if not files:  # the first tool's Django manifest (the same corpus)
                         manifest = client.get_object(
                             Bucket=_bucket(tool), Key="static/staticfiles.json"
@@ -342,6 +345,12 @@ def _forget_listing(work: Path, tool: str) -> None:
             (build / name).unlink(missing_ok=True)
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its reaped children (the server's work)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
 def _run(tool: str, layout: _Layout, work: Path, endpoint: str) -> dict[str, Any]:
     env = {
         **os.environ,
@@ -373,7 +382,7 @@ def _run(tool: str, layout: _Layout, work: Path, endpoint: str) -> dict[str, Any
     load = os.getloadavg()[0]
     start = time.perf_counter()
     child = subprocess.Popen(
-        ["/usr/bin/time", "-f", "%M", "-o", str(rss), *command],
+        ["/usr/bin/time", "-f", "%M %U %S", "-o", str(rss), *command],
         cwd=layout.corral.parent if tool.startswith("corral") else layout.django,
         env=env,
         stdout=subprocess.PIPE,
@@ -389,7 +398,8 @@ def _run(tool: str, layout: _Layout, work: Path, endpoint: str) -> dict[str, Any
         raise SystemExit(f"{tool} failed:\n{out[-2000:]}\n{err[-4000:]}")
     return {
         "wall_s": round(wall, 3),
-        "peak_rss_mib": round(int(rss.read_text().split()[-1]) / 1024, 1),
+        "peak_rss_mib": round(int(rss.read_text().split()[-3]) / 1024, 1),
+        "cpu_s": round(sum(float(x) for x in rss.read_text().split()[-2:]), 2),
         "tree_rss_mib": round(sampler.peak / 1024, 1),
         "load_before": round(load, 2),
         "load_after": round(os.getloadavg()[0], 2),
