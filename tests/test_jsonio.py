@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 from pathlib import Path
@@ -118,7 +119,36 @@ def test_a_streamed_table_is_the_json_of_the_whole(codec: str, chunk: int) -> No
     }
     text = b"".join(jsonio.streamed(data, chunk=chunk))
     assert jsonio.loads(text) == expected
-    assert text == jsonio.dumps(expected, sort_keys=True)
+    # the bytes of one dumps, with a line break around each chunk of a table
+    assert text.replace(b"\n", b"") == jsonio.dumps(expected, sort_keys=True)
+    assert text.count(b"\n") == -(-7 // chunk) + 1 + 2  # b's chunks, then c's one
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 4096])
+def test_streamed_tables_read_back_a_chunk_at_a_time(codec: str, chunk: int) -> None:
+    rows = {f"f{n:03d}/ü{n}.css": [f"d{n}", n] for n in range(7)}
+    data = {"b": jsonio.Table(rows), "a": {"z": 1}, "c": jsonio.Table({"k": 1}), "d": None}
+    text = b"".join(jsonio.streamed(data, chunk=chunk))
+    chunks: list[dict[str, object]] = []
+    read = jsonio.read_tables(io.BytesIO(text), {"b": chunks.append})
+    assert read == {"a": {"z": 1}, "b": {}, "c": {"k": 1}, "d": None}
+    assert [len(c) for c in chunks] == [min(chunk, 7 - i) for i in range(0, 7, chunk)]
+    assert {k: v for c in chunks for k, v in c.items()} == rows
+
+
+def test_a_table_written_in_one_piece_is_handed_over_whole(codec: str) -> None:
+    text = jsonio.dumps({"a": 1, "b": {"x": [1], "y": [2]}, "c": {}}, sort_keys=True)
+    chunks: list[dict[str, object]] = []
+    read = jsonio.read_tables(io.BytesIO(text), {"b": chunks.append, "c": chunks.append})
+    assert read == {"a": 1, "b": {}, "c": {}}
+    assert chunks == [{"x": [1], "y": [2]}]
+
+
+@pytest.mark.parametrize("cut", [5, 30, -3])
+def test_a_torn_streamed_file_is_a_value_error(codec: str, cut: int) -> None:
+    text = b"".join(jsonio.streamed({"t": jsonio.Table({str(n): n for n in range(9)})}, chunk=2))
+    with pytest.raises(ValueError):
+        jsonio.read_tables(io.BytesIO(text[:cut]), {"t": lambda _chunk: None})
 
 
 def test_a_saved_state_is_written_in_pieces_and_reads_back(tmp_path: Path) -> None:
@@ -128,7 +158,8 @@ def test_a_saved_state_is_written_in_pieces_and_reads_back(tmp_path: Path) -> No
     state_dir = StateDir(config.root, config.state_dir)
     state = state_dir.load()
     whole = jsonio.dumps(state.to_json(), sort_keys=True)
-    assert state_dir.state_file.read_bytes() == whole  # the bytes of one dumps
+    # the bytes of one dumps, a line per chunk of a table
+    assert state_dir.state_file.read_bytes().replace(b"\n", b"") == whole
     again = jsonio.loads(whole)
     assert again["targets"] and again["sources"]
     assert state_dir.load().targets == state.targets
@@ -144,12 +175,13 @@ def test_a_release_record_is_written_in_pieces_with_the_bytes_of_one_dumps(
     [release_id] = state_dir.release_ids()
     release = state_dir.load_release(release_id)
     path = state_dir.releases_dir / f"{release_id:08d}.json"
-    assert path.read_bytes() == jsonio.dumps(release.to_json(), sort_keys=True)
+    assert path.read_bytes().replace(b"\n", b"") == jsonio.dumps(release.to_json(), sort_keys=True)
     assert len(release.files) >= 60  # originals and hashed copies
 
 
 def test_a_table_alone_streams_as_one_object(codec: str) -> None:
     files = {f"css/{n}.css": f"digest{n}" for n in range(10, 0, -1)}
     text = b"".join(jsonio.streamed(jsonio.Table(files), chunk=3))
-    assert text == jsonio.dumps(files, sort_keys=True)
+    assert text.replace(b"\n", b"") == jsonio.dumps(files, sort_keys=True)
+    assert jsonio.loads(text) == files
     assert b"".join(jsonio.streamed(jsonio.Table({}))) == b"{}"

@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, NamedTuple
+from typing import IO, Any, NamedTuple
 
-__all__ = ["Table", "dumps", "dumps_sorted", "loads", "streamed", "whole"]
+__all__ = ["Table", "dumps", "dumps_sorted", "loads", "read_tables", "streamed", "whole"]
 
 #: Entries of a :class:`Table` encoded at a time by :func:`streamed`.
 CHUNK = 4096
@@ -65,10 +65,10 @@ class Table(NamedTuple):
 
 def streamed(data: Mapping[str, Any] | Table, *, chunk: int = CHUNK) -> Iterator[bytes]:
     """``data`` as compact JSON with every level's keys sorted, in pieces: the value of
-    ``dumps(data, sort_keys=True)`` (the same bytes unless a chunk needs the standard
-    library, see :func:`dumps`), without ever holding the whole text or a converted
+    ``dumps(data, sort_keys=True)``, without ever holding the whole text or a converted
     copy of a :class:`Table` (``data`` itself may be one), whose entries are encoded
-    ``chunk`` at a time.
+    ``chunk`` at a time. Each chunk of a table is a line of its own (the only newlines
+    in the text), so :func:`read_tables` can read it back a chunk at a time too.
 
     On the large benchmark corpus the state is 31 MB of JSON from 164,000 records:
     encoding it whole held the text, orjson's growing buffer and a list per record at
@@ -91,15 +91,58 @@ def streamed(data: Mapping[str, Any] | Table, *, chunk: int = CHUNK) -> Iterator
 def _table(table: Table, chunk: int) -> Iterator[bytes]:
     mapping, convert = table
     keys = sorted(mapping)
-    yield b"{"
+    if not keys:
+        yield b"{}"
+        return
+    yield b"{\n"
     for start in range(0, len(keys), chunk):
         part = keys[start : start + chunk]
         if convert is None:
             encoded = dumps({k: mapping[k] for k in part}, sort_keys=True)
         else:
             encoded = dumps({k: convert(mapping[k]) for k in part}, sort_keys=True)
-        yield (b"," if start else b"") + encoded[1:-1]
-    yield b"}"
+        yield (b",\n" if start else b"") + encoded[1:-1]
+    yield b"\n}"
+
+
+def read_tables(stream: IO[bytes], sinks: Mapping[str, Callable[[dict[str, Any]], None]]) -> Any:
+    """Read the object :func:`streamed` wrote to ``stream``, handing each top-level table
+    named in ``sinks`` to its sink a chunk (a dictionary) at a time: only one chunk of
+    the text and its parsed value exist at once. Those tables are ``{}`` in the object
+    returned (a table written in one piece, such as an older corral's file, which has no
+    line breaks, is handed over whole). :class:`ValueError` if it is not such JSON.
+    """
+    skeleton: list[bytes] = []
+    sink: Callable[[dict[str, Any]], None] | None = None
+    collected: dict[str, dict[str, Any]] = {}
+    for line in stream:
+        if sink is not None and not line.startswith(b"}"):
+            part = loads(b"{" + line.rstrip(b"\n").removesuffix(b",") + b"}")
+            if type(part) is not dict:
+                raise ValueError("a table's chunk is not an object")
+            sink(part)
+            continue
+        sink = None  # (a line that closes a table may open the next one)
+        skeleton.append(line.rstrip(b"\n"))
+        if not line.endswith(b'":{\n'):  # only a line that opens a table ends so
+            continue
+        name = loads(line[line.rfind(b'"', 0, -4) : -3])  # its (plain) key
+        sink = sinks.get(name)
+        if sink is None:
+            sink = collected.setdefault(name, {}).update
+    if sink is not None:
+        raise ValueError("the file ends inside a table")
+    data = loads(b"".join(skeleton))
+    if type(data) is not dict:
+        return data
+    for name, table in collected.items():
+        data[name] = table
+    for name, take in sinks.items():
+        value = data.get(name)
+        if type(value) is dict and value:  # written in one piece
+            data[name] = {}
+            take(value)
+    return data
 
 
 def whole(data: Mapping[str, Any]) -> dict[str, Any]:

@@ -35,10 +35,10 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import IO, Any
 
 from corral import jsonio
 from corral.durable import write_atomically
@@ -52,6 +52,7 @@ from corral.guards import (
     same_file_system,
     write_gitignore,
 )
+from corral.records import SourceRecord, Tables, TargetRecord, TargetTable
 from corral.statehome import MARKER, check_home, move_legacy_state, state_location
 
 __all__ = [
@@ -80,26 +81,6 @@ def settled(ctime_ns: int, scanned_ns: int) -> bool:
     return ctime_ns < scanned_ns - RACY_NS
 
 
-# The two records are named tuples, not dataclasses: a state holds hundreds of thousands
-# of them (417,596 targets on the large benchmark corpus) and a named tuple is built in
-# about 70% of the time, which a no-change run pays on every load.
-class SourceRecord(NamedTuple):
-    """What corral knew of the file that provided a logical path."""
-
-    path: str
-    identity: tuple[int, int, int, int, int]
-    digest: str
-
-
-class TargetRecord(NamedTuple):
-    """A file corral wrote into the target: its content digest and on-disk identity."""
-
-    digest: str
-    ino: int
-    size: int
-    mtime_ns: int
-
-
 _Derived = tuple[dict[str, Any], dict[str, Any]]  # (fingerprints, variants)
 _Loader = Callable[[int], _Derived] | None
 
@@ -111,7 +92,7 @@ class State:
     release: int | None = None
     scanned_ns: int = 0
     sources: dict[str, SourceRecord] = field(default_factory=dict)
-    targets: dict[str, TargetRecord] = field(default_factory=dict)
+    targets: TargetTable = field(default_factory=TargetTable)
     #: The compression options the variants were made with.
     compression: str = ""
     #: The fingerprinting options (and corral version) the fingerprints were made with.
@@ -186,7 +167,7 @@ class State:
             "release": self.release,
             "scanned_ns": self.scanned_ns,
             "sources": jsonio.Table(self.sources, _source_json),
-            "targets": jsonio.Table(self.targets, list),
+            "targets": jsonio.Table(*self.targets.json_table()),
             "compression": self.compression,
             "hashing": self.hashing,
             "derived": self.derived,
@@ -200,75 +181,59 @@ class State:
     def from_json(cls, data: Any, derived: _Loader = None, *, consume: bool = False) -> State:
         """The state in ``data``; ``derived(n)`` reads generation ``n``'s derived file.
         ``consume``: empty ``data``'s tables once converted (never both held whole)."""
-        if not isinstance(data, dict) or data.get("format") not in (2, FORMAT):
-            raise ValueError("unknown state format")
-        _check_shapes(data)
-        # tuple.__new__ skips the named tuples' own __new__ (a Python function): 30% of
-        # building 33,000 records on the full benchmark corpus. The shapes are checked.
-        new = tuple.__new__
-        sources = {
-            k: new(SourceRecord, (v[0], (v[1], v[2], v[3], v[4], v[5]), v[6]))
-            for k, v in data["sources"].items()
-            if (type(v) is list and len(v) == 7) or _bad_record(k, v)
-        }
-        if consume:
-            data["sources"] = {}
-        targets = {
-            k: new(TargetRecord, v)
-            for k, v in data["targets"].items()
-            if (type(v) is list and len(v) == 4) or _bad_record(k, v)
-        }
-        data["targets"] = {} if consume else data["targets"]
-        compression = data.get("compression", "")
-        hashing = data.get("hashing", "")
-        if not isinstance(compression, str) or not isinstance(hashing, str):
-            raise ValueError("compression and hashing must be strings")
-        state = cls(data["release"], data["scanned_ns"], sources, targets, compression, hashing)
-        state.retired = _retired(data.get("retired"), targets)
-        if data["format"] == 2:  # corral 0.1.0.dev before the split: all in one file
-            state.fingerprints, state.variants = _derived_tables(data)
-        elif data["derived"]:
-            generation = int(data["derived"])
-            state.derived = generation
-            if derived is not None:
-                state._derived_loader = lambda: derived(generation)
-        return state
+        tables = Tables()
+        if isinstance(data, dict):
+            for name, add in tables.sinks().items():
+                value = data.get(name)
+                if type(value) is dict:
+                    if consume:
+                        data[name] = {}
+                    add(value)
+        return _build(tables, cls, data, derived)
+
+    @classmethod
+    def read(cls, stream: IO[bytes], derived: _Loader = None) -> State:
+        """The state in the file ``stream`` reads, its tables converted a chunk at a time
+        (:func:`corral.jsonio.read_tables`): the file's text and its parsed tables are
+        never held whole. Raises ``ValueError`` as :meth:`from_json` does."""
+        tables = Tables()
+        return _build(tables, cls, jsonio.read_tables(stream, tables.sinks()), derived)
 
 
-def _retired(data: Any, targets: dict[str, TargetRecord]) -> dict[str, int] | None:
+def _build(tables: Tables, cls: type[State], data: Any, derived: _Loader) -> State:
+    """The state of the file's other fields, with the tables read."""
+    if not isinstance(data, dict) or data.get("format") not in (2, FORMAT):
+        raise ValueError("unknown state format")
+    release = data.get("release")
+    numbers = (data.get("scanned_ns"), data.get("derived", 0), 0 if release is None else release)
+    if not all(type(n) is int for n in numbers):
+        raise ValueError("the state's fields have the wrong types")
+    if type(data.get("sources")) is not dict or type(data.get("targets")) is not dict:
+        raise ValueError("the state's fields have the wrong types")
+    compression = data.get("compression", "")
+    hashing = data.get("hashing", "")
+    if not isinstance(compression, str) or not isinstance(hashing, str):
+        raise ValueError("compression and hashing must be strings")
+    state = cls(release, data["scanned_ns"], tables.sources, tables.targets, compression, hashing)
+    retired = data.get("retired")
+    state.retired = _retired(tables.retired, tables.targets) if type(retired) is dict else None
+    if data["format"] == 2:  # corral 0.1.0.dev before the split: all in one file
+        state.fingerprints, state.variants = _derived_tables(data)
+    elif data["derived"]:
+        generation = int(data["derived"])
+        state.derived = generation
+        if derived is not None:
+            state._derived_loader = lambda: derived(generation)
+    return state
+
+
+def _retired(data: dict[str, Any], targets: Mapping[str, TargetRecord]) -> dict[str, int] | None:
     """The ``retired`` table if it is whole (every entry a target, every value a release
     number); otherwise not known."""
-    if type(data) is not dict:
-        return None
     for key, value in data.items():
         if type(value) is not int or key not in targets:
             return None
     return data
-
-
-def _check_shapes(data: dict[str, Any]) -> None:
-    """Raise ValueError unless the fields have their types (a foreign or hand-edited state
-    is then "know nothing", never a crash later in the run)."""
-    release, sources, targets = data.get("release"), data.get("sources"), data.get("targets")
-    numbers = (data.get("scanned_ns"), data.get("derived", 0), 0 if release is None else release)
-    if not all(type(n) is int for n in numbers) or type(sources) is not dict:
-        raise ValueError("the state's fields have the wrong types")
-    if type(targets) is not dict or not all(map(_typed, [*sources.values(), *targets.values()])):
-        raise ValueError("a state record has the wrong types")
-
-
-def _typed(record: Any) -> bool:
-    """A record's path or digest first, numbers, then (a source's) digest."""
-    if type(record) is not list or not record or type(record[0]) is not str:
-        return type(record) is not list  # the wrong shape: reported by the caller
-    last = len(record) - (len(record) == 7)
-    return all(type(n) is int for n in record[1:last]) and all(
-        type(d) is str for d in record[last:]
-    )
-
-
-def _bad_record(key: str, value: Any) -> bool:
-    raise ValueError(f"state record {key!r} has the wrong shape: {value!r}")
 
 
 def _derived_tables(data: Any) -> _Derived:
@@ -435,11 +400,8 @@ class StateDir:
     def load(self) -> State:
         """Load the state; a missing or unreadable state means "know nothing"."""
         try:
-            payload = self.state_file.read_bytes()
-            with gc_paused():
-                data = jsonio.loads(payload)
-                del payload  # the text is not needed once parsed: free it before the records
-                return State.from_json(data, self._load_derived, consume=True)
+            with self.state_file.open("rb") as stream, gc_paused():
+                return State.read(stream, self._load_derived)
         except FileNotFoundError:
             return State()
         except (OSError, ValueError, KeyError, IndexError, TypeError, AttributeError):

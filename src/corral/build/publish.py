@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import NamedTuple
 
 from corral.build.derive import Derived
@@ -28,7 +29,7 @@ class Decided(NamedTuple):
 
 
 def publish_staged(
-    target: Target, owned: dict[str, TargetRecord], decided: Decided, *, force: bool
+    target: Target, owned: Mapping[str, TargetRecord], decided: Decided, *, force: bool
 ) -> Placed:
     """Put everything staged into place: hashed copies, originals, variants, manifests
     last. ``owned``: the files corral owns in the target (the state's records)."""

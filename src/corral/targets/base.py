@@ -210,7 +210,7 @@ class Target(Protocol):
     def obstacles(
         self,
         relpaths: list[str],
-        owned: dict[str, TargetRecord],
+        owned: Mapping[str, TargetRecord],
         keep: set[str],
         *,
         force: bool = False,
@@ -232,6 +232,6 @@ class Target(Protocol):
         """Delete these files (never outside the target); return those deleted."""
         ...
 
-    def unowned_files(self, owned: dict[str, TargetRecord]) -> list[str]:
+    def unowned_files(self, owned: Mapping[str, TargetRecord]) -> list[str]:
         """The target's files corral did not write (sorted)."""
         ...

@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, cast
 from corral.errors import OwnershipError, Problem, TargetError
 from corral.guards import VCS_DIRS, ChangedWhileCopied, copy_new, write_new
 from corral.lock import TargetLock
+from corral.records import identities
 from corral.state import LEGACY_DIR, STAGING_DIR, StateDir, TargetRecord
 from corral.targets.base import Staged
 from corral.targets.localroot import check_ownership, guard_root, in_the_way
@@ -156,15 +157,15 @@ class LocalTarget:
         """
         lstat, root = os.lstat, f"{self._root_str}/"
         found: set[str] = set()
-        for relpath, record in records.items():
+        for relpath, ino, size, mtime_ns in identities(records):  # no record made per file
             try:
                 st = lstat(root + relpath)
             except OSError:
                 continue
             if (
-                st.st_ino == record.ino
-                and st.st_size == record.size
-                and st.st_mtime_ns == record.mtime_ns
+                st.st_ino == ino
+                and st.st_size == size
+                and st.st_mtime_ns == mtime_ns
                 and (stat.S_ISLNK(st.st_mode) if relpath in links else stat.S_ISREG(st.st_mode))
             ):
                 found.add(relpath)
@@ -389,7 +390,7 @@ class LocalTarget:
     def obstacles(
         self,
         relpaths: list[str],
-        owned: dict[str, TargetRecord],
+        owned: Mapping[str, TargetRecord],
         keep: set[str],
         *,
         force: bool = False,
@@ -579,7 +580,7 @@ class LocalTarget:
         self._staged_by_digest.clear()
         self.state_dir.clean_tmp()
 
-    def unowned_files(self, owned: dict[str, TargetRecord]) -> list[str]:
+    def unowned_files(self, owned: Mapping[str, TargetRecord]) -> list[str]:
         """Files in the root that corral did not write (its staging directory aside, and
         the state directory of the old layout until a run moves it out)."""
         found: list[str] = []
