@@ -58,8 +58,11 @@ from tests.targets.weed import WEED_PORTS, weed_args  # noqa: E402
 
 TOOLS = ("corral", "django-storages", "collectfasta")
 #: Extra tools, on request (``--tools``): corral without variants (``--no-compress``), to
-#: show the publish apart from the compression django-storages and Collectfasta never do.
-EXTRA_TOOLS = ("corral-nocompress",)
+#: show the publish apart from the compression django-storages and Collectfasta never do;
+#: corral with brotli variants only (``s3.encodings = ["br"]``); and another install of
+#: corral (``--corral-base``: its ``corral`` executable), for an A/B of two commits.
+EXTRA_TOOLS = ("corral-nocompress", "corral-br", "corral-base")
+CORRAL_BASE: list[str] = []  # --corral-base
 SCENARIOS = ("cold", "nochange", "nochange-list", "touch1pct")
 #: Scenarios only corral has: a no-change run that verifies against a LIST of the prefix, as
 #: from another machine (the build's copy of the state and the time of the last LIST are
@@ -110,7 +113,9 @@ def main() -> None:
         "--rounds", type=int, default=1, help="the whole sequence this many times (alternating)"
     )
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--corral-base", help="the corral executable of the corral-base tool")
     args = parser.parse_args()
+    CORRAL_BASE[:] = [args.corral_base] if args.corral_base else []
     tools = args.tools.split(",")
     work = Path(tempfile.mkdtemp(prefix="corral-s3-bench-"))
     layout = _copy_corpus(args.corpus, work) if args.corpus else _copy_project(args.project, work)
@@ -363,13 +368,21 @@ def _run(tool: str, layout: _Layout, work: Path, endpoint: str) -> dict[str, Any
         "PYTHONPATH": str(layout.django),
     }
     if tool.startswith("corral"):
+        config = layout.corral
+        if tool == "corral-br":  # the same project, brotli variants only
+            config = config.with_name("pyproject-br.toml")
+            text = layout.corral.read_text().replace(
+                "[tool.corral]\n", '[tool.corral]\ns3 = { encodings = ["br"] }\n', 1
+            )
+            config.write_text(text)
+        program = CORRAL_BASE[0] if tool == "corral-base" and CORRAL_BASE else None
         command = [
-            str(Path(sys.executable).with_name("corral")),
+            program or str(Path(sys.executable).with_name("corral")),
             "collect",
             "--target",
             f"s3://{_bucket(tool)}/static",
             "--config",
-            str(layout.corral),
+            str(config),
             "-q",
             *(["--no-compress"] if tool == "corral-nocompress" else []),
         ]

@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -217,3 +218,35 @@ def test_a_run_killed_while_the_build_compresses_leaves_the_previous_manifest_wh
     report = run(config)
     assert report.published and check_manifest_objects(s3) > 0
     assert not made & {f"{PREFIX}/{k}" for k in report.upload}  # adopted, not sent again
+
+
+def test_a_build_that_fails_after_early_uploads_deletes_nothing_and_lets_go_of_the_lease(
+    tmp_path: Path, s3: Any, proxy: FaultProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import corral.compress.engine  # noqa: PLC0415
+
+    source = make_project(tmp_path)
+    config = config_for(source, proxy.url)
+    run(config)
+    before, present = body(s3, "staticfiles.json"), keys(s3)
+    _change(source, 7)
+    proxy.clear()
+
+    def broken(*args: Any) -> Any:  # the compression fails once an early upload made it
+        deadline = time.monotonic() + 30
+        while not _made(proxy) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        raise RuntimeError("the encoder broke")
+
+    with monkeypatch.context() as patch, pytest.raises(RuntimeError, match="encoder broke"):
+        patch.setattr(corral.compress.engine, "run_task", broken)
+        run(config)
+    made = _made(proxy)
+    assert made and all(HASHED.search(k) for k in made)
+    assert present <= keys(s3)  # nothing deleted
+    assert f"{PREFIX}/.corral/lease.json" not in keys(s3)  # let go of: the next run may start
+    assert body(s3, "staticfiles.json") == before and check_manifest_objects(s3) > 0
+    proxy.clear()
+    report = run(config)
+    assert report.published and check_manifest_objects(s3) > 0
+    assert not made & {f"{PREFIX}/{k}" for k in report.upload}  # what made it is not sent again

@@ -46,6 +46,7 @@ QUEUE_SIZE = 20_000
 #: How long offers gather into one batch (one state checkpoint claims a whole batch).
 BATCH_SECONDS = 2.0
 BATCH_MAX = 5_000
+_CHUNK = 256  # uploads between two looks at whether the build failed
 _DONE = ("", "", None)  # the end of the offers
 
 
@@ -88,6 +89,7 @@ class EarlyUploads:
         self._tally = _Tally()
         self._thread: threading.Thread | None = None
         self._closed = False
+        self._stopping = False  # the build failed: upload nothing more
 
     # -- the build's side (corral.build.sink.ReleaseSink) --------------------------------
 
@@ -117,6 +119,7 @@ class EarlyUploads:
 
     def abort(self) -> None:
         """After a failed build: stop, record what made it, let go of the lease."""
+        self._stopping = True
         self._close()
         prepared = self._tally.prepared
         if prepared is not None and prepared.lease is not None:  # it wrote: record, let go
@@ -148,9 +151,9 @@ class EarlyUploads:
             return
         pacing = Pacing(self._options.concurrency, lambda: self._checkpoint(prepared.state))
         ended = False
-        while not ended:
+        while not ended and not self._stopping:
             batch, ended = self._gather(prepared)
-            if not batch:
+            if not batch or self._stopping:
                 continue
             try:
                 if prepared.lease is None:
@@ -160,15 +163,13 @@ class EarlyUploads:
             except BaseException as exc:
                 tally.failure = exc
                 break
-            before = {o.relative: prepared.state.objects.get(o.relative) for o in batch}
-            sent, failure = upload_batch(self._bucket, batch, prepared.state, pacing)
-            prepared.bytes_sent += sent
-            for obj in batch:
-                record = prepared.state.objects.get(obj.relative)
-                if record is not None and record is not before[obj.relative]:
-                    key = self._bucket.location.key(obj.relative)
-                    prepared.listed[obj.relative] = Listed(key, record.size, record.etag)
-                    prepared.early.add(obj.relative)
+            failure = None
+            for start in range(0, len(batch), _CHUNK):
+                if self._stopping:  # the build failed: finish what is in flight, no more
+                    break
+                failure = self._upload(prepared, batch[start : start + _CHUNK], pacing)
+                if failure is not None:
+                    break
             if failure is not None:
                 tally.failure = failure
                 with contextlib.suppress(Exception):  # the upload's error is the one to report
@@ -176,6 +177,22 @@ class EarlyUploads:
                 break
         if not ended:
             self._drain()
+
+    def _upload(
+        self, prepared: Prepared, chunk: list[LocalObject], pacing: Pacing
+    ) -> BaseException | None:
+        """Upload claimed objects; record each that made it as listed (the plan then
+        finds it unchanged)."""
+        before = {o.relative: prepared.state.objects.get(o.relative) for o in chunk}
+        sent, failure = upload_batch(self._bucket, chunk, prepared.state, pacing)
+        prepared.bytes_sent += sent
+        for obj in chunk:
+            record = prepared.state.objects.get(obj.relative)
+            if record is not None and record is not before[obj.relative]:
+                key = self._bucket.location.key(obj.relative)
+                prepared.listed[obj.relative] = Listed(key, record.size, record.etag)
+                prepared.early.add(obj.relative)
+        return failure
 
     def _gather(self, prepared: Prepared) -> tuple[list[LocalObject], bool]:
         """The next batch: offers for up to ``BATCH_SECONDS``, as objects to upload."""
