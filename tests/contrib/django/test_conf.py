@@ -356,3 +356,17 @@ def test_conf_and_storage_import_in_one_direction_only() -> None:
 
     assert "corral.contrib.django.storage" in imported("conf.py")
     assert not {n for n in imported("storage.py") if n.startswith("corral.contrib.django.conf")}
+
+
+def test_a_read_only_storage_mode_gets_variants_linked_from_the_cache(
+    django_project: Project, shared_cache: Path
+) -> None:
+    # Django's FILE_UPLOAD_PERMISSIONS (0o644 by default) is a file_mode: copies. A storage
+    # mode equal to the cache entries' (0o444) lets the variants be hard links to them.
+    django_project.write({"js/big.js": "let x = 1;\n" * 100})
+    django_project.configure(STORAGES=storages(CORRAL_STORAGE, file_permissions_mode=0o444))
+    django_project.collectstatic()
+    variants = [p for p in (django_project.root / "js").iterdir() if p.suffix == ".br"]
+    cached = {p.stat().st_ino for p in shared_cache.rglob("*.br")}
+    assert variants and {p.stat().st_ino for p in variants} <= cached
+    assert all(p.stat().st_mode & 0o777 == 0o444 for p in variants)
