@@ -415,10 +415,9 @@ class StateDir:
     def _load_derived(self, generation: int) -> tuple[dict[str, Any], dict[str, Any]]:
         """Generation ``generation``'s fingerprints and variants; if that file is lost
         or torn, none (the run then fingerprints and compresses again, from its cache)."""
-        try:
-            payload = self.derived_path(generation).read_bytes()
-            with gc_paused():
-                return _derived_tables(jsonio.loads(payload))
+        try:  # a chunk at a time, as the state (the large corpus's is 78 MB of JSON)
+            with self.derived_path(generation).open("rb") as stream, gc_paused():
+                return _derived_tables(jsonio.read_tables(stream, {}))
         except (OSError, ValueError, TypeError):
             return {}, {}
 

@@ -27,6 +27,7 @@ only the report and the state, which a run exists to fill, are written here.
 from __future__ import annotations
 
 import time
+from collections.abc import Set
 from dataclasses import replace
 from functools import partial
 
@@ -133,7 +134,7 @@ def _collect_once(  # noqa: PLR0913 - collect's own keywords
         report.conflicts = loadpath.conflicts
         return loadpath
 
-    def inputs(loadpath: LoadPath, state: State, intact: set[str], staging: bool) -> Inputs:
+    def inputs(loadpath: LoadPath, state: State, intact: Set[str], staging: bool) -> Inputs:
         return Inputs(
             config=config,
             loadpath=loadpath,

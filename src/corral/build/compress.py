@@ -22,7 +22,7 @@ release like any other file, so they are kept and pruned with it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Set
 from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
@@ -409,7 +409,7 @@ def all_files_raw(variants: Mapping[str, Mapping[str, list[Any]]]) -> dict[str, 
     return {rel: sri for found in variants.values() for rel, _size, sri in found.values()}
 
 
-def nothing_to_do(state: State, intact: set[str]) -> bool:
+def nothing_to_do(state: State, intact: Set[str]) -> bool:
     """Every variant the last run made is still in place."""
     return all(
         rel in intact for found in state.variants.values() for rel, _size, _sri in found.values()

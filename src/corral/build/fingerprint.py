@@ -10,7 +10,7 @@ stages the hashed files whose content is not already in the target, and returns
 
 from __future__ import annotations
 
-from collections.abc import Iterator, KeysView, Mapping
+from collections.abc import Iterator, KeysView, Mapping, Set
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -271,7 +271,7 @@ def located(problem: Problem, loadpath: LoadPath) -> Problem:
 
 
 def _nothing_to_do(
-    state: State, intact: set[str], loadpath: LoadPath, names: tuple[str, str]
+    state: State, intact: Set[str], loadpath: LoadPath, names: tuple[str, str]
 ) -> bool:
     """Every fingerprint is known, and every hashed file and manifest is in place."""
     raw = state.fingerprints
@@ -293,7 +293,7 @@ def _release_files_raw(raw: dict[str, Any], state: State, names: tuple[str, str]
     return files
 
 
-def _parse(state: State, intact: set[str]) -> tuple[dict[str, Fingerprint], dict[str, Fingerprint]]:
+def _parse(state: State, intact: Set[str]) -> tuple[dict[str, Fingerprint], dict[str, Fingerprint]]:
     """Last run's fingerprints, and those of them whose hashed file is still in place
     (the others are redone)."""
     from corral.fingerprint import Fingerprint  # noqa: PLC0415

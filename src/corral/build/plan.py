@@ -5,6 +5,7 @@ It also holds :class:`Inputs`, what every stage of one run reads.
 
 from __future__ import annotations
 
+from collections.abc import Set
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -29,7 +30,7 @@ class Inputs:
     config: Config
     loadpath: LoadPath
     state: State
-    intact: set[str]
+    intact: Set[str]
     target: Target | None
     scanned_ns: int  # when the sources were scanned (see corral.state.settled)
     clock: Clock  # the report's timings, per stage
