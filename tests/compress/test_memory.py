@@ -6,7 +6,8 @@ import platform
 
 import pytest
 
-from corral.compress.memory import MEMORY_BUDGET, _malloc_trim, memory_of, release_free_memory
+from corral.compress.memory import MEMORY_BUDGET, memory_of, release_free_memory
+from corral.heap import _malloc_trim
 
 MIB = 1 << 20
 

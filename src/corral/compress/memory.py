@@ -12,13 +12,8 @@ stays at its high-water mark for the rest of the run.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
-import threading
-from functools import cache
-from typing import Any
-
 from corral.compress.policy import Encoding
+from corral.heap import release_free_memory
 
 __all__ = ["MEMORY_BUDGET", "RELEASE_FROM", "memory_of", "release_free_memory"]
 
@@ -56,25 +51,3 @@ def memory_of(encoding: Encoding, level: int, size: int) -> int:
 
 #: A task whose encoder is estimated at this much or more gives its memory back.
 RELEASE_FROM = 8 * _MIB
-_release_lock = threading.Lock()
-
-
-@cache
-def _malloc_trim() -> Any:
-    """glibc's ``malloc_trim``, or None elsewhere (musl, macOS: nothing to do)."""
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        trim = libc.malloc_trim
-    except (OSError, AttributeError):
-        return None
-    trim.argtypes = [ctypes.c_size_t]
-    trim.restype = ctypes.c_int
-    return trim
-
-
-def release_free_memory() -> None:
-    """Return the memory freed so far to the system (glibc only; a no-op elsewhere)."""
-    trim = _malloc_trim()
-    if trim is not None:
-        with _release_lock:  # one walk of the arenas at a time is enough
-            trim(0)
