@@ -53,7 +53,7 @@ from corral.guards import (
     write_gitignore,
 )
 from corral.heap import release_free_memory
-from corral.records import SourceRecord, Tables, TargetRecord, TargetTable
+from corral.records import SourceRecord, SourceTable, Tables, TargetRecord, TargetTable
 from corral.statehome import MARKER, check_home, move_legacy_state, state_location
 
 __all__ = [
@@ -62,6 +62,7 @@ __all__ = [
     "STAGING_DIR",
     "Release",
     "SourceRecord",
+    "SourceTable",
     "State",
     "StateDir",
     "TargetRecord",
@@ -92,7 +93,7 @@ class State:
 
     release: int | None = None
     scanned_ns: int = 0
-    sources: dict[str, SourceRecord] = field(default_factory=dict)
+    sources: SourceTable = field(default_factory=SourceTable)
     targets: TargetTable = field(default_factory=TargetTable)
     #: The compression options the variants were made with.
     compression: str = ""
@@ -149,12 +150,12 @@ class State:
         self, logical: str, path: str, identity: tuple[int, int, int, int, int]
     ) -> str | None:
         """Return the known digest if the file provably hasn't changed, else ``None``."""
-        record = self.sources.get(logical)
-        if record is None or record.path != path or record.identity != identity:
+        digest = self.sources.digest_if(logical, path, identity)
+        if digest is None:
             return None
         if not settled(identity[2], self.scanned_ns):
             return None  # written too close to the last run to trust its timestamps
-        return record.digest
+        return digest
 
     def to_json(self) -> dict[str, Any]:
         return jsonio.whole(self.json_tables())
@@ -167,7 +168,7 @@ class State:
             "format": FORMAT,
             "release": self.release,
             "scanned_ns": self.scanned_ns,
-            "sources": jsonio.Table(self.sources, _source_json),
+            "sources": jsonio.Table(*self.sources.json_table()),
             "targets": jsonio.Table(*self.targets.json_table()),
             "compression": self.compression,
             "hashing": self.hashing,
@@ -560,7 +561,3 @@ def releases_location(root: Path, location: Path | None = None) -> Path:
     """Where the release records and kept releases' corral manifests are (for a server
     that serves retained releases): ``<state>/releases/<id>.manifest.json``."""
     return StateDir(root, location).releases_dir
-
-
-def _source_json(record: SourceRecord) -> list[Any]:
-    return [record.path, *record.identity, record.digest]

@@ -7,7 +7,7 @@ import time
 from corral.build.derive import Derived
 from corral.build.plan import Inputs
 from corral.build.stage import Staging
-from corral.state import Release, SourceRecord, State
+from corral.state import Release, SourceRecord, SourceTable, State
 
 __all__ = ["record_run", "retire"]
 
@@ -36,10 +36,9 @@ def record_run(inputs: Inputs, staging: Staging, derived: Derived) -> bool:
         state.retired = retire(state, files)
         state.release = derived.release_id
     new, digests = tuple.__new__, staging.digests  # see State.from_json
-    state.sources = {
-        logical: new(SourceRecord, (found.path, found.identity, digests[logical]))
-        for logical, found in inputs.loadpath.files.items()
-    }
+    state.sources = sources = SourceTable()
+    for logical, found in inputs.loadpath.files.items():
+        sources[logical] = new(SourceRecord, (found.path, found.identity, digests[logical]))
     state.scanned_ns = inputs.scanned_ns
     if derived.quiet:
         return True  # only the sources' records changed (files that can now be trusted)
