@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from corral import jsonio
-from corral.records import TargetRecord, TargetTable, identities
+from corral.records import SourceRecord, SourceTable, TargetRecord, TargetTable, identities
 from corral.state import State, StateDir
 
 _RECORDS = {
@@ -74,3 +74,27 @@ def test_a_target_record_of_the_wrong_shape_means_know_nothing(
     data["targets"]["bad"] = record
     state_dir.write_parts(state_dir.state_file, {**data, "targets": jsonio.Table(data["targets"])})
     assert state_dir.load() == State()
+
+
+_SOURCES = {
+    "css/a.css": SourceRecord("/src/css/a.css", (9, 1, 2, 3, 4), "a" * 64),
+    "odd/\udcff.txt": SourceRecord("/src/odd/\udcff.txt", (0, -1, 2**63 - 1, 5, 6), "b" * 64),
+    "huge.bin": SourceRecord("/src/huge.bin", (1, 2, 3, 2**64 - 1, 7), "c" * 64),
+}
+
+
+def test_every_source_record_reads_back_exactly() -> None:
+    table = SourceTable(_SOURCES)
+    assert table == _SOURCES
+    assert table["odd/\udcff.txt"] == _SOURCES["odd/\udcff.txt"]
+    assert table.get("missing") is None
+
+
+@pytest.mark.parametrize("logical", sorted(_SOURCES))
+def test_a_source_is_trusted_only_with_its_path_and_identity(logical: str) -> None:
+    table = SourceTable(_SOURCES)
+    path, identity, digest = _SOURCES[logical]
+    assert table.digest_if(logical, path, identity) == digest
+    assert table.digest_if(logical, path + "x", identity) is None
+    assert table.digest_if(logical, path, (*identity[:4], identity[4] + 1)) is None
+    assert table.digest_if("missing", path, identity) is None
