@@ -144,6 +144,9 @@ class TargetTable(MutableMapping[str, TargetRecord]):
         raise KeyError(relpath)
 
     def update(self, other: Any = (), /, **kwargs: TargetRecord) -> None:
+        if isinstance(other, TargetTable):  # packed already
+            self._packed.update(other._packed)
+            other = ()
         items: Iterable[tuple[str, TargetRecord]]
         items = other.items() if isinstance(other, Mapping) else other
         for relpath, record in items:

@@ -39,7 +39,7 @@ from corral.build.fingerprint import report_fingerprints
 from corral.build.intact import inspect, inspect_later
 from corral.build.plan import Inputs, triage
 from corral.build.prune import PruneOutcome, forget, prune_and_save, prune_files, prune_selection
-from corral.build.publish import Decided, publish_staged
+from corral.build.publish import Decided, forget_staged, publish_staged, staged_anything
 from corral.build.record import record_run
 from corral.build.recovery import load_state
 from corral.build.scan import NO_SOURCES, load_sources, scan_sources
@@ -184,10 +184,13 @@ def _collect_once(  # noqa: PLR0913 - collect's own keywords
                         state.targets.pop(relpath, None)
                     state.targets.update(placed.records)
                     report.files_linked = target.linked
+                    del placed
             except BaseException:
                 target.discard_staged()
                 raise
-            _record_and_prune(report, run, decided, clear=clear, force=force)
+            staged_any = staged_anything(decided)
+            decided = forget_staged(decided)  # all in place: the staging records can go
+            _record_and_prune(report, run, decided, staged_any, clear=clear, force=force)
     return report
 
 
@@ -238,8 +241,14 @@ def _plan_dry(report: Report, target: Target, inputs: Inputs, *, clear: bool, fo
             report.pruned += [p for p in unowned if p not in release]
 
 
-def _record_and_prune(
-    report: Report, inputs: Inputs, decided: Decided, *, clear: bool, force: bool
+def _record_and_prune(  # noqa: PLR0913 - what the run decided, and collect's keywords
+    report: Report,
+    inputs: Inputs,
+    decided: Decided,
+    staged_any: bool,
+    *,
+    clear: bool,
+    force: bool,
 ) -> None:
     """Record the release, prune what no kept release lists (``clear``: every older
     release; with ``force`` files corral did not write too), and save the state once."""
@@ -247,7 +256,7 @@ def _record_and_prune(
     target = inputs.target
     assert target is not None
     with clock("record"):
-        dirty = record_run(inputs, decided.staging, decided.derived)
+        dirty = record_run(inputs, decided.staging, decided.derived, staged_any=staged_any)
     report.release, report.published = state.release, decided.derived.publish
     keep = 0 if clear else config.keep
     outcome: PruneOutcome | None = None

@@ -11,13 +11,13 @@ from corral.errors import BuildError
 from corral.state import TargetRecord
 from corral.targets.base import Target
 
-__all__ = ["Decided", "Placed", "publish_staged"]
+__all__ = ["Decided", "Placed", "forget_staged", "publish_staged", "staged_anything"]
 
 
 class Placed(NamedTuple):
     """What :func:`publish_staged` changed in the target."""
 
-    records: dict[str, TargetRecord]  # every file placed, as it now is
+    records: Mapping[str, TargetRecord]  # every file placed, as it now is
     removed: list[str]  # files that stood in the way, deleted first
 
 
@@ -47,3 +47,27 @@ def publish_staged(
     target.state.save_pending({s.relpath: s.digest for s in order})
     removed = target.remove(removals) if removals else []
     return Placed(target.place(files, manifests), removed)
+
+
+def staged_anything(decided: Decided) -> bool:
+    """Whether the run staged (and so wrote) any file."""
+    staging, derived = decided
+    hashed, variants = derived.hashed, derived.variants
+    return bool(
+        staging.staged or variants.staged or (hashed and (hashed.staged or hashed.manifests))
+    )
+
+
+def forget_staged(decided: Decided) -> Decided:
+    """``decided`` without its lists of staged files, once they are in place: the run no
+    longer holds a record and a temporary name per file it wrote (most of a first run's
+    memory after publishing: 417,596 files with the large corpus)."""
+    staging, derived = decided
+    hashed = derived.hashed
+    return Decided(
+        staging._replace(staged=[]),
+        derived._replace(
+            hashed=None if hashed is None else hashed._replace(staged=(), manifests=()),
+            variants=derived.variants._replace(staged=[]),
+        ),
+    )

