@@ -49,6 +49,7 @@ from corral.config import Config
 from corral.errors import BuildError
 from corral.gcpause import gc_paused
 from corral.loadpath import LoadPath
+from corral.records import TargetTable
 from corral.report import CleanReport, Progress, Report
 from corral.retention import planned_prune, planned_release
 from corral.sources import resolve_sources
@@ -179,12 +180,7 @@ def _collect_once(  # noqa: PLR0913 - collect's own keywords
                     with clock("settle"):  # the sink may still read staged files
                         run.sink.settle()
                 with clock("publish"):
-                    placed = publish_staged(target, state.targets, decided, force=force)
-                    for relpath in placed.removed:
-                        state.targets.pop(relpath, None)
-                    state.targets.update(placed.records)
-                    report.files_linked = target.linked
-                    del placed
+                    _publish(report, target, state, decided, force=force)
             except BaseException:
                 target.discard_staged()
                 raise
@@ -192,6 +188,20 @@ def _collect_once(  # noqa: PLR0913 - collect's own keywords
             decided = forget_staged(decided)  # all in place: the staging records can go
             _record_and_prune(report, run, decided, staged_any, clear=clear, force=force)
     return report
+
+
+def _publish(
+    report: Report, target: Target, state: State, decided: Decided, *, force: bool
+) -> None:
+    """Put everything staged into place, and the state's records of it in the state."""
+    placed = publish_staged(target, state.targets, decided, force=force)
+    for relpath in placed.removed:
+        state.targets.pop(relpath, None)
+    if not state.targets and isinstance(placed.records, TargetTable):
+        state.targets = placed.records  # a first run: no copy of 417,596 records
+    else:
+        state.targets.update(placed.records)
+    report.files_linked = target.linked
 
 
 def _decide(report: Report, inputs: Inputs) -> Decided:

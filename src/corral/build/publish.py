@@ -39,7 +39,9 @@ def publish_staged(
     files = [*(hashed.staged if hashed else []), *staging.staged, *variants.staged]
     if not (files or manifests):
         return Placed({}, [])
-    keep = set(staging.digests) | set(hashed.files if hashed else {}) | set(variants.files)
+    keep: set[str] = set()  # what a file in the way must not be; nothing is owned at first
+    if owned:
+        keep = set(staging.digests) | set(hashed.files if hashed else {}) | set(variants.files)
     order = [*files, *manifests]
     removals, problems = target.obstacles([s.relpath for s in order], owned, keep, force=force)
     if problems:
