@@ -383,7 +383,7 @@ def _run(tool: str, layout: _Layout, work: Path, endpoint: str) -> dict[str, Any
             f"s3://{_bucket(tool)}/static",
             "--config",
             str(config),
-            "-q",
+            "--json",  # its timings go into the row
             *(["--no-compress"] if tool == "corral-nocompress" else []),
         ]
     else:
@@ -409,7 +409,7 @@ def _run(tool: str, layout: _Layout, work: Path, endpoint: str) -> dict[str, Any
     sampler.stop()
     if child.returncode != 0:
         raise SystemExit(f"{tool} failed:\n{out[-2000:]}\n{err[-4000:]}")
-    return {
+    row: dict[str, Any] = {
         "wall_s": round(wall, 3),
         "peak_rss_mib": round(int(rss.read_text().split()[-3]) / 1024, 1),
         "cpu_s": round(sum(float(x) for x in rss.read_text().split()[-2:]), 2),
@@ -417,6 +417,12 @@ def _run(tool: str, layout: _Layout, work: Path, endpoint: str) -> dict[str, Any
         "load_before": round(load, 2),
         "load_after": round(os.getloadavg()[0], 2),
     }
+    if tool.startswith("corral"):  # where corral's time went, from its --json report
+        report = json.loads(out)
+        row["timings"] = report.get("timings")
+        row["build_timings"] = (report.get("build") or {}).get("timings")
+        row["early"] = report.get("early")
+    return row
 
 
 class TreeRss(threading.Thread):
