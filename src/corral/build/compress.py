@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 from corral.build.plan import Inputs
 from corral.build.sink import ReleaseSink
 from corral.build.stage import Staging
+from corral.heap import release_free_memory
 from corral.state import State
 from corral.targets.base import Staged, StateStore, Target
 
@@ -101,6 +102,8 @@ def compress_release(
         if inputs.sink is not None and hashed is not None:
             early = offer_hashed(inputs.sink, contents, hashed)
         compressed = compress_stage(inputs, options, contents, target, on_variant=early)
+        del contents
+        release_free_memory()  # the engine's answers and the placing's scratch are freed
     return Variants(
         compressed.variants,
         compressed.files,
