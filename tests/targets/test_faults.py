@@ -250,3 +250,16 @@ def test_a_build_that_fails_after_early_uploads_deletes_nothing_and_lets_go_of_t
     report = run(config)
     assert report.published and check_manifest_objects(s3) > 0
     assert not made & {f"{PREFIX}/{k}" for k in report.upload}  # what made it is not sent again
+
+
+def test_a_long_run_renews_its_lease_at_checkpoints(
+    tmp_path: Path, s3: Any, proxy: FaultProxy
+) -> None:
+    source = make_project(tmp_path)
+    config = config_for(source, proxy.url, lease_seconds=3, concurrency=1)
+    proxy.inject(Fault("delay:0.4", _object_put, times=0))
+    report = run(config)
+    assert report.published and check_manifest_objects(s3) > 0
+    writes = [s for s in proxy.log if s.method == "PUT" and s.path.endswith("/.corral/lease.json")]
+    assert len(writes) >= 2, writes  # taken, then renewed before a third of it was left
+    assert f"{PREFIX}/.corral/lease.json" not in keys(s3)  # and let go of at the end

@@ -16,7 +16,7 @@ import os
 import socket
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from corral.errors import LockError
@@ -35,9 +35,17 @@ class Lease:
     key: str
     token: str
     seconds: int
+    renewed: float = field(default_factory=time.monotonic)
 
     def renew(self) -> None:
         self.store.put(self.key, _body(self.token, self.seconds), _HEADERS)
+        self.renewed = time.monotonic()
+
+    def keep(self) -> None:
+        """Renew the lease once a third of its time has passed (at each checkpoint: a run
+        that overlaps its uploads with a long build holds the lease that long)."""
+        if time.monotonic() - self.renewed > self.seconds / 3:
+            self.renew()
 
     def release(self) -> None:
         self.store.delete([self.key])

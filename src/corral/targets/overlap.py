@@ -149,7 +149,13 @@ class EarlyUploads:
         if _others_present(prepared):
             self._drain()  # the plan decides, and may refuse before anything is written
             return
-        pacing = Pacing(self._options.concurrency, lambda: self._checkpoint(prepared.state))
+
+        def checkpoint() -> None:
+            self._checkpoint(prepared.state)
+            if prepared.lease is not None:
+                prepared.lease.keep()
+
+        pacing = Pacing(self._options.concurrency, checkpoint)
         ended = False
         while not ended and not self._stopping:
             batch, ended = self._gather(prepared)

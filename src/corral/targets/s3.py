@@ -27,6 +27,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -195,6 +196,12 @@ def _early_uploads(
     )
 
 
+def _checkpoint(bucket: Bucket, state: RemoteState, cache: Path, lease: Lease) -> None:
+    """Save the state object; renew the lease when a third of its time has passed."""
+    save_state(bucket.store, bucket.location, state, cache)
+    lease.keep()
+
+
 def _take_lease(store: ObjectStore, location: S3Location, options: S3Options) -> Lease:
     """The prefix's lease, after checking that deleting is allowed (releasing the lease
     and pruning need it): before the run's first write, so a refusal changes nothing."""
@@ -278,12 +285,9 @@ def publish_release(  # noqa: PLR0913 - publish's keywords, for a store the call
         if lease is None:
             lease = _take_lease(store, location, options)
 
-        def checkpoint() -> None:
-            save_state(store, location, state, cache)
-
         pacing = Pacing(
             options.concurrency,
-            checkpoint,
+            partial(_checkpoint, Bucket(store, location), state, cache, lease),
             (lambda done, total: progress("upload", done, total)) if progress else None,
         )
         report.bytes_uploaded += _write(Bucket(store, location), state, listed, plan, pacing)
