@@ -161,7 +161,7 @@ def test_a_lasting_fault_while_the_build_compresses_stops_it_and_the_next_run_re
     tmp_path: Path, s3: Any, proxy: FaultProxy
 ) -> None:
     source = make_project(tmp_path)
-    config = config_for(source, proxy.url, max_attempts=2, concurrency=1)
+    config = config_for(source, proxy.url, max_attempts=2, concurrency=1, overlap=True)
     run(config)
     built = (config.root / "staticfiles.json").read_bytes()
     before, present = body(s3, "staticfiles.json"), keys(s3)
@@ -191,7 +191,9 @@ def test_a_run_killed_while_the_build_compresses_leaves_the_previous_manifest_wh
     tmp_path: Path, s3: Any, proxy: FaultProxy
 ) -> None:
     source = make_project(tmp_path)
-    config = config_for(source, proxy.url)
+    # the child reads the option from the project file, as a user's run would
+    (tmp_path / "pyproject.toml").write_text("[tool.corral]\ns3 = { overlap = true }\n")
+    config = config_for(source, proxy.url, overlap=True)
     run(config)
     built = (config.root / "staticfiles.json").read_bytes()
     before = body(s3, "staticfiles.json")
@@ -226,7 +228,7 @@ def test_a_build_that_fails_after_early_uploads_deletes_nothing_and_lets_go_of_t
     import corral.compress.engine  # noqa: PLC0415
 
     source = make_project(tmp_path)
-    config = config_for(source, proxy.url)
+    config = config_for(source, proxy.url, overlap=True)
     run(config)
     before, present = body(s3, "staticfiles.json"), keys(s3)
     _change(source, 7)

@@ -438,7 +438,7 @@ def test_publish_without_a_target_is_a_configuration_error(tmp_path: Path) -> No
 def test_hashed_names_and_their_variants_go_up_while_the_build_compresses(
     tmp_path: Path, s3: Any, proxy: FaultProxy
 ) -> None:
-    report = run(config_for(make_project(tmp_path), proxy.url))
+    report = run(config_for(make_project(tmp_path), proxy.url, overlap=True))
     early = report.upload[: report.early]
     assert early and all(HASHED.search(k) for k in early), early
     assert any(k.endswith(".br") for k in early) and any(k.endswith(".gz") for k in early)
@@ -461,3 +461,23 @@ def test_hashed_names_and_their_variants_go_up_while_the_build_compresses(
     assert phase == sorted(phase) and set(phase) == {0, 1, 2, 3}, objects
     assert {f"{PREFIX}/{k}" for k in report.upload} == set(objects)
     assert check_manifest_objects(s3) > 0
+
+
+def test_by_default_nothing_goes_up_before_the_build_is_complete(
+    tmp_path: Path, s3: Any, proxy: FaultProxy
+) -> None:
+    config = config_for(make_project(tmp_path), proxy.url)
+    assert config.s3_options().overlap is False
+    report = run(config)
+    assert report.published and report.early == 0 and report.upload
+    assert check_manifest_objects(s3) > 0
+
+
+@pytest.mark.parametrize("value", ["yes", 1])
+def test_overlap_must_be_true_or_false(tmp_path: Path, value: object) -> None:
+    from corral import ConfigError  # noqa: PLC0415
+
+    with pytest.raises(ConfigError) as caught:
+        config_for(make_project(tmp_path), None, overlap=value)
+    assert "'s3.overlap' must be true or false" in caught.value.message
+    assert caught.value.key == "s3"

@@ -54,7 +54,9 @@ def test_corrals_own_client_publishes_signed_requests_in_parts_and_odd_keys(
         tmp_path,
         {"media/big file+1.bin": big, "css/a b.css": "a { color: red; }\n" * 50, "x.txt": "x"},
     )
-    config = _config(source, seaweed, multipart_threshold=5 * 1024 * 1024, part_size=5 * 1024**2)
+    config = _config(
+        source, seaweed, multipart_threshold=5 * 1024**2, part_size=5 * 1024**2, overlap=True
+    )
     report = publish(config)
     assert report.published and report.release == 1
     assert report.early and all(HASHED.search(k) for k in report.upload[: report.early])

@@ -117,6 +117,10 @@ class S3Options:
     #: the machine that last wrote (or read) the state, finding it unchanged (a 304), trusts
     #: it and LISTs nothing; 0 LISTs on every run. A run with anything to do always LISTs.
     list_every: int = 86400
+    #: Upload hashed names and their variants while the local build still compresses
+    #: (see corral.targets.overlap). Off by default: on the benchmark machine the uploads
+    #: took CPU the encoders needed and the run was slower (docs/decisions.md).
+    overlap: bool = False
     #: Per-request timeouts, seconds.
     connect_timeout: float = 10.0
     read_timeout: float = 60.0
@@ -143,6 +147,8 @@ class S3Options:
             )
         if self.list_every < 0:
             raise ValueError("'s3.list_every' must be 0 or more")
+        if not isinstance(self.overlap, bool):
+            raise ValueError(f"'s3.overlap' must be true or false; found {self.overlap!r}")
         if self.part_size < 5 * 1024 * 1024:
             raise ValueError("'s3.part_size' must be at least 5 MiB (S3's smallest part)")
         if self.in_place is not None and self.in_place not in _ENCODINGS:

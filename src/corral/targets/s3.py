@@ -180,10 +180,10 @@ def publish(  # noqa: PLR0913 - the public signature: one keyword per CLI flag
 def _early_uploads(
     config: Config, store: ObjectStore, location: S3Location, options: S3Options, *, dry_run: bool
 ) -> EarlyUploads | None:
-    """The sink that uploads hashed names while the build compresses (none for a dry run,
-    or with one encoding in place, where a variant's bytes go up under the original's
-    name and so belong to the plan)."""
-    if dry_run or options.in_place is not None:
+    """The sink that uploads hashed names while the build compresses: only with
+    ``s3.overlap``, and never for a dry run or with one encoding in place (a variant's
+    bytes then go up under the original's name and so belong to the plan)."""
+    if not options.overlap or dry_run or options.in_place is not None:
         return None
     work = build_dir(target_url(config))
     cache = work / "remote-state.json"
