@@ -49,7 +49,6 @@ __all__ = [
     "compress_release",
     "compress_stage",
     "compression_key",
-    "manifest_encodings",
     "nothing_to_do",
     "offer_hashed",
     "release_contents",
@@ -393,21 +392,6 @@ def compression_key(options: CompressionOptions) -> str:
 
         values["default_rules"] = DEFAULT_RULES
     return json.dumps(values, sort_keys=True)
-
-
-def manifest_encodings(
-    variants: Mapping[str, Mapping[str, list[Any]]], hashed_names: Mapping[str, str]
-) -> dict[str, dict[str, dict[str, Any]]]:
-    """Per logical path, the variants of its hashed file, as the corral manifest lists them."""
-    encodings: dict[str, dict[str, dict[str, Any]]] = {}
-    for logical, hashed in hashed_names.items():
-        found = variants.get(hashed)
-        if found:
-            encodings[logical] = {
-                enc: {"path": rel, "size": size, "integrity": sri}
-                for enc, (rel, size, sri) in sorted(found.items())
-            }
-    return encodings
 
 
 def all_files_raw(variants: Mapping[str, Mapping[str, list[Any]]]) -> dict[str, str]:

@@ -10,10 +10,9 @@ from corral.build.compress import (
     Variants,
     compress_release,
     compression_key,
-    manifest_encodings,
 )
 from corral.build.fingerprint import Hashed, fingerprint_key, fingerprint_release
-from corral.build.manifests import make_manifests
+from corral.build.manifests import make_manifests, manifest_encodings
 from corral.build.plan import Inputs
 from corral.build.stage import Staging
 

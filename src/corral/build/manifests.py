@@ -33,6 +33,7 @@ __all__ = [
     "MANIFESTS",
     "Manifests",
     "make_manifests",
+    "manifest_encodings",
     "manifest_names",
     "reserved_problems",
 ]
@@ -141,3 +142,18 @@ def _entries_not_in(payload: bytes, current: set[str]) -> Any:
         return None if type(hashed) is str and hashed in current else entry
 
     return json.loads(payload, object_hook=keep)["files"]
+
+
+def manifest_encodings(
+    variants: Mapping[str, Mapping[str, list[Any]]], hashed_names: Mapping[str, str]
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """Per logical path, the variants of its hashed file, as the corral manifest lists them."""
+    encodings: dict[str, dict[str, dict[str, Any]]] = {}
+    for logical, hashed in hashed_names.items():
+        found = variants.get(hashed)
+        if found:
+            encodings[logical] = {
+                enc: {"path": rel, "size": size, "integrity": sri}
+                for enc, (rel, size, sri) in sorted(found.items())
+            }
+    return encodings
