@@ -284,6 +284,7 @@ class Context:
     corral: str | None  # the corral executable, if any
     timeout: float
     winners: dict[str, Path]  # logical path -> source file that wins it
+    caches: Path | None = None  # where the tools' compression caches live (default: work)
 
     @property
     def django_project(self) -> Path:
@@ -297,8 +298,9 @@ class Context:
         return self.work / "targets" / tool
 
     def cache(self, tool: str) -> Path:
-        """The tool's shared compression cache (``CORRAL_CACHE_DIR``; corral only)."""
-        return self.work / "caches" / tool
+        """The tool's shared compression cache (``CORRAL_CACHE_DIR``; corral only): under
+        ``--caches`` (kept between invocations) if given, else in the work directory."""
+        return (self.caches or self.work / "caches") / tool
 
     def compressible(self) -> list[str]:
         return sorted(
@@ -1758,6 +1760,7 @@ def make_context(corpus_dir: Path, args: argparse.Namespace) -> Context:
         corral=find_corral(python, args.corral),
         timeout=args.timeout,
         winners=corpus_mod.logical_files(corpus.sources),
+        caches=args.caches.resolve() / corpus_dir.resolve().name if args.caches else None,
     )
 
 
@@ -1851,6 +1854,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--keep-work", action="store_true", help="keep targets and logs after the run"
+    )
+    parser.add_argument(
+        "--caches",
+        type=Path,
+        help="keep the tools' compression caches here (one directory per corpus and tool), "
+        "not in --work: a later invocation's warm runs reuse what an earlier one filled "
+        "(cold runs still empty their tool's cache first)",
     )
     parser.add_argument(
         "--timeout",

@@ -283,3 +283,16 @@ def test_no_ratio_is_given_across_machines(tmp_path: Path) -> None:
     assert "| `corral-copy` | cp | \u2013 (other machine) |" in across
     same = run.markdown(run.merge_results([paths[0], paths[2]]))
     assert "| `corral-copy` | cp | 0.33\u00d7" in same
+
+
+def test_caches_outside_the_work_directory_outlive_the_run(tmp_path: Path) -> None:
+    caches = tmp_path / "caches"
+    argv = [sys.executable, str(HERE / "run.py"), "--smoke", "--quiet", "--tools", "corral"]
+    argv += ["--scenarios", "warm", "--caches", str(caches), "--json", str(tmp_path / "o.json")]
+    done = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    (cell,) = json.loads((tmp_path / "o.json").read_text())["corpora"]
+    assert cell["results"]["corral"]["warm"]["status"] == "ok"
+    (kept,) = caches.glob("*/corral")  # one directory per corpus and tool, still there
+    entries = [p for p in kept.rglob("*") if p.is_file()]
+    assert entries, "the warm run's filled cache was removed with the work directory"
