@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 __all__ = [
     "SourceRecord",
@@ -80,15 +80,40 @@ def _as_list(value: bytes | TargetRecord) -> list[Any]:
     return [value[_WIDTH:].decode("utf-8", "surrogatepass"), ino, size, mtime_ns]
 
 
-class TargetTable(MutableMapping[str, TargetRecord]):
-    """Path -> :class:`~corral.state.TargetRecord`, each record packed into one ``bytes``."""
+_R = TypeVar("_R", bound=tuple[Any, ...])
+
+
+class _PackedTable(MutableMapping[str, _R]):
+    """A mapping whose values are kept packed in ``_packed`` (``bytes``, or a record kept
+    as it is when it does not pack); subclasses pack and unpack their own records."""
 
     __slots__ = ("_packed",)
 
-    def __init__(self, records: Mapping[str, TargetRecord] | None = None) -> None:
-        self._packed: dict[str, bytes | TargetRecord] = {}
+    def __init__(self, records: Mapping[str, _R] | None = None) -> None:
+        self._packed: dict[str, bytes | _R] = {}
         if records:
             self.update(records)
+
+    def __delitem__(self, key: str) -> None:
+        del self._packed[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._packed
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._packed)
+
+    def __len__(self) -> int:
+        return len(self._packed)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({dict(self.items())!r})"
+
+
+class TargetTable(_PackedTable[TargetRecord]):
+    """Path -> :class:`~corral.state.TargetRecord`, each record packed into one ``bytes``."""
+
+    __slots__ = ()
 
     @classmethod
     def from_lists(
@@ -120,21 +145,6 @@ class TargetTable(MutableMapping[str, TargetRecord]):
             self._packed[relpath] = pack(*record)
         except struct.error:
             self._packed[relpath] = _new(TargetRecord, tuple(record))
-
-    def __delitem__(self, relpath: str) -> None:
-        del self._packed[relpath]
-
-    def __contains__(self, relpath: object) -> bool:
-        return relpath in self._packed
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._packed)
-
-    def __len__(self) -> int:
-        return len(self._packed)
-
-    def __repr__(self) -> str:
-        return f"TargetTable({dict(self.items())!r})"
 
     def pop(self, relpath: str, *default: Any) -> Any:
         if relpath in self._packed:
@@ -202,16 +212,11 @@ def _source_list(value: bytes | SourceRecord) -> list[Any]:
     return [path, *identity, digest]
 
 
-class SourceTable(MutableMapping[str, SourceRecord]):
+class SourceTable(_PackedTable[SourceRecord]):
     """Logical path -> :class:`SourceRecord`, each record packed into one ``bytes`` (on the
     large corpus 13 MiB less than a named tuple holding a tuple of five integers)."""
 
-    __slots__ = ("_packed",)
-
-    def __init__(self, records: Mapping[str, SourceRecord] | None = None) -> None:
-        self._packed: dict[str, bytes | SourceRecord] = {}
-        if records:
-            self.update(records)
+    __slots__ = ()
 
     def add_rows(self, rows: Mapping[str, list[Any]]) -> None:
         """Add the state file's rows (``[path, size, mtime_ns, ctime_ns, ino, dev,
@@ -246,21 +251,6 @@ class SourceTable(MutableMapping[str, SourceRecord]):
             self._packed[logical] = _pack_source(record)
         except struct.error:  # an integer beyond 64 bits (or a digest of 64 KiB): kept as is
             self._packed[logical] = record
-
-    def __delitem__(self, logical: str) -> None:
-        del self._packed[logical]
-
-    def __contains__(self, logical: object) -> bool:
-        return logical in self._packed
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._packed)
-
-    def __len__(self) -> int:
-        return len(self._packed)
-
-    def __repr__(self) -> str:
-        return f"SourceTable({dict(self.items())!r})"
 
     def json_table(self) -> tuple[Mapping[str, Any], Any]:
         """As :meth:`TargetTable.json_table`, for the state file's ``sources``."""

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -107,6 +108,23 @@ def test_a_lasting_fault_fails_clearly_keeps_the_bucket_consistent_and_the_next_
     assert not run(config).upload
 
 
+def _kill_a_run_once(proxy: FaultProxy, source: Path, enough: Callable[[], bool]) -> None:
+    """Run ``corral collect`` in a child (uploads slowed down, from ``source``'s parent
+    directory, so it reads a project file there) and ``SIGKILL`` it once ``enough()``."""
+    proxy.inject(Fault("delay:0.3", _object_put, times=0))
+    reached = threading.Event()
+    proxy.on_request(lambda seen: reached.set() if enough() else None)
+    env = {**os.environ, "AWS_ENDPOINT_URL": proxy.url}
+    command = [sys.executable, "-m", "corral", "collect", "--target", TARGET]
+    child = subprocess.Popen([*command, "--source", str(source), "-q"], env=env, cwd=source.parent)
+    try:
+        assert reached.wait(60), "the child never uploaded"
+        child.send_signal(signal.SIGKILL)
+    finally:
+        child.wait(30)
+    proxy.on_request(None)
+
+
 def test_a_killed_run_leaves_the_previous_manifest_whole_and_the_next_run_finishes(
     tmp_path: Path, s3: Any, proxy: FaultProxy
 ) -> None:
@@ -116,35 +134,9 @@ def test_a_killed_run_leaves_the_previous_manifest_whole_and_the_next_run_finish
     _change(source, 4)
     planned = run(config, dry_run=True).upload
     proxy.clear()
-    proxy.inject(Fault("delay:0.3", _object_put, times=0))
-    enough = threading.Event()
-    proxy.on_request(
-        lambda seen: (
-            enough.set() if sum(_object_put(s.method, s.path, "") for s in proxy.log) >= 4 else None
-        )
+    _kill_a_run_once(
+        proxy, source, lambda: sum(_object_put(s.method, s.path, "") for s in proxy.log) >= 4
     )
-    env = {**os.environ, "AWS_ENDPOINT_URL": proxy.url}
-    child = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "corral",
-            "collect",
-            "--target",
-            TARGET,
-            "--source",
-            str(source),
-            "-q",
-        ],
-        env=env,
-        cwd=tmp_path,
-    )
-    try:
-        assert enough.wait(60), "the child never uploaded"
-        child.send_signal(signal.SIGKILL)
-    finally:
-        child.wait(30)
-    proxy.on_request(None)
     assert check_manifest_objects(s3) > 0
     proxy.clear()
     report = run(config, force=False)
@@ -199,18 +191,7 @@ def test_a_run_killed_while_the_build_compresses_leaves_the_previous_manifest_wh
     before = body(s3, "staticfiles.json")
     _change(source, 6)
     proxy.clear()
-    proxy.inject(Fault("delay:0.3", _object_put, times=0))
-    enough = threading.Event()
-    proxy.on_request(lambda seen: enough.set() if len(_made(proxy)) >= 3 else None)
-    env = {**os.environ, "AWS_ENDPOINT_URL": proxy.url}
-    command = [sys.executable, "-m", "corral", "collect", "--target", TARGET]
-    child = subprocess.Popen([*command, "--source", str(source), "-q"], env=env, cwd=tmp_path)
-    try:
-        assert enough.wait(60), "the child never uploaded"
-        child.send_signal(signal.SIGKILL)
-    finally:
-        child.wait(30)
-    proxy.on_request(None)
+    _kill_a_run_once(proxy, source, lambda: len(_made(proxy)) >= 3)
     # killed mid-build: the build publishes locally only after its early uploads
     assert (config.root / "staticfiles.json").read_bytes() == built
     assert body(s3, "staticfiles.json") == before and check_manifest_objects(s3) > 0

@@ -134,24 +134,7 @@ class Copier:
         return True
 
     def _copy_hashing(self, src: int, dst: int) -> str:
-        buffer: bytearray | None = getattr(self._local, "buffer", None)
-        if buffer is None:
-            buffer = self._local.buffer = bytearray(_CHUNK)
-        whole = memoryview(buffer)
-        hasher = hashlib.sha384()
-        while True:
-            try:
-                count = os.readv(src, (buffer,))
-            except OSError as exc:
-                raise StaleEntry(f"can't read the cache entry: {exc.strerror or exc}") from exc
-            if not count:
-                break
-            view = whole[:count]
-            hasher.update(view)
-            write_all(dst, view)
-            if count < _CHUNK:
-                break  # a short read of a regular file is its end (the hash checks the rest)
-        return integrity_of(hasher.digest())
+        return _read_hashing(self._local, src, dst)
 
 
 class Placer:
@@ -235,30 +218,12 @@ class Placer:
                 self._stop(f"cache entries have mode {mode:o}, variants must have {wanted:o}")
                 os.unlink(dest)
                 return None
-            found = self._hash(fd)
+            found = _read_hashing(self._local, fd)
         finally:
             os.close(fd)
         if found != integrity:
             raise StaleEntry(f"the cache entry's bytes are {found}, not {integrity}")
         return st
-
-    def _hash(self, fd: int) -> str:
-        buffer: bytearray | None = getattr(self._local, "buffer", None)
-        if buffer is None:
-            buffer = self._local.buffer = bytearray(_CHUNK)
-        whole = memoryview(buffer)
-        hasher = hashlib.sha384()
-        while True:
-            try:
-                count = os.readv(fd, (buffer,))
-            except OSError as exc:
-                raise StaleEntry(f"can't read the cache entry: {exc.strerror or exc}") from exc
-            if not count:
-                break
-            hasher.update(whole[:count])
-            if count < _CHUNK:
-                break  # a short read of a regular file is its end
-        return integrity_of(hasher.digest())
 
     def _wanted_mode(self, dest: str) -> int | None:
         """The mode a linked shared entry must have (None: any, a private cache); found
@@ -283,6 +248,31 @@ class Placer:
         self.link = False
         if self.refusal is None:
             self.refusal = why
+
+
+def _read_hashing(local: threading.local, src: int, dst: int | None = None) -> str:
+    """Read ``src`` to its end into the thread's reused buffer, writing each chunk to
+    ``dst`` if given; return the integrity of the bytes read. An entry that can't be
+    read is a :class:`StaleEntry`."""
+    buffer: bytearray | None = getattr(local, "buffer", None)
+    if buffer is None:
+        buffer = local.buffer = bytearray(_CHUNK)
+    whole = memoryview(buffer)
+    hasher = hashlib.sha384()
+    while True:
+        try:
+            count = os.readv(src, (buffer,))
+        except OSError as exc:
+            raise StaleEntry(f"can't read the cache entry: {exc.strerror or exc}") from exc
+        if not count:
+            break
+        view = whole[:count]
+        hasher.update(view)
+        if dst is not None:
+            write_all(dst, view)
+        if count < _CHUNK:
+            break  # a short read of a regular file is its end (the hash checks the rest)
+    return integrity_of(hasher.digest())
 
 
 def _hash_fd(path: str) -> str:
