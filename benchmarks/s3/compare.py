@@ -59,9 +59,10 @@ from tests.targets.weed import WEED_PORTS, weed_args  # noqa: E402
 TOOLS = ("corral", "django-storages", "collectfasta")
 #: Extra tools, on request (``--tools``): corral without variants (``--no-compress``), to
 #: show the publish apart from the compression django-storages and Collectfasta never do;
-#: corral with brotli variants only (``s3.encodings = ["br"]``); and another install of
-#: corral (``--corral-base``: its ``corral`` executable), for an A/B of two commits.
-EXTRA_TOOLS = ("corral-nocompress", "corral-br", "corral-base")
+#: corral with brotli variants only (``s3.encodings = ["br"]``); corral uploading while it
+#: compresses (``s3.overlap = true``); and another install of corral (``--corral-base``: its
+#: ``corral`` executable), for an A/B of two commits.
+EXTRA_TOOLS = ("corral-nocompress", "corral-br", "corral-overlap", "corral-base")
 CORRAL_BASE: list[str] = []  # --corral-base
 SCENARIOS = ("cold", "nochange", "nochange-list", "touch1pct")
 #: Scenarios only corral has: a no-change run that verifies against a LIST of the prefix, as
@@ -369,10 +370,11 @@ def _run(tool: str, layout: _Layout, work: Path, endpoint: str) -> dict[str, Any
     }
     if tool.startswith("corral"):
         config = layout.corral
-        if tool == "corral-br":  # the same project, brotli variants only
-            config = config.with_name("pyproject-br.toml")
+        s3_option = {"corral-br": 'encodings = ["br"]', "corral-overlap": "overlap = true"}
+        if tool in s3_option:  # the same project, one s3 option changed
+            config = config.with_name(f"pyproject-{tool}.toml")
             text = layout.corral.read_text().replace(
-                "[tool.corral]\n", '[tool.corral]\ns3 = { encodings = ["br"] }\n', 1
+                "[tool.corral]\n", f"[tool.corral]\ns3 = {{ {s3_option[tool]} }}\n", 1
             )
             config.write_text(text)
         program = CORRAL_BASE[0] if tool == "corral-base" and CORRAL_BASE else None
