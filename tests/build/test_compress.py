@@ -13,11 +13,13 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import brotli
 import pytest
 import zstandard
 
+import corral.compress as engine
 import corral.state
 from corral import check, clean, collect
 from corral.build.manifests import CORRAL_MANIFEST, DJANGO_MANIFEST
@@ -417,3 +419,66 @@ def test_a_shipped_variant_is_published_as_it_is_and_never_overwritten(tmp_path:
     result = check(config)
     assert result.ok
     assert [w.code for w in result.warnings if w.code == "shipped-variant"] == ["shipped-variant"]
+
+
+def _looked_up(monkeypatch: pytest.MonkeyPatch) -> list[set[str]]:
+    """Record the content digests each call of the compression engine is given."""
+    calls: list[set[str]] = []
+    real = engine.compress_many
+
+    def spy(jobs: list[Any], *args: Any, **kwargs: Any) -> Any:
+        calls.append({job.digest for job in jobs})
+        return real(jobs, *args, **kwargs)
+
+    monkeypatch.setattr(engine, "compress_many", spy)
+    return calls
+
+
+def test_a_changed_run_looks_up_only_the_changed_contents(
+    site: Path, shared_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The files whose bytes did not change keep the last run's variants as they are: a
+    # run after a 1% change looks up and places 1% of the contents, not all of them.
+    config = config_for(site, "assets", hash=True, compress=True)
+    collect(config)
+    calls = _looked_up(monkeypatch)
+    changed = CSS + "/* edited */\n"
+    (site / "assets/css/plain.css").write_text(changed)
+    report = collect(config)
+    assert report.changed == ["css/plain.css"] and report.compressed == 3
+    new = hashlib.sha256(changed.encode()).hexdigest()
+    assert calls == [{new}]  # the original and its hashed copy share the content
+    # The same release as a fresh root made from scratch with the same sources and cache.
+    fresh = collect(config_for(site, "assets", hash=True, compress=True, root=site / "fresh"))
+    assert fresh.compressed == 0
+    mine, theirs = served_files(site / "static_root"), served_files(site / "fresh")
+    manifests = {CORRAL_MANIFEST, DJANGO_MANIFEST}  # they name the release: 2 against 1
+    latest = {name: data for name, data in mine.items() if name in theirs}
+    assert {n: d for n, d in latest.items() if n not in manifests} == {
+        n: d for n, d in theirs.items() if n not in manifests
+    }  # the older release's files are kept besides (retention)
+    assert set(mine) - set(theirs) <= {n for n in mine if "plain" in n}
+    ours, fresh_manifest = (json.loads(files[CORRAL_MANIFEST])["files"] for files in (mine, theirs))
+    assert ours == fresh_manifest
+    assert check(config).ok
+
+
+def test_a_shipped_variant_that_goes_away_gets_corrals_own(tmp_path: Path) -> None:
+    # The last run made no gzip variant of app.css because the package shipped one; when
+    # the package stops shipping it, the next run makes corral's, though app.css is as
+    # it was. And when one appears again, corral's makes way for it.
+    shipped = gzip.compress(b"/* the package's own build */", mtime=0)
+    write_tree(tmp_path / "vendor", {"app.css": CSS, "app.css.gz": shipped})
+    config = config_for(tmp_path, "vendor", hash=True, compress=True)
+    collect(config)
+    (tmp_path / "vendor/app.css.gz").unlink()
+    collect(config)
+    files = served_files(tmp_path / "static_root")
+    assert gzip.decompress(files["app.css.gz"]) == CSS.encode()
+    entry = json.loads(files[CORRAL_MANIFEST])["files"]["app.css"]
+    assert len(entry["encodings"]) == 3
+    (tmp_path / "vendor/app.css.gz").write_bytes(shipped)
+    collect(config)
+    files = served_files(tmp_path / "static_root")
+    assert files["app.css.gz"] == shipped
+    assert check(config).ok

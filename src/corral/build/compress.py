@@ -5,7 +5,9 @@ once per encoding and level by :mod:`corral.compress`, through the shared,
 content-addressed cache outside the target (``cache_dir``, see
 :mod:`corral.compress.location`): a fresh target with a warm cache compresses
 nothing. When nothing the variants depend on changed and every one is in place,
-the last run's stand and nothing is compressed or read.
+the last run's stand and nothing is compressed or read; when some files changed, the
+others keep their variants as the last run recorded them (:func:`kept_variants`), and
+only the changed ones are looked up, compressed and placed.
 
 Each variant is staged from its cache entry by :mod:`corral.compress.place`: a
 hard link where the cache is on the target's file system and the entry has the
@@ -49,6 +51,7 @@ __all__ = [
     "compress_release",
     "compress_stage",
     "compression_key",
+    "kept_variants",
     "nothing_to_do",
     "offer_hashed",
     "release_contents",
@@ -100,7 +103,9 @@ def compress_release(
         early = None
         if inputs.sink is not None and hashed is not None:
             early = offer_hashed(inputs.sink, contents, hashed)
-        compressed = compress_stage(inputs, options, contents, target, on_variant=early)
+        kept = kept_variants(state, key, contents, inputs.intact, options)
+        compressed = compress_stage(inputs, options, contents, target, on_variant=early, kept=kept)
+        del kept
         del contents
         release_free_memory()  # the engine's answers and the placing's scratch are freed
     return Variants(
@@ -183,23 +188,26 @@ def offer_hashed(
     return offer_variant
 
 
-def compress_stage(
+def compress_stage(  # noqa: PLR0913 - the stage's inputs and two optional hooks
     inputs: Inputs,
     options: CompressionOptions,
     contents: Mapping[str, Content],
     target: Target,
     *,
     on_variant: Callable[[str, Variant], None] | None = None,
+    kept: Mapping[str, dict[str, list[Any]]] | None = None,
 ) -> Compressed:
     """Compress every content that needs it (cache first) and stage missing variants.
 
     The cache is the configured shared one (``config.compression_cache_dir()``), or with
-    none a private one in the target's scratch directory, removed afterwards.
+    none a private one in the target's scratch directory, removed afterwards. ``kept``:
+    the last run's variants of files whose bytes did not change (:func:`kept_variants`),
+    taken as they are: neither looked up nor placed.
     """
     from corral.compress.location import run_cache  # noqa: PLC0415
 
     with run_cache(inputs.config.compression_cache_dir(), target.scratch) as cache:
-        return _stage_variants(inputs, options, target, cache, contents, on_variant)
+        return _stage_variants(inputs, options, target, cache, contents, on_variant, kept or {})
 
 
 @dataclass(slots=True)
@@ -224,10 +232,11 @@ def _stage_variants(  # noqa: PLR0913, PLR0915 - compress_stage's arguments and 
     cache: CompressionCache,
     contents: Mapping[str, Content],
     on_variant: Callable[[str, Variant], None] | None = None,
+    kept: Mapping[str, dict[str, list[Any]]] | None = None,
 ) -> Compressed:
-    """Stage the variants of the ``contents`` the options do not skip; never one whose
-    name is a file of the release: a source that ships ``a.css.gz`` keeps it, and
-    ``a.css`` gets no gzip variant of corral's."""
+    """Stage the variants of the ``contents`` the options do not skip, but those ``kept``
+    from the last run; never one whose name is a file of the release: a source that
+    ships ``a.css.gz`` keeps it, and ``a.css`` gets no gzip variant of corral's."""
     from corral.compress import compress_many  # noqa: PLC0415
     from corral.compress.encoders import EXTENSIONS  # noqa: PLC0415
     from corral.compress.place import StaleEntry  # noqa: PLC0415
@@ -239,10 +248,11 @@ def _stage_variants(  # noqa: PLR0913, PLR0915 - compress_stage's arguments and 
         inputs.config.jobs,
     )
     taken = frozenset(contents)
+    kept = kept or {}
     wanted = {
         relpath: content
         for relpath, content in contents.items()
-        if options.skip_reason(relpath, content.size) is None
+        if relpath not in kept and options.skip_reason(relpath, content.size) is None
     }
     jobs = _jobs(wanted)
 
@@ -309,8 +319,49 @@ def _stage_variants(  # noqa: PLR0913, PLR0915 - compress_stage's arguments and 
         for entry in stale.values():
             cache.discard(entry)  # computed again in the next pass
         pending = set(stale)
+    if kept:
+        for relpath, found in kept.items():
+            if found:
+                out.variants[relpath] = found  # the state's own lists: no copies
+                out.files.update((rel, sri) for rel, _size, sri in found.values())
+        out.variants = {relpath: out.variants[relpath] for relpath in sorted(out.variants)}
     out.changed = out.variants != state.variants
     return out
+
+
+def kept_variants(
+    state: State,
+    key: str,
+    contents: Mapping[str, Content],
+    intact: Set[str],
+    options: CompressionOptions,
+) -> dict[str, dict[str, list[Any]]]:
+    """The last run's variants of every file of the release that can keep them as they
+    are: the same compression options (``key``), the same bytes under the same name as
+    last run, every variant still in place and none of their names now a file of the
+    release. A file the last run gave no variant (skipped, or not worth it) keeps that
+    answer too, unless a file stood at a variant's name then (a source's own
+    ``a.css.gz``, maybe gone now). Everything else is looked up and placed as usual;
+    a run after a 1% change looks up 1% of the contents instead of all of them."""
+    if not state.variants or key != state.compression:
+        return {}
+    from corral.compress.encoders import EXTENSIONS  # noqa: PLC0415
+
+    suffixes = [EXTENSIONS[encoding] for encoding, _level in options.encodings()]
+    targets, variants = state.targets, state.variants
+    kept: dict[str, dict[str, list[Any]]] = {}
+    for relpath, content in contents.items():
+        record = targets.get(relpath)
+        if record is None or record.digest != content.digest:
+            continue  # new or changed bytes (or never recorded): compressed as usual
+        found: dict[str, list[Any]] = variants.get(relpath, {})
+        if not all(rel in intact and rel not in contents for rel, _size, _sri in found.values()):
+            continue
+        made = {rel for rel, _size, _sri in found.values()}
+        if any(relpath + suffix not in made and relpath + suffix in targets for suffix in suffixes):
+            continue  # a file stood at a variant's name: decided afresh
+        kept[relpath] = found
+    return kept
 
 
 def _placer(config: Config) -> Placer:
