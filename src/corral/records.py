@@ -28,6 +28,7 @@ __all__ = [
     "TargetTable",
     "identities",
     "pack",
+    "pack_record",
     "unpack",
 ]
 
@@ -61,6 +62,15 @@ def pack(digest: str, ino: int, size: int, mtime_ns: int) -> bytes:
     """One record as the table keeps it; :class:`struct.error` for an integer beyond
     64 bits (the table then keeps the record as it is, see :meth:`TargetTable.__setitem__`)."""
     return _pack(ino, size, mtime_ns) + digest.encode("utf-8", "surrogatepass")
+
+
+def pack_record(record: TargetRecord) -> bytes | None:
+    """:func:`pack` for a record; ``None`` for one that does not pack (an integer beyond
+    64 bits), which a table then keeps as it is."""
+    try:
+        return pack(*record)
+    except struct.error:
+        return None
 
 
 def unpack(value: bytes | TargetRecord) -> TargetRecord:
@@ -145,6 +155,10 @@ class TargetTable(_PackedTable[TargetRecord]):
             self._packed[relpath] = pack(*record)
         except struct.error:
             self._packed[relpath] = _new(TargetRecord, tuple(record))
+
+    def set_packed(self, relpath: str, value: bytes) -> None:
+        """Set a record :func:`pack_record` packed already (on another thread, say)."""
+        self._packed[relpath] = value
 
     def pop(self, relpath: str, *default: Any) -> Any:
         if relpath in self._packed:

@@ -499,7 +499,7 @@ class StateDir:
     def save_release_manifest(self, release_id: int, data: bytes) -> None:
         self.write_bytes(self.release_manifest_path(release_id), data)
 
-    def save_pending(self, files: dict[str, str]) -> None:
+    def save_pending(self, files: Mapping[str, str]) -> None:
         """Record, before renaming, which files this run is about to place (and own)."""
         self._write(self.pending_file, jsonio.streamed(jsonio.Table(files)))
 

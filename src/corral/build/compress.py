@@ -33,6 +33,7 @@ from corral.build.plan import Inputs
 from corral.build.sink import ReleaseSink
 from corral.build.stage import Staging
 from corral.heap import release_free_memory
+from corral.records import TargetTable, pack_record
 from corral.state import State
 from corral.targets.base import Staged, StateStore, Target
 
@@ -67,10 +68,13 @@ class Variants(NamedTuple):
 
     table: dict[str, Any]  # file -> encoding -> [path, size, sri]
     files: dict[str, str]  # variant path -> integrity
-    staged: list[Staged]
+    staged: list[Staged]  # staged variants whose records only placing tells
     key: str  # the compression options in force (compression_key); "" when off
     computed: int = 0  # variants compressed this run
     cache_hits: int = 0
+    #: Staged variants whose records the target knew at once (a first run's staging
+    #: tree, see Target.placed_record), kept as those records instead (packed).
+    recorded: TargetTable | None = None
 
 
 #: A run that does not compress (or a dry run, which never does).
@@ -115,6 +119,7 @@ def compress_release(
         key,
         compressed.computed,
         compressed.cache_hits,
+        compressed.recorded if compressed.recorded else None,
     )
 
 
@@ -157,6 +162,7 @@ class Compressed:
     )  # file -> enc -> [rel, size, sri]
     files: dict[str, str] = field(default_factory=dict)  # variant path -> integrity (its id)
     staged: list[Staged] = field(default_factory=list)
+    recorded: TargetTable = field(default_factory=TargetTable)  # see Variants.recorded
     computed: int = 0
     cache_hits: int = 0
     changed: bool = False  # the set of variants differs from the last run's
@@ -261,9 +267,8 @@ def _stage_variants(  # noqa: PLR0913, PLR0915 - compress_stage's arguments and 
             progress("compress", done, total)
 
     out = Compressed()
-    first_copy: dict[str, Staged] = {}  # integrity -> the staged copy of those bytes
     # One Placer per run: it learns whether links and reflinks work here.
-    place = partial(_place, target, first_copy, _placer(inputs.config))
+    place = partial(_place, target, _placer(inputs.config))
     done: set[str] = set()  # variant paths staged
     pending = set(jobs)
     for attempt in range(_RETRIES + 1):
@@ -305,13 +310,17 @@ def _stage_variants(  # noqa: PLR0913, PLR0915 - compress_stage's arguments and 
         # on the large corpus) are not needed while placing, which makes as much again.
         del run, results
         stale: dict[str, str] = {}  # content digest -> its stale entry
-        for group, staged in _map(place, list(groups.values()), workers):
-            if not staged:
+        # A group whose entry turned out stale has nothing staged: all its paths are
+        # staged in a later pass, so no pass needs an earlier one's copies.
+        for group, staged, records in _map(place, list(groups.values()), workers):
+            if not (staged or records):
                 stale[group.digest] = group.entry
                 continue
-            first_copy.setdefault(group.sri, staged[0])
             out.staged.extend(staged)
             done.update(s.relpath for s in staged)
+            for vrel, record in records:
+                out.recorded.set_packed(vrel, record)
+                done.add(vrel)
         if not stale:
             break
         if attempt == _RETRIES:
@@ -385,29 +394,38 @@ def _jobs(wanted: Mapping[str, Content]) -> dict[str, CompressJob]:
 
 
 def _place(
-    target: Target, first_copy: Mapping[str, Staged], placer: Placer, group: _Place
-) -> tuple[_Place, list[Staged]]:
-    """Stage ``group``'s paths: the first placed from its cache entry (or a hard link to
-    the file an earlier pass placed, ``first_copy``), the others hard links to it.
+    target: Target, placer: Placer, group: _Place
+) -> tuple[_Place, list[Staged], list[tuple[str, bytes]]]:
+    """Stage ``group``'s paths: the first placed from its cache entry, the others hard
+    links to it. Returns the staged files, except those whose records the target knows
+    already (:meth:`~corral.targets.base.Target.placed_record`): those are returned as
+    their packed records (a staged file with its temporary name and identity took about
+    three times the memory: 308,000 variants on the large corpus).
 
-    Nothing is staged (an empty list) when the cache entry turned out stale.
+    Nothing is staged (two empty lists) when the cache entry turned out stale.
     """
     from corral.compress.place import StaleEntry  # noqa: PLC0415
 
     staged: list[Staged] = []
-    first = first_copy.get(group.sri)  # copied in an earlier pass
+    records: list[tuple[str, bytes]] = []
+    first: Staged | None = None
     for vrel in group.paths:
         if first is None:
             try:
                 copy = partial(placer, integrity=group.sri)
                 made = target.stage_with(copy, group.entry, vrel, group.sri)
             except StaleEntry:
-                return group, staged  # nothing of it staged: computed again
+                return group, staged, records  # nothing of it staged: computed again
             first = made
         else:
             made = target.stage_twin(vrel, first.tmp, group.sri, first.identity)
-        staged.append(made)
-    return group, staged
+        record = target.placed_record(made)
+        packed = None if record is None else pack_record(record)
+        if packed is None:
+            staged.append(made)
+        else:
+            records.append((vrel, packed))
+    return group, staged, records
 
 
 def _map(function: Callable[[_T], _R], items: list[_T], workers: int | None) -> Iterable[_R]:

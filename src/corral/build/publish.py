@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import itertools
+from collections.abc import Iterator, Mapping
 from typing import NamedTuple
 
 from corral.build.derive import Derived
 from corral.build.stage import Staging
 from corral.errors import BuildError
+from corral.records import TargetTable
 from corral.state import TargetRecord
 from corral.targets.base import Target
 
@@ -37,18 +39,41 @@ def publish_staged(
     hashed, variants = derived.hashed, derived.variants
     manifests = hashed.manifests if hashed else []
     files = [*(hashed.staged if hashed else []), *staging.staged, *variants.staged]
-    if not (files or manifests):
+    known = variants.recorded  # staged variants as the records they will have
+    if not (files or manifests or known):
         return Placed({}, [])
     keep: set[str] = set()  # what a file in the way must not be; nothing is owned at first
     if owned:
         keep = set(staging.digests) | set(hashed.files if hashed else {}) | set(variants.files)
     order = [*files, *manifests]
-    removals, problems = target.obstacles([s.relpath for s in order], owned, keep, force=force)
+    relpaths = [s.relpath for s in order]
+    if known:
+        relpaths.extend(known)
+    removals, problems = target.obstacles(relpaths, owned, keep, force=force)
+    del relpaths
     if problems:
         raise BuildError(problems)
-    target.state.save_pending({s.relpath: s.digest for s in order})
+    target.state.save_pending(_Pending({s.relpath: s.digest for s in order}, known))
     removed = target.remove(removals) if removals else []
-    return Placed(target.place(files, manifests), removed)
+    return Placed(target.place(files, manifests, known), removed)
+
+
+class _Pending(Mapping[str, str]):
+    """Path -> digest of every file a publish places: the staged files' and those of the
+    ``known`` records (read from each packed record only as ``pending.json`` is written)."""
+
+    def __init__(self, staged: dict[str, str], known: TargetTable | None) -> None:
+        self.staged, self.known = staged, known or TargetTable()
+
+    def __getitem__(self, relpath: str) -> str:
+        digest = self.staged.get(relpath)
+        return self.known[relpath].digest if digest is None else digest
+
+    def __iter__(self) -> Iterator[str]:
+        return itertools.chain(self.staged, (k for k in self.known if k not in self.staged))
+
+    def __len__(self) -> int:
+        return len(self.staged) + sum(k not in self.staged for k in self.known)
 
 
 def staged_anything(decided: Decided) -> bool:
@@ -56,7 +81,10 @@ def staged_anything(decided: Decided) -> bool:
     staging, derived = decided
     hashed, variants = derived.hashed, derived.variants
     return bool(
-        staging.staged or variants.staged or (hashed and (hashed.staged or hashed.manifests))
+        staging.staged
+        or variants.staged
+        or variants.recorded
+        or (hashed and (hashed.staged or hashed.manifests))
     )
 
 
@@ -70,6 +98,6 @@ def forget_staged(decided: Decided) -> Decided:
         staging._replace(staged=[]),
         derived._replace(
             hashed=None if hashed is None else hashed._replace(staged=(), manifests=()),
-            variants=derived.variants._replace(staged=[]),
+            variants=derived.variants._replace(staged=[], recorded=None),
         ),
     )

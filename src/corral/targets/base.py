@@ -28,7 +28,7 @@ A run uses a target like this::
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Set
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence, Set
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple, Protocol
@@ -98,7 +98,7 @@ class StateStore(Protocol):
 
     def save_release_manifest(self, release_id: int, data: bytes) -> None: ...
 
-    def save_pending(self, files: dict[str, str]) -> None:
+    def save_pending(self, files: Mapping[str, str]) -> None:
         """Record the files about to be placed (path -> digest) before placing them."""
         ...
 
@@ -219,9 +219,22 @@ class Target(Protocol):
         anything corral did not write (unless ``force``)."""
         ...
 
-    def place(self, files: Sequence[Staged], last: Sequence[Staged]) -> Mapping[str, TargetRecord]:
+    def placed_record(self, staged: Staged) -> TargetRecord | None:
+        """The record ``staged`` will have once placed, if that is known already (a file
+        that placing moves without changing it); ``None``: only placing tells. A caller
+        may then keep the record instead of the staged file and give it to :meth:`place`
+        in ``known``."""
+        ...
+
+    def place(
+        self,
+        files: Iterable[Staged],
+        last: Sequence[Staged],
+        known: MutableMapping[str, TargetRecord] | None = None,
+    ) -> Mapping[str, TargetRecord]:
         """Put every staged file in place, ``files`` in order and then ``last`` (the
-        manifests); return each one's record."""
+        manifests), with the files whose records :meth:`placed_record` gave (``known``);
+        return each one's record (in ``known`` itself, when given)."""
         ...
 
     def rewrite(self, relpath: str, data: bytes, digest: str, mode: int) -> TargetRecord:

@@ -29,7 +29,7 @@ import itertools
 import os
 import stat
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Set
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence, Set
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
@@ -40,7 +40,7 @@ from corral.lock import TargetLock
 from corral.records import TargetTable, identities
 from corral.state import LEGACY_DIR, STAGING_DIR, StateDir, TargetRecord
 from corral.targets.base import Staged
-from corral.targets.localroot import check_ownership, guard_root, in_the_way
+from corral.targets.localroot import check_ownership, guard_root, in_the_way, write_error
 
 if TYPE_CHECKING:
     from corral.config import Config
@@ -317,8 +317,7 @@ class LocalTarget:
         (a rename keeps inode, size and mtime); sets its exact mode first."""
         try:
             if staged.identity is not None:  # written with its mode by write_new
-                ino, size, mtime_ns = staged.identity
-                return TargetRecord(staged.digest, ino, size, mtime_ns)
+                return TargetRecord(staged.digest, *staged.identity)
             if self.file_mode is not None and not os.path.islink(staged.tmp):
                 os.chmod(staged.tmp, self.file_mode)
             st = os.lstat(staged.tmp)
@@ -358,29 +357,7 @@ class LocalTarget:
                 raise self._write_error(exc, name) from exc
 
     def _write_error(self, exc: OSError, relpath: str) -> TargetError:
-        if exc.errno == errno.ENOSPC:
-            what, hint = "the disk is full", "free some space and run again"
-        elif exc.errno == errno.EROFS:
-            what, hint = (
-                "the file system is read-only",
-                "remount it read-write or pick another root",
-            )
-        elif exc.errno in (errno.EACCES, errno.EPERM):
-            what, hint = "permission denied", "run as a user that may write to the target"
-        elif exc.errno == errno.ENAMETOOLONG:
-            what, hint = (
-                "the name is too long for the target's file system",
-                "shorten the source file's name (or its hashed name's stem)",
-            )
-        elif exc.errno == errno.EDQUOT:
-            what, hint = "the disk quota is exceeded", "free some space and run again"
-        else:
-            what, hint = exc.strerror or str(exc), "fix the target directory and run again"
-        return TargetError(
-            f"can't write {relpath!r} into {self.root}: {what}; nothing was published",
-            path=self.path_of(relpath),
-            hint=hint,
-        )
+        return write_error(exc, relpath, self.root, self.path_of(relpath))
 
     # --- checks before publishing -------------------------------------------------------
 
@@ -449,19 +426,33 @@ class LocalTarget:
 
     # --- publishing ---------------------------------------------------------------------
 
-    def place(self, files: Sequence[Staged], last: Sequence[Staged]) -> TargetTable:
+    def placed_record(self, staged: Staged) -> TargetRecord | None:
+        """A file's record if staged in a first run's tree with its identity (see _record)."""
+        if staged.identity is None or not self._in_tree(staged):
+            return None
+        return TargetRecord(staged.digest, *staged.identity)
+
+    def place(
+        self, files: Iterable[Staged], last: Sequence[Staged],
+        known: MutableMapping[str, TargetRecord] | None = None,
+    ) -> MutableMapping[str, TargetRecord]:  # fmt: skip
         """Rename every staged file into place, ``files`` then ``last`` (the manifests).
 
-        A first run staged a tree: whole top-level directories go into place at once, then
-        the manifests (and anything staged outside the tree) one by one.
+        A first run staged a tree: whole top-level directories go into place at once (and
+        the files of ``known``), then the manifests (and anything staged outside the tree)
+        one by one. The records (packed as made) go into ``known`` when given.
         """
-        records = TargetTable()  # packed as made (417,596 records on the large corpus)
+        records = TargetTable() if known is None else known
         last = [self._out_of_tree(s) for s in last]
-        singles = [s for s in files if not self._in_tree(s)]
-        tree = [s for s in files if self._in_tree(s)]
-        if tree:
-            for staged in tree:
+        singles: list[Staged] = []
+        tree = bool(records)
+        for staged in files:
+            if self._in_tree(staged):
                 records[staged.relpath] = self._record(staged)
+                tree = True
+            else:
+                singles.append(staged)
+        if tree and self._tree is not None:
             self._commit_tree()
         for staged in (*singles, *last):
             records[staged.relpath] = self._commit(staged)

@@ -4,6 +4,7 @@ and that holds files (unless forced)."""
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,7 +17,31 @@ if TYPE_CHECKING:
     from corral.config import Config
     from corral.sources import ResolvedSource
 
-__all__ = ["check_ownership", "guard_root", "in_the_way"]
+__all__ = ["check_ownership", "guard_root", "in_the_way", "write_error"]
+
+_ACCESS = ("permission denied", "run as a user that may write to the target")
+#: What a failed write into a root means (by errno), and what to do about it.
+_WRITE_ERRORS: dict[int, tuple[str, str]] = {
+    errno.ENOSPC: ("the disk is full", "free some space and run again"),
+    errno.EDQUOT: ("the disk quota is exceeded", "free some space and run again"),
+    errno.EROFS: ("the file system is read-only", "remount it read-write or pick another root"),
+    errno.EACCES: _ACCESS,
+    errno.EPERM: _ACCESS,
+    errno.ENAMETOOLONG: (
+        "the name is too long for the target's file system",
+        "shorten the source file's name (or its hashed name's stem)",
+    ),
+}
+
+
+def write_error(exc: OSError, relpath: str, root: Path, path: str) -> TargetError:
+    """The error for a failed write of ``relpath`` (at ``path``) into ``root``."""
+    what, hint = _WRITE_ERRORS.get(
+        exc.errno or 0, (exc.strerror or str(exc), "fix the target directory and run again")
+    )
+    return TargetError(
+        f"can't write {relpath!r} into {root}: {what}; nothing was published", path=path, hint=hint
+    )
 
 
 def guard_root(config: Config, sources: Sequence[ResolvedSource]) -> None:
