@@ -371,3 +371,23 @@ def test_awkward_names_are_published_byte_for_byte(tmp_path: Path) -> None:
         n: f"content of {n}\n".encode() for n in names
     }
     assert collect(config_for(tmp_path, "src")).unchanged == sorted(names)
+
+
+def test_the_release_keeps_the_very_manifest_it_published(project: Path) -> None:
+    config = config_for(project, hash=True)
+    root = config.root
+    report = collect(config)
+    store = StateDir(root)
+    published = (root / "corral-manifest.json").read_bytes()
+    assert store.release_manifest(report.release or 0) == published
+    assert json.loads(published)["release"] == str(report.release)
+    assert list(store.tmp.iterdir()) == []  # the draft was moved, not copied
+    # Only repaired (no new release): staged from the manifest made again, none kept.
+    (root / "corral-manifest.json").unlink()
+    again = collect(config)
+    assert again.release == report.release and not again.published
+    assert (root / "corral-manifest.json").read_bytes() == published
+    assert list(store.tmp.iterdir()) == []
+    assert [p.name for p in store.releases_dir.glob("*.manifest.json")] == [
+        f"{report.release:08d}.manifest.json"
+    ]

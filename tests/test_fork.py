@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,8 +16,10 @@ import corral.build.intact
 import corral.fork
 import corral.state
 from corral import collect
+from corral.build.intact import AllBut, inspect_later
 from corral.fork import in_child
 from corral.lock import TargetLock
+from corral.targets.local import LocalTarget
 
 from .conftest import config_for, served_files, write_tree
 
@@ -73,7 +76,7 @@ def test_a_run_checks_its_published_files_in_a_child_and_still_sees_every_change
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(corral.state, "RACY_NS", 0)
-    monkeypatch.setattr(corral.build.intact, "MIN_CHECK_FILES", 1)
+    monkeypatch.setattr(corral.build.intact, "MIN_CHECK_BYTES", 1)
     forked: list[int] = []
     real = corral.build.intact.in_child
 
@@ -121,3 +124,68 @@ def test_the_run_keeps_its_lock_when_the_child_exits(tmp_path: Path) -> None:
             env={**os.environ, "PYTHONPATH": str(Path(corral.__file__).parent.parent)},
         )
         assert done.stdout.strip() == "held"
+
+
+def test_the_child_is_forked_before_the_state_is_loaded_and_reads_it_itself(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(corral.build.intact, "MIN_CHECK_BYTES", 1)
+    write_tree(tmp_path / "assets", {f"css/{i}.css": f"a{{b:{i}}}\n" for i in range(5)})
+    config = config_for(tmp_path, "assets")
+    collect(config)
+    root = tmp_path / "static_root"
+    (root / "css/1.css").write_text("tampered\n")
+    events: list[str] = []
+    real_fork, real_load = corral.build.intact.in_child, corral.build.intact.load_state_as_read
+
+    def forking(fn: Any) -> Any:
+        events.append("fork")
+        return real_fork(fn)
+
+    def loading(store: Any) -> Any:
+        events.append("load")
+        return real_load(store)
+
+    monkeypatch.setattr(corral.build.intact, "in_child", forking)
+    monkeypatch.setattr(corral.build.intact, "load_state_as_read", loading)
+    target = LocalTarget.for_config(config)
+    state, intact_later = inspect_later(target)
+    intact = intact_later()
+    assert events == ["fork", "load"]
+    assert isinstance(intact, AllBut)  # the child's answer
+    assert set(state.targets) - set(intact) == {"css/1.css"}
+    assert _no_children_left()
+
+
+def test_the_childs_answer_is_not_taken_for_records_the_state_file_does_not_hold(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(corral.build.intact, "MIN_CHECK_BYTES", 1)
+    write_tree(tmp_path / "assets", {f"css/{i}.css": f"a{{b:{i}}}\n" for i in range(5)})
+    config = config_for(tmp_path, "assets")
+    collect(config)
+    root = tmp_path / "static_root"
+    # A killed run was placing a file: it is corral's, and not known to be as written.
+    (root / "css/placed.css").write_text("half done\n")
+    target = LocalTarget.for_config(config)
+    target.state.save_pending({"css/placed.css": "0" * 64})
+    state, intact_later = inspect_later(target)
+    intact = intact_later()
+    assert "css/placed.css" in state.targets and "css/placed.css" not in intact
+    assert set(intact) == set(state.targets) - {"css/placed.css"}
+    # The state names a release whose record is lost: the records of the others are
+    # taken as unknown (the same paths, so the same count, as the child read).
+    target.state.clear_pending()
+    (tmp_path / "assets/css/0.css").write_text("a{b:changed}\n")
+    collect(config)
+    ids = target.state.release_ids()
+    target.state._release_path(ids[-1]).unlink()
+    state, intact_later = inspect_later(target)
+    listed = set(target.state.load_release(ids[0]).files)
+    assert listed and not listed & set(intact_later())
+    # A torn state file: the child reads nothing, the records come from the releases.
+    target.state.clear_pending()
+    target.state.state_file.write_bytes(b'{"format": 3, "targets": {\n"css/0.css"')
+    state, intact_later = inspect_later(target)
+    assert state.targets and intact_later() == set()  # every identity unknown
+    assert _no_children_left()

@@ -56,7 +56,7 @@ def test_a_state_file_is_read_a_chunk_at_a_time_and_an_older_one_whole(tmp_path:
     streamed = state_dir.load()
     assert streamed.targets == _RECORDS and streamed.retired == {"lost.js": 2}
     # an older corral wrote the same JSON in one piece
-    state_dir.write_bytes(state_dir.state_file, jsonio.dumps(state.to_json(), sort_keys=True))
+    state_dir.write_json(state_dir.state_file, state.to_json())
     whole = state_dir.load()
     assert whole.targets == streamed.targets and whole.retired == streamed.retired
     assert (whole.release, whole.scanned_ns) == (3, 5)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from corral.guards import fsync_dir, write_all
 
-__all__ = ["write_atomically"]
+__all__ = ["write_atomically", "write_durably"]
 
 #: Bytes written per system call when the content comes in many small pieces.
 _BATCH = 1 << 20
@@ -23,7 +23,15 @@ def write_atomically(path: Path, parts: Iterable[bytes], scratch: Path) -> None:
     big file need never be held whole), durably; ``scratch`` is on ``path``'s file
     system. Raises ``OSError``."""
     tmp = scratch / f"{path.name}.{os.getpid()}.{time.monotonic_ns()}"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    write_durably(tmp, parts)
+    os.replace(tmp, path)
+    fsync_dir(path.parent)
+
+
+def write_durably(path: Path, parts: Iterable[bytes]) -> None:
+    """Write the concatenation of ``parts`` to a new file ``path`` and fsync it (not its
+    directory: for a scratch file that is renamed into place later). ``OSError``."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     try:
         batch: list[bytes] = []
         size = 0
@@ -37,5 +45,3 @@ def write_atomically(path: Path, parts: Iterable[bytes], scratch: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-    os.replace(tmp, path)
-    fsync_dir(path.parent)

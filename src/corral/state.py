@@ -35,17 +35,19 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 from corral import jsonio
-from corral.durable import write_atomically
+from corral.durable import write_atomically, write_durably
 from corral.errors import Problem, TargetError
 from corral.gcpause import gc_paused
 from corral.guards import (
     empty_directory,
+    fsync_dir,
     owned_dir,
     real_directory,
     remove_tree,
@@ -84,6 +86,7 @@ def settled(ctime_ns: int, scanned_ns: int) -> bool:
 
 
 _Derived = tuple[dict[str, Any], dict[str, Any]]  # (fingerprints, variants)
+_Sink = Callable[[dict[str, Any]], None]
 _Loader = Callable[[int], _Derived] | None
 
 
@@ -496,8 +499,32 @@ class StateDir:
         """The corral manifest kept with a release (:class:`OSError` if none was kept)."""
         return self.release_manifest_path(release_id).read_bytes()
 
-    def save_release_manifest(self, release_id: int, data: bytes) -> None:
-        self.write_bytes(self.release_manifest_path(release_id), data)
+    def save_release_manifest(self, release_id: int, data: bytes | str) -> None:
+        """Keep a release's corral manifest: its bytes, or a :meth:`draft`'s path (moved)."""
+        self._write(
+            self.release_manifest_path(release_id), data if isinstance(data, str) else (data,)
+        )
+
+    def draft(self, parts: Iterable[bytes]) -> str:
+        """A new scratch file of ``parts``, durably (kept by :meth:`save_release_manifest`)."""
+        path = self.tmp / f"draft.{os.getpid()}.{time.monotonic_ns()}"
+        self._write(path, parts, new=True)
+        return str(path)
+
+    def state_identity(self) -> tuple[int, int, int, int] | None:
+        """The state file's (device, inode, size, mtime); ``None`` if there is none."""
+        with contextlib.suppress(OSError):
+            return _identity(self.state_file.stat())
+        return None
+
+    def read_state_tables(self, sinks: Mapping[str, _Sink]) -> tuple[int, int, int, int]:
+        """The state file's tables to ``sinks`` a chunk at a time (those without one are
+        dropped); the file's identity. ``OSError``, ``ValueError`` (not such JSON)."""
+        every: dict[str, _Sink] = dict.fromkeys(("sources", "targets", "retired"), dict.clear)
+        with self.state_file.open("rb") as stream:
+            identity = _identity(os.fstat(stream.fileno()))
+            jsonio.read_tables(stream, {**every, **sinks})
+        return identity
 
     def save_pending(self, files: Mapping[str, str]) -> None:
         """Record, before renaming, which files this run is about to place (and own)."""
@@ -528,9 +555,9 @@ class StateDir:
                 empty_directory(directory)
 
     def write_json(self, path: Path, data: Any) -> None:
-        """Write JSON durably and atomically (see :meth:`write_bytes`), every table's
+        """Write JSON durably and atomically (see :meth:`_write`), every table's
         keys sorted: equal states give equal bytes."""
-        self.write_bytes(path, jsonio.dumps(data, sort_keys=True))
+        self._write(path, (jsonio.dumps(data, sort_keys=True),))
 
     def write_parts(self, path: Path, data: dict[str, Any]) -> None:
         """:meth:`write_json` for big tables: the same JSON, written a chunk at a time
@@ -538,13 +565,17 @@ class StateDir:
         tables = {k: jsonio.Table(v) if type(v) is dict else v for k, v in data.items()}
         self._write(path, jsonio.streamed(tables))
 
-    def write_bytes(self, path: Path, payload: bytes) -> None:
-        """Write durably and atomically: temp file, fsync, rename, fsync directory."""
-        self._write(path, (payload,))
-
-    def _write(self, path: Path, parts: Iterable[bytes]) -> None:
+    def _write(self, path: Path, parts: Iterable[bytes] | str, *, new: bool = False) -> None:
+        """Write ``parts`` to ``path`` durably and atomically: temp file, fsync, rename,
+        fsync directory (``new``: a new file, no rename); or move the file ``parts`` names."""
         try:
-            write_atomically(path, parts, self.tmp)
+            if isinstance(parts, str):
+                os.replace(parts, path)
+                fsync_dir(path.parent)
+            elif new:
+                write_durably(path, parts)
+            else:
+                write_atomically(path, parts, self.tmp)
         except OSError as exc:
             raise TargetError(
                 f"can't write {path}: {exc.strerror or exc}; the run did not complete",
@@ -555,6 +586,10 @@ class StateDir:
 
     def _release_path(self, release_id: int) -> Path:
         return self.releases_dir / f"{release_id:08d}.json"
+
+
+def _identity(st: os.stat_result) -> tuple[int, int, int, int]:
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
 
 
 def releases_location(root: Path, location: Path | None = None) -> Path:

@@ -288,7 +288,7 @@ def test_the_stage_returns_an_immutable_outcome_and_manifests_make_a_new_one() -
     hashed = Hashed({}, {"a.0123456789ab.css": "d1"}, options_key="k")
     with pytest.raises(AttributeError):
         hashed.changed = True  # type: ignore[misc]
-    made = hashed.with_manifests(Manifests({"staticfiles.json": "d2"}, [], b"{}"))
+    made = hashed.with_manifests(Manifests({"staticfiles.json": "d2"}, [], "draft"))
     assert made.files == {"a.0123456789ab.css": "d1", "staticfiles.json": "d2"}
-    assert (made.manifest, made.manifests, made.options_key) == (b"{}", (), "k")
+    assert (made.manifest, made.manifests, made.options_key) == ("draft", (), "k")
     assert hashed.files == {"a.0123456789ab.css": "d1"} and hashed.manifest is None

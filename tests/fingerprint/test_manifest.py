@@ -126,3 +126,24 @@ def test_media_types_by_suffix_are_what_the_full_lookup_gives() -> None:
         dot = name.rfind(".")
         fixed = manifest._FIXES.get(name[dot:].lower()) if dot > name.rfind("/") else None
         assert content_type(name) == (fixed or manifest._guess(name)), name
+
+
+def test_corral_manifest_made_in_pieces_is_the_manifest_made_whole(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fps = run(TREE).fingerprints
+    retained = {"3": {"old.css": {"hashed": "old.0123456789ab.css"}}}
+    encodings = {"css/app.css": {"gzip": {"path": "x.gz", "size": 3, "integrity": "i"}}}
+    whole = corral_manifest(fps, url="/s/", release=4, encodings=encodings, retained=retained)
+    monkeypatch.setattr(manifest, "_CHUNK", 2)  # five files: three pieces
+    parts = list(
+        manifest.corral_manifest_parts(
+            fps, url="/s/", release=4, encodings=encodings, retained=retained
+        )
+    )
+    assert len(parts) == 5 and b"".join(parts) == whole  # opening, three pieces, the rest
+    payload = json.loads(whole)
+    assert list(payload["files"]) == sorted(TREE) and payload["retained"] == retained
+    assert b"".join(manifest.corral_manifest_parts({}, url="/s/", release=1)) == (
+        corral_manifest({}, url="/s/", release=1)
+    )

@@ -63,7 +63,9 @@ def derive_release(
         encodings = manifest_encodings(
             variants.table, {k: fp.hashed for k, fp in hashed.fingerprints.items()}
         )
-        made = make_manifests(inputs, hashed.fingerprints, release=release_id, encodings=encodings)
+        made = make_manifests(
+            inputs, hashed.fingerprints, release=release_id, encodings=encodings, keep=publish
+        )
         hashed = hashed.with_manifests(made)
     return Derived(False, hashed, variants, publish, release_id, refresh)
 

@@ -47,7 +47,7 @@ class Hashed(NamedTuple):
     files: dict[str, str]  # hashed copies (+ manifests, once made) -> digest
     staged: tuple[Staged, ...] = ()  # hashed copies, to publish first
     manifests: tuple[Staged, ...] = ()  # to publish last
-    manifest: bytes | None = None  # corral manifest of this release, if it was made
+    manifest: str | None = None  # corral manifest of this release, if made (a draft's path)
     changed: bool = False  # some hashed name or content differs from the last run
     result: FingerprintResult | None = None
     options_key: str = ""  # what the fingerprints depend on besides the files

@@ -14,12 +14,13 @@ Two manifests are staged with every release and published last:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from corral.build.plan import Inputs
 from corral.config import Config
-from corral.errors import Problem
+from corral.errors import BuildError, Problem
+from corral.guards import ChangedWhileCopied
 from corral.loadpath import LoadPath
 from corral.manifest import CORRAL_MANIFEST
 from corral.targets.base import Staged, Target
@@ -47,7 +48,9 @@ class Manifests(NamedTuple):
 
     files: dict[str, str]  # manifest name -> sha256 of its bytes (Django's first)
     staged: list[Staged]  # those that differ from the target's, to publish last
-    manifest: bytes  # corral's manifest (its copy is kept with the release)
+    #: corral's manifest, written to the state's scratch space to be kept with the new
+    #: release (the draft's path); ``None`` when there is no new release to keep it
+    manifest: str | None
 
 
 def manifest_names(config: Config) -> tuple[str, str]:
@@ -76,11 +79,18 @@ def make_manifests(
     *,
     release: int,
     encodings: Mapping[str, Mapping[str, Any]],
+    keep: bool = True,
 ) -> Manifests:
-    """Make both manifests (published last) and stage whichever differs from the target's."""
+    """Make both manifests (published last) and stage whichever differs from the target's.
+
+    ``keep``: a new release keeps corral's manifest (see :attr:`Manifests.manifest`).
+    """
     import hashlib  # noqa: PLC0415
 
-    from corral.fingerprint.manifest import corral_manifest, django_manifest  # noqa: PLC0415
+    from corral.fingerprint.manifest import (  # noqa: PLC0415
+        corral_manifest_parts,
+        django_manifest,
+    )
 
     config, state, intact, target = inputs.config, inputs.state, inputs.intact, inputs.target
     retained = (
@@ -88,23 +98,48 @@ def make_manifests(
         if target is not None
         else None
     )
-    manifest = corral_manifest(
+    parts = corral_manifest_parts(
         fingerprints, url=config.url, release=release, encodings=encodings, retained=retained
     )
+    # corral's manifest (32 MB on the large corpus) goes to a file as it is made, never
+    # held whole: the copy kept with the release, and the one staged copied from it.
+    # (Without a new release the file is only staged, if at all: repaired.)
+    hasher = hashlib.sha256()
+    payload: bytes | None = None
+    draft = None
+    if target is None:
+        for part in parts:
+            hasher.update(part)
+    elif keep:
+        draft = target.state.draft(_hashing(parts, hasher))
+    else:
+        payload = b"".join(_hashing(parts, hasher))
     files: dict[str, str] = {}
     staged: list[Staged] = []
-    for name, payload in (
-        (config.manifest_name, django_manifest(fingerprints)),
-        (CORRAL_MANIFEST, manifest),
+    django = django_manifest(fingerprints)
+    for name, data, digest in (
+        (config.manifest_name, django, hashlib.sha256(django).hexdigest()),
+        (CORRAL_MANIFEST, payload, hasher.hexdigest()),
     ):
-        digest = hashlib.sha256(payload).hexdigest()
         files[name] = digest
         record = state.targets.get(name)
-        if name in intact and record is not None and record.digest == digest:
+        if target is None or (name in intact and record is not None and record.digest == digest):
             continue
-        if target is not None:
-            staged.append(target.stage_bytes(name, payload, digest))
-    return Manifests(files, staged, manifest)
+        if data is not None:
+            staged.append(target.stage_bytes(name, data, digest))
+            continue
+        assert draft is not None
+        try:
+            staged.append(target.stage(name, draft, digest, None))
+        except ChangedWhileCopied as exc:  # only if something rewrote the draft
+            raise BuildError([exc.problem()]) from None
+    return Manifests(files, staged, draft)
+
+
+def _hashing(parts: Iterable[bytes], hasher: Any) -> Iterator[bytes]:
+    for part in parts:
+        hasher.update(part)
+        yield part
 
 
 def _retained(target: Target, keep: int | None, current: set[str]) -> dict[str, dict[str, Any]]:

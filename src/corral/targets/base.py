@@ -31,7 +31,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence, Set
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from corral.errors import Problem
 from corral.state import Release, State, TargetRecord
@@ -96,7 +96,25 @@ class StateStore(Protocol):
         """The corral manifest kept with a release (:class:`OSError` if none was kept)."""
         ...
 
-    def save_release_manifest(self, release_id: int, data: bytes) -> None: ...
+    def save_release_manifest(self, release_id: int, data: bytes | str) -> None:
+        """Keep a release's corral manifest: its bytes, or a :meth:`draft`'s path (moved)."""
+        ...
+
+    def draft(self, parts: Iterable[bytes]) -> str:
+        """Write ``parts`` durably to a new scratch file; its path (the next run removes
+        it if it was not kept)."""
+        ...
+
+    def state_identity(self) -> tuple[int, int, int, int] | None:
+        """The state file's (device, inode, size, mtime); ``None`` if there is none."""
+        ...
+
+    def read_state_tables(
+        self, sinks: Mapping[str, Callable[[dict[str, Any]], None]]
+    ) -> tuple[int, int, int, int]:
+        """The state file's per-file tables to ``sinks`` a chunk at a time; the
+        identity of the file read (``OSError``, ``ValueError``)."""
+        ...
 
     def save_pending(self, files: Mapping[str, str]) -> None:
         """Record the files about to be placed (path -> digest) before placing them."""
