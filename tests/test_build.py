@@ -379,7 +379,7 @@ def test_the_release_keeps_the_very_manifest_it_published(project: Path) -> None
     report = collect(config)
     store = StateDir(root)
     published = (root / "corral-manifest.json").read_bytes()
-    assert store.release_manifest(report.release or 0) == published
+    assert "".join(store.release_manifest(report.release or 0)).encode() == published
     assert json.loads(published)["release"] == str(report.release)
     assert list(store.tmp.iterdir()) == []  # the draft was moved, not copied
     # Only repaired (no new release): staged from the manifest made again, none kept.

@@ -36,7 +36,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -56,6 +56,7 @@ from corral.guards import (
 )
 from corral.heap import release_free_memory
 from corral.records import SourceRecord, SourceTable, Tables, TargetRecord, TargetTable
+from corral.releaserecord import Release
 from corral.statehome import MARKER, check_home, move_legacy_state, state_location
 
 __all__ = [
@@ -114,7 +115,8 @@ class State:
 
     @property
     def fingerprints(self) -> dict[str, Any]:
-        """Fingerprints by logical path, as JSON (parsed by the runs that need them)."""
+        """Fingerprints by logical path, as JSON (parsed by the runs that need them), or
+        once a run recorded them, as records (see :meth:`derived_json`)."""
         if self._fingerprints is None:
             self._read_derived()
         assert self._fingerprints is not None
@@ -180,7 +182,12 @@ class State:
         }
 
     def derived_json(self) -> dict[str, Any]:
-        return {"fingerprints": self.fingerprints, "variants": self.variants}
+        """The derived file's tables; a fingerprint kept as a record (not as the JSON
+        read) is encoded as its chunk is written (see :func:`corral.jsonio.streamed`)."""
+        return {
+            "fingerprints": jsonio.Table(self.fingerprints, _as_json),
+            "variants": self.variants,
+        }
 
     @classmethod
     def from_json(cls, data: Any, derived: _Loader = None, *, consume: bool = False) -> State:
@@ -247,22 +254,6 @@ def _derived_tables(data: Any) -> _Derived:
     if not isinstance(fingerprints, dict) or not isinstance(variants, dict):
         raise ValueError("fingerprints and variants must be tables")
     return fingerprints, variants
-
-
-@dataclass(frozen=True, slots=True)
-class Release:
-    """One successful publish: the target files it consists of."""
-
-    id: int
-    created: str
-    files: dict[str, str]  # target-relative path -> content digest
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "release": self.id,
-            "created": self.created,
-            "files": self.files,
-        }
 
 
 class StateDir:
@@ -495,9 +486,12 @@ class StateDir:
         """Where the corral manifest of a release is kept while the release is kept."""
         return self.releases_dir / f"{release_id:08d}.manifest.json"
 
-    def release_manifest(self, release_id: int) -> bytes:
-        """The corral manifest kept with a release (:class:`OSError` if none was kept)."""
-        return self.release_manifest_path(release_id).read_bytes()
+    def release_manifest(self, release_id: int) -> Iterator[str]:
+        """The text of the corral manifest kept with a release, a piece at a time
+        (:class:`OSError` if none was kept, ``ValueError`` if it is not UTF-8)."""
+        with self.release_manifest_path(release_id).open(encoding="utf-8") as stream:
+            while piece := stream.read(1 << 20):
+                yield piece
 
     def save_release_manifest(self, release_id: int, data: bytes | str) -> None:
         """Keep a release's corral manifest: its bytes, or a :meth:`draft`'s path (moved)."""
@@ -586,6 +580,10 @@ class StateDir:
 
     def _release_path(self, release_id: int) -> Path:
         return self.releases_dir / f"{release_id:08d}.json"
+
+
+def _as_json(record: Any) -> Any:
+    return record if type(record) is dict else record.to_json()
 
 
 def _identity(st: os.stat_result) -> tuple[int, int, int, int]:

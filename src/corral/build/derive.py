@@ -46,6 +46,8 @@ def derive_release(
     hashed = None
     if config.hash:
         hashed = fingerprint_release(inputs, staging, sources_changed=sources_changed, pool=pool)
+        # The full digests of the files read went into the records: the rest can go.
+        staging.read.clear()
     variants = compress_release(inputs, staging, hashed, sources_changed=sources_changed)
     refresh = (hashed is not None and hashed.options_key != state.hashing) or (
         variants.key != state.compression  # remember the options, even if the output did not change

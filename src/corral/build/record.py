@@ -46,12 +46,13 @@ def record_run(inputs: Inputs, staging: Staging, derived: Derived, *, staged_any
     if hashed is None:
         state.fingerprints = {}
     elif hashed.fingerprints:
-        # A record reused from the last run is stored as it was read; only the files
-        # fingerprinted this run are encoded again.
+        # A record reused from the last run is stored as it was read; the files
+        # fingerprinted this run are encoded as the state is written, a chunk at a time
+        # (as JSON the large corpus's 54,570 records take 17 MiB more than as records).
         old = state.fingerprints
         redone = set(hashed.result.processed) if hashed.result is not None else set(old)
         state.fingerprints = {
-            k: old[k] if k in old and k not in redone else fp.to_json()
+            k: old[k] if k in old and k not in redone else fp
             for k, fp in hashed.fingerprints.items()
         }
     return True

@@ -92,8 +92,9 @@ class StateStore(Protocol):
 
     def delete_release(self, release_id: int) -> None: ...
 
-    def release_manifest(self, release_id: int) -> bytes:
-        """The corral manifest kept with a release (:class:`OSError` if none was kept)."""
+    def release_manifest(self, release_id: int) -> Iterator[str]:
+        """The text of the corral manifest kept with a release, a piece at a time
+        (:class:`OSError` if none was kept)."""
         ...
 
     def save_release_manifest(self, release_id: int, data: bytes | str) -> None:
