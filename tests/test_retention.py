@@ -4,6 +4,7 @@ would publish nothing with ``--clear`` refuses instead of deleting the site."""
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -11,7 +12,8 @@ import pytest
 
 import corral.state
 from corral import BuildError, check, clean, collect
-from corral.retention import kept_retained
+from corral.fingerprint import corral_manifest
+from corral.retention import _tail, kept_retained
 from corral.serve import Responder
 
 from .conftest import config_for, served_files, write_tree
@@ -163,3 +165,30 @@ def test_kept_retained_drops_pruned_releases_files_and_variants() -> None:
     assert left == {"2": {"a.css": {"hashed": "a.1.css", "encodings": {"gzip": gz}}}}
     assert kept_retained(retained, {"2"}, {"a.1.css", "b.1.css"}) == {}
     assert retained["2"]["a.css"]["encodings"] == {"gzip": gz, "br": br}  # not changed
+
+
+class _Trickle(io.BytesIO):
+    """A file that reads at most five bytes at a time (all that is left when asked to)."""
+
+    def read(self, size: int | None = -1) -> bytes:
+        return super().read(size if size is None or size < 0 else min(size, 5))
+
+
+def test_a_manifests_files_end_where_its_release_begins_whatever_the_names() -> None:
+    from corral.fingerprint.model import Fingerprint  # noqa: PLC0415
+
+    odd = ['a,"release":"x.css', 'b"},"release":"{.css', "release", "c.css"]
+    fps = {n: Fingerprint(n, n, False, "0" * 64, 1, "sha256-x", "m", (), "i") for n in odd}
+    retained = {"2": {"d.css": {"hashed": "d.0123456789ab.css"}}}
+    data = corral_manifest(fps, url="/s/", release=3, retained=retained)
+    start, tail = _tail(_Trickle(data))
+    assert data[:start] + tail == data
+    assert json.loads(b"{" + tail[1:]) == {
+        "release": "3",
+        "retained": retained,
+        "url": "/s/",
+        "version": 1,
+    }
+    assert json.loads(data[:start] + b"}")["files"].keys() == set(odd)
+    with pytest.raises(OSError):
+        _tail(_Trickle(b'{"files":{}}'))

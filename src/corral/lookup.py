@@ -84,9 +84,10 @@ def _find(config: Config, logical: str) -> FindResult:
     hashed = None
     state_dir = StateDir(config.root, config.state_dir)
     if hits and state_dir.owned():
-        entry = _fingerprints(state_dir).get(logical)
-        if isinstance(entry, dict) and isinstance(entry.get("hashed"), str):
-            hashed = entry["hashed"]
+        entry = _fingerprints(state_dir).get(logical)  # a record (the JSON if damaged)
+        found = entry.get("hashed") if isinstance(entry, dict) else getattr(entry, "hashed", None)
+        if isinstance(found, str):
+            hashed = found
     return FindResult(
         logical,
         hits[0] if hits else None,

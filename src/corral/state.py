@@ -38,6 +38,7 @@ import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
@@ -115,8 +116,7 @@ class State:
 
     @property
     def fingerprints(self) -> dict[str, Any]:
-        """Fingerprints by logical path, as JSON (parsed by the runs that need them), or
-        once a run recorded them, as records (see :meth:`derived_json`)."""
+        """Fingerprints by logical path (records; a damaged one as its JSON), read on use."""
         if self._fingerprints is None:
             self._read_derived()
         assert self._fingerprints is not None
@@ -182,10 +182,9 @@ class State:
         }
 
     def derived_json(self) -> dict[str, Any]:
-        """The derived file's tables; a fingerprint kept as a record (not as the JSON
-        read) is encoded as its chunk is written (see :func:`corral.jsonio.streamed`)."""
+        """The derived file's tables (a record encoded as its chunk is written)."""
         return {
-            "fingerprints": jsonio.Table(self.fingerprints, _as_json),
+            "fingerprints": jsonio.Table(self.fingerprints, _fingerprint_json),
             "variants": self.variants,
         }
 
@@ -415,9 +414,15 @@ class StateDir:
     def _load_derived(self, generation: int) -> tuple[dict[str, Any], dict[str, Any]]:
         """Generation ``generation``'s fingerprints and variants; if that file is lost
         or torn, none (the run then fingerprints and compresses again, from its cache)."""
+        from corral.fingerprint.model import records_from_json  # noqa: PLC0415
+
+        records: dict[str, Any] = {}  # the fingerprints parsed as read, never held as JSON
         try:  # a chunk at a time, as the state (the large corpus's is 78 MB of JSON)
             with self.derived_path(generation).open("rb") as stream, gc_paused():
-                return _derived_tables(jsonio.read_tables(stream, {}))
+                data = jsonio.read_tables(
+                    stream, {"fingerprints": partial(records_from_json, records)}
+                )
+                return records, _derived_tables(data)[1]
         except (OSError, ValueError, TypeError):
             return {}, {}
 
@@ -512,8 +517,7 @@ class StateDir:
         return None
 
     def read_state_tables(self, sinks: Mapping[str, _Sink]) -> tuple[int, int, int, int]:
-        """The state file's tables to ``sinks`` a chunk at a time (those without one are
-        dropped); the file's identity. ``OSError``, ``ValueError`` (not such JSON)."""
+        """The state file's tables to ``sinks`` a chunk at a time, its identity returned."""
         every: dict[str, _Sink] = dict.fromkeys(("sources", "targets", "retired"), dict.clear)
         with self.state_file.open("rb") as stream:
             identity = _identity(os.fstat(stream.fileno()))
@@ -582,7 +586,7 @@ class StateDir:
         return self.releases_dir / f"{release_id:08d}.json"
 
 
-def _as_json(record: Any) -> Any:
+def _fingerprint_json(record: Any) -> Any:
     return record if type(record) is dict else record.to_json()
 
 

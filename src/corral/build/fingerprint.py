@@ -279,14 +279,19 @@ def _nothing_to_do(
         return False
     if not all(name in intact for name in names):
         return False
-    return all(entry.get("hashed") in intact for entry in raw.values())
+    return all(_field(entry, "hashed") in intact for entry in raw.values())
+
+
+def _field(entry: Any, name: str) -> Any:
+    """A field of a state's fingerprint: a record, or the JSON of a damaged one."""
+    return entry.get(name) if type(entry) is dict else getattr(entry, name)
 
 
 def _release_files_raw(raw: dict[str, Any], state: State, names: tuple[str, str]) -> dict[str, str]:
     files = {
-        entry["hashed"]: entry["sha256"]
+        _field(entry, "hashed"): _field(entry, "sha256")
         for logical, entry in raw.items()
-        if entry.get("hashed") != logical
+        if _field(entry, "hashed") != logical
     }
     for name in names:
         files[name] = state.targets[name].digest
@@ -303,7 +308,7 @@ def _parse(state: State, intact: Set[str]) -> tuple[dict[str, Fingerprint], dict
     previous: dict[str, Fingerprint] = {}
     for logical, raw in state.fingerprints.items():
         try:
-            fp = known[logical] = parse(raw)
+            fp = known[logical] = raw if type(raw) is Fingerprint else parse(raw)
         except ValueError:
             continue  # a damaged record: recompute it
         name = fp.hashed

@@ -22,6 +22,7 @@ __all__ = [
     "FingerprintResult",
     "Missing",
     "Rewrite",
+    "records_from_json",
 ]
 
 
@@ -237,3 +238,14 @@ def _check(value: Any, kind: type[_T]) -> _T:
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         raise ValueError(f"expected {kind.__name__}, found {value!r}")
     return value
+
+
+def records_from_json(into: dict[str, Any], chunk: dict[str, Any]) -> None:
+    """Parse a chunk of the state's fingerprints (logical path -> :meth:`Fingerprint.to_json`)
+    into ``into``; a damaged one is kept as it was read (the run that reads it redoes it)."""
+    parse = Fingerprint.from_json
+    for logical, raw in chunk.items():
+        try:
+            into[logical] = parse(raw)
+        except ValueError:
+            into[logical] = raw

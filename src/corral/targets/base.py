@@ -256,8 +256,10 @@ class Target(Protocol):
         return each one's record (in ``known`` itself, when given)."""
         ...
 
-    def rewrite(self, relpath: str, data: bytes, digest: str, mode: int) -> TargetRecord:
-        """Replace a placed file with ``data`` at once, with permissions ``mode``."""
+    def rewrite(
+        self, relpath: str, data: bytes | Iterable[bytes], digest: str, mode: int
+    ) -> TargetRecord:
+        """Replace a placed file with ``data`` (or its pieces) at once, with ``mode``."""
         ...
 
     def remove(self, relpaths: list[str]) -> list[str]:

@@ -34,6 +34,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
+from corral.durable import write_durably
 from corral.errors import OwnershipError, Problem, TargetError
 from corral.guards import VCS_DIRS, ChangedWhileCopied, copy_new, write_new
 from corral.lock import TargetLock
@@ -483,12 +484,21 @@ class LocalTarget:
             raise self._write_error(exc, staged.relpath) from exc
         return TargetRecord(staged.digest, st.st_ino, st.st_size, st.st_mtime_ns)
 
-    def rewrite(self, relpath: str, data: bytes, digest: str, mode: int) -> TargetRecord:
-        """Replace a placed file with ``data`` in one rename, with exactly ``mode`` (the
-        manifest ``corral clean`` rewrites); return its record."""
+    def rewrite(
+        self, relpath: str, data: bytes | Iterable[bytes], digest: str, mode: int
+    ) -> TargetRecord:
+        """Replace a placed file with ``data`` (or its pieces, written as they come) in one
+        rename, with exactly ``mode`` (the manifest a prune rewrites); return its record."""
         self.state_dir.choose_staging()
         try:
-            staged = self.stage_bytes(relpath, data, digest)
+            if isinstance(data, bytes):
+                staged = self.stage_bytes(relpath, data, digest)
+            else:
+                staged = Staged(relpath, self._tmp_name(relpath), digest)
+                try:
+                    write_durably(Path(staged.tmp), data)
+                except OSError as exc:
+                    raise self._write_error(exc, relpath) from exc
             os.chmod(staged.tmp, mode)
             return self._commit(staged)
         finally:
