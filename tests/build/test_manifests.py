@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from corral.build.manifests import _entries_not_in
+from corral.build.manifests import _entries_not_in, manifest_encodings
 
 
 def _manifest(entries: dict[str, dict[str, object]]) -> str:
@@ -35,3 +35,20 @@ def test_the_entries_not_in_this_release_whatever_pieces_the_text_comes_in() -> 
 def test_a_torn_or_foreign_manifest_is_an_error(text: str) -> None:
     with pytest.raises(ValueError):
         _entries_not_in(iter([text]), set())
+
+
+def test_manifest_encodings_is_a_view_of_the_variants_table() -> None:
+    variants = {
+        "a.1.css": {"gzip": ["a.1.css.gz", 9, "sha384-g"], "br": ["a.1.css.br", 7, "sha384-b"]},
+        "b.2.png": {},
+    }
+    hashed = {"a.css": "a.1.css", "b.png": "b.2.png", "c.js": "c.3.js"}
+    view = manifest_encodings(variants, hashed)
+    assert dict(view) == {
+        "a.css": {
+            "br": {"path": "a.1.css.br", "size": 7, "integrity": "sha384-b"},
+            "gzip": {"path": "a.1.css.gz", "size": 9, "integrity": "sha384-g"},
+        }
+    }
+    assert list(view["a.css"]) == ["br", "gzip"] and len(view) == 1
+    assert view.get("b.png") is None and "c.js" not in view

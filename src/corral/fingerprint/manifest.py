@@ -169,7 +169,7 @@ def corral_manifest_parts(
     :data:`_CHUNK` entries at a time: on the large benchmark corpus the whole manifest
     is 32 MB of JSON from 54,570 entries, and making it at once held both, about
     65 MiB, at a run's peak."""
-    encodings = encodings or {}
+    encodings = {} if encodings is None else encodings  # a view: no len() of it
     keys = sorted(fingerprints)
     yield b'{"files":{'
     for start in range(0, len(keys), _CHUNK):
