@@ -24,7 +24,8 @@ release like any other file, so they are kept and pruned with it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Set
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping, Set
 from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
@@ -269,7 +270,7 @@ def _stage_variants(  # noqa: PLR0913, PLR0915 - compress_stage's arguments and 
     out = Compressed()
     # One Placer per run: it learns whether links and reflinks work here.
     place = partial(_place, target, _placer(inputs.config))
-    done: set[str] = set()  # variant paths staged
+    done: set[str] = set()  # variant paths staged (by an earlier pass)
     pending = set(jobs)
     for attempt in range(_RETRIES + 1):
         run = compress_many(
@@ -283,15 +284,22 @@ def _stage_variants(  # noqa: PLR0913, PLR0915 - compress_stage's arguments and 
         )
         out.computed += run.computed
         out.cache_hits += run.cache_hits
-        results = {result.job.digest: result for result in run}
+        # The engine's answers (a Variant with its cache path for every variant: 100 MiB
+        # on the large corpus) go as soon as the last file of their content is grouped,
+        # so that the tables made here reuse their memory.
+        results = {result.job.digest: result.variants for result in run}
+        del run
+        todo = sorted((r, c) for r, c in wanted.items() if c.digest in pending)
+        uses = Counter(content.digest for _relpath, content in todo)
         # One item per distinct variant: its cache entry, and every path that gets those
         # bytes (the first a verified copy, the others hard links to that copy, made on the
         # same thread: a hashed copy and its original share their variants).
         groups: dict[str, _Place] = {}
-        for relpath, content in sorted(wanted.items()):
-            if content.digest not in pending:
-                continue
-            for variant in results[content.digest].variants:
+        for relpath, content in todo:
+            uses[content.digest] -= 1
+            digest = content.digest
+            answers = results[digest] if uses[digest] else results.pop(digest)
+            for variant in answers:
                 vrel = relpath + EXTENSIONS[variant.encoding]
                 if vrel in taken:
                     continue  # the source's own file of that name wins
@@ -306,21 +314,19 @@ def _stage_variants(  # noqa: PLR0913, PLR0915 - compress_stage's arguments and 
                     group = groups[sri] = _Place(sri, str(variant.path), content.digest)
                 group.paths.append(vrel)
 
-        # The engine's answers (a Variant with its cache path for every variant: 100 MiB
-        # on the large corpus) are not needed while placing, which makes as much again.
-        del run, results
+        del results, todo
         stale: dict[str, str] = {}  # content digest -> its stale entry
         # A group whose entry turned out stale has nothing staged: all its paths are
         # staged in a later pass, so no pass needs an earlier one's copies.
-        for group, staged, records in _map(place, list(groups.values()), workers):
+        places = list(groups.values())
+        del groups  # each group is freed once placed (_map empties places)
+        for group, staged, records in _map(place, places, workers):
             if not (staged or records):
                 stale[group.digest] = group.entry
                 continue
             out.staged.extend(staged)
-            done.update(s.relpath for s in staged)
             for vrel, record in records:
                 out.recorded.set_packed(vrel, record)
-                done.add(vrel)
         if not stale:
             break
         if attempt == _RETRIES:
@@ -328,6 +334,7 @@ def _stage_variants(  # noqa: PLR0913, PLR0915 - compress_stage's arguments and 
         for entry in stale.values():
             cache.discard(entry)  # computed again in the next pass
         pending = set(stale)
+        done = {*out.recorded, *(s.relpath for s in out.staged)}
     if kept:
         for relpath, found in kept.items():
             if found:
@@ -431,7 +438,9 @@ def _place(
 def _map(function: Callable[[_T], _R], items: list[_T], workers: int | None) -> Iterable[_R]:
     """``map`` on a thread pool when there is enough to share (copying is I/O and
     hashing, both outside the GIL for all but the smallest files), in a few batches per
-    thread: one future per item cost more than placing a small variant."""
+    thread: one future per item cost more than placing a small variant. The answers come
+    as each batch is done, and ``items`` is emptied: each item is freed once its answer
+    is taken (a first run places 308,000 variants)."""
     from corral.compress.cpus import available_cpus  # noqa: PLC0415
 
     count = workers or available_cpus()
@@ -441,12 +450,19 @@ def _map(function: Callable[[_T], _R], items: list[_T], workers: int | None) -> 
 
     step = max(1, len(items) // (count * 8))
     batches = [items[start : start + step] for start in range(0, len(items), step)]
+    items.clear()
 
     def run(batch: list[_T]) -> list[_R]:
-        return [function(item) for item in batch]
+        answers = [function(item) for item in batch]
+        batch.clear()
+        return answers
 
-    with ThreadPoolExecutor(max_workers=count, thread_name_prefix="corral-place") as pool:
-        return [result for done in pool.map(run, batches) for result in done]
+    def results() -> Iterator[_R]:
+        with ThreadPoolExecutor(max_workers=count, thread_name_prefix="corral-place") as pool:
+            for done in pool.map(run, batches):
+                yield from done
+
+    return results()
 
 
 def compression_key(options: CompressionOptions) -> str:
