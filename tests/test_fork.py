@@ -72,11 +72,13 @@ def test_where_forking_is_not_safe_the_function_runs_here(
     assert in_child(os.getpid)() == here
 
 
+@pytest.mark.parametrize("early", [False, True])
 def test_a_run_checks_its_published_files_in_a_child_and_still_sees_every_change(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, early: bool
 ) -> None:
     monkeypatch.setattr(corral.state, "RACY_NS", 0)
-    monkeypatch.setattr(corral.build.intact, "MIN_CHECK_BYTES", 1)
+    monkeypatch.setattr(corral.build.intact, "MIN_CHECK_FILES", 1)
+    monkeypatch.setattr(corral.build.intact, "EARLY_FORK_BYTES", 1 if early else 1 << 40)
     forked: list[int] = []
     real = corral.build.intact.in_child
 
@@ -129,7 +131,7 @@ def test_the_run_keeps_its_lock_when_the_child_exits(tmp_path: Path) -> None:
 def test_the_child_is_forked_before_the_state_is_loaded_and_reads_it_itself(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(corral.build.intact, "MIN_CHECK_BYTES", 1)
+    monkeypatch.setattr(corral.build.intact, "EARLY_FORK_BYTES", 1)
     write_tree(tmp_path / "assets", {f"css/{i}.css": f"a{{b:{i}}}\n" for i in range(5)})
     config = config_for(tmp_path, "assets")
     collect(config)
@@ -160,7 +162,7 @@ def test_the_child_is_forked_before_the_state_is_loaded_and_reads_it_itself(
 def test_the_childs_answer_is_not_taken_for_records_the_state_file_does_not_hold(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(corral.build.intact, "MIN_CHECK_BYTES", 1)
+    monkeypatch.setattr(corral.build.intact, "EARLY_FORK_BYTES", 1)
     write_tree(tmp_path / "assets", {f"css/{i}.css": f"a{{b:{i}}}\n" for i in range(5)})
     config = config_for(tmp_path, "assets")
     collect(config)
