@@ -217,11 +217,19 @@ class WorkerPool:
             self.close()
             return None
 
-    def staged(self) -> Iterator[tuple[str, Digests, tuple[int, int, int]]]:
+    def staged(
+        self, canonical: Callable[[str], str] = str
+    ) -> Iterator[tuple[str, Digests, tuple[int, int, int]]]:
         """Wait for the staging tasks: each file staged (logical path, its digests and
-        its identity). A file handed out but not yielded was not staged."""
+        its identity). A file handed out but not yielded was not staged.
+
+        ``canonical`` gives, for a path a worker sent back, the equal string the run
+        holds: the records keep that one, not a copy made by unpickling.
+        """
         from concurrent.futures import CancelledError  # noqa: PLC0415
         from concurrent.futures.process import BrokenProcessPool  # noqa: PLC0415
+
+        from corral.fingerprint.model import share_logical  # noqa: PLC0415
 
         futures, self._stages = self._stages, []
         for future in futures:
@@ -229,11 +237,12 @@ class WorkerPool:
                 done = future.result()
             except (OSError, BrokenProcessPool, CancelledError):
                 continue  # a worker died: its files are staged by the main process
-            for logical, sha256, md5, integrity, identity, found, record in done:
+            for sent, sha256, md5, integrity, identity, found, record in done:
+                logical = canonical(sent)
                 if found is not None:
                     self._found[logical] = found
                 if record is not None:
-                    self.made[logical] = record
+                    self.made[logical] = share_logical(record, logical)
                 yield logical, Digests(sha256, md5, integrity), identity
 
     def results(self) -> dict[str, Found]:

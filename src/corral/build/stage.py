@@ -112,7 +112,12 @@ def examine_all(
             return
         assert pool is not None and target is not None
         by_logical = {found.logical: found for found, _ in to_read if found.logical in handed}
-        for logical, digests, identity in pool.staged():
+
+        def canonical(logical: str) -> str:
+            found = by_logical.get(logical)
+            return logical if found is None else found.logical
+
+        for logical, digests, identity in pool.staged(canonical):
             staged = Staged(logical, handed[logical], digests.sha256, identity)
             target.adopt(staged)
             yield by_logical.pop(logical), "new", digests, staged, None

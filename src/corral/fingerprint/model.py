@@ -23,6 +23,7 @@ __all__ = [
     "Missing",
     "Rewrite",
     "records_from_json",
+    "share_logical",
 ]
 
 
@@ -246,6 +247,15 @@ def records_from_json(into: dict[str, Any], chunk: dict[str, Any]) -> None:
     parse = Fingerprint.from_json
     for logical, raw in chunk.items():
         try:
-            into[logical] = parse(raw)
+            into[logical] = share_logical(parse(raw), logical)
         except ValueError:
             into[logical] = raw
+
+
+def share_logical(record: Fingerprint, logical: str) -> Fingerprint:
+    """``record``, naming its path by ``logical`` (an equal string the run holds anyway):
+    a record parsed from the state or sent back by a worker process would otherwise hold
+    a copy of every path (5 MiB on the large corpus). For a record nothing else holds yet."""
+    if record.logical == logical:
+        _set_logical(record, logical)
+    return record
