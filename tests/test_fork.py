@@ -128,14 +128,21 @@ def test_the_run_keeps_its_lock_when_the_child_exits(tmp_path: Path) -> None:
         assert done.stdout.strip() == "held"
 
 
-def test_the_child_is_forked_before_the_state_is_loaded_and_reads_it_itself(
+def _collected_for_an_early_fork(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+) -> tuple[Any, Path]:
+    """A collected root whose state counts as big: the intact check forks before loading."""
     monkeypatch.setattr(corral.build.intact, "EARLY_FORK_BYTES", 1)
     write_tree(tmp_path / "assets", {f"css/{i}.css": f"a{{b:{i}}}\n" for i in range(5)})
     config = config_for(tmp_path, "assets")
     collect(config)
-    root = tmp_path / "static_root"
+    return config, tmp_path / "static_root"
+
+
+def test_the_child_is_forked_before_the_state_is_loaded_and_reads_it_itself(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config, root = _collected_for_an_early_fork(tmp_path, monkeypatch)
     (root / "css/1.css").write_text("tampered\n")
     events: list[str] = []
     real_fork, real_load = corral.build.intact.in_child, corral.build.intact.load_state_as_read
@@ -162,11 +169,7 @@ def test_the_child_is_forked_before_the_state_is_loaded_and_reads_it_itself(
 def test_the_childs_answer_is_not_taken_for_records_the_state_file_does_not_hold(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(corral.build.intact, "EARLY_FORK_BYTES", 1)
-    write_tree(tmp_path / "assets", {f"css/{i}.css": f"a{{b:{i}}}\n" for i in range(5)})
-    config = config_for(tmp_path, "assets")
-    collect(config)
-    root = tmp_path / "static_root"
+    config, root = _collected_for_an_early_fork(tmp_path, monkeypatch)
     # A killed run was placing a file: it is corral's, and not known to be as written.
     (root / "css/placed.css").write_text("half done\n")
     target = LocalTarget.for_config(config)

@@ -214,7 +214,7 @@ def compress_stage(  # noqa: PLR0913 - the stage's inputs and two optional hooks
     from corral.compress.location import run_cache  # noqa: PLC0415
 
     with run_cache(inputs.config.compression_cache_dir(), target.scratch) as cache:
-        return _stage_variants(inputs, options, target, cache, contents, on_variant, kept or {})
+        return _stage_variants(inputs, options, target, cache, contents, on_variant, kept)
 
 
 @dataclass(slots=True)
